@@ -1,0 +1,2 @@
+//! The sluice-chaos command.
+fn main() {}

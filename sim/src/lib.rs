@@ -1,0 +1,2 @@
+//! The deterministic discrete-event simulator.
+#![forbid(unsafe_code)]
