@@ -1,1 +1,261 @@
-//! The segmented partition log.
+//! The segmented partition log: Kafka's on-disk log, sans-IO.
+//!
+//! A log is a directory of segments, each a `.log` file of whole RecordBatch v2 batches named by
+//! its base offset, with a sparse offset index and a time index, plus a checkpoint holding the
+//! log start offset and the recovery point. All IO goes through a [`Disk`] passed to each call,
+//! so one disk can hold many logs and the simulator can crash it at any call.
+//!
+//! Call order: [`Log::open`] (which recovers), then any mix of [`Log::append`], [`Log::read`],
+//! [`Log::flush`], [`Log::maintain`] (flush.ms and retention), [`Log::truncate_to`] and
+//! [`Log::delete_records_before`], then [`Log::close`] for a clean shutdown. After any storage
+//! failure that leaves the log's state uncertain (a failed fsync, a crash mid-call) every call
+//! returns [`LogError::Failed`]: the owner reopens the log, which recovers it.
+
+mod append;
+mod checkpoint;
+mod config;
+mod error;
+mod index;
+mod read;
+mod recovery;
+mod retention;
+mod segment;
+mod timestamp;
+mod truncate;
+
+use std::collections::BTreeMap;
+
+pub use config::LogConfig;
+pub use error::LogError;
+pub use read::ReadSlice;
+pub use recovery::{RecoveryReport, TailCut, TailCutReason};
+pub use timestamp::TimestampOffset;
+
+use crate::disk::{Disk, DiskError};
+use checkpoint::Checkpoint;
+use segment::Segment;
+
+/// Where an appended batch landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppendInfo {
+    /// Offset of the batch's first record.
+    pub base_offset: i64,
+    /// Offset of its last record.
+    pub last_offset: i64,
+    /// The batch's max timestamp.
+    pub max_timestamp: i64,
+    /// Records in the batch.
+    pub record_count: i32,
+}
+
+/// One partition's log. See the module documentation for the call order.
+#[derive(Debug)]
+pub struct Log {
+    dir: String,
+    config: LogConfig,
+    segments: BTreeMap<i64, Segment>,
+    log_start_offset: i64,
+    log_end_offset: i64,
+    /// Everything before this point is synced; a crash recovers from here.
+    recovery: Checkpoint,
+    unflushed_messages: i64,
+    first_unflushed_ms: Option<i64>,
+    last_checkpoint_ms: i64,
+    failure: Option<String>,
+}
+
+impl Log {
+    /// The log's directory on its disk.
+    pub fn dir(&self) -> &str {
+        &self.dir
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    /// The first offset a reader may fetch.
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset
+    }
+
+    /// The offset the next appended record gets (Kafka's LEO).
+    pub fn log_end_offset(&self) -> i64 {
+        self.log_end_offset
+    }
+
+    /// Every offset below this is synced to the disk.
+    pub fn recovery_point(&self) -> i64 {
+        self.recovery.recovery_point
+    }
+
+    /// Number of segments.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Base offsets of the segments, oldest first.
+    pub fn segment_base_offsets(&self) -> Vec<i64> {
+        self.segments.keys().copied().collect()
+    }
+
+    /// Total bytes in all segments' data files.
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.values().map(|segment| segment.size).sum()
+    }
+
+    /// Why the log failed, if it did.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+
+    /// Syncs every unsynced byte and moves the recovery point to the log end (Kafka's flush).
+    pub fn flush<D: Disk + ?Sized>(&mut self, disk: &mut D, now_ms: i64) -> Result<(), LogError> {
+        self.check_usable()?;
+        let from = self.recovery.recovery_segment;
+        for segment in self.segments.range_mut(from..).map(|(_, segment)| segment) {
+            let synced = segment
+                .persist_indexes(disk)
+                .and_then(|()| segment.sync(disk));
+            if let Err(error) = synced {
+                // After a failed fsync the kernel may have dropped the dirty pages: retrying
+                // could report success over lost data, so the log stops here.
+                return Err(self.fail(error.into()));
+            }
+        }
+        self.recovery = self.snapshot_at_end();
+        self.unflushed_messages = 0;
+        self.first_unflushed_ms = None;
+        if now_ms.saturating_sub(self.last_checkpoint_ms)
+            >= self.config.recovery_point_checkpoint_interval_ms
+        {
+            self.write_checkpoint(disk, now_ms)?;
+        }
+        self.check_invariants();
+        Ok(())
+    }
+
+    /// Flushes, then writes the checkpoint so that the next open scans nothing.
+    pub fn close<D: Disk + ?Sized>(mut self, disk: &mut D, now_ms: i64) -> Result<(), LogError> {
+        self.flush(disk, now_ms)?;
+        self.write_checkpoint(disk, now_ms)
+    }
+
+    /// Runs the time-driven work: a flush once `flush.ms` has passed since the oldest unflushed
+    /// append, and retention by `retention.ms` and `retention.bytes`. Returns the base offsets
+    /// of the segments retention deleted.
+    pub fn maintain<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        now_ms: i64,
+    ) -> Result<Vec<i64>, LogError> {
+        self.check_usable()?;
+        if self.flush_due(now_ms) {
+            self.flush(disk, now_ms)?;
+        }
+        self.enforce_retention(disk, now_ms)
+    }
+
+    /// When [`Log::maintain`] next has a flush to do, if ever.
+    pub fn flush_deadline_ms(&self) -> Option<i64> {
+        self.first_unflushed_ms
+            .map(|first| first.saturating_add(self.config.flush_ms))
+    }
+
+    fn flush_due(&self, now_ms: i64) -> bool {
+        self.flush_deadline_ms()
+            .is_some_and(|deadline| now_ms >= deadline)
+    }
+
+    fn check_usable(&self) -> Result<(), LogError> {
+        match &self.failure {
+            Some(why) => Err(LogError::Failed(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Marks the log failed and hands the error back for returning.
+    fn fail(&mut self, error: LogError) -> LogError {
+        if self.failure.is_none() {
+            self.failure = Some(error.to_string());
+        }
+        error
+    }
+
+    /// Maps a storage error of a step that cannot be undone: the log fails.
+    fn fail_disk(&mut self, error: DiskError) -> LogError {
+        self.fail(LogError::Disk(error))
+    }
+
+    fn active(&self) -> &Segment {
+        self.segments
+            .values()
+            .next_back()
+            .expect("a log always has a segment")
+    }
+
+    fn active_mut(&mut self) -> &mut Segment {
+        self.segments
+            .values_mut()
+            .next_back()
+            .expect("a log always has a segment")
+    }
+
+    /// The recovery point at the current log end.
+    fn snapshot_at_end(&self) -> Checkpoint {
+        let active = self.active();
+        Checkpoint {
+            log_start_offset: self.log_start_offset,
+            recovery_point: self.log_end_offset,
+            recovery_segment: active.base_offset,
+            recovery_position: active.size,
+            offset_entries: active
+                .offset_index
+                .as_ref()
+                .map_or(0, |i| i.persisted as u32),
+            time_entries: active.time_index.as_ref().map_or(0, |i| i.persisted as u32),
+            tail: active.tail.expect("the active segment's tail is known"),
+        }
+    }
+
+    fn write_checkpoint<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
+        let checkpoint = Checkpoint {
+            log_start_offset: self.log_start_offset,
+            ..self.recovery
+        };
+        if let Err(error) = checkpoint::store(disk, &self.dir, &checkpoint) {
+            return Err(self.fail_disk(error));
+        }
+        self.last_checkpoint_ms = now_ms;
+        Ok(())
+    }
+
+    fn check_invariants(&self) {
+        assert!(
+            self.log_start_offset <= self.log_end_offset,
+            "log start beyond log end"
+        );
+        assert!(
+            self.recovery.recovery_point <= self.log_end_offset,
+            "recovery point beyond end"
+        );
+        let active = self.active();
+        assert!(
+            active.base_offset <= self.log_end_offset,
+            "active segment beyond log end"
+        );
+        assert!(active.tail.is_some(), "active segment without a tail");
+        assert!(
+            self.segments.contains_key(&self.recovery.recovery_segment),
+            "lost rp segment"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,175 @@
+//! Appending batches and rolling segments.
+
+use super::index::TIME_ENTRY_BYTES;
+use super::segment::Segment;
+use super::{AppendInfo, Log, LogError};
+use crate::disk::{Disk, DiskError};
+use crate::record::{stamp_base_offset, validate_batch, BatchError, BatchHeader};
+
+impl Log {
+    /// Appends one whole batch as the leader does: checks it, assigns it the next offsets by
+    /// stamping its base offset in place (the CRC does not cover it), and writes it unchanged.
+    ///
+    /// The leader epoch field is left as the caller set it. Only the header and CRC are checked
+    /// here; validating the records themselves is the broker's job before it calls this. A
+    /// batch that fails its checks, or a write that fails cleanly (a full disk), changes
+    /// nothing. The append is durable after the next [`Log::flush`], which this call runs
+    /// itself when `flush.messages` or `flush.ms` say so.
+    pub fn append<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        batch: &mut [u8],
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        self.check_usable()?;
+        let header = self.validate_append(batch)?;
+        if self.should_roll(&header, batch.len() as u64, now_ms) {
+            self.roll(disk, now_ms)?;
+        }
+        let base_offset = self.log_end_offset;
+        stamp_base_offset(batch, base_offset);
+        let position = self.active().size;
+        let path = &self.active().log_path;
+        if let Err(error) = disk.write_at(path, position, batch) {
+            return Err(self.undo_partial_write(disk, error));
+        }
+        self.index_appended(&header, base_offset, position, batch.len() as u64);
+        let info = AppendInfo {
+            base_offset,
+            last_offset: base_offset + i64::from(header.last_offset_delta),
+            max_timestamp: header.max_timestamp,
+            record_count: header.record_count,
+        };
+        self.log_end_offset = info.last_offset + 1;
+        self.unflushed_messages += i64::from(header.record_count);
+        self.first_unflushed_ms.get_or_insert(now_ms);
+        if self.unflushed_messages >= self.config.flush_messages || self.flush_due(now_ms) {
+            self.flush(disk, now_ms)?;
+        }
+        self.check_invariants();
+        Ok(info)
+    }
+
+    fn validate_append(&self, batch: &[u8]) -> Result<BatchHeader, LogError> {
+        let max = u64::from(self.config.max_message_bytes).min(self.config.segment_bytes);
+        if batch.len() as u64 > max {
+            return Err(LogError::BatchTooLarge {
+                size: batch.len(),
+                max,
+            });
+        }
+        let header = validate_batch(batch).map_err(LogError::InvalidBatch)?;
+        if header.total_bytes() != batch.len() {
+            return Err(LogError::InvalidBatch(BatchError::InvalidHeader(
+                "bytes beyond the batch's length",
+            )));
+        }
+        if header.record_count == 0 || header.record_count - 1 > header.last_offset_delta {
+            return Err(LogError::InvalidBatch(BatchError::InvalidHeader(
+                "record count does not fit the last offset delta",
+            )));
+        }
+        Ok(header)
+    }
+
+    /// Kafka's `maybeRoll`: a full segment, an old one, a full index, or offsets that would not
+    /// fit an index entry relative to the segment's base.
+    fn should_roll(&self, header: &BatchHeader, size: u64, now_ms: i64) -> bool {
+        let active = self.active();
+        if active.size == 0 {
+            return false;
+        }
+        let tail = active.tail.as_ref().expect("active tail");
+        let rolling_base = tail.rolling_base_timestamp.unwrap_or(now_ms);
+        let last_offset = self.log_end_offset + i64::from(header.last_offset_delta);
+        let offsets = active
+            .offset_index
+            .as_ref()
+            .map_or(0, |index| index.entries.len());
+        let times = active
+            .time_index
+            .as_ref()
+            .map_or(0, |index| index.entries.len());
+        let times_max = (self.config.segment_index_bytes / TIME_ENTRY_BYTES as u64) as usize;
+        active.size + size > self.config.segment_bytes
+            || now_ms.saturating_sub(rolling_base) >= self.config.segment_ms
+            || offsets >= self.config.index_entries_max()
+            || times >= times_max
+            || last_offset - active.base_offset > i64::from(i32::MAX)
+    }
+
+    fn index_appended(&mut self, header: &BatchHeader, base_offset: i64, position: u64, size: u64) {
+        let interval = self.config.index_interval_bytes;
+        self.active_mut()
+            .index_batch(header, base_offset, position, size, interval);
+    }
+
+    /// A write failed: cut the file back to its last good length so nothing half-written stays.
+    /// If even that fails the log's tail is unknown and the log fails.
+    fn undo_partial_write<D: Disk + ?Sized>(&mut self, disk: &mut D, error: DiskError) -> LogError {
+        if error == DiskError::Crashed {
+            return self.fail_disk(error);
+        }
+        let active = self.active();
+        match disk.truncate(&active.log_path, active.size) {
+            Ok(()) => LogError::Disk(error),
+            Err(_) => self.fail_disk(error),
+        }
+    }
+
+    /// Closes the active segment (its final time index entry, its indexes written, everything
+    /// synced) and starts a new one at the log end. The recovery point moves to the new
+    /// segment, so recovery never rescans a rolled segment.
+    pub(super) fn roll<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
+        let base_offset = self.log_end_offset;
+        assert!(
+            base_offset > self.active().base_offset,
+            "rolling an empty segment"
+        );
+        let finished = {
+            let active = self.active_mut();
+            active.push_final_time_entry();
+            active
+                .persist_indexes(disk)
+                .and_then(|()| active.sync(disk))
+        };
+        if let Err(error) = finished {
+            return Err(self.fail_disk(error));
+        }
+        let segment = Segment::empty(&self.dir, base_offset);
+        let created = create_segment_files(disk, &self.dir, &segment);
+        if let Err(error) = created {
+            return Err(self.fail_disk(error));
+        }
+        self.segments.insert(base_offset, segment);
+        self.recovery = self.snapshot_at_end();
+        self.unflushed_messages = 0;
+        self.first_unflushed_ms = None;
+        self.write_checkpoint(disk, now_ms)
+    }
+}
+
+/// Creates a segment's three empty files and makes their names durable.
+pub(super) fn create_segment_files<D: Disk + ?Sized>(
+    disk: &mut D,
+    dir: &str,
+    segment: &Segment,
+) -> Result<(), DiskError> {
+    for path in [
+        &segment.log_path,
+        &segment.index_path,
+        &segment.time_index_path,
+    ] {
+        match disk.create(path) {
+            Ok(()) => {}
+            // A leftover from an interrupted roll that recovery did not adopt; start it empty.
+            Err(DiskError::AlreadyExists(_)) => disk.truncate(path, 0)?,
+            Err(error) => return Err(error),
+        }
+    }
+    disk.sync_dir(dir)
+}

@@ -1,0 +1,214 @@
+//! Reading whole batches by offset: a segment lookup, an index lookup, and a short walk over
+//! batch headers from the index entry — never a scan of the log.
+
+use super::recovery::{rebuild_indexes, RecoveryReport};
+use super::segment::{probe_header, Probe};
+use super::{index, Log, LogError};
+use crate::disk::{read_exact_at, Disk};
+use crate::record::validate_batch;
+
+/// Whole batches read from one segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadSlice {
+    /// The segment file the bytes came from (a sendfile-capable driver can send the range).
+    pub path: String,
+    /// Byte position of the first batch in that file.
+    pub position: u64,
+    /// The batches, exactly as stored.
+    pub bytes: Vec<u8>,
+    /// Base offset of the first batch: at or before the offset asked for, which may lie inside
+    /// it, as in Kafka.
+    pub first_offset: i64,
+    /// The offset after the last batch returned; equals the offset asked for when empty.
+    pub next_offset: i64,
+}
+
+impl Log {
+    /// Kafka's `Log.read`: the whole batches from the one containing `offset`, as many as fit
+    /// in `max_bytes` — but always the first one, even when larger, so a consumer never stalls
+    /// (KIP-74) — from one segment, and none starting at or after `max_offset` (the high
+    /// watermark, for consumers). Every returned batch's CRC is checked: corrupt bytes are an
+    /// error, never served.
+    pub fn read<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        offset: i64,
+        max_bytes: usize,
+        max_offset: Option<i64>,
+    ) -> Result<ReadSlice, LogError> {
+        self.check_usable()?;
+        if offset < self.log_start_offset || offset > self.log_end_offset {
+            return Err(self.out_of_range(offset));
+        }
+        let upper = max_offset.map_or(self.log_end_offset, |max| max.min(self.log_end_offset));
+        let base = *self
+            .segments
+            .range(..=offset)
+            .next_back()
+            .expect("segment below offset")
+            .0;
+        self.ensure_indexes(disk, base)?;
+        let segment = &self.segments[&base];
+        let empty = ReadSlice {
+            path: segment.log_path.clone(),
+            position: 0,
+            bytes: Vec::new(),
+            first_offset: offset,
+            next_offset: offset,
+        };
+        if offset >= upper {
+            return Ok(empty);
+        }
+        let Some((start, first)) = self.locate(disk, base, offset)? else {
+            return Ok(empty);
+        };
+        let (end, next_offset) = self.extent(disk, base, start, max_bytes, upper)?;
+        if end == start {
+            return Ok(ReadSlice {
+                position: start,
+                ..empty
+            });
+        }
+        let segment = &self.segments[&base];
+        let mut bytes = vec![0u8; (end - start) as usize];
+        read_exact_at(disk, &segment.log_path, start, &mut bytes)?;
+        verify_batches(&bytes, first).map_err(|detail| LogError::CorruptData {
+            path: segment.log_path.clone(),
+            position: start,
+            detail,
+        })?;
+        Ok(ReadSlice {
+            path: segment.log_path.clone(),
+            position: start,
+            bytes,
+            first_offset: first,
+            next_offset,
+        })
+    }
+
+    /// The position and base offset of the batch holding `offset` in segment `base`.
+    pub(super) fn locate<D: Disk + ?Sized>(
+        &self,
+        disk: &mut D,
+        base: i64,
+        offset: i64,
+    ) -> Result<Option<(u64, i64)>, LogError> {
+        let segment = &self.segments[&base];
+        let entries = &segment
+            .offset_index
+            .as_ref()
+            .expect("indexes loaded")
+            .entries;
+        let mut position = index::floor_offset(entries, segment.relative(offset))
+            .map_or(0, |e| u64::from(e.position));
+        loop {
+            match probe_header(disk, &segment.log_path, position, segment.size)? {
+                Probe::End => return Ok(None),
+                Probe::Batch(header) if header.next_offset() <= offset => {
+                    position += header.total_bytes() as u64;
+                }
+                Probe::Batch(header) => return Ok(Some((position, header.base_offset))),
+                Probe::Torn | Probe::Corrupt(_) => {
+                    return Err(corrupt(
+                        &segment.log_path,
+                        position,
+                        "unreadable batch header",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// How far a read starting at `start` goes: the end position and the next offset.
+    fn extent<D: Disk + ?Sized>(
+        &self,
+        disk: &mut D,
+        base: i64,
+        start: u64,
+        max_bytes: usize,
+        upper: i64,
+    ) -> Result<(u64, i64), LogError> {
+        let segment = &self.segments[&base];
+        let (mut position, mut next_offset) = (start, 0);
+        loop {
+            let header = match probe_header(disk, &segment.log_path, position, segment.size)? {
+                Probe::End => break,
+                Probe::Batch(header) => header,
+                Probe::Torn | Probe::Corrupt(_) => {
+                    return Err(corrupt(
+                        &segment.log_path,
+                        position,
+                        "unreadable batch header",
+                    ))
+                }
+            };
+            let total = header.total_bytes() as u64;
+            let over_budget = position > start && position - start + total > max_bytes as u64;
+            if header.base_offset >= upper || over_budget {
+                break;
+            }
+            position += total;
+            next_offset = header.next_offset();
+        }
+        Ok((position, next_offset))
+    }
+
+    /// Loads segment `base`'s indexes, rebuilding them from its data when they are missing or
+    /// invalid.
+    pub(super) fn ensure_indexes<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        base: i64,
+    ) -> Result<(), LogError> {
+        let next_offset = self.segment_next_offset(base);
+        let interval = self.config.index_interval_bytes;
+        let segment = self.segments.get_mut(&base).expect("segment exists");
+        if segment.load_indexes(disk, next_offset)? {
+            return Ok(());
+        }
+        let mut report = RecoveryReport::default();
+        rebuild_indexes(disk, segment, interval, &mut report)?;
+        Ok(())
+    }
+
+    /// The offset after segment `base`'s last batch.
+    pub(super) fn segment_next_offset(&self, base: i64) -> i64 {
+        self.segments
+            .range(base + 1..)
+            .next()
+            .map_or(self.log_end_offset, |(next_base, _)| *next_base)
+    }
+
+    pub(super) fn out_of_range(&self, offset: i64) -> LogError {
+        LogError::OffsetOutOfRange {
+            offset,
+            log_start_offset: self.log_start_offset,
+            log_end_offset: self.log_end_offset,
+        }
+    }
+}
+
+fn corrupt(path: &str, position: u64, detail: &str) -> LogError {
+    LogError::CorruptData {
+        path: path.to_string(),
+        position,
+        detail: detail.to_string(),
+    }
+}
+
+/// Checks that `bytes` are whole batches with valid CRCs and contiguous offsets from `first`.
+fn verify_batches(mut bytes: &[u8], first: i64) -> Result<(), String> {
+    let mut expected = first;
+    while !bytes.is_empty() {
+        let header = validate_batch(bytes).map_err(|error| error.to_string())?;
+        if header.base_offset != expected {
+            return Err(format!(
+                "batch at offset {} where {expected} was expected",
+                header.base_offset
+            ));
+        }
+        expected = header.next_offset();
+        bytes = &bytes[header.total_bytes()..];
+    }
+    Ok(())
+}

@@ -1,0 +1,465 @@
+//! Unit tests of the log over a plain in-memory disk (no faults: the simulator's
+//! log-crash-recovery scenario covers crashes).
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::disk::{Disk, DiskError};
+use crate::record::{Compression, RecordBatch, RecordBatchBuilder};
+
+/// Files in memory; counts the bytes read so tests can measure what open reads.
+#[derive(Default)]
+struct MemDisk {
+    files: BTreeMap<String, Vec<u8>>,
+    dirs: Vec<String>,
+    bytes_read: u64,
+}
+
+impl MemDisk {
+    fn file(&mut self, path: &str) -> Result<&mut Vec<u8>, DiskError> {
+        self.files
+            .get_mut(path)
+            .ok_or_else(|| DiskError::NotFound(path.to_string()))
+    }
+}
+
+impl Disk for MemDisk {
+    fn create_dir_all(&mut self, dir: &str) -> Result<(), DiskError> {
+        self.dirs.push(dir.to_string());
+        Ok(())
+    }
+    fn list(&mut self, dir: &str) -> Result<Vec<String>, DiskError> {
+        let prefix = format!("{dir}/");
+        Ok(self
+            .files
+            .keys()
+            .filter_map(|path| path.strip_prefix(&prefix))
+            .filter(|name| !name.contains('/'))
+            .map(str::to_string)
+            .collect())
+    }
+    fn create(&mut self, path: &str) -> Result<(), DiskError> {
+        if self.files.contains_key(path) {
+            return Err(DiskError::AlreadyExists(path.to_string()));
+        }
+        self.files.insert(path.to_string(), Vec::new());
+        Ok(())
+    }
+    fn len(&mut self, path: &str) -> Result<u64, DiskError> {
+        Ok(self.file(path)?.len() as u64)
+    }
+    fn read_at(&mut self, path: &str, offset: u64, buf: &mut [u8]) -> Result<usize, DiskError> {
+        let file = self.file(path)?;
+        let start = (offset as usize).min(file.len());
+        let n = buf.len().min(file.len() - start);
+        buf[..n].copy_from_slice(&file[start..start + n]);
+        self.bytes_read += n as u64;
+        Ok(n)
+    }
+    fn write_at(&mut self, path: &str, offset: u64, data: &[u8]) -> Result<(), DiskError> {
+        let file = self.file(path)?;
+        let end = offset as usize + data.len();
+        if file.len() < end {
+            file.resize(end, 0);
+        }
+        file[offset as usize..end].copy_from_slice(data);
+        Ok(())
+    }
+    fn truncate(&mut self, path: &str, len: u64) -> Result<(), DiskError> {
+        self.file(path)?.resize(len as usize, 0);
+        Ok(())
+    }
+    fn sync(&mut self, path: &str) -> Result<(), DiskError> {
+        self.file(path).map(|_| ())
+    }
+    fn remove(&mut self, path: &str) -> Result<(), DiskError> {
+        self.files
+            .remove(path)
+            .map(|_| ())
+            .ok_or_else(|| DiskError::NotFound(path.to_string()))
+    }
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), DiskError> {
+        let data = self
+            .files
+            .remove(from)
+            .ok_or_else(|| DiskError::NotFound(from.to_string()))?;
+        self.files.insert(to.to_string(), data);
+        Ok(())
+    }
+    fn sync_dir(&mut self, _dir: &str) -> Result<(), DiskError> {
+        Ok(())
+    }
+}
+
+const NOW: i64 = 1_700_000_000_000;
+
+fn batch(records: usize, value_bytes: usize, timestamp: i64) -> Vec<u8> {
+    let mut builder = RecordBatchBuilder::new(Compression::None);
+    for i in 0..records {
+        let value = vec![b'a' + (i % 26) as u8; value_bytes];
+        builder.append(timestamp + i as i64, Some(b"key"), Some(&value), &[]);
+    }
+    builder.build()
+}
+
+fn small_config() -> LogConfig {
+    LogConfig {
+        segment_bytes: 4096,
+        index_interval_bytes: 256,
+        ..LogConfig::default()
+    }
+}
+
+fn open(disk: &mut MemDisk, config: LogConfig) -> (Log, RecoveryReport) {
+    Log::open(disk, "t-0", config, NOW).expect("open")
+}
+
+/// Appends `count` batches of 3 records and returns their stored bytes.
+fn fill(log: &mut Log, disk: &mut MemDisk, count: usize) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|i| {
+            let mut bytes = batch(3, 100, NOW + i as i64 * 10);
+            log.append(disk, &mut bytes, NOW).expect("append");
+            bytes
+        })
+        .collect()
+}
+
+/// Reads the whole log batch by batch.
+fn read_all(log: &mut Log, disk: &mut MemDisk) -> Vec<Vec<u8>> {
+    let mut batches = Vec::new();
+    let mut offset = log.log_start_offset();
+    while offset < log.log_end_offset() {
+        let slice = log.read(disk, offset, 1, None).expect("read");
+        assert!(!slice.bytes.is_empty(), "no progress at {offset}");
+        offset = slice.next_offset;
+        batches.push(slice.bytes);
+    }
+    batches
+}
+
+#[test]
+fn appends_assign_contiguous_offsets_and_read_back_across_segments() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, small_config());
+    let written = fill(&mut log, &mut disk, 40);
+    assert_eq!(log.log_end_offset(), 120);
+    assert!(log.segment_count() > 3, "small segments roll");
+    assert_eq!(read_all(&mut log, &mut disk), written);
+    let parsed = RecordBatch::parse(&written[7]).unwrap();
+    assert_eq!(parsed.header().base_offset, 21);
+}
+
+#[test]
+fn read_returns_whole_batches_within_max_bytes_but_always_the_first() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, LogConfig::default());
+    let written = fill(&mut log, &mut disk, 5);
+    // Mid-batch offset: the containing batch comes back (offset 4 is inside batch 1).
+    let slice = log.read(&mut disk, 4, 1, None).unwrap();
+    assert_eq!(slice.first_offset, 3);
+    assert_eq!(slice.next_offset, 6);
+    assert_eq!(slice.bytes, written[1]);
+    // Room for two batches and a half: two whole batches.
+    let budget = written[0].len() * 2 + written[0].len() / 2;
+    let slice = log.read(&mut disk, 0, budget, None).unwrap();
+    assert_eq!(
+        slice.bytes,
+        [written[0].clone(), written[1].clone()].concat()
+    );
+    // The high watermark bounds what is returned.
+    let slice = log.read(&mut disk, 0, usize::MAX, Some(9)).unwrap();
+    assert_eq!(slice.next_offset, 9);
+    assert!(log
+        .read(&mut disk, 9, 100, Some(9))
+        .unwrap()
+        .bytes
+        .is_empty());
+    assert!(log.read(&mut disk, 15, 100, None).unwrap().bytes.is_empty());
+    assert!(matches!(
+        log.read(&mut disk, 16, 100, None),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+}
+
+#[test]
+fn bad_batches_are_refused_and_change_nothing() {
+    let mut disk = MemDisk::default();
+    let config = LogConfig {
+        max_message_bytes: 2000,
+        ..LogConfig::default()
+    };
+    let (mut log, _) = open(&mut disk, config);
+    fill(&mut log, &mut disk, 1);
+    let mut corrupt = batch(2, 10, NOW);
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 0x40;
+    assert!(matches!(
+        log.append(&mut disk, &mut corrupt, NOW),
+        Err(LogError::InvalidBatch(_))
+    ));
+    let mut large = batch(30, 100, NOW);
+    assert!(matches!(
+        log.append(&mut disk, &mut large, NOW),
+        Err(LogError::BatchTooLarge { .. })
+    ));
+    let mut trailing = batch(1, 10, NOW);
+    trailing.push(0);
+    assert!(matches!(
+        log.append(&mut disk, &mut trailing, NOW),
+        Err(LogError::InvalidBatch(_))
+    ));
+    assert_eq!(log.log_end_offset(), 3);
+    assert_eq!(
+        log.size_bytes(),
+        disk.files["t-0/00000000000000000000.log"].len() as u64
+    );
+}
+
+#[test]
+fn clean_reopen_keeps_everything_and_scans_nothing() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, small_config());
+    let written = fill(&mut log, &mut disk, 30);
+    log.close(&mut disk, NOW).unwrap();
+    let (mut log, report) = open(&mut disk, small_config());
+    assert_eq!(report.bytes_scanned, 0);
+    assert_eq!(report.tail_cut, None);
+    assert_eq!(read_all(&mut log, &mut disk), written);
+}
+
+#[test]
+fn reopen_without_close_rescans_only_past_the_recovery_point() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, small_config());
+    let mut written = fill(&mut log, &mut disk, 30);
+    log.flush(&mut disk, NOW + 60_000).unwrap();
+    written.extend(fill(&mut log, &mut disk, 2));
+    let size_after_flush = log.size_bytes();
+    drop(log);
+    let (mut log, report) = open(&mut disk, small_config());
+    assert!(report.bytes_scanned > 0);
+    assert!(
+        report.bytes_scanned < size_after_flush / 4,
+        "scanned {}",
+        report.bytes_scanned
+    );
+    assert_eq!(read_all(&mut log, &mut disk), written);
+}
+
+#[test]
+fn a_torn_tail_is_cut_and_reported() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, LogConfig::default());
+    let written = fill(&mut log, &mut disk, 4);
+    drop(log);
+    let path = "t-0/00000000000000000000.log";
+    let full = disk.files[path].len();
+    disk.files.get_mut(path).unwrap().truncate(full - 10);
+    let (mut log, report) = open(&mut disk, LogConfig::default());
+    let cut = report.tail_cut.expect("a cut");
+    assert_eq!(cut.reason, TailCutReason::Torn);
+    assert_eq!(log.log_end_offset(), 9);
+    assert_eq!(read_all(&mut log, &mut disk), written[..3].to_vec());
+    let mut again = batch(1, 5, NOW);
+    assert_eq!(
+        log.append(&mut disk, &mut again, NOW).unwrap().base_offset,
+        9
+    );
+}
+
+#[test]
+fn a_corrupt_batch_is_cut_with_everything_after_it() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, LogConfig::default());
+    let written = fill(&mut log, &mut disk, 4);
+    drop(log);
+    let path = "t-0/00000000000000000000.log";
+    let second = written[0].len() + 30;
+    disk.files.get_mut(path).unwrap()[second] ^= 1;
+    let (mut log, report) = open(&mut disk, LogConfig::default());
+    assert_eq!(
+        report.tail_cut.expect("a cut").reason,
+        TailCutReason::Corrupt
+    );
+    assert_eq!(read_all(&mut log, &mut disk), written[..1].to_vec());
+}
+
+#[test]
+fn corruption_below_the_recovery_point_is_reported_on_read_not_served() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, LogConfig::default());
+    let written = fill(&mut log, &mut disk, 4);
+    log.close(&mut disk, NOW).unwrap();
+    let path = "t-0/00000000000000000000.log";
+    disk.files.get_mut(path).unwrap()[written[0].len() + 70] ^= 4;
+    let (mut log, _) = open(&mut disk, LogConfig::default());
+    assert!(log.read(&mut disk, 0, 1, None).is_ok());
+    assert!(matches!(
+        log.read(&mut disk, 3, 1, None),
+        Err(LogError::CorruptData { .. })
+    ));
+}
+
+#[test]
+fn truncate_to_cuts_whole_batches_durably() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, small_config());
+    let written = fill(&mut log, &mut disk, 30);
+    assert_eq!(log.truncate_to(&mut disk, 100, NOW).unwrap(), 90);
+    assert_eq!(log.truncate_to(&mut disk, 50, NOW).unwrap(), 48);
+    assert_eq!(read_all(&mut log, &mut disk), written[..16].to_vec());
+    drop(log);
+    let (mut log, report) = open(&mut disk, small_config());
+    assert_eq!(report.bytes_scanned, 0);
+    assert_eq!(log.log_end_offset(), 48);
+    let mut next = batch(1, 1, NOW);
+    assert_eq!(
+        log.append(&mut disk, &mut next, NOW).unwrap().base_offset,
+        48
+    );
+}
+
+#[test]
+fn delete_records_and_retention_remove_whole_segments() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, small_config());
+    fill(&mut log, &mut disk, 30);
+    let segments = log.segment_count();
+    assert_eq!(log.delete_records_before(&mut disk, 40, NOW).unwrap(), 40);
+    assert!(log.segment_count() < segments);
+    assert!(matches!(
+        log.read(&mut disk, 39, 1, None),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+    assert_eq!(log.read(&mut disk, 40, 1, None).unwrap().first_offset, 39);
+    let config = LogConfig {
+        retention_bytes: 3000,
+        ..small_config()
+    };
+    drop(log);
+    let (mut log, _) = open(&mut disk, config);
+    assert_eq!(log.log_start_offset(), 40);
+    let deleted = log.maintain(&mut disk, NOW).unwrap();
+    assert!(!deleted.is_empty());
+    assert!(log.size_bytes() <= 4096);
+    assert_eq!(log.log_start_offset(), log.segment_base_offsets()[0]);
+    // Every record is a week old a week later: everything goes, an empty active segment stays.
+    let week_later = NOW + 8 * 24 * 60 * 60 * 1000;
+    log.maintain(&mut disk, week_later).unwrap();
+    assert_eq!(log.segment_count(), 1);
+    assert_eq!(log.log_start_offset(), 90);
+    assert_eq!(log.log_end_offset(), 90);
+}
+
+#[test]
+fn segments_roll_by_time() {
+    let mut disk = MemDisk::default();
+    let config = LogConfig {
+        segment_ms: 1000,
+        ..LogConfig::default()
+    };
+    let (mut log, _) = open(&mut disk, config);
+    let mut first = batch(1, 10, NOW);
+    log.append(&mut disk, &mut first, NOW).unwrap();
+    let mut second = batch(1, 10, NOW + 500);
+    log.append(&mut disk, &mut second, NOW + 500).unwrap();
+    assert_eq!(log.segment_count(), 1);
+    let mut third = batch(1, 10, NOW + 1500);
+    log.append(&mut disk, &mut third, NOW + 1500).unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0, 2]);
+}
+
+#[test]
+fn offset_for_timestamp_finds_the_first_record_at_or_after() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, small_config());
+    fill(&mut log, &mut disk, 30); // batch i has timestamps NOW + 10i .. NOW + 10i + 2
+    log.close(&mut disk, NOW).unwrap();
+    let (mut log, _) = open(&mut disk, small_config());
+    let found = log
+        .offset_for_timestamp(&mut disk, NOW + 121)
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.offset, found.timestamp), (37, NOW + 121));
+    let found = log
+        .offset_for_timestamp(&mut disk, NOW + 125)
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.offset, found.timestamp), (39, NOW + 130));
+    assert_eq!(
+        log.offset_for_timestamp(&mut disk, NOW + 10_000).unwrap(),
+        None
+    );
+    assert_eq!(
+        log.offset_for_timestamp(&mut disk, 0)
+            .unwrap()
+            .unwrap()
+            .offset,
+        0
+    );
+}
+
+#[test]
+fn a_lost_index_is_rebuilt_when_first_needed() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, small_config());
+    let written = fill(&mut log, &mut disk, 30);
+    log.close(&mut disk, NOW).unwrap();
+    disk.files.remove("t-0/00000000000000000000.index");
+    disk.files
+        .insert("t-0/00000000000000000000.timeindex".into(), vec![1, 2, 3]);
+    let (mut log, _) = open(&mut disk, small_config());
+    assert_eq!(read_all(&mut log, &mut disk), written);
+    assert!(!disk.files["t-0/00000000000000000000.index"].is_empty());
+}
+
+#[test]
+fn a_thousand_segments_reopen_reading_only_the_tail() {
+    let mut disk = MemDisk::default();
+    let config = LogConfig {
+        segment_bytes: 1024,
+        ..LogConfig::default()
+    };
+    let (mut log, _) = open(&mut disk, config.clone());
+    while log.segment_count() < 1000 {
+        let mut bytes = batch(2, 200, NOW);
+        log.append(&mut disk, &mut bytes, NOW).unwrap();
+    }
+    let total = log.size_bytes();
+    log.close(&mut disk, NOW).unwrap();
+    disk.bytes_read = 0;
+    let (log, report) = open(&mut disk, config.clone());
+    assert_eq!(log.segment_count(), 1000);
+    assert_eq!(report.bytes_scanned, 0);
+    // The checkpoint and the active segment's index entries only: far below one segment.
+    assert!(
+        disk.bytes_read < 1024,
+        "read {} of {total} bytes at open",
+        disk.bytes_read
+    );
+    // A crash without close rescans the active segment only.
+    let mut log = log;
+    let mut bytes = batch(2, 200, NOW);
+    log.append(&mut disk, &mut bytes, NOW).unwrap();
+    drop(log);
+    disk.bytes_read = 0;
+    let (_, report) = open(&mut disk, config);
+    assert!(report.bytes_scanned <= 1024);
+    assert!(
+        disk.bytes_read < 4096,
+        "read {} bytes at open",
+        disk.bytes_read
+    );
+}
+
+#[test]
+fn config_typos_are_clear_errors() {
+    let mut disk = MemDisk::default();
+    let config = LogConfig {
+        segment_bytes: 10,
+        ..LogConfig::default()
+    };
+    let error = Log::open(&mut disk, "t-0", config, NOW).unwrap_err();
+    assert!(error.to_string().contains("segment.bytes"), "{error}");
+}
