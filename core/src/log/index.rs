@@ -77,7 +77,7 @@ impl TimeEntry {
 /// `segment_bytes` bytes: a partial entry, offsets not strictly increasing, positions not
 /// strictly increasing or beyond the segment. An invalid index is rebuilt, never trusted.
 pub fn decode_offset_index(bytes: &[u8], segment_bytes: u64) -> Option<Vec<OffsetEntry>> {
-    if bytes.len() % OFFSET_ENTRY_BYTES != 0 {
+    if !bytes.len().is_multiple_of(OFFSET_ENTRY_BYTES) {
         return None;
     }
     let mut entries: Vec<OffsetEntry> = Vec::with_capacity(bytes.len() / OFFSET_ENTRY_BYTES);
@@ -102,7 +102,7 @@ pub fn decode_offset_index(bytes: &[u8], segment_bytes: u64) -> Option<Vec<Offse
 /// Decodes a time index file, or `None` when invalid: a partial entry, timestamps or offsets
 /// not strictly increasing, or an offset at or beyond `relative_offset_end`.
 pub fn decode_time_index(bytes: &[u8], relative_offset_end: u64) -> Option<Vec<TimeEntry>> {
-    if bytes.len() % TIME_ENTRY_BYTES != 0 {
+    if !bytes.len().is_multiple_of(TIME_ENTRY_BYTES) {
         return None;
     }
     let mut entries: Vec<TimeEntry> = Vec::with_capacity(bytes.len() / TIME_ENTRY_BYTES);

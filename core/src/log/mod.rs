@@ -22,6 +22,7 @@ mod retention;
 mod segment;
 mod timestamp;
 mod truncate;
+mod verify;
 
 use std::collections::BTreeMap;
 

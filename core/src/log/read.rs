@@ -86,7 +86,9 @@ impl Log {
         })
     }
 
-    /// The position and base offset of the batch holding `offset` in segment `base`.
+    /// The position and base offset of the batch holding `offset` in segment `base`. The walk
+    /// from the index entry checks that each header continues the one before (the base offset
+    /// is outside the CRC), so a damaged header is reported, not followed.
     pub(super) fn locate<D: Disk + ?Sized>(
         &self,
         disk: &mut D,
@@ -99,23 +101,26 @@ impl Log {
             .as_ref()
             .expect("indexes loaded")
             .entries;
-        let mut position = index::floor_offset(entries, segment.relative(offset))
-            .map_or(0, |e| u64::from(e.position));
+        let entry = index::floor_offset(entries, segment.relative(offset));
+        let mut position = entry.map_or(0, |e| u64::from(e.position));
+        let mut expected = entry.map_or(base, |e| base + i64::from(e.relative_offset));
         loop {
-            match probe_header(disk, &segment.log_path, position, segment.size)? {
+            let header = match probe_header(disk, &segment.log_path, position, segment.size)? {
                 Probe::End => return Ok(None),
-                Probe::Batch(header) if header.next_offset() <= offset => {
-                    position += header.total_bytes() as u64;
-                }
-                Probe::Batch(header) => return Ok(Some((position, header.base_offset))),
-                Probe::Torn | Probe::Corrupt(_) => {
+                Probe::Batch(header) if header.base_offset == expected => header,
+                Probe::Batch(_) | Probe::Torn | Probe::Corrupt(_) => {
                     return Err(corrupt(
                         &segment.log_path,
                         position,
-                        "unreadable batch header",
+                        "batch header does not continue the log",
                     ))
                 }
+            };
+            if header.next_offset() > offset {
+                return Ok(Some((position, header.base_offset)));
             }
+            position += header.total_bytes() as u64;
+            expected = header.next_offset();
         }
     }
 

@@ -17,6 +17,8 @@
 
 use core::fmt;
 
+use super::attributes::{Attributes, TimestampType};
+
 /// Bytes before `batchLength`'s coverage starts: baseOffset plus batchLength (Kafka's
 /// `LOG_OVERHEAD`).
 pub const LOG_OVERHEAD: usize = 12;
@@ -24,6 +26,15 @@ pub const LOG_OVERHEAD: usize = 12;
 pub const BATCH_HEADER_BYTES: usize = 61;
 /// The only magic value Sluice stores.
 pub const MAGIC_V2: i8 = 2;
+
+/// `producerId` of a batch from a producer without idempotence.
+pub const NO_PRODUCER_ID: i64 = -1;
+/// `producerEpoch` of a batch from a producer without idempotence.
+pub const NO_PRODUCER_EPOCH: i16 = -1;
+/// `baseSequence` of a batch from a producer without idempotence.
+pub const NO_SEQUENCE: i32 = -1;
+/// `partitionLeaderEpoch` before a leader stamps the batch.
+pub const NO_PARTITION_LEADER_EPOCH: i32 = -1;
 
 pub(crate) const BASE_OFFSET_AT: usize = 0;
 pub(crate) const LENGTH_AT: usize = 8;
@@ -168,6 +179,15 @@ impl BatchHeader {
         if header.record_count < 0 {
             return Err(BatchError::InvalidHeader("negative record count"));
         }
+        // The offset after the batch must be representable, or `next_offset` would overflow
+        // on a hostile base offset.
+        if header
+            .base_offset
+            .checked_add(i64::from(header.last_offset_delta) + 1)
+            .is_none()
+        {
+            return Err(BatchError::InvalidHeader("offset range overflows i64"));
+        }
         Ok(header)
     }
 
@@ -177,13 +197,20 @@ impl BatchHeader {
     }
 
     /// Offset of the last record.
+    ///
+    /// Panics if the range overflows, which [`BatchHeader::parse`] rules out.
     pub fn last_offset(&self) -> i64 {
-        self.base_offset + i64::from(self.last_offset_delta)
+        self.next_offset() - 1
     }
 
     /// The offset after the batch.
+    ///
+    /// Panics if the range overflows, which [`BatchHeader::parse`] rules out.
     pub fn next_offset(&self) -> i64 {
-        self.last_offset() + 1
+        let next = self
+            .base_offset
+            .checked_add(i64::from(self.last_offset_delta) + 1);
+        next.expect("parse rejects offset ranges that overflow i64")
     }
 }
 
@@ -232,10 +259,150 @@ pub fn stamp_partition_leader_epoch(batch: &mut [u8], epoch: i32) {
     batch[LEADER_EPOCH_AT..LEADER_EPOCH_AT + 4].copy_from_slice(&epoch.to_be_bytes());
 }
 
+/// Marks a whole batch as LogAppendTime with `append_time` as its max timestamp, the time
+/// every record then reports, and recomputes the CRC: what a leader does when the topic's
+/// `message.timestamp.type` is LogAppendTime (Kafka's `setMaxTimestamp`).
+///
+/// Panics unless `batch` is exactly one batch as its length field describes; validate it first.
+pub fn stamp_log_append_time(batch: &mut [u8], append_time: i64) {
+    assert!(
+        batch.len() >= BATCH_HEADER_BYTES,
+        "stamping a partial header"
+    );
+    let total = usize::try_from(i32_at(batch, LENGTH_AT)).map(|len| len + LOG_OVERHEAD);
+    assert_eq!(
+        total,
+        Ok(batch.len()),
+        "stamping a slice that is not one batch"
+    );
+    let attributes =
+        i16::from_be_bytes(batch[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].try_into().unwrap());
+    let attributes = Attributes::from_bits(attributes)
+        .with_timestamp_type(TimestampType::LogAppendTime)
+        .bits();
+    batch[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
+    batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&append_time.to_be_bytes());
+    let crc = compute_crc(batch);
+    batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
 fn i64_at(bytes: &[u8], at: usize) -> i64 {
     i64::from_be_bytes(bytes[at..at + 8].try_into().unwrap())
 }
 
 fn i32_at(bytes: &[u8], at: usize) -> i32 {
     i32::from_be_bytes(bytes[at..at + 4].try_into().unwrap())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Compression, RecordBatchBuilder};
+
+    /// CRC-32C computed bit by bit from the reflected Castagnoli polynomial, independent of the
+    /// `crc32c` crate's tables and hardware paths.
+    fn crc32c_bitwise(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0x82f6_3b78
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    fn one_record_batch() -> Vec<u8> {
+        let mut builder = RecordBatchBuilder::new(Compression::None);
+        builder.append(1, Some(b"k"), Some(b"v"), &[]);
+        builder.build()
+    }
+
+    /// Reference: the CRC-32C check value of "123456789" (RFC 3720 / the CRC catalogue).
+    #[test]
+    fn crc32c_check_value() {
+        assert_eq!(crc32c_bitwise(b"123456789"), 0xe306_9283);
+        assert_eq!(crc32c::crc32c(b"123456789"), 0xe306_9283);
+        let batch = one_record_batch();
+        assert_eq!(compute_crc(&batch), crc32c_bitwise(&batch[ATTRIBUTES_AT..]));
+    }
+
+    #[test]
+    fn parse_rejects_short_input_bad_magic_and_bad_lengths() {
+        let batch = one_record_batch();
+        let short = BatchHeader::parse(&batch[..60]);
+        assert_eq!(
+            short,
+            Err(BatchError::Truncated {
+                needed: 61,
+                available: 60
+            })
+        );
+        let mut magic = batch.clone();
+        magic[MAGIC_AT] = 1;
+        assert_eq!(
+            BatchHeader::parse(&magic),
+            Err(BatchError::UnsupportedMagic(1))
+        );
+        let mut small = batch.clone();
+        small[LENGTH_AT..LENGTH_AT + 4].copy_from_slice(&48i32.to_be_bytes());
+        assert_eq!(
+            BatchHeader::parse(&small),
+            Err(BatchError::InvalidLength(48))
+        );
+        let truncated = validate_batch(&batch[..batch.len() - 1]);
+        assert!(matches!(truncated, Err(BatchError::Truncated { .. })));
+    }
+
+    #[test]
+    fn parse_rejects_negative_counts_and_overflowing_offsets() {
+        let batch = one_record_batch();
+        let mut count = batch.clone();
+        count[RECORD_COUNT_AT..RECORD_COUNT_AT + 4].copy_from_slice(&(-1i32).to_be_bytes());
+        assert!(matches!(
+            BatchHeader::parse(&count),
+            Err(BatchError::InvalidHeader(_))
+        ));
+        let mut delta = batch.clone();
+        delta[LAST_OFFSET_DELTA_AT..LAST_OFFSET_DELTA_AT + 4]
+            .copy_from_slice(&(-1i32).to_be_bytes());
+        assert!(matches!(
+            BatchHeader::parse(&delta),
+            Err(BatchError::InvalidHeader(_))
+        ));
+        let mut offset = batch.clone();
+        stamp_base_offset(&mut offset, i64::MAX);
+        assert!(matches!(
+            BatchHeader::parse(&offset),
+            Err(BatchError::InvalidHeader(_))
+        ));
+        stamp_base_offset(&mut offset, i64::MAX - 1);
+        assert_eq!(BatchHeader::parse(&offset).unwrap().next_offset(), i64::MAX);
+    }
+
+    #[test]
+    fn stamps_outside_the_crc_keep_it_valid_and_log_append_time_recomputes_it() {
+        let mut batch = one_record_batch();
+        stamp_base_offset(&mut batch, 77);
+        stamp_partition_leader_epoch(&mut batch, 5);
+        let header = validate_batch(&batch).unwrap();
+        assert_eq!((header.base_offset, header.partition_leader_epoch), (77, 5));
+        assert_eq!((header.last_offset(), header.next_offset()), (77, 78));
+        stamp_log_append_time(&mut batch, 123);
+        let header = validate_batch(&batch).unwrap();
+        assert_eq!(header.max_timestamp, 123);
+        assert_eq!(header.attributes & (1 << 3), 1 << 3);
+    }
+
+    #[test]
+    #[should_panic(expected = "not one batch")]
+    fn stamping_log_append_time_on_a_longer_slice_is_a_caller_bug() {
+        let mut batch = one_record_batch();
+        batch.push(0);
+        stamp_log_append_time(&mut batch, 1);
+    }
 }

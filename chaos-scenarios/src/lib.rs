@@ -1,0 +1,29 @@
+//! Named fault scenarios run on the deterministic simulator, and the framework that runs them.
+//!
+//! A scenario is one story of faults, in the style of TigerBeetle's `replica_test.zig`:
+//! "a machine crashes mid-append and the log recovers". Each implements [`Scenario`]: under a
+//! `u64` seed it draws its [`swarm::FaultMix`], runs the simulator, checks its invariants and
+//! reports a [`RunOutcome`] with the trace hash and the coverage [`Marks`] it reached.
+//!
+//! To add a scenario, write a module implementing [`Scenario`], declare it below, and add it
+//! to [`registry::scenarios`]. The `sluice-chaos` command ([`cli`]) then lists, runs, sweeps and
+//! checks it for determinism with no further code.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod determinism;
+pub mod registry;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod swarm;
+pub mod sweep;
+
+// Scenario modules go here, one per story:
+// pub mod log_crash_recovery;
+
+#[cfg(test)]
+mod testing;
+
+pub use scenario::{Failure, Marks, RunOptions, RunOutcome, Scenario};
