@@ -21,7 +21,7 @@ pub mod swarm;
 pub mod sweep;
 
 // Scenario modules go here, one per story:
-// pub mod log_crash_recovery;
+pub mod log_crash_recovery;
 
 #[cfg(test)]
 mod testing;

@@ -10,7 +10,7 @@ use crate::scenario::Scenario;
 pub fn scenarios() -> Vec<Box<dyn Scenario>> {
     let registry: Vec<Box<dyn Scenario>> = vec![
         // Add one line per scenario here, for example:
-        // Box::new(crate::log_crash_recovery::LogCrashRecovery),
+        Box::new(crate::log_crash_recovery::LogCrashRecovery),
     ];
     assert_unique_names(&registry);
     registry

@@ -38,6 +38,19 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// A recovery point at the first byte of segment `base`: recovery rescans that segment.
+    pub fn segment_start(log_start_offset: i64, base: i64) -> Checkpoint {
+        Checkpoint {
+            log_start_offset,
+            recovery_point: base,
+            recovery_segment: base,
+            recovery_position: 0,
+            offset_entries: 0,
+            time_entries: 0,
+            tail: Tail::EMPTY,
+        }
+    }
+
     fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(ENCODED_BYTES);
         out.extend_from_slice(&VERSION.to_be_bytes());

@@ -62,28 +62,18 @@ impl Log {
         let Some((start, first)) = self.locate(disk, base, offset)? else {
             return Ok(empty);
         };
-        let (end, next_offset) = self.extent(disk, base, start, max_bytes, upper)?;
-        if end == start {
-            return Ok(ReadSlice {
-                position: start,
-                ..empty
-            });
-        }
+        let end = self.extent(disk, base, start, max_bytes, upper)?;
         let segment = &self.segments[&base];
         let mut bytes = vec![0u8; (end - start) as usize];
         read_exact_at(disk, &segment.log_path, start, &mut bytes)?;
-        verify_batches(&bytes, first).map_err(|detail| LogError::CorruptData {
-            path: segment.log_path.clone(),
-            position: start,
-            detail,
-        })?;
-        Ok(ReadSlice {
-            path: segment.log_path.clone(),
-            position: start,
-            bytes,
-            first_offset: first,
-            next_offset,
-        })
+        // Serve the valid batches before any bad one; a read starting at the bad one reports it.
+        let (valid, next_offset) = valid_prefix(&bytes, first);
+        if valid == 0 {
+            let detail = validate_batch(&bytes).err().map_or("offset mismatch".into(), |e| e.to_string());
+            return Err(LogError::CorruptData { path: segment.log_path.clone(), position: start, detail });
+        }
+        bytes.truncate(valid);
+        Ok(ReadSlice { path: segment.log_path.clone(), position: start, bytes, first_offset: first, next_offset })
     }
 
     /// The position and base offset of the batch holding `offset` in segment `base`. The walk
@@ -124,7 +114,7 @@ impl Log {
         }
     }
 
-    /// How far a read starting at `start` goes: the end position and the next offset.
+    /// How far a read starting at `start` goes: the end position.
     fn extent<D: Disk + ?Sized>(
         &self,
         disk: &mut D,
@@ -132,19 +122,17 @@ impl Log {
         start: u64,
         max_bytes: usize,
         upper: i64,
-    ) -> Result<(u64, i64), LogError> {
+    ) -> Result<u64, LogError> {
         let segment = &self.segments[&base];
-        let (mut position, mut next_offset) = (start, 0);
+        let mut position = start;
         loop {
             let header = match probe_header(disk, &segment.log_path, position, segment.size)? {
                 Probe::End => break,
                 Probe::Batch(header) => header,
+                // Past the first batch, stop before a bad header: the next read reports it.
+                Probe::Torn | Probe::Corrupt(_) if position > start => break,
                 Probe::Torn | Probe::Corrupt(_) => {
-                    return Err(corrupt(
-                        &segment.log_path,
-                        position,
-                        "unreadable batch header",
-                    ))
+                    return Err(corrupt(&segment.log_path, position, "unreadable batch header"))
                 }
             };
             let total = header.total_bytes() as u64;
@@ -153,9 +141,8 @@ impl Log {
                 break;
             }
             position += total;
-            next_offset = header.next_offset();
         }
-        Ok((position, next_offset))
+        Ok(position)
     }
 
     /// Loads segment `base`'s indexes, rebuilding them from its data when they are missing or
@@ -201,19 +188,18 @@ fn corrupt(path: &str, position: u64, detail: &str) -> LogError {
     }
 }
 
-/// Checks that `bytes` are whole batches with valid CRCs and contiguous offsets from `first`.
-fn verify_batches(mut bytes: &[u8], first: i64) -> Result<(), String> {
-    let mut expected = first;
-    while !bytes.is_empty() {
-        let header = validate_batch(bytes).map_err(|error| error.to_string())?;
-        if header.base_offset != expected {
-            return Err(format!(
-                "batch at offset {} where {expected} was expected",
-                header.base_offset
-            ));
+/// The length of the longest prefix of `bytes` made of whole batches with valid CRCs and
+/// contiguous offsets from `first`, and the offset after it.
+fn valid_prefix(bytes: &[u8], first: i64) -> (usize, i64) {
+    let (mut valid, mut expected) = (0, first);
+    while valid < bytes.len() {
+        match validate_batch(&bytes[valid..]) {
+            Ok(header) if header.base_offset == expected => {
+                valid += header.total_bytes();
+                expected = header.next_offset();
+            }
+            _ => break,
         }
-        expected = header.next_offset();
-        bytes = &bytes[header.total_bytes()..];
     }
-    Ok(())
+    (valid, expected)
 }

@@ -1,6 +1,7 @@
 //! Removing records from either end: truncation of the tail (a follower diverged from its
 //! leader) and moving the log start offset (DeleteRecords, retention).
 
+use super::checkpoint::Checkpoint;
 use super::segment::{probe_header, Probe};
 use super::{Log, LogError};
 use crate::disk::{Disk, DiskError};
@@ -36,6 +37,11 @@ impl Log {
         let (position, new_end) = self
             .locate(disk, base, offset)?
             .expect("offset below log end");
+        // Recovery trusts every segment before the checkpoint's recovery segment. A crash
+        // part way through removing the later segments would leave a gap in that trusted
+        // range, so the recovery point first moves to the start of the segment being cut.
+        self.recovery = Checkpoint::segment_start(self.log_start_offset, base);
+        self.write_checkpoint(disk, now_ms)?;
         let result = self.cut_segments(disk, base, position, new_end);
         if let Err(error) = result {
             return Err(self.fail_disk(error));
