@@ -406,8 +406,8 @@ impl Run {
         self.model.durable_upto = log.recovery_point();
         // One timer per deadline; `flush.ms` left at its default never fires in a run.
         let due = log.flush_deadline_ms().filter(|due| *due < i64::MAX / 2);
-        if due.is_some() && due != self.flush_timer_due {
-            let wait = due.unwrap().saturating_sub(self.kernel.wall_ms()).max(0) as u64;
+        if let Some(deadline) = due.filter(|_| due != self.flush_timer_due) {
+            let wait = deadline.saturating_sub(self.kernel.wall_ms()).max(0) as u64;
             self.kernel.schedule_after(Duration::from_millis(wait), Event::FlushDeadline);
             self.flush_timer_due = due;
         }
