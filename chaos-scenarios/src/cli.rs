@@ -335,14 +335,6 @@ fn sweep_all(
     for scenario in selected {
         passed &= sweep(out, *scenario, start, seeds, workers)?.passed();
     }
-    if all {
-        let result = if passed { "pass" } else { "fail" };
-        writeln!(
-            out,
-            "sweep all scenarios={} result={result}",
-            selected.len()
-        )?;
-    }
     Ok(pass_or_fail(passed))
 }
 

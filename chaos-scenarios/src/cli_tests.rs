@@ -181,7 +181,7 @@ fn sweep_exit_codes() {
     let (exit, out, _) = sluice_chaos("sweep seed-parity --seeds 3");
     assert_eq!(exit, Exit::Pass);
     assert!(out.ends_with(
-        "sweep scenario=seed-parity seeds=3 passed=3 failed=0 marks_missing=0 result=pass\n"
+        "marks scenario=seed-parity missing=0 result=pass\nsweep scenario=seed-parity seeds=3 passed=3 failed=0\n"
     ));
     let (exit, out, _) = sluice_chaos("sweep seed-parity --seeds 3 --start 1");
     assert_eq!(exit, Exit::Fail);
@@ -198,12 +198,16 @@ fn sweep_all_runs_every_scenario_in_registry_order() {
     assert_eq!(
         finals,
         [
-            "sweep scenario=seed-parity seeds=9 passed=7 failed=2 marks_missing=0 result=fail",
-            "sweep scenario=never-reached seeds=9 passed=9 failed=0 marks_missing=1 result=fail",
-            "sweep scenario=nondeterministic seeds=9 passed=9 failed=0 marks_missing=0 result=pass",
-            "sweep scenario=panicky seeds=9 passed=8 failed=1 marks_missing=0 result=fail",
-            "sweep all scenarios=4 result=fail",
+            "sweep scenario=seed-parity seeds=9 passed=7 failed=2",
+            "sweep scenario=never-reached seeds=9 passed=9 failed=0",
+            "sweep scenario=nondeterministic seeds=9 passed=9 failed=0",
+            "sweep scenario=panicky seeds=9 passed=8 failed=1",
         ]
+    );
+    let marks: Vec<&str> = out.lines().filter(|l| l.starts_with("marks ")).collect();
+    assert_eq!(
+        marks[1],
+        "marks scenario=never-reached missing=1 result=fail"
     );
     let rates = out
         .lines()

@@ -17,8 +17,14 @@ fn skipping_torn_tail_truncation_is_caught_and_replays() {
         .find(|outcome| !outcome.passed())
         .expect("500 seeds never caught the skipped torn-tail truncation");
     let replay = scenario.run(first_failure.seed, &options);
-    assert_eq!(replay.failure, first_failure.failure, "the failing seed replays");
-    assert_eq!(replay.trace_hash, first_failure.trace_hash, "to the same trace");
+    assert_eq!(
+        replay.failure, first_failure.failure,
+        "the failing seed replays"
+    );
+    assert_eq!(
+        replay.trace_hash, first_failure.trace_hash,
+        "to the same trace"
+    );
     println!(
         "caught at seed {}: {:?} (replay: sluice-chaos run log-crash-recovery --seed {})",
         first_failure.seed, first_failure.failure, first_failure.seed

@@ -31,6 +31,10 @@ fn every_seed_that_found_a_bug_passes() {
     for &(name, seed, found) in REGRESSIONS {
         let scenario = lookup(&registry, name).expect("registered scenario");
         let outcome = scenario.run(seed, &RunOptions::default());
-        assert!(outcome.passed(), "{name} seed {seed} ({found}): {:?}", outcome.failure);
+        assert!(
+            outcome.passed(),
+            "{name} seed {seed} ({found}): {:?}",
+            outcome.failure
+        );
     }
 }

@@ -15,7 +15,10 @@ fn batch() -> Vec<u8> {
 
 #[test]
 fn a_crash_anywhere_in_a_truncation_leaves_a_readable_prefix() {
-    let config = LogConfig { segment_bytes: 1024, ..LogConfig::default() };
+    let config = LogConfig {
+        segment_bytes: 1024,
+        ..LogConfig::default()
+    };
     for crash_after in 0..40 {
         let mut disk = SimDisk::new(SimRng::new(crash_after));
         let (mut log, _) = Log::open(&mut disk, "t-0", config.clone(), NOW).unwrap();
@@ -30,11 +33,17 @@ fn a_crash_anywhere_in_a_truncation_leaves_a_readable_prefix() {
         disk.crash_process();
         let (mut log, _) = Log::open(&mut disk, "t-0", config.clone(), NOW).unwrap();
         let end = log.log_end_offset();
-        assert!(end == 2 || (!truncated && end >= 2), "crash after {crash_after} ops: end {end}");
+        assert!(
+            end == 2 || (!truncated && end >= 2),
+            "crash after {crash_after} ops: end {end}"
+        );
         let mut offset = 0;
         while offset < end {
             let slice = log.read(&mut disk, offset, 1, None).unwrap();
-            assert!(!slice.bytes.is_empty(), "crash after {crash_after} ops: stall at {offset}");
+            assert!(
+                !slice.bytes.is_empty(),
+                "crash after {crash_after} ops: stall at {offset}"
+            );
             offset = slice.next_offset;
         }
         log.verify_indexes(&mut disk).unwrap();

@@ -22,10 +22,16 @@ pub fn read_all(
     while offset < log.log_end_offset() {
         let max_bytes = rng.range_inclusive(1, 64 << 10) as usize;
         let slice = log.read(disk, offset, max_bytes, None).map_err(|error| {
-            Failure::new("unreadable-batch", format!("read at offset {offset}: {error}"))
+            Failure::new(
+                "unreadable-batch",
+                format!("read at offset {offset}: {error}"),
+            )
         })?;
         if slice.bytes.is_empty() {
-            return Err(Failure::new("read-stalled", format!("empty read at offset {offset}")));
+            return Err(Failure::new(
+                "read-stalled",
+                format!("empty read at offset {offset}"),
+            ));
         }
         offset = slice.next_offset;
         batches.extend(split(&slice.bytes));
@@ -37,7 +43,9 @@ pub fn read_all(
 pub fn split(mut bytes: &[u8]) -> Vec<Stored> {
     let mut batches = Vec::new();
     while !bytes.is_empty() {
-        let total = BatchHeader::parse(bytes).expect("the log returned whole batches").total_bytes();
+        let total = BatchHeader::parse(bytes)
+            .expect("the log returned whole batches")
+            .total_bytes();
         batches.push(Stored::from_bytes(bytes[..total].to_vec()));
         bytes = &bytes[total..];
     }
@@ -54,15 +62,21 @@ pub fn recovered(
     let (start, end) = (log.log_start_offset(), log.log_end_offset());
     check_log_start(model, start, end)?;
     let batches = read_all(log, disk, rng)?;
-    let candidates: Vec<&Stored> =
-        model.candidates().into_iter().filter(|batch| batch.next > start).collect();
+    let candidates: Vec<&Stored> = model
+        .candidates()
+        .into_iter()
+        .filter(|batch| batch.next > start)
+        .collect();
     for (index, got) in batches.iter().enumerate() {
         match candidates.get(index) {
             Some(expected) if *expected == got => {}
             Some(expected) => {
                 return Err(Failure::new(
                     "not-a-prefix",
-                    format!("batch at offset {} differs from the one appended at {}", got.base, expected.base),
+                    format!(
+                        "batch at offset {} differs from the one appended at {}",
+                        got.base, expected.base
+                    ),
                 ))
             }
             None => {
@@ -74,20 +88,34 @@ pub fn recovered(
         }
     }
     let must = model.must_survive_upto();
-    let required = candidates.iter().take_while(|batch| batch.next <= must).count();
+    let required = candidates
+        .iter()
+        .take_while(|batch| batch.next <= must)
+        .count();
     if batches.len() < required {
         let lost = candidates[batches.len()];
-        let anomaly = if model.machine_crashed { "lost-synced-batch" } else { "lost-written-batch" };
+        let anomaly = if model.machine_crashed {
+            "lost-synced-batch"
+        } else {
+            "lost-written-batch"
+        };
         return Err(Failure::new(
             anomaly,
-            format!("batch at offset {} (below {must}) is gone; log end {end}", lost.base),
+            format!(
+                "batch at offset {} (below {must}) is gone; log end {end}",
+                lost.base
+            ),
         ));
     }
     let last_next = batches.last().map_or(start, |batch| batch.next);
     if last_next != end {
-        return Err(Failure::new("log-end-mismatch", format!("log end {end}, batches end at {last_next}")));
+        return Err(Failure::new(
+            "log-end-mismatch",
+            format!("log end {end}, batches end at {last_next}"),
+        ));
     }
-    log.verify_indexes(disk).map_err(|error| Failure::new("index-mismatch", error.to_string()))?;
+    log.verify_indexes(disk)
+        .map_err(|error| Failure::new("index-mismatch", error.to_string()))?;
     Ok(Model {
         batches,
         log_start: start,
@@ -132,7 +160,10 @@ pub fn after_rot(
             Ok(slice) if slice.bytes.is_empty() => {
                 return Err(Failure::new(
                     "lost-intact-batch",
-                    format!("batch at offset {} before the rot at {rot_base} is gone", batch.base),
+                    format!(
+                        "batch at offset {} before the rot at {rot_base} is gone",
+                        batch.base
+                    ),
                 ))
             }
             Ok(slice) => {
@@ -152,7 +183,10 @@ pub fn after_rot(
             Err(error) => {
                 return Err(Failure::new(
                     "intact-batch-unreadable",
-                    format!("batch at offset {} before the rot at {rot_base}: {error}", batch.base),
+                    format!(
+                        "batch at offset {} before the rot at {rot_base}: {error}",
+                        batch.base
+                    ),
                 ))
             }
         }

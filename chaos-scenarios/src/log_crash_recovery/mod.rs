@@ -126,7 +126,10 @@ impl Run {
         let mut disk = SimDisk::new(disk_rng);
         disk.set_torn_garbage(mix.enabled("torn-garbage"));
         let slow_sync_one_in = if mix.enabled("slow-fsync") { 10 } else { 0 };
-        disk.set_latency(DiskLatency { slow_sync_one_in, ..DiskLatency::SSD });
+        disk.set_latency(DiskLatency {
+            slow_sync_one_in,
+            ..DiskLatency::SSD
+        });
         let rot_step = mix.enabled("bit-rot").then(|| {
             rng.range_inclusive(u64::from(workload.steps / 2), u64::from(workload.steps)) as u32
         });
@@ -139,7 +142,12 @@ impl Run {
             config.index_interval_bytes,
             config.flush_messages,
             config.flush_ms,
-            workload.codecs.iter().map(|c| c.name()).collect::<Vec<_>>().join("+"),
+            workload
+                .codecs
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join("+"),
         );
         Run {
             kernel,
@@ -200,7 +208,10 @@ impl Run {
         if report.bytes_scanned != 0 || report.tail_cut.is_some() {
             return Err(Failure::new(
                 "clean-reopen-scanned",
-                format!("{} bytes scanned, cut {:?}", report.bytes_scanned, report.tail_cut),
+                format!(
+                    "{} bytes scanned, cut {:?}",
+                    report.bytes_scanned, report.tail_cut
+                ),
             ));
         }
         self.marks.hit("clean-reopen-scanned-nothing");
@@ -238,7 +249,8 @@ impl Run {
         if self.mix.fires(&mut self.rng, "crash-mid-op") {
             let ops = self.rng.below(12);
             self.disk.arm_crash_after_ops(ops);
-            self.kernel.record(format_args!("crash armed after {ops} disk ops"));
+            self.kernel
+                .record(format_args!("crash armed after {ops} disk ops"));
         }
         self.disk_pressure();
         self.operate()?;
@@ -256,7 +268,8 @@ impl Run {
             let capacity = self.disk.used_bytes() + self.rng.below(4096);
             self.disk.set_capacity(Some(capacity));
             self.disk_full_until = Some(self.step + self.rng.range_inclusive(1, 20) as u32);
-            self.kernel.record(format_args!("disk full at {capacity} bytes"));
+            self.kernel
+                .record(format_args!("disk full at {capacity} bytes"));
         }
     }
 
@@ -264,8 +277,11 @@ impl Run {
     fn operate(&mut self) -> Result<(), Failure> {
         let roll = self.rng.below(1000);
         let workload = &self.workload;
-        let (flush, truncate, delete) =
-            (workload.flush_per_mille, workload.truncate_per_mille, workload.delete_per_mille);
+        let (flush, truncate, delete) = (
+            workload.flush_per_mille,
+            workload.truncate_per_mille,
+            workload.delete_per_mille,
+        );
         if roll < flush {
             self.flush()
         } else if roll < flush + truncate {
@@ -306,9 +322,15 @@ impl Run {
 
     fn flush(&mut self) -> Result<(), Failure> {
         let now_ms = self.kernel.wall_ms();
-        match self.log.as_mut().expect("open").flush(&mut self.disk, now_ms) {
+        match self
+            .log
+            .as_mut()
+            .expect("open")
+            .flush(&mut self.disk, now_ms)
+        {
             Ok(()) => {
-                self.kernel.record(format_args!("flushed up to {}", self.model.log_end));
+                self.kernel
+                    .record(format_args!("flushed up to {}", self.model.log_end));
                 self.after_success();
                 Ok(())
             }
@@ -331,7 +353,9 @@ impl Run {
         match log.maintain(&mut self.disk, now_ms) {
             Ok(deleted) => {
                 let start = log.log_start_offset();
-                self.kernel.record(format_args!("maintained: deleted {deleted:?}, start {start}"));
+                self.kernel.record(format_args!(
+                    "maintained: deleted {deleted:?}, start {start}"
+                ));
                 if start > self.model.log_start {
                     self.marks.hit("log-start-moved");
                     self.model.start_moved(start);
@@ -350,7 +374,8 @@ impl Run {
         let log = self.log.as_mut().expect("open");
         match log.truncate_to(&mut self.disk, target, now_ms) {
             Ok(new_end) => {
-                self.kernel.record(format_args!("truncated to {target}: log end {new_end}"));
+                self.kernel
+                    .record(format_args!("truncated to {target}: log end {new_end}"));
                 // A batch is never split: the one holding the target goes whole.
                 let holding = self.model.batches.iter().find(|batch| batch.next > target);
                 let expected = holding.map_or(end, |batch| batch.base);
@@ -379,7 +404,8 @@ impl Run {
         let log = self.log.as_mut().expect("open");
         match log.delete_records_before(&mut self.disk, target, now_ms) {
             Ok(new_start) => {
-                self.kernel.record(format_args!("deleted records before {target}"));
+                self.kernel
+                    .record(format_args!("deleted records before {target}"));
                 if new_start != target.max(start) {
                     return Err(Failure::new(
                         "log-start-mismatch",
@@ -401,21 +427,31 @@ impl Run {
     /// deadline gets a timer.
     fn after_success(&mut self) {
         let log = self.log.as_ref().expect("open");
-        assert_eq!(log.log_end_offset(), self.model.log_end, "log end diverged from the model");
-        assert_eq!(log.log_start_offset(), self.model.log_start, "log start diverged");
+        assert_eq!(
+            log.log_end_offset(),
+            self.model.log_end,
+            "log end diverged from the model"
+        );
+        assert_eq!(
+            log.log_start_offset(),
+            self.model.log_start,
+            "log start diverged"
+        );
         self.model.durable_upto = log.recovery_point();
         // One timer per deadline; `flush.ms` left at its default never fires in a run.
         let due = log.flush_deadline_ms().filter(|due| *due < i64::MAX / 2);
         if let Some(deadline) = due.filter(|_| due != self.flush_timer_due) {
             let wait = deadline.saturating_sub(self.kernel.wall_ms()).max(0) as u64;
-            self.kernel.schedule_after(Duration::from_millis(wait), Event::FlushDeadline);
+            self.kernel
+                .schedule_after(Duration::from_millis(wait), Event::FlushDeadline);
             self.flush_timer_due = due;
         }
     }
 
     /// An operation failed: a crash inside a disk call, a full disk, or a log that stopped.
     fn failed(&mut self, error: LogError, in_flight: InFlight) -> Result<(), Failure> {
-        self.kernel.record(format_args!("operation failed: {error}"));
+        self.kernel
+            .record(format_args!("operation failed: {error}"));
         let log_failed = self.log.as_ref().is_some_and(|log| log.failure().is_some());
         if self.disk.is_crashed() {
             self.model.in_flight = Some(in_flight);
@@ -435,7 +471,11 @@ impl Run {
             LogError::Disk(sluice_core::disk::DiskError::NoSpace) => {
                 self.marks.hit("enospc-refused");
                 let log = self.log.as_ref().expect("open");
-                assert_eq!(log.log_end_offset(), self.model.log_end, "a refused write changed the log");
+                assert_eq!(
+                    log.log_end_offset(),
+                    self.model.log_end,
+                    "a refused write changed the log"
+                );
                 Ok(())
             }
             // A batch that cannot fit a segment is refused, as Kafka's MESSAGE_TOO_LARGE.
@@ -468,7 +508,9 @@ impl Run {
     }
 
     fn mark_interrupted(&mut self, op: &str) {
-        let segment_file = [".log", ".index", ".timeindex"].iter().any(|s| op.ends_with(s));
+        let segment_file = [".log", ".index", ".timeindex"]
+            .iter()
+            .any(|s| op.ends_with(s));
         if op.starts_with("write_at ") && op.contains(".log ") {
             self.marks.hit("crash-mid-write");
         }
@@ -494,7 +536,8 @@ impl Run {
                         log.log_end_offset(),
                         log.segment_base_offsets()
                     ));
-                    let model = check::recovered(&mut log, &mut self.disk, &mut self.rng, &self.model);
+                    let model =
+                        check::recovered(&mut log, &mut self.disk, &mut self.rng, &self.model);
                     if self.disk.is_crashed() {
                         // The armed crash hit during the check's reads: recover again.
                         self.crash_again()?;
@@ -518,7 +561,10 @@ impl Run {
                 Err(error) => return Err(Failure::new("recovery-failed", error.to_string())),
             }
         }
-        Err(Failure::new("recovery-failed", "no successful open in 50 attempts"))
+        Err(Failure::new(
+            "recovery-failed",
+            "no successful open in 50 attempts",
+        ))
     }
 
     fn crash_again(&mut self) -> Result<(), Failure> {
@@ -537,7 +583,10 @@ impl Run {
     fn note_report(&mut self, report: &RecoveryReport) {
         self.kernel.record(format_args!(
             "recovered from offset {}: {} bytes scanned, cut {:?}, removed {:?}",
-            report.scanned_from_offset, report.bytes_scanned, report.tail_cut, report.segments_removed
+            report.scanned_from_offset,
+            report.bytes_scanned,
+            report.tail_cut,
+            report.segments_removed
         ));
         if let Some(cut) = &report.tail_cut {
             match cut.reason {
@@ -545,7 +594,11 @@ impl Run {
                 TailCutReason::Corrupt => self.marks.hit("corrupt-tail-cut"),
             }
         }
-        let segment_start = self.model.batches.iter().any(|b| b.base == report.scanned_from_offset);
+        let segment_start = self
+            .model
+            .batches
+            .iter()
+            .any(|b| b.base == report.scanned_from_offset);
         if report.checkpoint_valid && report.scanned_from_offset > 0 && !segment_start {
             self.marks.hit("resumed-mid-segment");
         }
@@ -555,10 +608,12 @@ impl Run {
     /// appended bytes or report the corruption. The run ends here: the log keeps the rot.
     fn rot(&mut self) -> Result<Next, Failure> {
         let filter = |path: &str| path.ends_with(".log");
-        let Some((path, position)) = self.disk.corrupt_durable_byte(&mut self.crash_rng, filter) else {
+        let Some((path, position)) = self.disk.corrupt_durable_byte(&mut self.crash_rng, filter)
+        else {
             return Ok(Next::Continue);
         };
-        self.kernel.record(format_args!("bit rot in {path} at byte {position}"));
+        self.kernel
+            .record(format_args!("bit rot in {path} at byte {position}"));
         let rot_base = self.rotted_base(&path, position).unwrap_or(i64::MAX);
         self.log = None;
         self.disk.crash_process();
@@ -574,11 +629,18 @@ impl Run {
         if log.log_end_offset() < rot_base.min(self.model.log_end) {
             return Err(Failure::new(
                 "lost-intact-batch",
-                format!("log end {} below the rotted batch at {rot_base}", log.log_end_offset()),
+                format!(
+                    "log end {} below the rotted batch at {rot_base}",
+                    log.log_end_offset()
+                ),
             ));
         }
         let caught = check::after_rot(&mut log, &mut self.disk, &self.model, rot_base)?;
-        if caught || report.tail_cut.is_some_and(|cut| cut.reason == TailCutReason::Corrupt) {
+        if caught
+            || report
+                .tail_cut
+                .is_some_and(|cut| cut.reason == TailCutReason::Corrupt)
+        {
             self.marks.hit("latent-corruption-caught");
         }
         Ok(Next::Done)
@@ -622,4 +684,3 @@ mod tests {
         assert!(first.events > 100);
     }
 }
-

@@ -18,7 +18,11 @@ impl Stored {
     /// Wraps the bytes of one whole batch.
     pub fn from_bytes(bytes: Vec<u8>) -> Stored {
         let header = BatchHeader::parse(&bytes).expect("a built batch parses");
-        Stored { base: header.base_offset, next: header.next_offset(), bytes }
+        Stored {
+            base: header.base_offset,
+            next: header.next_offset(),
+            bytes,
+        }
     }
 
     /// `bytes` stamped with `base`, as the log would store it.
@@ -90,7 +94,11 @@ impl Model {
 
     /// The offset below which every completed batch must survive this recovery.
     pub fn must_survive_upto(&self) -> i64 {
-        let promised = if self.machine_crashed { self.durable_upto } else { self.log_end };
+        let promised = if self.machine_crashed {
+            self.durable_upto
+        } else {
+            self.log_end
+        };
         match self.in_flight {
             // A truncation in progress may legitimately have removed batches it was cutting.
             Some(InFlight::Truncate(offset)) => promised.min(offset),

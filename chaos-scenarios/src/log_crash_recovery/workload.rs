@@ -31,25 +31,57 @@ impl Workload {
             segment_bytes,
             index_interval_bytes: [64, 512, 4096][rng.below(3) as usize],
             segment_index_bytes: [64, 4096, 10 << 20][rng.below(3) as usize],
-            flush_messages: if rng.chance(1, 2) { i64::MAX } else { rng.range_inclusive(1, 200) as i64 },
-            flush_ms: if rng.chance(1, 2) { i64::MAX } else { rng.range_inclusive(10, 500) as i64 },
+            flush_messages: if rng.chance(1, 2) {
+                i64::MAX
+            } else {
+                rng.range_inclusive(1, 200) as i64
+            },
+            flush_ms: if rng.chance(1, 2) {
+                i64::MAX
+            } else {
+                rng.range_inclusive(10, 500) as i64
+            },
             recovery_point_checkpoint_interval_ms: [0, 100, 60_000][rng.below(3) as usize],
-            retention_bytes: if rng.chance(1, 5) { (segment_bytes * 4) as i64 } else { -1 },
-            segment_ms: if rng.chance(1, 5) { 200 } else { LogConfig::default().segment_ms },
+            retention_bytes: if rng.chance(1, 5) {
+                (segment_bytes * 4) as i64
+            } else {
+                -1
+            },
+            segment_ms: if rng.chance(1, 5) {
+                200
+            } else {
+                LogConfig::default().segment_ms
+            },
             ..LogConfig::default()
         };
         let codecs = if rng.chance(1, 3) {
             vec![Compression::None]
         } else {
-            Compression::ALL.iter().copied().filter(|_| rng.chance(2, 3)).collect()
+            Compression::ALL
+                .iter()
+                .copied()
+                .filter(|_| rng.chance(2, 3))
+                .collect()
         };
         Workload {
             config,
             steps: rng.range_inclusive(150, 600) as u32,
             flush_per_mille: rng.range_inclusive(0, 300),
-            truncate_per_mille: if rng.chance(1, 2) { rng.range_inclusive(1, 20) } else { 0 },
-            delete_per_mille: if rng.chance(1, 2) { rng.range_inclusive(1, 20) } else { 0 },
-            codecs: if codecs.is_empty() { vec![Compression::None] } else { codecs },
+            truncate_per_mille: if rng.chance(1, 2) {
+                rng.range_inclusive(1, 20)
+            } else {
+                0
+            },
+            delete_per_mille: if rng.chance(1, 2) {
+                rng.range_inclusive(1, 20)
+            } else {
+                0
+            },
+            codecs: if codecs.is_empty() {
+                vec![Compression::None]
+            } else {
+                codecs
+            },
             value_bytes_max: [16, 256, 2048][rng.below(3) as usize],
         }
     }
@@ -71,11 +103,21 @@ impl Workload {
             if rng.chance(1, 2) {
                 rng.fill_bytes(&mut value);
             } else {
-                value.iter_mut().enumerate().for_each(|(j, b)| *b = (j % 7) as u8);
+                value
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(j, b)| *b = (j % 7) as u8);
             }
             let header_value = i.to_be_bytes();
-            let headers = [RecordHeaderRef { key: "seq", value: Some(&header_value[..]) }];
-            let headers = if rng.chance(1, 4) { &headers[..] } else { &[][..] };
+            let headers = [RecordHeaderRef {
+                key: "seq",
+                value: Some(&header_value[..]),
+            }];
+            let headers = if rng.chance(1, 4) {
+                &headers[..]
+            } else {
+                &[][..]
+            };
             let skew = rng.below(50) as i64 - 25;
             builder.append(timestamp + skew, key, Some(&value), headers);
         }
