@@ -69,11 +69,23 @@ impl Log {
         // Serve the valid batches before any bad one; a read starting at the bad one reports it.
         let (valid, next_offset) = valid_prefix(&bytes, first);
         if valid == 0 {
-            let detail = validate_batch(&bytes).err().map_or("offset mismatch".into(), |e| e.to_string());
-            return Err(LogError::CorruptData { path: segment.log_path.clone(), position: start, detail });
+            let detail = validate_batch(&bytes)
+                .err()
+                .map_or("offset mismatch".into(), |e| e.to_string());
+            return Err(LogError::CorruptData {
+                path: segment.log_path.clone(),
+                position: start,
+                detail,
+            });
         }
         bytes.truncate(valid);
-        Ok(ReadSlice { path: segment.log_path.clone(), position: start, bytes, first_offset: first, next_offset })
+        Ok(ReadSlice {
+            path: segment.log_path.clone(),
+            position: start,
+            bytes,
+            first_offset: first,
+            next_offset,
+        })
     }
 
     /// The position and base offset of the batch holding `offset` in segment `base`. The walk
@@ -132,7 +144,11 @@ impl Log {
                 // Past the first batch, stop before a bad header: the next read reports it.
                 Probe::Torn | Probe::Corrupt(_) if position > start => break,
                 Probe::Torn | Probe::Corrupt(_) => {
-                    return Err(corrupt(&segment.log_path, position, "unreadable batch header"))
+                    return Err(corrupt(
+                        &segment.log_path,
+                        position,
+                        "unreadable batch header",
+                    ))
                 }
             };
             let total = header.total_bytes() as u64;

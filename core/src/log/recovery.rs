@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::append::create_segment_files;
-use super::checkpoint::{self, Checkpoint, Loaded, CHECKPOINT_NAME, CHECKPOINT_TMP_NAME};
+use super::checkpoint::{self, Checkpoint, Loaded, CHECKPOINT_TMP_NAME};
 use super::index::{
     decode_offset_index, decode_time_index, Entries, OFFSET_ENTRY_BYTES, TIME_ENTRY_BYTES,
 };
@@ -155,7 +155,6 @@ fn discover<D: Disk + ?Sized>(
             report.stray_files_removed.push(name.clone());
         }
     }
-    let _ = CHECKPOINT_NAME;
     Ok(segments)
 }
 
