@@ -432,7 +432,10 @@ fn a_thousand_segments_reopen_reading_only_the_tail() {
     let (log, report) = open(&mut disk, config.clone());
     assert_eq!(log.segment_count(), 1000);
     assert_eq!(report.bytes_scanned, 0);
-    println!("clean reopen of 1000 segments ({total} bytes) read {} bytes", disk.bytes_read);
+    println!(
+        "clean reopen of 1000 segments ({total} bytes) read {} bytes",
+        disk.bytes_read
+    );
     // The checkpoint and the active segment's index entries only: far below one segment.
     assert!(
         disk.bytes_read < 1024,
@@ -446,7 +449,10 @@ fn a_thousand_segments_reopen_reading_only_the_tail() {
     drop(log);
     disk.bytes_read = 0;
     let (_, report) = open(&mut disk, config);
-    println!("unclean reopen read {} bytes, scanned {}", disk.bytes_read, report.bytes_scanned);
+    println!(
+        "unclean reopen read {} bytes, scanned {}",
+        disk.bytes_read, report.bytes_scanned
+    );
     assert!(report.bytes_scanned <= 1024);
     assert!(
         disk.bytes_read < 4096,

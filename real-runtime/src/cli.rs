@@ -1,0 +1,83 @@
+//! Command-line dispatch for the `sluice` binary, parsed by hand until the tools need more.
+
+use crate::bench;
+
+/// Exit code for a command that ran and failed (an I/O error, a log error).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code for a command line that could not be understood.
+pub const EXIT_USAGE: u8 = 2;
+
+/// The usage text printed by `sluice help`.
+pub const USAGE: &str = "\
+usage: sluice <command>
+
+commands:
+  bench log-append [--dir DIR] [--record-size BYTES] [--batch-bytes BYTES]
+                   [--total-bytes BYTES] [--sync-every-bytes BYTES] [--rounds N]
+      Compare appending pre-built record batches through the partition log on real files with
+      plain sequential writes to one file, reporting medians over N rounds (default 5). Sizes
+      take an optional K, M or G suffix (powers of 1024). Without --record-size, runs 200-byte
+      and 1 KiB records; defaults: --batch-bytes 16K --total-bytes 512M, no periodic sync.
+  help
+      Print this text.";
+
+/// Why a command did not succeed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CliError {
+    /// The command line is wrong: unknown command, unknown flag, bad value.
+    Usage(String),
+    /// The command ran and failed.
+    Failed(String),
+}
+
+/// Runs the command named by `args` (without the program name).
+pub fn run(args: &[String]) -> Result<(), CliError> {
+    match args.first().map(String::as_str) {
+        None => Err(CliError::Usage("missing command".to_string())),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some("bench") => bench::run(&args[1..]),
+        Some(other) => Err(CliError::Usage(format!("unknown command `{other}`"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_words(words: &[&str]) -> Result<(), CliError> {
+        let args: Vec<String> = words.iter().map(|word| word.to_string()).collect();
+        run(&args)
+    }
+
+    fn is_usage(result: Result<(), CliError>) -> bool {
+        matches!(result, Err(CliError::Usage(_)))
+    }
+
+    #[test]
+    fn unknown_commands_are_usage_errors() {
+        assert!(is_usage(run_words(&[])));
+        assert!(is_usage(run_words(&["server"])));
+        assert!(is_usage(run_words(&["bench"])));
+        assert!(is_usage(run_words(&["bench", "fetch"])));
+        assert!(is_usage(run_words(&[
+            "bench",
+            "log-append",
+            "--bogus",
+            "1"
+        ])));
+        assert!(is_usage(run_words(&[
+            "bench",
+            "log-append",
+            "--record-size"
+        ])));
+        assert!(is_usage(run_words(&[
+            "bench",
+            "log-append",
+            "--record-size",
+            "x"
+        ])));
+    }
+}
