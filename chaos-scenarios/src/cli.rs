@@ -291,7 +291,7 @@ fn execute(
                 Some(name) => vec![find(name)?],
                 None => registry.iter().map(|s| s.as_ref()).collect(),
             };
-            sweep_all(out, &selected, scenario.is_none(), *start, *seeds, workers)
+            sweep_all(out, &selected, *start, *seeds, workers)
         }
     })
 }
@@ -326,7 +326,6 @@ fn run(out: &mut dyn Write, scenario: &dyn Scenario, seed: u64, trace: bool) -> 
 fn sweep_all(
     out: &mut dyn Write,
     selected: &[&dyn Scenario],
-    all: bool,
     start: u64,
     seeds: u64,
     workers: usize,
