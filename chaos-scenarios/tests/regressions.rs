@@ -23,6 +23,18 @@ const REGRESSIONS: &[(&str, u64, &str)] = &[
         1777,
         "the same read failure, with the rot in a batch header's length",
     ),
+    (
+        "log-crash-recovery",
+        186,
+        "recovery removed segments below a log start read from a checkpoint whose rename was \
+         not yet durable; a machine crash mid-recovery brought the old checkpoint back but not \
+         the removed segment, leaving a gap",
+    ),
+    (
+        "log-crash-recovery",
+        469,
+        "the same gap after a machine crash during recovery",
+    ),
 ];
 
 #[test]

@@ -146,6 +146,7 @@ impl Log {
             return Err(self.fail_disk(error));
         }
         self.segments.insert(base_offset, segment);
+        self.flushed_upto = base_offset;
         self.recovery = self.snapshot_at_end();
         self.unflushed_messages = 0;
         self.first_unflushed_ms = None;

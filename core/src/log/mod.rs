@@ -57,8 +57,11 @@ pub struct Log {
     segments: BTreeMap<i64, Segment>,
     log_start_offset: i64,
     log_end_offset: i64,
-    /// Everything before this point is synced; a crash recovers from here.
+    /// Where the next open resumes scanning: written to the checkpoint file, with the index
+    /// entry counts synced at that point.
     recovery: Checkpoint,
+    /// Every offset below this is synced.
+    flushed_upto: i64,
     unflushed_messages: i64,
     first_unflushed_ms: Option<i64>,
     last_checkpoint_ms: i64,
@@ -86,9 +89,11 @@ impl Log {
         self.log_end_offset
     }
 
-    /// Every offset below this is synced to the disk.
+    /// Every offset below this is synced to the disk: it survives a machine crash. (Kafka
+    /// calls this the recovery point; Sluice's checkpoint file may lag it, which only means
+    /// recovery scans a little more.)
     pub fn recovery_point(&self) -> i64 {
-        self.recovery.recovery_point
+        self.flushed_upto
     }
 
     /// Number of segments.
@@ -111,36 +116,51 @@ impl Log {
         self.failure.as_deref()
     }
 
-    /// Syncs every unsynced byte and moves the recovery point to the log end (Kafka's flush).
+    /// Syncs every unsynced byte of the log, so everything appended so far survives a machine
+    /// crash (Kafka's flush). Rolled segments were synced whole when they rolled, so only the
+    /// active segment's data file needs it; its index entries wait for the next checkpoint
+    /// (recovery rebuilds them from the data past it), so a flush costs one fsync.
     pub fn flush<D: Disk + ?Sized>(&mut self, disk: &mut D, now_ms: i64) -> Result<(), LogError> {
         self.check_usable()?;
-        let from = self.recovery.recovery_segment;
-        for segment in self.segments.range_mut(from..).map(|(_, segment)| segment) {
-            let synced = segment
-                .persist_indexes(disk)
-                .and_then(|()| segment.sync(disk));
-            if let Err(error) = synced {
+        if self.flushed_upto < self.log_end_offset {
+            let path = &self.active().log_path;
+            if let Err(error) = disk.sync(path) {
                 // After a failed fsync the kernel may have dropped the dirty pages: retrying
                 // could report success over lost data, so the log stops here.
-                return Err(self.fail(error.into()));
+                return Err(self.fail_disk(error));
             }
+            self.flushed_upto = self.log_end_offset;
         }
-        self.recovery = self.snapshot_at_end();
         self.unflushed_messages = 0;
         self.first_unflushed_ms = None;
         if now_ms.saturating_sub(self.last_checkpoint_ms)
             >= self.config.recovery_point_checkpoint_interval_ms
         {
-            self.write_checkpoint(disk, now_ms)?;
+            self.checkpoint(disk, now_ms)?;
         }
         self.check_invariants();
         Ok(())
     }
 
-    /// Flushes, then writes the checkpoint so that the next open scans nothing.
-    pub fn close<D: Disk + ?Sized>(mut self, disk: &mut D, now_ms: i64) -> Result<(), LogError> {
-        self.flush(disk, now_ms)?;
+    /// Syncs the active segment with its indexes and records the log end as the recovery
+    /// point, so the next open resumes from here.
+    fn checkpoint<D: Disk + ?Sized>(&mut self, disk: &mut D, now_ms: i64) -> Result<(), LogError> {
+        let active = self.active_mut();
+        let synced = active
+            .persist_indexes(disk)
+            .and_then(|()| active.sync(disk));
+        if let Err(error) = synced {
+            return Err(self.fail_disk(error));
+        }
+        self.flushed_upto = self.log_end_offset;
+        self.recovery = self.snapshot_at_end();
         self.write_checkpoint(disk, now_ms)
+    }
+
+    /// Flushes and checkpoints, so that the next open scans nothing.
+    pub fn close<D: Disk + ?Sized>(mut self, disk: &mut D, now_ms: i64) -> Result<(), LogError> {
+        self.check_usable()?;
+        self.checkpoint(disk, now_ms)
     }
 
     /// Runs the time-driven work: a flush once `flush.ms` has passed since the oldest unflushed
@@ -251,6 +271,11 @@ impl Log {
             "active segment beyond log end"
         );
         assert!(active.tail.is_some(), "active segment without a tail");
+        // Rolled segments are synced whole, so only the active one may hold unsynced bytes.
+        assert!(
+            self.flushed_upto >= active.base_offset,
+            "unsynced bytes before the active segment"
+        );
         assert!(
             self.segments.contains_key(&self.recovery.recovery_segment),
             "lost rp segment"

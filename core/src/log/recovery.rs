@@ -84,6 +84,11 @@ impl Log {
     ) -> Result<(Log, RecoveryReport), LogError> {
         config.validate()?;
         disk.create_dir_all(dir)?;
+        // After a process crash the page cache may show a checkpoint rename or segment removal
+        // that is not durable yet. Recovery removes files on the strength of what it sees, so
+        // it first makes that view durable: a machine crash mid-recovery must not bring back
+        // an older checkpoint while keeping removals made on the newer one's word.
+        disk.sync_dir(dir)?;
         let mut report = RecoveryReport::default();
         let loaded = checkpoint::load(disk, dir)?;
         report.checkpoint_valid = matches!(loaded, Loaded::Valid(_));
@@ -121,6 +126,7 @@ impl Log {
             },
             unflushed_messages: 0,
             first_unflushed_ms: None,
+            flushed_upto: end,
             last_checkpoint_ms: now_ms,
             failure: None,
         };

@@ -48,6 +48,7 @@ impl Log {
         }
         self.log_end_offset = new_end;
         self.log_start_offset = self.log_start_offset.min(new_end);
+        self.flushed_upto = new_end;
         self.recovery = self.snapshot_at_end();
         self.unflushed_messages = 0;
         self.first_unflushed_ms = None;
