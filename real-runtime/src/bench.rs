@@ -45,6 +45,7 @@ impl LogAppendOptions {
                 "--batch-bytes" => options.batch_bytes = parse_size(flag, &value)?,
                 "--total-bytes" => options.total_bytes = parse_size(flag, &value)? as u64,
                 "--rounds" => options.rounds = parse_count(flag, &value)?,
+                "--pool-bytes" => options.pool_bytes = parse_size(flag, &value)?,
                 "--sync-every-bytes" => {
                     options.sync_every_bytes = Some(parse_size(flag, &value)? as u64);
                 }

@@ -14,10 +14,13 @@ usage: sluice <command>
 commands:
   bench log-append [--dir DIR] [--record-size BYTES] [--batch-bytes BYTES]
                    [--total-bytes BYTES] [--sync-every-bytes BYTES] [--rounds N]
+                   [--pool-bytes BYTES]
       Compare appending pre-built record batches through the partition log on real files with
       plain sequential writes to one file, reporting medians over N rounds (default 5). Sizes
       take an optional K, M or G suffix (powers of 1024). Without --record-size, runs 200-byte
-      and 1 KiB records; defaults: --batch-bytes 16K --total-bytes 512M, no periodic sync.
+      and 1 KiB records; defaults: --batch-bytes 16K --total-bytes 512M, no periodic sync,
+      --pool-bytes 64M of distinct batches cycled through (1M keeps them in cache, as a
+      broker's just-received request is).
   help
       Print this text.";
 

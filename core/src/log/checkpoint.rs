@@ -65,7 +65,7 @@ impl Checkpoint {
         out.extend_from_slice(&self.tail.offset_of_max_timestamp.to_be_bytes());
         let rolling = self.tail.rolling_base_timestamp.unwrap_or(NO_TIMESTAMP);
         out.extend_from_slice(&rolling.to_be_bytes());
-        let crc = crc32c::crc32c(&out);
+        let crc = crate::record::crc32c(&out);
         out.extend_from_slice(&crc.to_be_bytes());
         assert_eq!(out.len(), ENCODED_BYTES);
         out
@@ -76,7 +76,7 @@ impl Checkpoint {
             return None;
         }
         let (body, crc) = bytes.split_at(ENCODED_BYTES - 4);
-        if crc32c::crc32c(body) != u32::from_be_bytes(crc.try_into().unwrap()) {
+        if crate::record::crc32c(body) != u32::from_be_bytes(crc.try_into().unwrap()) {
             return None;
         }
         if u16::from_be_bytes(body[0..2].try_into().unwrap()) != VERSION {

@@ -217,7 +217,15 @@ impl BatchHeader {
 /// Computes the CRC-32C that Kafka stores: over attributes..end of one whole batch.
 pub fn compute_crc(batch: &[u8]) -> u32 {
     assert!(batch.len() >= BATCH_HEADER_BYTES, "crc of a partial header");
-    crc32c::crc32c(&batch[ATTRIBUTES_AT..])
+    crc32c(&batch[ATTRIBUTES_AT..])
+}
+
+/// CRC-32C (Castagnoli). Every append checks one over the whole batch, so this uses the
+/// carry-less-multiply folding of `crc-fast`, several times faster than the SSE4.2 `crc32`
+/// instruction alone on 16 KiB batches (measured by `sluice bench log-append`).
+pub fn crc32c(bytes: &[u8]) -> u32 {
+    let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, bytes);
+    u32::try_from(crc).expect("a 32-bit CRC fits u32")
 }
 
 /// Parses the header of the batch at the start of `bytes`, checks that `bytes` holds the whole
@@ -326,7 +334,9 @@ mod tests {
     #[test]
     fn crc32c_check_value() {
         assert_eq!(crc32c_bitwise(b"123456789"), 0xe306_9283);
-        assert_eq!(crc32c::crc32c(b"123456789"), 0xe306_9283);
+        assert_eq!(crc32c(b"123456789"), 0xe306_9283);
+        let long: Vec<u8> = (0..70_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        assert_eq!(crc32c(&long), crc32c_bitwise(&long));
         let batch = one_record_batch();
         assert_eq!(compute_crc(&batch), crc32c_bitwise(&batch[ATTRIBUTES_AT..]));
     }

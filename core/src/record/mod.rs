@@ -25,7 +25,7 @@ pub use batch::RecordBatch;
 pub use builder::RecordBatchBuilder;
 pub use compression::{compress, decompress, DECOMPRESSED_BYTES_MAX};
 pub use header::{
-    compute_crc, stamp_base_offset, stamp_log_append_time, stamp_partition_leader_epoch,
+    compute_crc, crc32c, stamp_base_offset, stamp_log_append_time, stamp_partition_leader_epoch,
     validate_batch, BatchError, BatchHeader, BATCH_HEADER_BYTES, LOG_OVERHEAD, MAGIC_V2,
     NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
 };

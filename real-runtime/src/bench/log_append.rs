@@ -36,6 +36,10 @@ pub struct LogAppendOptions {
     pub sync_every_bytes: Option<u64>,
     /// Rounds per case; each round runs both passes once.
     pub rounds: usize,
+    /// Bytes of distinct batches built up front and cycled through. The default, larger than
+    /// the last-level cache, makes both sides read every batch from memory; a pool that fits
+    /// the cache stands for a broker appending a request it has just received.
+    pub pool_bytes: usize,
 }
 
 impl Default for LogAppendOptions {
@@ -47,6 +51,7 @@ impl Default for LogAppendOptions {
             total_bytes: 512 << 20,
             sync_every_bytes: None,
             rounds: 5,
+            pool_bytes: super::batches::POOL_BYTES_MAX,
         }
     }
 }
@@ -87,7 +92,7 @@ fn run_case(options: &LogAppendOptions, record_size: usize, dir: &Path) -> Resul
     let mut pool = BatchPool::build(
         record_size,
         options.batch_bytes,
-        options.total_bytes,
+        options.total_bytes.min(options.pool_bytes as u64),
         now_ms,
     );
     let batch_count = options.total_bytes.div_ceil(pool.batch_len() as u64);
@@ -190,7 +195,7 @@ impl CaseReport<'_> {
             .map_or("none".to_string(), |every| every.to_string());
         format!(
             "log-append record_size={} batch_bytes={} batch_len={} records_per_batch={} \
-             total_mb={:.0} sync_every_bytes={sync} rounds={} baseline_mb_s={:.1} \
+             total_mb={:.0} pool_mb={:.0} sync_every_bytes={sync} rounds={} baseline_mb_s={:.1} \
              baseline_records_s={:.0} log_mb_s={:.1} log_records_s={:.0} ratio={:.1}% \
              ratio_range={:.1}%..{:.1}% baseline_final_sync_ms={:.1} log_final_flush_ms={:.1}",
             self.record_size,
@@ -198,6 +203,7 @@ impl CaseReport<'_> {
             self.pool.batch_len(),
             self.pool.records_per_batch,
             bytes / MIB,
+            (self.pool.batch_len() * self.pool.batches.len()) as f64 / MIB,
             options.rounds,
             per_s(bytes, baseline.elapsed_median) / MIB,
             per_s(records, baseline.elapsed_median),
