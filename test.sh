@@ -26,7 +26,7 @@ cargo test -p sluice-chaos --features bug-skip-torn-tail-truncation --test bug_s
 
 step "determinism: the same seed gives the same trace hash"
 cargo build --release -p sluice-chaos
-chaos=target/release/sluice-chaos
+chaos="${CARGO_TARGET_DIR:-target}/release/sluice-chaos"
 first=$("$chaos" run log-crash-recovery --seed 7 | tail -n 1)
 second=$("$chaos" run log-crash-recovery --seed 7 | tail -n 1)
 echo "$first"
