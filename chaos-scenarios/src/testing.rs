@@ -7,24 +7,8 @@ use sluice_core::rng::Rng;
 use crate::scenario::{Failure, Marks, RunOptions, RunOutcome, Scenario};
 use crate::swarm::{FaultMix, FaultSpec};
 
-/// SplitMix64: a tiny deterministic RNG, standing in for the simulator's.
-pub struct SplitMix(u64);
-
-impl SplitMix {
-    pub fn new(seed: u64) -> SplitMix {
-        SplitMix(seed)
-    }
-}
-
-impl Rng for SplitMix {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
+/// A tiny deterministic RNG, standing in for the simulator's.
+pub use sluice_core::rng::SplitMix64 as SplitMix;
 
 /// FNV-1a over the lines, each followed by a newline.
 pub fn hash_lines(lines: &[String]) -> u64 {
