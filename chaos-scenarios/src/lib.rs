@@ -22,6 +22,7 @@ pub mod sweep;
 
 // Scenario modules go here, one per story:
 pub mod log_crash_recovery;
+pub mod metadata_quorum;
 
 #[cfg(test)]
 mod testing;

@@ -11,6 +11,7 @@ pub fn scenarios() -> Vec<Box<dyn Scenario>> {
     let registry: Vec<Box<dyn Scenario>> = vec![
         // Add one line per scenario here, for example:
         Box::new(crate::log_crash_recovery::LogCrashRecovery),
+        Box::new(crate::metadata_quorum::ControllerPartition),
     ];
     assert_unique_names(&registry);
     registry

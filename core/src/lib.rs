@@ -8,8 +8,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod controller;
 pub mod disk;
 pub mod log;
+pub mod raft;
 pub mod record;
 pub mod rng;
 pub mod time;

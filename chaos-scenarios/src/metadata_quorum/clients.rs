@@ -1,0 +1,139 @@
+//! The controllers' clients: brokers that register and heartbeat (Kafka's
+//! broker.heartbeat.interval.ms is 2 s against a 9 s session), and an admin client creating
+//! topics. Each talks to the controller it believes active and moves on when told
+//! NOT_CONTROLLER or when an answer is late.
+
+use sluice_core::controller::{
+    ControllerError, CreateTopicRequest, HeartbeatRequest, Listener, RegisterBrokerRequest, Uuid,
+};
+use sluice_core::rng::Rng;
+use sluice_core::time::{Duration, Instant};
+use sluice_sim::NodeId;
+
+use super::wire::{Request, Response};
+
+/// How long a client waits for an answer before trying another controller.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A request in flight.
+#[derive(Clone, Copy, Debug)]
+pub struct Outstanding {
+    /// Its id.
+    pub id: u64,
+    /// When it left.
+    pub sent_at: Instant,
+}
+
+/// A simulated broker: only its conversation with the controller.
+#[derive(Debug)]
+pub struct SimBroker {
+    /// Kafka broker id.
+    pub broker_id: i32,
+    /// Its network address.
+    pub net_id: NodeId,
+    /// The epoch of its current registration, once accepted.
+    pub epoch: Option<i64>,
+    /// The last heartbeat answer said it is unfenced.
+    pub unfenced: bool,
+    /// Which controller it talks to (index into the controller list).
+    pub target: usize,
+    /// The request waiting for an answer.
+    pub outstanding: Option<Outstanding>,
+    incarnation: Uuid,
+}
+
+impl SimBroker {
+    /// A broker that has not registered yet.
+    pub fn new(broker_id: i32, net_id: NodeId, incarnation: Uuid) -> SimBroker {
+        SimBroker {
+            broker_id,
+            net_id,
+            epoch: None,
+            unfenced: false,
+            target: 0,
+            outstanding: None,
+            incarnation,
+        }
+    }
+
+    /// The next request: register until accepted, then heartbeat.
+    pub fn next_request(&self) -> Request {
+        match self.epoch {
+            None => Request::Register(RegisterBrokerRequest {
+                broker_id: self.broker_id,
+                incarnation_id: self.incarnation,
+                listeners: vec![Listener {
+                    name: "PLAINTEXT".to_string(),
+                    host: format!("broker-{}", self.broker_id),
+                    port: 9092,
+                }],
+                rack: None,
+            }),
+            Some(broker_epoch) => Request::Heartbeat(HeartbeatRequest {
+                broker_id: self.broker_id,
+                broker_epoch,
+                caught_up: true,
+                want_fence: false,
+                want_shutdown: false,
+            }),
+        }
+    }
+
+    /// Takes an answer; returns whether to look for another controller.
+    pub fn answered(&mut self, response: &Response) -> bool {
+        self.outstanding = None;
+        match response {
+            Response::Registered(Ok(epoch)) => self.epoch = Some(*epoch),
+            Response::Heartbeat(Ok(reply)) => self.unfenced = !reply.is_fenced,
+            Response::Heartbeat(Err(
+                ControllerError::StaleBrokerEpoch | ControllerError::BrokerIdNotRegistered,
+            )) => {
+                // The controller lost or replaced this registration: register again.
+                self.epoch = None;
+                self.unfenced = false;
+            }
+            _ => {}
+        }
+        response.is_not_controller()
+    }
+}
+
+/// The admin client: creates topics one after another.
+#[derive(Debug)]
+pub struct Admin {
+    /// Its network address.
+    pub net_id: NodeId,
+    /// Which controller it talks to.
+    pub target: usize,
+    /// The request waiting for an answer.
+    pub outstanding: Option<Outstanding>,
+    /// The topic being created (retried until an answer other than NOT_CONTROLLER).
+    pub next_topic: u32,
+    /// Topics created.
+    pub created: u32,
+}
+
+impl Admin {
+    /// The request for the current topic.
+    pub fn request(&self, rng: &mut impl Rng) -> Request {
+        Request::CreateTopic(CreateTopicRequest {
+            name: format!("topic-{}", self.next_topic),
+            partitions: rng.range_inclusive(1, 4) as i32,
+            replication_factor: rng.range_inclusive(1, 3) as i16,
+            unclean_leader_election_enable: None,
+        })
+    }
+
+    /// Takes an answer; returns whether to look for another controller.
+    pub fn answered(&mut self, response: &Response) -> bool {
+        self.outstanding = None;
+        if response.is_not_controller() {
+            return true;
+        }
+        if let Response::TopicCreated(Ok(_)) = response {
+            self.created += 1;
+        }
+        self.next_topic += 1;
+        false
+    }
+}

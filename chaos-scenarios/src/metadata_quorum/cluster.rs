@@ -1,0 +1,570 @@
+//! The simulated cluster: controllers, brokers and an admin client on one simulated network,
+//! driven by one event loop, with the checks run after every step.
+
+use sluice_core::controller::{
+    check_invariants, decode_batch, encode_batch, ControllerConfig, MetadataImage, MetadataRecord,
+    QuorumController,
+};
+use sluice_core::raft::{NodeId as RaftId, Output, RaftError, Role};
+use sluice_core::rng::Rng;
+use sluice_core::time::{Duration, Instant};
+use sluice_sim::{CrashKind, Kernel, LinkConfig, NodeId, SimDisk, SimNetwork, SimRng};
+
+use super::checks::History;
+use super::clients::{Admin, Outstanding, SimBroker, ANSWER_TIMEOUT};
+use super::node::{ControllerNode, Reply};
+use super::wire::{Request, Response, Wire};
+use crate::{Failure, Marks};
+
+/// Network ids of brokers start here; controllers are 1..=N.
+const BROKER_NET_BASE: u32 = 100;
+/// The admin client's network id.
+const ADMIN_NET_ID: NodeId = NodeId(200);
+/// Compact the Raft log once this many entries are applied past its start.
+const COMPACT_AFTER_ENTRIES: u64 = 16;
+
+/// The simulator's events.
+#[derive(Debug)]
+pub enum Event {
+    /// A controller's Raft or controller timer.
+    NodeTimer(usize),
+    /// A broker's heartbeat interval.
+    BrokerTick(usize),
+    /// The admin client's next topic.
+    AdminTick,
+    /// The scenario's next fault or phase change.
+    Script(u32),
+}
+
+/// Everything in one simulated run.
+pub struct Cluster {
+    /// The event loop, clock, RNG and trace.
+    pub kernel: Kernel<Event>,
+    /// The network.
+    pub net: SimNetwork<Wire>,
+    /// The controllers, index i has Raft id i + 1.
+    pub nodes: Vec<ControllerNode>,
+    /// The brokers.
+    pub brokers: Vec<SimBroker>,
+    /// The admin client.
+    pub admin: Admin,
+    /// The global record of what committed, for the safety checks.
+    pub history: History,
+    /// Coverage marks reached.
+    pub marks: Marks,
+    /// Randomness for the workload and faults (forked from the kernel's).
+    pub rng: SimRng,
+    crash_rng: SimRng,
+    next_request_id: u64,
+    /// The first failure found; the run stops there.
+    pub failure: Option<Failure>,
+}
+
+impl Cluster {
+    /// A cluster of `controllers` voters and `brokers` brokers, all started.
+    pub fn new(seed: u64, keep_trace: bool, controllers: u32, brokers: u32, marks: Marks) -> Self {
+        let mut kernel = Kernel::new(seed, keep_trace);
+        let mut rng = kernel.rng().fork();
+        let crash_rng = kernel.rng().fork();
+        let mut net = SimNetwork::new(kernel.rng().fork());
+        net.set_default_link(LinkConfig::LAN);
+        let voters: Vec<RaftId> = (1..=controllers).map(RaftId).collect();
+        let nodes = voters
+            .iter()
+            .map(|id| ControllerNode::new(*id, voters.clone(), SimDisk::new(kernel.rng().fork())))
+            .collect();
+        let brokers = (0..brokers)
+            .map(|i| {
+                let incarnation = sluice_core::controller::Uuid::random(&mut rng);
+                SimBroker::new(i as i32, NodeId(BROKER_NET_BASE + i), incarnation)
+            })
+            .collect();
+        let admin = Admin {
+            net_id: ADMIN_NET_ID,
+            target: 0,
+            outstanding: None,
+            next_topic: 0,
+            created: 0,
+        };
+        let mut cluster = Cluster {
+            kernel,
+            net,
+            nodes,
+            brokers,
+            admin,
+            history: History::default(),
+            marks,
+            rng,
+            crash_rng,
+            next_request_id: 0,
+            failure: None,
+        };
+        for index in 0..cluster.nodes.len() {
+            cluster.start_node(index);
+        }
+        for index in 0..cluster.brokers.len() {
+            let delay = Duration::from_millis(cluster.rng.below(2_000));
+            cluster
+                .kernel
+                .schedule_after(delay, Event::BrokerTick(index));
+        }
+        cluster
+            .kernel
+            .schedule_after(Duration::from_secs(3), Event::AdminTick);
+        cluster
+    }
+
+    /// Records the first failure; later ones are consequences.
+    pub fn fail(&mut self, anomaly: &str, detail: String) {
+        if self.failure.is_none() {
+            self.kernel
+                .record(format_args!("FAILED {anomaly}: {detail}"));
+            self.failure = Some(Failure::new(anomaly, detail));
+        }
+    }
+
+    /// Runs events until `until` or a failure; `script` handles the scenario's own events.
+    pub fn run_until(&mut self, until: Instant, script: &mut dyn FnMut(&mut Cluster, u32)) {
+        while self.failure.is_none() {
+            let next_event = self.kernel.next_event_at();
+            match self.net.next_delivery_at() {
+                Some(at) if at <= until && next_event.is_none_or(|event| at <= event) => {
+                    self.kernel.advance_to(at);
+                    let delivery = self.net.pop_delivery(at).expect("a delivery is due");
+                    self.deliver(delivery.from, delivery.to, delivery.msg);
+                }
+                _ => match self.kernel.pop_until(until) {
+                    Some((_, Event::NodeTimer(index))) => self.node_timer(index),
+                    Some((_, Event::BrokerTick(index))) => self.broker_tick(index),
+                    Some((_, Event::AdminTick)) => self.admin_tick(),
+                    Some((_, Event::Script(step))) => script(self, step),
+                    None => break,
+                },
+            }
+        }
+    }
+
+    fn deliver(&mut self, from: NodeId, to: NodeId, msg: Wire) {
+        self.kernel
+            .record(format_args!("{from}->{to} {}", msg.describe()));
+        match msg {
+            Wire::Raft(message) => {
+                let index = (to.0 - 1) as usize;
+                let now = self.kernel.now();
+                let node = &mut self.nodes[index];
+                let Some(raft) = node.raft.as_mut() else {
+                    return;
+                };
+                let result = raft.handle_message(now, &mut node.disk, RaftId(from.0), message);
+                self.after_raft_call(index, result);
+            }
+            Wire::Request { id, request } => {
+                self.handle_request((to.0 - 1) as usize, from, id, request)
+            }
+            Wire::Response { id, response } => self.handle_response(to, id, response),
+        }
+    }
+
+    fn node_timer(&mut self, index: usize) {
+        self.kernel.record(format_args!("n{} timer", index + 1));
+        let now = self.kernel.now();
+        let node = &mut self.nodes[index];
+        node.timer = None;
+        if node.paused || node.raft.is_none() {
+            return;
+        }
+        let raft = node.raft.as_mut().expect("running");
+        if raft.poll_timeout().is_some_and(|at| at <= now) {
+            let result = raft.handle_timeout(now, &mut node.disk, &mut self.rng);
+            self.after_raft_call(index, result);
+        }
+        let due = self.nodes[index]
+            .controller
+            .as_ref()
+            .and_then(QuorumController::poll_timeout);
+        if due.is_some_and(|at| at <= now) {
+            let controller = self.nodes[index].controller.as_mut().expect("active");
+            let result = controller.tick(now);
+            self.propose(index, result.records, None);
+        }
+        self.reschedule(index);
+    }
+
+    /// After any call into a node's Raft: a disk failure stops the process; otherwise drain
+    /// the outputs, take up or give up the controller role, compact, and re-arm the timer.
+    fn after_raft_call(&mut self, index: usize, result: Result<(), RaftError>) {
+        if let Err(error) = result {
+            if error.is_fatal() {
+                self.kernel
+                    .record(format_args!("n{} failed: {error}", index + 1));
+                self.crash_node(index, CrashKind::Process);
+                return;
+            }
+        }
+        self.drain(index);
+        self.check_leadership(index);
+        self.maybe_compact(index);
+        self.reschedule(index);
+    }
+
+    fn drain(&mut self, index: usize) {
+        let from = self.nodes[index].net_id();
+        loop {
+            let Some(output) = self.nodes[index]
+                .raft
+                .as_mut()
+                .and_then(|raft| raft.poll_output())
+            else {
+                return;
+            };
+            match output {
+                Output::Send { to, msg } => {
+                    self.net
+                        .send(self.kernel.now(), from, NodeId(to.0), Wire::Raft(msg));
+                }
+                Output::Apply {
+                    index: entry,
+                    term,
+                    data,
+                } => self.apply(index, entry, term, &data),
+                Output::RestoreSnapshot {
+                    index: entry,
+                    term,
+                    data,
+                } => self.restore(index, entry, term, &data),
+            }
+        }
+    }
+
+    fn apply(&mut self, index: usize, entry: u64, term: u64, data: &[u8]) {
+        if let Err(detail) = self.history.committed(index, entry, term, data) {
+            return self.fail("committed-entry-changed", detail);
+        }
+        let records = match decode_batch(data) {
+            Ok(records) => records,
+            Err(error) => return self.fail("undecodable-entry", format!("{entry}: {error}")),
+        };
+        for record in &records {
+            self.note_record(record);
+            let node = &mut self.nodes[index];
+            node.image.apply(record);
+            if let Some(controller) = node.controller.as_mut() {
+                controller.replay(record);
+            }
+            if let Err(violation) = check_invariants(&self.nodes[index].image) {
+                return self.fail(
+                    "metadata-invariant",
+                    format!("n{} at {entry}: {violation:?}", index + 1),
+                );
+            }
+            if let Err(detail) = self.history.partition_leaders(&self.nodes[index].image) {
+                return self.fail("two-leaders-one-epoch", detail);
+            }
+        }
+        self.nodes[index].applied = entry;
+        for reply in self.nodes[index].pending.remove(&entry).unwrap_or_default() {
+            self.reply(index, reply);
+        }
+    }
+
+    fn restore(&mut self, index: usize, entry: u64, term: u64, data: &[u8]) {
+        let limits = *self.nodes[index].image.limits();
+        match MetadataImage::decode_snapshot(limits, data) {
+            Ok(image) => {
+                self.kernel.record(format_args!(
+                    "n{} restored a snapshot at {entry} (term {term})",
+                    index + 1
+                ));
+                if let Err(detail) = self.history.snapshot(entry, &image) {
+                    return self.fail("snapshot-diverged", detail);
+                }
+                let node = &mut self.nodes[index];
+                node.image = image;
+                node.applied = entry;
+                node.controller = None;
+                self.marks.hit("snapshot-installed");
+            }
+            Err(error) => self.fail("undecodable-snapshot", format!("{entry}: {error}")),
+        }
+    }
+
+    fn note_record(&mut self, record: &MetadataRecord) {
+        match record {
+            MetadataRecord::FenceBroker { .. } => self.marks.hit("broker-fenced"),
+            MetadataRecord::UnfenceBroker { .. } => self.marks.hit("broker-unfenced"),
+            MetadataRecord::PartitionChange(change) if change.leader >= 0 => {
+                self.marks.hit("partition-leader-moved")
+            }
+            _ => {}
+        }
+    }
+
+    /// Becomes the active controller once this node leads and its term's first entry is
+    /// committed and applied; stops being it when it no longer leads.
+    fn check_leadership(&mut self, index: usize) {
+        let now = self.kernel.now();
+        let node = &mut self.nodes[index];
+        let Some(raft) = node.raft.as_ref() else {
+            return;
+        };
+        if raft.role() == Role::Leader {
+            if let Err(detail) = self.history.leader(raft.term(), node.id) {
+                return self.fail("two-leaders-one-term", detail);
+            }
+        }
+        let leads = raft.role() == Role::Leader;
+        let ready = leads
+            && raft.term_at(raft.commit_index()) == Some(raft.term())
+            && node.applied == raft.commit_index();
+        if node.controller.is_none() && ready {
+            let controller =
+                QuorumController::new(ControllerConfig::default(), node.image.clone(), now);
+            node.controller = Some(controller);
+            self.kernel
+                .record(format_args!("n{} is the active controller", index + 1));
+            self.marks.hit("controller-elected");
+            if self.history.controller_changed(node.id) {
+                self.marks.hit("controller-failover");
+            }
+        } else if node.controller.is_some() && !leads {
+            node.controller = None;
+            let pending: Vec<Reply> = std::mem::take(&mut node.pending)
+                .into_values()
+                .flatten()
+                .collect();
+            self.kernel
+                .record(format_args!("n{} resigned as controller", index + 1));
+            for reply in pending {
+                let response = Response::not_controller_for(&reply.response);
+                self.reply(index, Reply { response, ..reply });
+            }
+        }
+    }
+
+    fn maybe_compact(&mut self, index: usize) {
+        let node = &mut self.nodes[index];
+        let Some(raft) = node.raft.as_mut() else {
+            return;
+        };
+        if node.applied < raft.first_index() + COMPACT_AFTER_ENTRIES {
+            return;
+        }
+        let snapshot = node.image.encode_snapshot();
+        if let Err(detail) = self.history.snapshot(node.applied, &node.image) {
+            return self.fail("snapshot-diverged", detail);
+        }
+        if raft.compact(&mut node.disk, node.applied, snapshot).is_ok() {
+            self.marks.hit("log-compacted");
+        }
+    }
+
+    /// Arms the node's one timer at its earliest deadline.
+    pub fn reschedule(&mut self, index: usize) {
+        let node = &mut self.nodes[index];
+        if let Some(timer) = node.timer.take() {
+            self.kernel.cancel(timer);
+        }
+        let Some(raft) = node.raft.as_ref() else {
+            return;
+        };
+        let controller_due = node
+            .controller
+            .as_ref()
+            .and_then(QuorumController::poll_timeout);
+        let due = match (raft.poll_timeout(), controller_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(at) = due {
+            node.timer = Some(self.kernel.schedule_at(at, Event::NodeTimer(index)));
+        }
+    }
+
+    fn handle_request(&mut self, index: usize, from: NodeId, id: u64, request: Request) {
+        let now = self.kernel.now();
+        let node = &mut self.nodes[index];
+        let reply = |response| {
+            Some(Reply {
+                to: from,
+                id,
+                response,
+            })
+        };
+        let Some(controller) = node.controller.as_mut().filter(|_| node.raft.is_some()) else {
+            let response = Response::not_controller(&request);
+            return self.reply(
+                index,
+                Reply {
+                    to: from,
+                    id,
+                    response,
+                },
+            );
+        };
+        match request {
+            Request::Register(request) => {
+                let result = controller.register_broker(now, &request);
+                self.propose(
+                    index,
+                    result.records,
+                    reply(Response::Registered(result.response)),
+                );
+            }
+            Request::Heartbeat(request) => {
+                let result = controller.broker_heartbeat(now, &request);
+                self.propose(
+                    index,
+                    result.records,
+                    reply(Response::Heartbeat(result.response)),
+                );
+            }
+            Request::CreateTopic(request) => {
+                let result = controller.create_topics(&mut self.rng, &[request]);
+                let response = result.response.into_iter().next().expect("one topic asked");
+                self.propose(
+                    index,
+                    result.records,
+                    reply(Response::TopicCreated(response)),
+                );
+            }
+        }
+        self.reschedule(index);
+    }
+
+    /// Proposes one controller decision as one entry; its reply waits for the commit. A
+    /// refused proposal leaves the controller ahead of the log, so it resigns.
+    fn propose(&mut self, index: usize, records: Vec<MetadataRecord>, reply: Option<Reply>) {
+        if records.is_empty() {
+            if let Some(reply) = reply {
+                self.reply(index, reply);
+            }
+            return;
+        }
+        let now = self.kernel.now();
+        let node = &mut self.nodes[index];
+        let raft = node
+            .raft
+            .as_mut()
+            .expect("a controller runs on a running node");
+        match raft.propose(now, &mut node.disk, encode_batch(&records)) {
+            Ok(entry) => {
+                node.pending.entry(entry).or_default().extend(reply);
+                self.after_raft_call(index, Ok(()));
+            }
+            Err(error) => {
+                self.kernel
+                    .record(format_args!("n{} proposal refused: {error}", index + 1));
+                node.controller = None;
+                if let Some(reply) = reply {
+                    let response = Response::not_controller_for(&reply.response);
+                    self.reply(index, Reply { response, ..reply });
+                }
+                self.after_raft_call(index, Ok(()));
+            }
+        }
+    }
+
+    fn reply(&mut self, index: usize, reply: Reply) {
+        let from = self.nodes[index].net_id();
+        let wire = Wire::Response {
+            id: reply.id,
+            response: reply.response,
+        };
+        self.net.send(self.kernel.now(), from, reply.to, wire);
+    }
+
+    fn handle_response(&mut self, to: NodeId, id: u64, response: Response) {
+        let controllers = self.nodes.len();
+        if to == ADMIN_NET_ID {
+            if self.admin.outstanding.is_some_and(|o| o.id == id) && self.admin.answered(&response)
+            {
+                self.admin.target = (self.admin.target + 1) % controllers;
+            }
+            return;
+        }
+        let broker = &mut self.brokers[(to.0 - BROKER_NET_BASE) as usize];
+        if broker.outstanding.is_some_and(|o| o.id == id) && broker.answered(&response) {
+            broker.target = (broker.target + 1) % controllers;
+        }
+    }
+
+    fn broker_tick(&mut self, index: usize) {
+        self.kernel.record(format_args!("broker {index} tick"));
+        let now = self.kernel.now();
+        let controllers = self.nodes.len();
+        let broker = &mut self.brokers[index];
+        if broker
+            .outstanding
+            .is_some_and(|o| now.saturating_duration_since(o.sent_at) >= ANSWER_TIMEOUT)
+        {
+            broker.outstanding = None;
+            broker.target = (broker.target + 1) % controllers;
+        }
+        if broker.outstanding.is_none() {
+            let request = broker.next_request();
+            let (from, target) = (broker.net_id, broker.target);
+            let id = self.send_request(from, target, request);
+            self.brokers[index].outstanding = Some(Outstanding { id, sent_at: now });
+        }
+        let interval = Duration::from_millis(1_500 + self.rng.below(1_000));
+        self.kernel
+            .schedule_after(interval, Event::BrokerTick(index));
+    }
+
+    fn admin_tick(&mut self) {
+        self.kernel.record("admin tick");
+        let now = self.kernel.now();
+        let controllers = self.nodes.len();
+        if self
+            .admin
+            .outstanding
+            .is_some_and(|o| now.saturating_duration_since(o.sent_at) >= ANSWER_TIMEOUT)
+        {
+            self.admin.outstanding = None;
+            self.admin.target = (self.admin.target + 1) % controllers;
+        }
+        if self.admin.outstanding.is_none() {
+            let request = self.admin.request(&mut self.rng);
+            let id = self.send_request(self.admin.net_id, self.admin.target, request);
+            self.admin.outstanding = Some(Outstanding { id, sent_at: now });
+        }
+        let interval = Duration::from_millis(1_000 + self.rng.below(3_000));
+        self.kernel.schedule_after(interval, Event::AdminTick);
+    }
+
+    fn send_request(&mut self, from: NodeId, target: usize, request: Request) -> u64 {
+        self.next_request_id += 1;
+        let id = self.next_request_id;
+        let to = self.nodes[target].net_id();
+        self.net
+            .send(self.kernel.now(), from, to, Wire::Request { id, request });
+        id
+    }
+
+    /// Starts a stopped controller process from its disk.
+    pub fn start_node(&mut self, index: usize) {
+        if let Err(error) = self.nodes[index].start() {
+            return self.fail(
+                "controller-start-failed",
+                format!("n{}: {error}", index + 1),
+            );
+        }
+        self.kernel.record(format_args!("n{} started", index + 1));
+        self.after_raft_call(index, Ok(()));
+    }
+
+    /// Crashes a controller process or its machine.
+    pub fn crash_node(&mut self, index: usize, kind: CrashKind) {
+        let net_id = self.nodes[index].net_id();
+        if let Some(timer) = self.nodes[index].timer.take() {
+            self.kernel.cancel(timer);
+        }
+        self.nodes[index].stop();
+        self.net.crash(net_id);
+        match kind {
+            CrashKind::Process => self.nodes[index].disk.crash_process(),
+            CrashKind::Machine => self.nodes[index].disk.crash_machine(&mut self.crash_rng),
+        }
+        self.kernel.record(format_args!("n{} {kind}", index + 1));
+    }
+}

@@ -1,0 +1,122 @@
+//! What crosses the simulated network between controllers, brokers and the admin client.
+
+use sluice_core::controller::{
+    ControllerError, CreateTopicRequest, CreatedTopic, HeartbeatReply, HeartbeatRequest,
+    RegisterBrokerRequest,
+};
+use sluice_core::raft::Message;
+
+/// One message on the simulated network.
+#[derive(Clone, Debug)]
+pub enum Wire {
+    /// Raft traffic between controllers.
+    Raft(Message),
+    /// A broker's or the admin client's request to a controller.
+    Request {
+        /// Matches the response to the request.
+        id: u64,
+        /// The request.
+        request: Request,
+    },
+    /// A controller's answer, sent once the records it produced committed.
+    Response {
+        /// The request's id.
+        id: u64,
+        /// The answer.
+        response: Response,
+    },
+}
+
+impl Wire {
+    /// A short description for the trace.
+    pub fn describe(&self) -> String {
+        match self {
+            Wire::Raft(message) => format!("{} term {}", message.kind(), message.term()),
+            Wire::Request { id, request } => format!("request {id} {}", request.kind()),
+            Wire::Response { id, response } => format!("response {id} {}", response.kind()),
+        }
+    }
+}
+
+/// Requests to the active controller (Kafka's BrokerRegistration, BrokerHeartbeat and
+/// CreateTopics).
+#[derive(Clone, Debug)]
+pub enum Request {
+    /// A broker registers.
+    Register(RegisterBrokerRequest),
+    /// A broker renews its lease.
+    Heartbeat(HeartbeatRequest),
+    /// The admin client creates a topic.
+    CreateTopic(CreateTopicRequest),
+}
+
+/// Answers from the active controller.
+#[derive(Clone, Debug)]
+pub enum Response {
+    /// The broker's new epoch.
+    Registered(Result<i64, ControllerError>),
+    /// The lease was renewed (or refused).
+    Heartbeat(Result<HeartbeatReply, ControllerError>),
+    /// The topic was created (or refused).
+    TopicCreated(Result<CreatedTopic, ControllerError>),
+}
+
+impl Request {
+    /// The request's name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Request::Register(_) => "BrokerRegistration",
+            Request::Heartbeat(_) => "BrokerHeartbeat",
+            Request::CreateTopic(_) => "CreateTopics",
+        }
+    }
+}
+
+impl Response {
+    /// The response's name and error, if any.
+    pub fn kind(&self) -> String {
+        let (name, error) = match self {
+            Response::Registered(result) => ("BrokerRegistration", result.as_ref().err()),
+            Response::Heartbeat(result) => ("BrokerHeartbeat", result.as_ref().err()),
+            Response::TopicCreated(result) => ("CreateTopics", result.as_ref().err()),
+        };
+        match error {
+            Some(error) => format!("{name} {}", error.name()),
+            None => name.to_string(),
+        }
+    }
+
+    /// The refusal every request gets from a node that is not the active controller.
+    pub fn not_controller(request: &Request) -> Response {
+        let error = ControllerError::NotController;
+        match request {
+            Request::Register(_) => Response::Registered(Err(error)),
+            Request::Heartbeat(_) => Response::Heartbeat(Err(error)),
+            Request::CreateTopic(_) => Response::TopicCreated(Err(error)),
+        }
+    }
+
+    /// True when the answer says to try another controller.
+    pub fn is_not_controller(&self) -> bool {
+        let error = match self {
+            Response::Registered(Err(error)) => error,
+            Response::Heartbeat(Err(error)) => error,
+            Response::TopicCreated(Err(error)) => error,
+            _ => return false,
+        };
+        *error == ControllerError::NotController
+    }
+}
+
+impl Response {
+    /// The NOT_CONTROLLER answer of the same kind as `response`, for a controller that resigns
+    /// before the decision it answered committed.
+    pub fn not_controller_for(response: &Response) -> Response {
+        let error = ControllerError::NotController;
+        match response {
+            Response::Registered(_) => Response::Registered(Err(error)),
+            Response::Heartbeat(_) => Response::Heartbeat(Err(error)),
+            Response::TopicCreated(_) => Response::TopicCreated(Err(error)),
+        }
+    }
+}
