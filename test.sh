@@ -24,6 +24,11 @@ cargo test --workspace
 step "bug switch: skipping the torn-tail truncation must be caught"
 cargo test -p sluice-chaos --features bug-skip-torn-tail-truncation --test bug_switch
 
+step "bug switches of the controller quorum must be caught"
+for feature in bug-raft-vote-for-stale-log bug-controller-elect-fenced; do
+  cargo test -p sluice-chaos --features "$feature" --test bug_switches_controller
+done
+
 step "determinism: the same seed gives the same trace hash"
 cargo build --release -p sluice-chaos
 chaos="${CARGO_TARGET_DIR:-target}/release/sluice-chaos"
@@ -36,8 +41,10 @@ if [ "$first" != "$second" ]; then
   "$chaos" check-determinism log-crash-recovery --seed 7 || true
   exit 1
 fi
-for seed in 0 1 2 3 4 5 6 7 8 9; do
-  "$chaos" check-determinism log-crash-recovery --seed "$seed"
+for scenario in $("$chaos" list | awk '{print $1}'); do
+  for seed in 0 1 2 3 4; do
+    "$chaos" check-determinism "$scenario" --seed "$seed"
+  done
 done
 
 step "sweep: 500 seeds of every scenario"

@@ -12,6 +12,9 @@ pub fn scenarios() -> Vec<Box<dyn Scenario>> {
         // Add one line per scenario here, for example:
         Box::new(crate::log_crash_recovery::LogCrashRecovery),
         Box::new(crate::metadata_quorum::ControllerPartition),
+        Box::new(crate::metadata_quorum::ControllerFailover),
+        Box::new(crate::metadata_quorum::BrokerFencing),
+        Box::new(crate::metadata_quorum::ManyTopics),
     ];
     assert_unique_names(&registry);
     registry

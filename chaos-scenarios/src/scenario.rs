@@ -122,6 +122,12 @@ impl Marks {
         self.hit.insert(declared);
     }
 
+    /// True if the scenario declared mark `name`: a driver shared by several scenarios hits
+    /// only the marks each declares.
+    pub fn declares(&self, name: &str) -> bool {
+        self.declared.contains(&name)
+    }
+
     /// True if mark `name` was hit in this run.
     pub fn is_hit(&self, name: &str) -> bool {
         self.hit.contains(name)

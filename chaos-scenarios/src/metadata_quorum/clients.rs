@@ -39,6 +39,8 @@ pub struct SimBroker {
     pub target: usize,
     /// The request waiting for an answer.
     pub outstanding: Option<Outstanding>,
+    /// Until then it sends nothing: a broker stalled (a long GC, a hung disk) whose lease lapses.
+    pub muted_until: Option<Instant>,
     incarnation: Uuid,
 }
 
@@ -52,6 +54,7 @@ impl SimBroker {
             unfenced: false,
             target: 0,
             outstanding: None,
+            muted_until: None,
             incarnation,
         }
     }
@@ -98,7 +101,7 @@ impl SimBroker {
     }
 }
 
-/// The admin client: creates topics one after another.
+/// The admin client: creates topics one after another and, when asked to, deletes some.
 #[derive(Debug)]
 pub struct Admin {
     /// Its network address.
@@ -107,21 +110,50 @@ pub struct Admin {
     pub target: usize,
     /// The request waiting for an answer.
     pub outstanding: Option<Outstanding>,
-    /// The topic being created (retried until an answer other than NOT_CONTROLLER).
+    /// The request being retried until an answer other than NOT_CONTROLLER.
+    pub current: Option<Request>,
+    /// The next topic number to create.
     pub next_topic: u32,
     /// Topics created.
     pub created: u32,
+    /// Topics deleted.
+    pub deleted: u32,
+    deletes: bool,
 }
 
 impl Admin {
-    /// The request for the current topic.
-    pub fn request(&self, rng: &mut impl Rng) -> Request {
-        Request::CreateTopic(CreateTopicRequest {
-            name: format!("topic-{}", self.next_topic),
-            partitions: rng.range_inclusive(1, 4) as i32,
-            replication_factor: rng.range_inclusive(1, 3) as i16,
-            unclean_leader_election_enable: None,
-        })
+    /// An admin client; `deletes` makes a third of its requests deletions.
+    pub fn new(net_id: NodeId, deletes: bool) -> Admin {
+        Admin {
+            net_id,
+            target: 0,
+            outstanding: None,
+            current: None,
+            next_topic: 0,
+            created: 0,
+            deleted: 0,
+            deletes,
+        }
+    }
+
+    /// The request to send: the one being retried, or a new creation or deletion.
+    pub fn request(&mut self, rng: &mut impl Rng) -> Request {
+        if let Some(request) = &self.current {
+            return request.clone();
+        }
+        let request = if self.deletes && self.next_topic > 0 && rng.chance(1, 3) {
+            Request::DeleteTopic(format!("topic-{}", rng.below(u64::from(self.next_topic))))
+        } else {
+            self.next_topic += 1;
+            Request::CreateTopic(CreateTopicRequest {
+                name: format!("topic-{}", self.next_topic - 1),
+                partitions: rng.range_inclusive(1, 4) as i32,
+                replication_factor: rng.range_inclusive(1, 3) as i16,
+                unclean_leader_election_enable: None,
+            })
+        };
+        self.current = Some(request.clone());
+        request
     }
 
     /// Takes an answer; returns whether to look for another controller.
@@ -130,10 +162,12 @@ impl Admin {
         if response.is_not_controller() {
             return true;
         }
-        if let Response::TopicCreated(Ok(_)) = response {
-            self.created += 1;
+        match response {
+            Response::TopicCreated(Ok(_)) => self.created += 1,
+            Response::TopicDeleted(Ok(_)) => self.deleted += 1,
+            _ => {}
         }
-        self.next_topic += 1;
+        self.current = None;
         false
     }
 }

@@ -5,7 +5,7 @@ use sluice_core::controller::{
     check_invariants, decode_batch, encode_batch, ControllerConfig, MetadataImage, MetadataRecord,
     QuorumController,
 };
-use sluice_core::raft::{NodeId as RaftId, Output, RaftError, Role};
+use sluice_core::raft::{Message, NodeId as RaftId, Output, RaftConfig, RaftError, Role};
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
 use sluice_sim::{CrashKind, Kernel, LinkConfig, NodeId, SimDisk, SimNetwork, SimRng};
@@ -23,6 +23,58 @@ const ADMIN_NET_ID: NodeId = NodeId(200);
 /// Compact the Raft log once this many entries are applied past its start.
 const COMPACT_AFTER_ENTRIES: u64 = 16;
 
+/// The shape of a simulated cluster, drawn per seed.
+#[derive(Clone, Debug)]
+pub struct Shape {
+    /// Controller voters.
+    pub controllers: u32,
+    /// Brokers.
+    pub brokers: u32,
+    /// Raft's most entries per AppendEntries: 1 splits a new leader's no-op from the older
+    /// entries it carries, the window Raft's Figure 8 is about.
+    pub append_entries_max: usize,
+    /// Raft's election timeout range and heartbeat interval.
+    pub election_timeout: (Duration, Duration),
+    /// Raft's heartbeat interval.
+    pub heartbeat: Duration,
+    /// The admin also deletes topics.
+    pub admin_deletes: bool,
+    /// The admin's pause between requests, in milliseconds.
+    pub admin_interval_ms: (u64, u64),
+    /// Per mille of granted votes after which the voter crashes and restarts at once: the
+    /// window in which an unpersisted vote would be cast twice.
+    pub crash_after_vote_per_mille: u64,
+    /// Per mille of AppendEntries carrying entries after which the leader crashes: the
+    /// partial replication of Raft's Figure 8.
+    pub crash_after_append_per_mille: u64,
+}
+
+impl Shape {
+    /// Three controllers, `brokers` brokers, Raft's defaults.
+    pub fn new(controllers: u32, brokers: u32) -> Shape {
+        Shape {
+            controllers,
+            brokers,
+            append_entries_max: 64,
+            election_timeout: (Duration::from_millis(1_000), Duration::from_millis(2_000)),
+            heartbeat: Duration::from_millis(200),
+            admin_deletes: false,
+            admin_interval_ms: (1_000, 4_000),
+            crash_after_vote_per_mille: 0,
+            crash_after_append_per_mille: 0,
+        }
+    }
+
+    fn raft_config(&self, id: RaftId, voters: &[RaftId]) -> RaftConfig {
+        let mut config = RaftConfig::new(id, voters.to_vec());
+        config.append_entries_max = self.append_entries_max;
+        config.election_timeout_min = self.election_timeout.0;
+        config.election_timeout_max = self.election_timeout.1;
+        config.heartbeat_interval = self.heartbeat;
+        config
+    }
+}
+
 /// The simulator's events.
 #[derive(Debug)]
 pub enum Event {
@@ -34,6 +86,11 @@ pub enum Event {
     AdminTick,
     /// The scenario's next fault or phase change.
     Script(u32),
+    /// A crash point fires: the controller crashes right after the message that armed it, and
+    /// stays down at most this many milliseconds.
+    CrashPoint(usize, u64),
+    /// The controller a crash point stopped comes back.
+    RestartAfterCrashPoint(usize),
 }
 
 /// Everything in one simulated run.
@@ -56,13 +113,16 @@ pub struct Cluster {
     pub rng: SimRng,
     crash_rng: SimRng,
     next_request_id: u64,
+    admin_interval_ms: (u64, u64),
+    crash_points: (u64, u64),
     /// The first failure found; the run stops there.
     pub failure: Option<Failure>,
 }
 
 impl Cluster {
     /// A cluster of `controllers` voters and `brokers` brokers, all started.
-    pub fn new(seed: u64, keep_trace: bool, controllers: u32, brokers: u32, marks: Marks) -> Self {
+    pub fn new(seed: u64, keep_trace: bool, shape: &Shape, marks: Marks) -> Self {
+        let (controllers, brokers) = (shape.controllers, shape.brokers);
         let mut kernel = Kernel::new(seed, keep_trace);
         let mut rng = kernel.rng().fork();
         let crash_rng = kernel.rng().fork();
@@ -71,7 +131,10 @@ impl Cluster {
         let voters: Vec<RaftId> = (1..=controllers).map(RaftId).collect();
         let nodes = voters
             .iter()
-            .map(|id| ControllerNode::new(*id, voters.clone(), SimDisk::new(kernel.rng().fork())))
+            .map(|id| {
+                let config = shape.raft_config(*id, &voters);
+                ControllerNode::new(config, SimDisk::new(kernel.rng().fork()))
+            })
             .collect();
         let brokers = (0..brokers)
             .map(|i| {
@@ -79,13 +142,7 @@ impl Cluster {
                 SimBroker::new(i as i32, NodeId(BROKER_NET_BASE + i), incarnation)
             })
             .collect();
-        let admin = Admin {
-            net_id: ADMIN_NET_ID,
-            target: 0,
-            outstanding: None,
-            next_topic: 0,
-            created: 0,
-        };
+        let admin = Admin::new(ADMIN_NET_ID, shape.admin_deletes);
         let mut cluster = Cluster {
             kernel,
             net,
@@ -97,6 +154,11 @@ impl Cluster {
             rng,
             crash_rng,
             next_request_id: 0,
+            admin_interval_ms: shape.admin_interval_ms,
+            crash_points: (
+                shape.crash_after_vote_per_mille,
+                shape.crash_after_append_per_mille,
+            ),
             failure: None,
         };
         for index in 0..cluster.nodes.len() {
@@ -112,6 +174,13 @@ impl Cluster {
             .kernel
             .schedule_after(Duration::from_secs(3), Event::AdminTick);
         cluster
+    }
+
+    /// Hits a coverage mark if this run's scenario declares it.
+    pub fn mark(&mut self, name: &str) {
+        if self.marks.declares(name) {
+            self.marks.hit(name);
+        }
     }
 
     /// Records the first failure; later ones are consequences.
@@ -138,6 +207,10 @@ impl Cluster {
                     Some((_, Event::BrokerTick(index))) => self.broker_tick(index),
                     Some((_, Event::AdminTick)) => self.admin_tick(),
                     Some((_, Event::Script(step))) => script(self, step),
+                    Some((_, Event::CrashPoint(index, down_ms_max))) => {
+                        self.crash_point(index, down_ms_max)
+                    }
+                    Some((_, Event::RestartAfterCrashPoint(index))) => self.start_node(index),
                     None => break,
                 },
             }
@@ -219,6 +292,7 @@ impl Cluster {
             };
             match output {
                 Output::Send { to, msg } => {
+                    self.maybe_crash_after(index, &msg);
                     self.net
                         .send(self.kernel.now(), from, NodeId(to.0), Wire::Raft(msg));
                 }
@@ -282,7 +356,7 @@ impl Cluster {
                 node.image = image;
                 node.applied = entry;
                 node.controller = None;
-                self.marks.hit("snapshot-installed");
+                self.mark("snapshot-installed");
             }
             Err(error) => self.fail("undecodable-snapshot", format!("{entry}: {error}")),
         }
@@ -290,10 +364,11 @@ impl Cluster {
 
     fn note_record(&mut self, record: &MetadataRecord) {
         match record {
-            MetadataRecord::FenceBroker { .. } => self.marks.hit("broker-fenced"),
-            MetadataRecord::UnfenceBroker { .. } => self.marks.hit("broker-unfenced"),
+            MetadataRecord::FenceBroker { .. } => self.mark("broker-fenced"),
+            MetadataRecord::RemoveTopic { .. } => self.mark("topic-deleted"),
+            MetadataRecord::UnfenceBroker { .. } => self.mark("broker-unfenced"),
             MetadataRecord::PartitionChange(change) if change.leader >= 0 => {
-                self.marks.hit("partition-leader-moved")
+                self.mark("partition-leader-moved")
             }
             _ => {}
         }
@@ -320,11 +395,12 @@ impl Cluster {
             let controller =
                 QuorumController::new(ControllerConfig::default(), node.image.clone(), now);
             node.controller = Some(controller);
+            let id = node.id;
             self.kernel
                 .record(format_args!("n{} is the active controller", index + 1));
-            self.marks.hit("controller-elected");
-            if self.history.controller_changed(node.id) {
-                self.marks.hit("controller-failover");
+            self.mark("controller-elected");
+            if self.history.controller_changed(id) {
+                self.mark("controller-failover");
             }
         } else if node.controller.is_some() && !leads {
             node.controller = None;
@@ -354,7 +430,7 @@ impl Cluster {
             return self.fail("snapshot-diverged", detail);
         }
         if raft.compact(&mut node.disk, node.applied, snapshot).is_ok() {
-            self.marks.hit("log-compacted");
+            self.mark("log-compacted");
         }
     }
 
@@ -426,6 +502,12 @@ impl Cluster {
                     result.records,
                     reply(Response::TopicCreated(response)),
                 );
+            }
+            Request::DeleteTopic(name) => {
+                let result = controller.delete_topics(&[name]);
+                let response = result.response.into_iter().next().expect("one topic asked");
+                let reply = reply(Response::TopicDeleted(response));
+                self.propose(index, result.records, reply);
             }
         }
         self.reschedule(index);
@@ -500,7 +582,7 @@ impl Cluster {
             broker.outstanding = None;
             broker.target = (broker.target + 1) % controllers;
         }
-        if broker.outstanding.is_none() {
+        if broker.outstanding.is_none() && broker.muted_until.is_none_or(|until| now >= until) {
             let request = broker.next_request();
             let (from, target) = (broker.net_id, broker.target);
             let id = self.send_request(from, target, request);
@@ -528,7 +610,8 @@ impl Cluster {
             let id = self.send_request(self.admin.net_id, self.admin.target, request);
             self.admin.outstanding = Some(Outstanding { id, sent_at: now });
         }
-        let interval = Duration::from_millis(1_000 + self.rng.below(3_000));
+        let (low, high) = self.admin_interval_ms;
+        let interval = Duration::from_millis(self.rng.range_inclusive(low, high));
         self.kernel.schedule_after(interval, Event::AdminTick);
     }
 
@@ -541,8 +624,47 @@ impl Cluster {
         id
     }
 
+    /// Faults stop: no more crash points.
+    pub fn disable_crash_points(&mut self) {
+        self.crash_points = (0, 0);
+    }
+
+    /// Arms a crash point after a granted vote or an AppendEntries with entries.
+    fn maybe_crash_after(&mut self, index: usize, msg: &Message) {
+        // A voter comes back within milliseconds, before a rival candidate's request reaches
+        // it; a leader stays down long enough for another to be elected.
+        let (per_mille, down_ms_max) = match msg {
+            Message::RequestVoteResponse { granted: true, .. } => (self.crash_points.0, 5),
+            Message::AppendEntries { entries, .. } if !entries.is_empty() => {
+                (self.crash_points.1, 1_000)
+            }
+            _ => return,
+        };
+        if per_mille > 0 && self.rng.chance(per_mille, 1000) {
+            let delay = Duration::from_micros(self.rng.below(1_000));
+            self.kernel
+                .schedule_after(delay, Event::CrashPoint(index, down_ms_max));
+        }
+    }
+
+    /// A crash point: the node dies now (if it still runs) and restarts shortly.
+    fn crash_point(&mut self, index: usize, down_ms_max: u64) {
+        if self.nodes[index].raft.is_none() {
+            return;
+        }
+        self.mark("crash-point");
+        let kind = CrashKind::random(&mut self.crash_rng);
+        self.crash_node(index, kind);
+        let restart = Duration::from_micros(self.rng.below(down_ms_max * 1_000));
+        self.kernel
+            .schedule_after(restart, Event::RestartAfterCrashPoint(index));
+    }
+
     /// Starts a stopped controller process from its disk.
     pub fn start_node(&mut self, index: usize) {
+        if self.nodes[index].raft.is_some() {
+            return;
+        }
         if let Err(error) = self.nodes[index].start() {
             return self.fail(
                 "controller-start-failed",
@@ -556,6 +678,16 @@ impl Cluster {
     /// Crashes a controller process or its machine.
     pub fn crash_node(&mut self, index: usize, kind: CrashKind) {
         let net_id = self.nodes[index].net_id();
+        if self.nodes[index].controller.is_some() {
+            self.mark("active-controller-crashed");
+            if !self.nodes[index].pending.is_empty() {
+                self.mark("crash-with-uncommitted-decisions");
+            }
+        }
+        self.mark(match kind {
+            CrashKind::Process => "process-crash",
+            CrashKind::Machine => "machine-crash",
+        });
         if let Some(timer) = self.nodes[index].timer.take() {
             self.kernel.cancel(timer);
         }

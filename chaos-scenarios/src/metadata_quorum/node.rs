@@ -48,9 +48,9 @@ pub struct ControllerNode {
 
 impl ControllerNode {
     /// A controller that has never run.
-    pub fn new(id: RaftId, voters: Vec<RaftId>, disk: SimDisk) -> ControllerNode {
+    pub fn new(config: RaftConfig, disk: SimDisk) -> ControllerNode {
         ControllerNode {
-            id,
+            id: config.id,
             disk,
             raft: None,
             image: MetadataImage::new(ImageLimits::default()),
@@ -59,7 +59,7 @@ impl ControllerNode {
             applied: 0,
             timer: None,
             paused: false,
-            config: RaftConfig::new(id, voters),
+            config,
         }
     }
 

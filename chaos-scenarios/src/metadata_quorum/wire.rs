@@ -2,7 +2,7 @@
 
 use sluice_core::controller::{
     ControllerError, CreateTopicRequest, CreatedTopic, HeartbeatReply, HeartbeatRequest,
-    RegisterBrokerRequest,
+    RegisterBrokerRequest, Uuid,
 };
 use sluice_core::raft::Message;
 
@@ -48,6 +48,8 @@ pub enum Request {
     Heartbeat(HeartbeatRequest),
     /// The admin client creates a topic.
     CreateTopic(CreateTopicRequest),
+    /// The admin client deletes a topic by name.
+    DeleteTopic(String),
 }
 
 /// Answers from the active controller.
@@ -59,6 +61,8 @@ pub enum Response {
     Heartbeat(Result<HeartbeatReply, ControllerError>),
     /// The topic was created (or refused).
     TopicCreated(Result<CreatedTopic, ControllerError>),
+    /// The topic was deleted (or refused).
+    TopicDeleted(Result<Uuid, ControllerError>),
 }
 
 impl Request {
@@ -68,6 +72,7 @@ impl Request {
             Request::Register(_) => "BrokerRegistration",
             Request::Heartbeat(_) => "BrokerHeartbeat",
             Request::CreateTopic(_) => "CreateTopics",
+            Request::DeleteTopic(_) => "DeleteTopics",
         }
     }
 }
@@ -79,6 +84,7 @@ impl Response {
             Response::Registered(result) => ("BrokerRegistration", result.as_ref().err()),
             Response::Heartbeat(result) => ("BrokerHeartbeat", result.as_ref().err()),
             Response::TopicCreated(result) => ("CreateTopics", result.as_ref().err()),
+            Response::TopicDeleted(result) => ("DeleteTopics", result.as_ref().err()),
         };
         match error {
             Some(error) => format!("{name} {}", error.name()),
@@ -93,6 +99,7 @@ impl Response {
             Request::Register(_) => Response::Registered(Err(error)),
             Request::Heartbeat(_) => Response::Heartbeat(Err(error)),
             Request::CreateTopic(_) => Response::TopicCreated(Err(error)),
+            Request::DeleteTopic(_) => Response::TopicDeleted(Err(error)),
         }
     }
 
@@ -102,6 +109,7 @@ impl Response {
             Response::Registered(Err(error)) => error,
             Response::Heartbeat(Err(error)) => error,
             Response::TopicCreated(Err(error)) => error,
+            Response::TopicDeleted(Err(error)) => error,
             _ => return false,
         };
         *error == ControllerError::NotController
@@ -117,6 +125,7 @@ impl Response {
             Response::Registered(_) => Response::Registered(Err(error)),
             Response::Heartbeat(_) => Response::Heartbeat(Err(error)),
             Response::TopicCreated(_) => Response::TopicCreated(Err(error)),
+            Response::TopicDeleted(_) => Response::TopicDeleted(Err(error)),
         }
     }
 }

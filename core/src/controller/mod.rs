@@ -37,6 +37,7 @@ mod config;
 mod controller;
 mod election;
 mod error;
+mod follower;
 mod image;
 mod image_read;
 mod invariants;
@@ -54,6 +55,7 @@ pub use codec::{DecodeError, ARRAY_LEN_MAX, RECORD_VERSION, STRING_BYTES_MAX};
 pub use config::{ControllerConfig, ImageLimits, PRODUCER_ID_BLOCK_SIZE, TOPIC_NAME_BYTES_MAX};
 pub use controller::QuorumController;
 pub use error::ControllerError;
+pub use follower::{FollowError, FollowerStats, MetadataFollower, PartitionRole, Role};
 pub use image::{ApplyOutcome, BrokerRegistration, MetadataImage, PartitionState, TopicImage};
 pub use invariants::{check_invariants, InvariantViolation};
 pub use record::{

@@ -38,6 +38,7 @@ mod election;
 mod error;
 mod log;
 mod message;
+mod read;
 mod replication;
 mod snapshot;
 mod step;
@@ -51,6 +52,7 @@ use std::collections::{BTreeMap, VecDeque};
 pub use config::{RaftConfig, VOTERS_MAX};
 pub use error::{CompactError, ProposeError, RaftError, Refusal};
 pub use message::{AppendOutcome, Entry, Message, NodeId, Output};
+pub use read::CommittedRead;
 
 use crate::disk::Disk;
 use crate::rng::Rng;

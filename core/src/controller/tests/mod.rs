@@ -2,6 +2,7 @@
 //! committed with [`check_invariants`] after every one.
 
 mod brokers;
+mod follower;
 mod image;
 mod leaders;
 mod partitions;

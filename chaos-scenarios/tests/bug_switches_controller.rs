@@ -1,0 +1,43 @@
+//! Canaries of the controller quorum: each test-only bug switch must be caught by a sweep of a
+//! controller scenario, with a failing seed that replays to the same failure and trace. Run one
+//! with `cargo test -p sluice-chaos --features FEATURE --test bug_switches_controller`.
+
+use sluice_chaos::registry::{lookup, scenarios};
+use sluice_chaos::{RunOptions, RunOutcome};
+
+/// Sweeps `scenario` from seed 0 until a seed fails, checks that it replays, and returns it.
+#[allow(dead_code)]
+fn first_failure(scenario: &str, seeds: u64) -> RunOutcome {
+    let registry = scenarios();
+    let scenario = lookup(&registry, scenario).expect("registered");
+    let options = RunOptions::default();
+    let failure = (0..seeds)
+        .map(|seed| scenario.run(seed, &options))
+        .find(|outcome| !outcome.passed())
+        .unwrap_or_else(|| panic!("{seeds} seeds of {} never caught the bug", scenario.name()));
+    let replay = scenario.run(failure.seed, &options);
+    assert_eq!(replay.failure, failure.failure, "the failing seed replays");
+    assert_eq!(replay.trace_hash, failure.trace_hash, "to the same trace");
+    println!(
+        "caught at seed {}: {:?} (replay: sluice-chaos run {} --seed {})",
+        failure.seed,
+        failure.failure,
+        scenario.name(),
+        failure.seed
+    );
+    failure
+}
+
+#[cfg(feature = "bug-raft-vote-for-stale-log")]
+#[test]
+fn a_vote_for_a_stale_log_is_caught() {
+    let failure = first_failure("controller-partition", 500);
+    assert_eq!(failure.failure.unwrap().anomaly, "committed-entry-changed");
+}
+
+#[cfg(feature = "bug-controller-elect-fenced")]
+#[test]
+fn a_fenced_leader_is_caught() {
+    let failure = first_failure("broker-fencing", 500);
+    assert_eq!(failure.failure.unwrap().anomaly, "metadata-invariant");
+}
