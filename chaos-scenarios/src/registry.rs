@@ -14,6 +14,7 @@ pub fn scenarios() -> Vec<Box<dyn Scenario>> {
         Box::new(crate::metadata_quorum::ControllerPartition),
         Box::new(crate::metadata_quorum::ControllerFailover),
         Box::new(crate::metadata_quorum::BrokerFencing),
+        Box::new(crate::metadata_quorum::MetadataCatchUp),
         Box::new(crate::metadata_quorum::ManyTopics),
     ];
     assert_unique_names(&registry);

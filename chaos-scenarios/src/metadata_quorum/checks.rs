@@ -14,6 +14,7 @@ pub struct History {
     entries: BTreeMap<u64, (u64, u64)>,
     images: BTreeMap<u64, u64>,
     partition_leaders: BTreeMap<(Uuid, i32, i32), i32>,
+    broker_leaders: BTreeMap<(Uuid, i32, i32), i32>,
     last_controller: Option<RaftId>,
 }
 
@@ -74,6 +75,17 @@ impl History {
             }
         }
         Ok(())
+    }
+
+    /// At most one broker takes up leadership of a partition in one leader epoch.
+    pub fn broker_leads(&mut self, key: (Uuid, i32, i32), broker: i32) -> Result<(), String> {
+        match self.broker_leaders.insert(key, broker) {
+            Some(other) if other != broker => Err(format!(
+                "brokers {other} and {broker} both lead partition {} of {:?} in epoch {}",
+                key.1, key.0, key.2
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Records the active controller; true when it moved from another node.

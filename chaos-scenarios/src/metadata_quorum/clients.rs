@@ -4,7 +4,8 @@
 //! NOT_CONTROLLER or when an answer is late.
 
 use sluice_core::controller::{
-    ControllerError, CreateTopicRequest, HeartbeatRequest, Listener, RegisterBrokerRequest, Uuid,
+    ControllerError, CreateTopicRequest, HeartbeatRequest, ImageLimits, Listener, MetadataFollower,
+    RegisterBrokerRequest, Uuid,
 };
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
@@ -41,6 +42,12 @@ pub struct SimBroker {
     pub outstanding: Option<Outstanding>,
     /// Until then it sends nothing: a broker stalled (a long GC, a hung disk) whose lease lapses.
     pub muted_until: Option<Instant>,
+    /// Its view of the metadata, followed from the controllers' committed log.
+    pub follower: MetadataFollower,
+    /// The metadata fetch waiting for an answer.
+    pub fetch_outstanding: Option<Outstanding>,
+    /// The broker process is down until `muted_until` and restarts then, memory lost.
+    pub restart_on_wake: bool,
     incarnation: Uuid,
 }
 
@@ -55,6 +62,9 @@ impl SimBroker {
             target: 0,
             outstanding: None,
             muted_until: None,
+            follower: MetadataFollower::new(broker_id, ImageLimits::default()),
+            fetch_outstanding: None,
+            restart_on_wake: false,
             incarnation,
         }
     }
@@ -75,11 +85,24 @@ impl SimBroker {
             Some(broker_epoch) => Request::Heartbeat(HeartbeatRequest {
                 broker_id: self.broker_id,
                 broker_epoch,
-                caught_up: true,
+                // Caught up means its own registration is in the metadata it has applied.
+                caught_up: self.follower.is_registered(broker_epoch),
                 want_fence: false,
                 want_shutdown: false,
             }),
         }
+    }
+
+    /// A restarted broker process: its metadata and registration are gone from memory, so it
+    /// fetches the log again from the start (a compacted log answers with a snapshot) and
+    /// registers with a new incarnation.
+    pub fn restart(&mut self, incarnation: Uuid) {
+        self.follower = MetadataFollower::new(self.broker_id, ImageLimits::default());
+        self.epoch = None;
+        self.unfenced = false;
+        self.outstanding = None;
+        self.fetch_outstanding = None;
+        self.incarnation = incarnation;
     }
 
     /// Takes an answer; returns whether to look for another controller.

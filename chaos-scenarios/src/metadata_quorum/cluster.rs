@@ -1,11 +1,14 @@
 //! The simulated cluster: controllers, brokers and an admin client on one simulated network,
 //! driven by one event loop, with the checks run after every step.
 
+use sluice_core::controller::Role as FollowerRole;
 use sluice_core::controller::{
     check_invariants, decode_batch, encode_batch, ControllerConfig, MetadataImage, MetadataRecord,
     QuorumController,
 };
-use sluice_core::raft::{Message, NodeId as RaftId, Output, RaftConfig, RaftError, Role};
+use sluice_core::raft::{
+    CommittedRead, Message, NodeId as RaftId, Output, RaftConfig, RaftError, Role,
+};
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
 use sluice_sim::{CrashKind, Kernel, LinkConfig, NodeId, SimDisk, SimNetwork, SimRng};
@@ -466,6 +469,23 @@ impl Cluster {
                 response,
             })
         };
+        if let Request::MetadataFetch(from_index) = request {
+            // Any running controller serves the committed log, as KRaft's voters answer
+            // observers' fetches.
+            let Some(raft) = node.raft.as_ref() else {
+                return;
+            };
+            let read = raft.read_committed(from_index, 32, 256 << 10);
+            let response = Response::Metadata(read);
+            return self.reply(
+                index,
+                Reply {
+                    to: from,
+                    id,
+                    response,
+                },
+            );
+        }
         let Some(controller) = node.controller.as_mut().filter(|_| node.raft.is_some()) else {
             let response = Response::not_controller(&request);
             return self.reply(
@@ -509,6 +529,7 @@ impl Cluster {
                 let reply = reply(Response::TopicDeleted(response));
                 self.propose(index, result.records, reply);
             }
+            Request::MetadataFetch(_) => unreachable!("answered before the controller check"),
         }
         self.reschedule(index);
     }
@@ -564,9 +585,55 @@ impl Cluster {
             }
             return;
         }
-        let broker = &mut self.brokers[(to.0 - BROKER_NET_BASE) as usize];
+        let index = (to.0 - BROKER_NET_BASE) as usize;
+        let broker = &mut self.brokers[index];
+        if let Response::Metadata(read) = response {
+            if broker.fetch_outstanding.is_some_and(|o| o.id == id) {
+                broker.fetch_outstanding = None;
+                self.follow(index, read);
+            }
+            return;
+        }
         if broker.outstanding.is_some_and(|o| o.id == id) && broker.answered(&response) {
             broker.target = (broker.target + 1) % controllers;
+        }
+    }
+
+    /// A broker applies what it fetched and takes up its new partition roles; every role it
+    /// leads must be the only leader of that partition epoch anywhere.
+    fn follow(&mut self, index: usize, read: CommittedRead) {
+        // Behind: fetch again at once, as a broker catching up does, rather than at the next
+        // heartbeat.
+        let behind = !matches!(read, CommittedRead::UpToDate { .. });
+        self.apply_read(index, read);
+        let broker = &self.brokers[index];
+        if behind && broker.fetch_outstanding.is_none() && self.failure.is_none() {
+            let (net_id, from_index) = (broker.net_id, broker.follower.fetch_from());
+            let server = self.rng.below(self.nodes.len() as u64) as usize;
+            let id = self.send_request(net_id, server, Request::MetadataFetch(from_index));
+            let sent_at = self.kernel.now();
+            self.brokers[index].fetch_outstanding = Some(Outstanding { id, sent_at });
+        }
+    }
+
+    fn apply_read(&mut self, index: usize, read: CommittedRead) {
+        let follower = &mut self.brokers[index].follower;
+        let snapshots = follower.stats().snapshots_loaded;
+        if follower.handle_read(read).is_err() {
+            return; // reordered or stale: the next fetch starts from the right place
+        }
+        if follower.stats().snapshots_loaded > snapshots {
+            self.mark("broker-loaded-snapshot");
+        }
+        let broker_id = self.brokers[index].broker_id;
+        while let Some(change) = self.brokers[index].follower.poll_change() {
+            if let FollowerRole::Leader { leader_epoch, .. } = change.role {
+                self.mark("broker-became-leader");
+                let key = (change.topic_id, change.partition, leader_epoch);
+                if let Err(detail) = self.history.broker_leads(key, broker_id) {
+                    return self.fail("two-brokers-lead-one-epoch", detail);
+                }
+            }
         }
     }
 
@@ -582,7 +649,29 @@ impl Cluster {
             broker.outstanding = None;
             broker.target = (broker.target + 1) % controllers;
         }
-        if broker.outstanding.is_none() && broker.muted_until.is_none_or(|until| now >= until) {
+        let awake = broker.muted_until.is_none_or(|until| now >= until);
+        if awake && broker.restart_on_wake {
+            broker.restart_on_wake = false;
+            let incarnation = sluice_core::controller::Uuid::random(&mut self.rng);
+            let broker = &mut self.brokers[index];
+            broker.restart(incarnation);
+            self.kernel.record(format_args!("broker {index} restarted"));
+        }
+        let broker = &mut self.brokers[index];
+        if awake {
+            let stale = broker
+                .fetch_outstanding
+                .is_some_and(|o| now.saturating_duration_since(o.sent_at) >= ANSWER_TIMEOUT);
+            if broker.fetch_outstanding.is_none() || stale {
+                let from_index = broker.follower.fetch_from();
+                let net_id = broker.net_id;
+                let server = self.rng.below(controllers as u64) as usize;
+                let id = self.send_request(net_id, server, Request::MetadataFetch(from_index));
+                self.brokers[index].fetch_outstanding = Some(Outstanding { id, sent_at: now });
+            }
+        }
+        let broker = &mut self.brokers[index];
+        if broker.outstanding.is_none() && awake {
             let request = broker.next_request();
             let (from, target) = (broker.net_id, broker.target);
             let id = self.send_request(from, target, request);

@@ -44,6 +44,8 @@ pub enum Story {
     BrokerFencing,
     /// `many-topics`.
     ManyTopics,
+    /// `metadata-catch-up`.
+    CatchUp,
 }
 
 /// The scenario `controller-partition`.
@@ -54,6 +56,8 @@ pub struct ControllerFailover;
 pub struct BrokerFencing;
 /// The scenario `many-topics`.
 pub struct ManyTopics;
+/// The scenario `metadata-catch-up`.
+pub struct MetadataCatchUp;
 
 const PARTITION_MARKS: &[&str] = &[
     "controller-elected",
@@ -95,6 +99,14 @@ const MANY_TOPICS_MARKS: &[&str] = &[
     "controller-failover",
 ];
 
+const CATCH_UP_MARKS: &[&str] = &[
+    "broker-loaded-snapshot",
+    "broker-fenced",
+    "broker-unfenced",
+    "broker-became-leader",
+    "log-compacted",
+];
+
 const FAULTS: &[FaultSpec] = &[
     FaultSpec::new("isolate", 1000, 1000),
     FaultSpec::new("split", 1000, 1000),
@@ -120,6 +132,7 @@ impl Story {
             Story::Failover => FAILOVER_MARKS,
             Story::BrokerFencing => FENCING_MARKS,
             Story::ManyTopics => MANY_TOPICS_MARKS,
+            Story::CatchUp => CATCH_UP_MARKS,
         }
     }
 
@@ -151,6 +164,9 @@ impl Story {
             shape.admin_deletes = true;
             shape.admin_interval_ms = (50, 400);
         }
+        if self == Story::CatchUp {
+            shape.admin_interval_ms = (100, 600);
+        }
         shape
     }
 }
@@ -168,7 +184,12 @@ fn run_story(story: Story, name: &'static str, seed: u64, options: &RunOptions) 
         story,
         mix,
         down: Vec::new(),
+        commit_before_end: None,
     };
+    let before_end = SAFETY_PHASE + LIVENESS_PHASE - Duration::from_secs(10);
+    cluster
+        .kernel
+        .schedule_after(before_end, Event::Script(NOTE_COMMIT));
     cluster
         .kernel
         .schedule_after(Duration::from_secs(5), Event::Script(FAULT));
@@ -181,7 +202,7 @@ fn run_story(story: Story, name: &'static str, seed: u64, options: &RunOptions) 
     let end = Instant::ZERO + SAFETY_PHASE + LIVENESS_PHASE;
     cluster.run_until(end, &mut |cluster, step| script.step(cluster, step));
     if cluster.failure.is_none() {
-        check_liveness(&mut cluster);
+        check_liveness(&mut cluster, &script);
     }
     note_stats(&mut cluster);
     let swarm = format!(
@@ -261,6 +282,13 @@ story_scenario!(
      return and are unfenced; never a fenced leader"
 );
 story_scenario!(
+    MetadataCatchUp,
+    Story::CatchUp,
+    "metadata-catch-up",
+    "brokers follow the committed metadata log; one goes down long enough that the log is \
+     compacted past it and it must load a snapshot, then registers again and is unfenced"
+);
+story_scenario!(
     ManyTopics,
     Story::ManyTopics,
     "many-topics",
@@ -281,6 +309,7 @@ const HEAL_ONE: u32 = 1;
 const HEAL_ALL: u32 = 2;
 const ELECTION_CHECK: u32 = 3;
 const RESTART: u32 = 4;
+const NOTE_COMMIT: u32 = 5;
 
 /// The faults of one run.
 struct Script {
@@ -288,6 +317,8 @@ struct Script {
     mix: FaultMix,
     /// Controllers crashed and waiting for their restart.
     down: Vec<usize>,
+    /// The active controller's commit index ten seconds before the end.
+    commit_before_end: Option<u64>,
 }
 
 impl Script {
@@ -297,6 +328,7 @@ impl Script {
                 let next = match self.story {
                     Story::Failover => self.crash_active(cluster),
                     Story::BrokerFencing => self.stall_broker(cluster),
+                    Story::CatchUp => self.take_broker_down(cluster),
                     _ => self.strike(cluster),
                 };
                 cluster.kernel.schedule_after(next, Event::Script(FAULT));
@@ -308,6 +340,11 @@ impl Script {
                 self.heal(cluster);
             }
             RESTART => self.restart_down(cluster),
+            NOTE_COMMIT => {
+                self.commit_before_end = active_controller(cluster)
+                    .and_then(|leader| cluster.nodes[leader].raft.as_ref())
+                    .map(|raft| raft.commit_index());
+            }
             ELECTION_CHECK => {
                 if active_controller(cluster).is_none() {
                     cluster.fail(
@@ -368,6 +405,30 @@ impl Script {
             self.strike(cluster);
         }
         Duration::from_millis(4_000 + cluster.rng.below(6_000))
+    }
+
+    /// metadata-catch-up: a broker process goes down for 15 to 30 s (the topics created
+    /// meanwhile get the controllers' logs compacted past it) and restarts with nothing in
+    /// memory; now and then a controller fault on top.
+    fn take_broker_down(&mut self, cluster: &mut Cluster) -> Duration {
+        let victim = cluster.rng.below(cluster.brokers.len() as u64) as usize;
+        let down = Duration::from_millis(15_000 + cluster.rng.below(15_000));
+        let until = cluster.kernel.now() + down;
+        let broker = &mut cluster.brokers[victim];
+        if broker
+            .muted_until
+            .is_none_or(|current| current <= cluster.kernel.now())
+        {
+            broker.muted_until = Some(until);
+            broker.restart_on_wake = true;
+            cluster
+                .kernel
+                .record(format_args!("broker {victim} down until {until}"));
+        }
+        if cluster.rng.chance(1, 4) {
+            self.strike(cluster);
+        }
+        Duration::from_millis(5_000 + cluster.rng.below(10_000))
     }
 
     /// One fault from the seed's mix, healed after a few seconds.
@@ -484,7 +545,7 @@ fn active_controller(cluster: &Cluster) -> Option<usize> {
 
 /// After the healed phase: one active controller, every node applied what it committed,
 /// every broker registered and unfenced, every partition led.
-fn check_liveness(cluster: &mut Cluster) {
+fn check_liveness(cluster: &mut Cluster, script: &Script) {
     let Some(leader) = active_controller(cluster) else {
         return cluster.fail("no-controller", "no active controller at the end".into());
     };
@@ -503,6 +564,27 @@ fn check_liveness(cluster: &mut Cluster) {
         return cluster.fail(
             "stuck-follower",
             format!("commit {commit}, behind: {behind:?}"),
+        );
+    }
+    // Brokers fetch while the admin keeps creating topics: they must have reached what was
+    // committed ten seconds before the end.
+    let target = script.commit_before_end.unwrap_or(0);
+    let lagging: Vec<String> = cluster
+        .brokers
+        .iter()
+        .filter(|broker| broker.follower.applied_index() < target)
+        .map(|broker| {
+            format!(
+                "broker {} at {}",
+                broker.broker_id,
+                broker.follower.applied_index()
+            )
+        })
+        .collect();
+    if !lagging.is_empty() {
+        return cluster.fail(
+            "stuck-broker-metadata",
+            format!("commit {target}: {lagging:?}"),
         );
     }
     let image = &cluster.nodes[leader].image;

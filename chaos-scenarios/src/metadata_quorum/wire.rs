@@ -4,7 +4,7 @@ use sluice_core::controller::{
     ControllerError, CreateTopicRequest, CreatedTopic, HeartbeatReply, HeartbeatRequest,
     RegisterBrokerRequest, Uuid,
 };
-use sluice_core::raft::Message;
+use sluice_core::raft::{CommittedRead, Message};
 
 /// One message on the simulated network.
 #[derive(Clone, Debug)]
@@ -50,6 +50,8 @@ pub enum Request {
     CreateTopic(CreateTopicRequest),
     /// The admin client deletes a topic by name.
     DeleteTopic(String),
+    /// A broker fetches the committed metadata log from this index (any controller answers).
+    MetadataFetch(u64),
 }
 
 /// Answers from the active controller.
@@ -63,6 +65,8 @@ pub enum Response {
     TopicCreated(Result<CreatedTopic, ControllerError>),
     /// The topic was deleted (or refused).
     TopicDeleted(Result<Uuid, ControllerError>),
+    /// Committed metadata entries, or a snapshot.
+    Metadata(CommittedRead),
 }
 
 impl Request {
@@ -73,6 +77,7 @@ impl Request {
             Request::Heartbeat(_) => "BrokerHeartbeat",
             Request::CreateTopic(_) => "CreateTopics",
             Request::DeleteTopic(_) => "DeleteTopics",
+            Request::MetadataFetch(_) => "MetadataFetch",
         }
     }
 }
@@ -85,6 +90,7 @@ impl Response {
             Response::Heartbeat(result) => ("BrokerHeartbeat", result.as_ref().err()),
             Response::TopicCreated(result) => ("CreateTopics", result.as_ref().err()),
             Response::TopicDeleted(result) => ("DeleteTopics", result.as_ref().err()),
+            Response::Metadata(read) => return format!("MetadataFetch {}", describe_read(read)),
         };
         match error {
             Some(error) => format!("{name} {}", error.name()),
@@ -100,6 +106,7 @@ impl Response {
             Request::Heartbeat(_) => Response::Heartbeat(Err(error)),
             Request::CreateTopic(_) => Response::TopicCreated(Err(error)),
             Request::DeleteTopic(_) => Response::TopicDeleted(Err(error)),
+            Request::MetadataFetch(_) => Response::Metadata(CommittedRead::UpToDate { commit: 0 }),
         }
     }
 
@@ -126,6 +133,17 @@ impl Response {
             Response::Heartbeat(_) => Response::Heartbeat(Err(error)),
             Response::TopicCreated(_) => Response::TopicCreated(Err(error)),
             Response::TopicDeleted(_) => Response::TopicDeleted(Err(error)),
+            Response::Metadata(_) => Response::Metadata(CommittedRead::UpToDate { commit: 0 }),
         }
+    }
+}
+
+fn describe_read(read: &CommittedRead) -> String {
+    match read {
+        CommittedRead::Entries { entries, commit } => {
+            format!("{} entries, commit {commit}", entries.len())
+        }
+        CommittedRead::Snapshot { index, .. } => format!("snapshot at {index}"),
+        CommittedRead::UpToDate { commit } => format!("up to date at {commit}"),
     }
 }
