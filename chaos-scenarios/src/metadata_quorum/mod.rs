@@ -70,6 +70,7 @@ const PARTITION_MARKS: &[&str] = &[
     "broker-unfenced",
     "one-way-partition",
     "controller-restarted",
+    "crash-point",
 ];
 
 const FAILOVER_MARKS: &[&str] = &[
@@ -114,6 +115,8 @@ const FAULTS: &[FaultSpec] = &[
     FaultSpec::new("pause", 1000, 1000),
     FaultSpec::new("crash", 1000, 1000),
     FaultSpec::new("lossy-links", 1000, 1000),
+    FaultSpec::new("crash-points", 50, 300).enabled_per_mille(300),
+    FaultSpec::new("tight-elections", 1000, 1000).enabled_per_mille(300),
 ];
 
 const FAILOVER_FAULTS: &[FaultSpec] = &[
@@ -147,17 +150,18 @@ impl Story {
     fn shape(self, mix: &FaultMix, rng: &mut impl Rng) -> Shape {
         let controllers = if rng.chance(1, 3) { 5 } else { 3 };
         let mut shape = Shape::new(controllers, rng.range_inclusive(3, 5) as u32);
+        // Knobs any story's mix may enable.
+        let crash_points = u64::from(mix.rate_per_mille("crash-points"));
+        shape.crash_after_vote_per_mille = crash_points;
+        shape.crash_after_append_per_mille = crash_points / 4;
+        if mix.enabled("tight-elections") {
+            shape.election_timeout = (Duration::from_millis(300), Duration::from_millis(360));
+            shape.heartbeat = Duration::from_millis(60);
+        }
         if self == Story::Failover {
             shape.admin_interval_ms = (200, 1_000);
-            let crash_points = u64::from(mix.rate_per_mille("crash-points"));
-            shape.crash_after_vote_per_mille = crash_points;
-            shape.crash_after_append_per_mille = crash_points / 4;
             if mix.enabled("one-entry-appends") {
                 shape.append_entries_max = 1;
-            }
-            if mix.enabled("tight-elections") {
-                shape.election_timeout = (Duration::from_millis(300), Duration::from_millis(360));
-                shape.heartbeat = Duration::from_millis(60);
             }
         }
         if self == Story::ManyTopics {
@@ -413,7 +417,8 @@ impl Script {
     fn take_broker_down(&mut self, cluster: &mut Cluster) -> Duration {
         let victim = cluster.rng.below(cluster.brokers.len() as u64) as usize;
         let down = Duration::from_millis(15_000 + cluster.rng.below(15_000));
-        let until = cluster.kernel.now() + down;
+        // Back before the faults stop, so the liveness phase can hold it to being unfenced.
+        let until = (cluster.kernel.now() + down).min(Instant::ZERO + SAFETY_PHASE);
         let broker = &mut cluster.brokers[victim];
         if broker
             .muted_until
