@@ -11,6 +11,8 @@
 pub mod controller;
 pub mod disk;
 pub mod log;
+#[cfg(test)]
+mod mem_disk;
 pub mod raft;
 pub mod record;
 pub mod rng;

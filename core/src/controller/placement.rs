@@ -50,16 +50,7 @@ mod tests {
     use super::*;
     use crate::controller::image::distinct_ids;
 
-    struct SplitMix(u64);
-    impl Rng for SplitMix {
-        fn next_u64(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-    }
+    use crate::rng::SplitMix64;
 
     /// KIP-631 (and Kafka's replica assignment): leaders of a topic are spread evenly, every
     /// replica list is distinct, and replica counts stay close over many brokers.
@@ -67,7 +58,7 @@ mod tests {
     fn placement_is_balanced() {
         for (n, partitions, rf) in [(3, 12, 3), (5, 100, 3), (7, 50, 2), (12, 240, 3), (1, 4, 1)] {
             let brokers: Vec<BrokerId> = (0..n).map(|b| b * 10).collect();
-            let mut rng = SplitMix(n as u64 * 7 + partitions as u64);
+            let mut rng = SplitMix64::new(n as u64 * 7 + partitions as u64);
             let lists = place_replicas(&mut rng, &brokers, 0, partitions, rf);
             assert_eq!(lists.len(), partitions);
             let mut leaders = vec![0usize; n as usize];

@@ -209,6 +209,16 @@ impl Log {
         self.fail(LogError::Disk(error))
     }
 
+    /// Base offset of the segment that holds `offset` (at or after the log start).
+    fn segment_holding(&self, offset: i64) -> i64 {
+        let (base, _) = self
+            .segments
+            .range(..=offset)
+            .next_back()
+            .expect("a segment below offset");
+        *base
+    }
+
     fn active(&self) -> &Segment {
         self.segments
             .values()

@@ -41,12 +41,7 @@ impl Log {
             return Err(self.out_of_range(offset));
         }
         let upper = max_offset.map_or(self.log_end_offset, |max| max.min(self.log_end_offset));
-        let base = *self
-            .segments
-            .range(..=offset)
-            .next_back()
-            .expect("segment below offset")
-            .0;
+        let base = self.segment_holding(offset);
         self.ensure_indexes(disk, base)?;
         let segment = &self.segments[&base];
         let empty = ReadSlice {

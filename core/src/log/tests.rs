@@ -1,95 +1,10 @@
 //! Unit tests of the log over a plain in-memory disk (no faults: the simulator's
 //! log-crash-recovery scenario covers crashes).
 
-use std::collections::BTreeMap;
-
 use super::*;
-use crate::disk::{Disk, DiskError};
+use crate::disk::Disk;
+use crate::mem_disk::MemDisk;
 use crate::record::{Compression, RecordBatch, RecordBatchBuilder};
-
-/// Files in memory; counts the bytes read so tests can measure what open reads.
-#[derive(Default)]
-struct MemDisk {
-    files: BTreeMap<String, Vec<u8>>,
-    dirs: Vec<String>,
-    bytes_read: u64,
-}
-
-impl MemDisk {
-    fn file(&mut self, path: &str) -> Result<&mut Vec<u8>, DiskError> {
-        self.files
-            .get_mut(path)
-            .ok_or_else(|| DiskError::NotFound(path.to_string()))
-    }
-}
-
-impl Disk for MemDisk {
-    fn create_dir_all(&mut self, dir: &str) -> Result<(), DiskError> {
-        self.dirs.push(dir.to_string());
-        Ok(())
-    }
-    fn list(&mut self, dir: &str) -> Result<Vec<String>, DiskError> {
-        let prefix = format!("{dir}/");
-        Ok(self
-            .files
-            .keys()
-            .filter_map(|path| path.strip_prefix(&prefix))
-            .filter(|name| !name.contains('/'))
-            .map(str::to_string)
-            .collect())
-    }
-    fn create(&mut self, path: &str) -> Result<(), DiskError> {
-        if self.files.contains_key(path) {
-            return Err(DiskError::AlreadyExists(path.to_string()));
-        }
-        self.files.insert(path.to_string(), Vec::new());
-        Ok(())
-    }
-    fn len(&mut self, path: &str) -> Result<u64, DiskError> {
-        Ok(self.file(path)?.len() as u64)
-    }
-    fn read_at(&mut self, path: &str, offset: u64, buf: &mut [u8]) -> Result<usize, DiskError> {
-        let file = self.file(path)?;
-        let start = (offset as usize).min(file.len());
-        let n = buf.len().min(file.len() - start);
-        buf[..n].copy_from_slice(&file[start..start + n]);
-        self.bytes_read += n as u64;
-        Ok(n)
-    }
-    fn write_at(&mut self, path: &str, offset: u64, data: &[u8]) -> Result<(), DiskError> {
-        let file = self.file(path)?;
-        let end = offset as usize + data.len();
-        if file.len() < end {
-            file.resize(end, 0);
-        }
-        file[offset as usize..end].copy_from_slice(data);
-        Ok(())
-    }
-    fn truncate(&mut self, path: &str, len: u64) -> Result<(), DiskError> {
-        self.file(path)?.resize(len as usize, 0);
-        Ok(())
-    }
-    fn sync(&mut self, path: &str) -> Result<(), DiskError> {
-        self.file(path).map(|_| ())
-    }
-    fn remove(&mut self, path: &str) -> Result<(), DiskError> {
-        self.files
-            .remove(path)
-            .map(|_| ())
-            .ok_or_else(|| DiskError::NotFound(path.to_string()))
-    }
-    fn rename(&mut self, from: &str, to: &str) -> Result<(), DiskError> {
-        let data = self
-            .files
-            .remove(from)
-            .ok_or_else(|| DiskError::NotFound(from.to_string()))?;
-        self.files.insert(to.to_string(), data);
-        Ok(())
-    }
-    fn sync_dir(&mut self, _dir: &str) -> Result<(), DiskError> {
-        Ok(())
-    }
-}
 
 const NOW: i64 = 1_700_000_000_000;
 
@@ -212,7 +127,7 @@ fn bad_batches_are_refused_and_change_nothing() {
     assert_eq!(log.log_end_offset(), 3);
     assert_eq!(
         log.size_bytes(),
-        disk.files["t-0/00000000000000000000.log"].len() as u64
+        disk.contents("t-0/00000000000000000000.log").unwrap().len() as u64
     );
 }
 
@@ -254,8 +169,7 @@ fn a_torn_tail_is_cut_and_reported() {
     let written = fill(&mut log, &mut disk, 4);
     drop(log);
     let path = "t-0/00000000000000000000.log";
-    let full = disk.files[path].len();
-    disk.files.get_mut(path).unwrap().truncate(full - 10);
+    disk.damage(path, |bytes| bytes.truncate(bytes.len() - 10));
     let (mut log, report) = open(&mut disk, LogConfig::default());
     let cut = report.tail_cut.expect("a cut");
     assert_eq!(cut.reason, TailCutReason::Torn);
@@ -276,7 +190,7 @@ fn a_corrupt_batch_is_cut_with_everything_after_it() {
     drop(log);
     let path = "t-0/00000000000000000000.log";
     let second = written[0].len() + 30;
-    disk.files.get_mut(path).unwrap()[second] ^= 1;
+    disk.damage(path, |bytes| bytes[second] ^= 1);
     let (mut log, report) = open(&mut disk, LogConfig::default());
     assert_eq!(
         report.tail_cut.expect("a cut").reason,
@@ -292,7 +206,7 @@ fn corruption_below_the_recovery_point_is_reported_on_read_not_served() {
     let written = fill(&mut log, &mut disk, 4);
     log.close(&mut disk, NOW).unwrap();
     let path = "t-0/00000000000000000000.log";
-    disk.files.get_mut(path).unwrap()[written[0].len() + 70] ^= 4;
+    disk.damage(path, |bytes| bytes[written[0].len() + 70] ^= 4);
     let (mut log, _) = open(&mut disk, LogConfig::default());
     assert!(log.read(&mut disk, 0, 1, None).is_ok());
     assert!(matches!(
@@ -406,12 +320,14 @@ fn a_lost_index_is_rebuilt_when_first_needed() {
     let (mut log, _) = open(&mut disk, small_config());
     let written = fill(&mut log, &mut disk, 30);
     log.close(&mut disk, NOW).unwrap();
-    disk.files.remove("t-0/00000000000000000000.index");
-    disk.files
-        .insert("t-0/00000000000000000000.timeindex".into(), vec![1, 2, 3]);
+    disk.remove("t-0/00000000000000000000.index").unwrap();
+    disk.set_contents("t-0/00000000000000000000.timeindex", vec![1, 2, 3]);
     let (mut log, _) = open(&mut disk, small_config());
     assert_eq!(read_all(&mut log, &mut disk), written);
-    assert!(!disk.files["t-0/00000000000000000000.index"].is_empty());
+    assert!(!disk
+        .contents("t-0/00000000000000000000.index")
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -481,7 +397,7 @@ fn a_bad_header_after_a_good_batch_does_not_fail_the_read_of_the_good_one() {
     let written = fill(&mut log, &mut disk, 3);
     let path = "t-0/00000000000000000000.log";
     let second = written[0].len();
-    disk.files.get_mut(path).unwrap()[second + 8] ^= 0x80;
+    disk.damage(path, |bytes| bytes[second + 8] ^= 0x80);
     let slice = log.read(&mut disk, 0, usize::MAX, None).unwrap();
     assert_eq!(slice.bytes, written[0]);
     assert_eq!(slice.next_offset, 3);

@@ -26,12 +26,7 @@ impl Log {
         target: i64,
     ) -> Result<Option<TimestampOffset>, LogError> {
         self.check_usable()?;
-        let first = *self
-            .segments
-            .range(..=self.log_start_offset)
-            .next_back()
-            .expect("segment")
-            .0;
+        let first = self.segment_holding(self.log_start_offset);
         let bases: Vec<i64> = self
             .segments
             .range(first..)

@@ -27,12 +27,7 @@ impl Log {
         if offset < self.log_start_offset {
             return Err(self.out_of_range(offset));
         }
-        let base = *self
-            .segments
-            .range(..=offset)
-            .next_back()
-            .expect("segment below offset")
-            .0;
+        let base = self.segment_holding(offset);
         self.ensure_indexes(disk, base)?;
         let (position, new_end) = self
             .locate(disk, base, offset)?

@@ -15,18 +15,7 @@ use super::*;
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
 
-/// SplitMix64: a deterministic RNG for tests.
-pub(super) struct TestRng(pub(super) u64);
-
-impl Rng for TestRng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
+pub(super) use crate::rng::SplitMix64 as TestRng;
 
 /// An active controller plus the clock and RNG a driver would hand it.
 pub(super) struct Harness {
@@ -43,7 +32,7 @@ impl Harness {
     pub(super) fn new(config: ControllerConfig) -> Harness {
         Harness {
             controller: QuorumController::new(config, MetadataImage::default(), Instant::ZERO),
-            rng: TestRng(42),
+            rng: TestRng::new(42),
             now: Instant::ZERO,
         }
     }

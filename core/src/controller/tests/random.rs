@@ -158,7 +158,7 @@ impl Run {
             ..ControllerConfig::default()
         };
         Run {
-            rng: TestRng(seed),
+            rng: TestRng::new(seed),
             controller: QuorumController::new(config, MetadataImage::default(), Instant::ZERO),
             pending: Default::default(),
             now: Instant::ZERO,

@@ -7,9 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::mem_disk::{MemDisk, TestRng};
 use crate::disk::DiskError;
+use crate::mem_disk::MemDisk;
 use crate::raft::*;
+use crate::rng::SplitMix64 as TestRng;
 
 const DIR: &str = "controller";
 
@@ -95,7 +96,7 @@ fn ms(millis: u64) -> Duration {
 
 impl Cluster {
     fn new(seed: u64, voters: usize, faults: Faults) -> Cluster {
-        let mut rng = TestRng(seed);
+        let mut rng = TestRng::new(seed);
         let ids: Vec<NodeId> = (1..=voters as u32).map(NodeId).collect();
         let configs: Vec<RaftConfig> = ids
             .iter()
@@ -114,7 +115,7 @@ impl Cluster {
         let nodes = (0..voters)
             .map(|i| Some(RaftNode::open(&mut disks[i], DIR, configs[i].clone()).unwrap()))
             .collect();
-        let node_rngs = (0..voters).map(|_| TestRng(rng.next_u64())).collect();
+        let node_rngs = (0..voters).map(|_| TestRng::new(rng.next_u64())).collect();
         Cluster {
             seed,
             rng,
@@ -469,7 +470,7 @@ impl Cluster {
 }
 
 fn faults_for(seed: u64) -> Faults {
-    let mut rng = TestRng(seed ^ 0xFA01_7500);
+    let mut rng = TestRng::new(seed ^ 0xFA01_7500);
     Faults {
         drop_per_mille: rng.below(200),
         duplicate_per_mille: rng.below(50),

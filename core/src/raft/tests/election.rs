@@ -6,7 +6,7 @@ use super::*;
 fn election_runs_pre_vote_then_vote_then_leads() {
     // Raft §5.2 with thesis §9.6: a timed-out follower asks for pre-votes at term + 1 without
     // raising its term, campaigns once a majority would vote, and leads once a majority does.
-    let (mut disk, mut rng) = (MemDisk::default(), TestRng(1));
+    let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(1));
     let mut node = open(&mut disk, 1, 3);
     assert_eq!(node.poll_timeout(), Some(Instant::ZERO));
     let now = fire_election_timeout(&mut node, &mut disk, &mut rng);
@@ -76,7 +76,7 @@ fn election_runs_pre_vote_then_vote_then_leads() {
 #[test]
 fn majority_refusal_ends_the_pre_vote_round() {
     // Thesis §9.6: refused pre-votes leave the term alone; the node waits for its next timeout.
-    let (mut disk, mut rng) = (MemDisk::default(), TestRng(2));
+    let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(2));
     let mut node = open(&mut disk, 1, 3);
     let now = fire_election_timeout(&mut node, &mut disk, &mut rng);
     drain(&mut node);
@@ -207,7 +207,7 @@ fn returning_partitioned_node_does_not_disrupt_the_leader() {
     // Thesis §9.6: a node cut off keeps failing pre-votes without raising its term, so when it
     // returns its term is not above the leader's; a vote request at a higher term is ignored
     // by followers that hear their leader.
-    let (mut disk, mut rng) = (MemDisk::default(), TestRng(3));
+    let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(3));
     let mut isolated = open(&mut disk, 3, 3);
     fire_election_timeout(&mut isolated, &mut disk, &mut rng);
     for _ in 0..10 {
@@ -242,7 +242,7 @@ fn returning_partitioned_node_does_not_disrupt_the_leader() {
 fn leader_without_a_quorum_steps_down() {
     // Thesis §6.2 (check-quorum): a leader that has not heard from a majority within an
     // election timeout steps down.
-    let (mut disk, mut rng) = (MemDisk::default(), TestRng(4));
+    let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(4));
     let mut node = open(&mut disk, 1, 3);
     let elected = elect(&mut node, &mut disk, &mut rng, at(0));
     // Node 2 answers for a while, then falls silent with node 3.
@@ -274,7 +274,7 @@ fn leader_without_a_quorum_steps_down() {
 #[test]
 fn leader_with_a_quorum_keeps_leading() {
     // Thesis §6.2: answers from a majority keep the leader in place.
-    let (mut disk, mut rng) = (MemDisk::default(), TestRng(5));
+    let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(5));
     let mut node = open(&mut disk, 1, 3);
     elect(&mut node, &mut disk, &mut rng, at(0));
     for _ in 0..100 {
@@ -295,7 +295,7 @@ fn leader_with_a_quorum_keeps_leading() {
 #[test]
 fn single_voter_elects_itself_and_commits_alone() {
     // Raft §5.2 degenerate case: a quorum of one.
-    let (mut disk, mut rng) = (MemDisk::default(), TestRng(11));
+    let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(11));
     let mut node = open(&mut disk, 1, 1);
     let now = fire_election_timeout(&mut node, &mut disk, &mut rng);
     assert_eq!(

@@ -1,15 +1,15 @@
 //! State-machine tests: feed a node inputs and assert its exact outputs. Each test cites the
 //! part of the Raft paper (Ongaro & Ousterhout 2014) or of Ongaro's thesis (2014) it checks.
-//! `cluster` runs whole clusters under faults; `mem_disk` is their in-memory disk.
+//! `cluster` runs whole clusters under faults, on `crate::mem_disk`.
 
 mod cluster;
 mod election;
-mod mem_disk;
 mod recovery;
 mod replication;
 
 use super::*;
-use mem_disk::{MemDisk, TestRng};
+use crate::mem_disk::MemDisk;
+use crate::rng::SplitMix64 as TestRng;
 
 pub(super) const DIR: &str = "meta";
 

@@ -6,7 +6,7 @@ use super::*;
 fn compacted_leader_sends_its_snapshot_and_the_follower_installs_it() {
     // Raft §7: a follower that needs entries the leader compacted gets the snapshot; it
     // persists it, discards its conflicting log and restores the application from it.
-    let (mut disk, mut rng) = (MemDisk::default(), TestRng(8));
+    let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(8));
     let mut leader = open(&mut disk, 1, 3);
     elect(&mut leader, &mut disk, &mut rng, at(0));
     let now = leader.poll_timeout().unwrap();
@@ -188,7 +188,7 @@ fn torn_log_tail_is_cut_at_open() {
 #[test]
 fn disk_error_fails_the_node_until_reopened() {
     // STYLE §5: an environmental failure is an input; the node stops and must be reopened.
-    let (mut disk, mut rng) = (MemDisk::default(), TestRng(9));
+    let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(9));
     let mut node = open(&mut disk, 1, 3);
     node.handle_timeout(at(0), &mut disk, &mut rng).unwrap();
     disk.fail_after_calls = Some(1);

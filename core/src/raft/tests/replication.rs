@@ -126,7 +126,7 @@ fn follower_commit_stops_at_the_last_new_entry() {
 fn leader_backs_off_by_whole_terms() {
     // Raft §5.3 optimization: with the follower's hint the leader skips a whole term per round
     // trip; a term it also has resumes right after its own last entry of that term.
-    let (mut disk, mut rng) = (MemDisk::default(), TestRng(6));
+    let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(6));
     let mut node = open(&mut disk, 1, 3);
     let history = Message::AppendEntries {
         term: 3,
@@ -221,7 +221,7 @@ fn figure_8_old_term_entry_is_not_committed_by_counting() {
     // must not commit it by counting replicas; it commits once an entry of term 4 is on a
     // majority, and the term-2 entry with it. The planted bug
     // `bug-raft-commit-old-term-by-count` commits it early.
-    let (mut disk, mut rng) = (MemDisk::default(), TestRng(7));
+    let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(7));
     let mut config = config(1, 5);
     config.append_entries_max = 1;
     let mut node = RaftNode::open(&mut disk, DIR, config.clone()).unwrap();
@@ -283,7 +283,7 @@ fn figure_8_old_term_entry_is_not_committed_by_counting() {
 
 #[test]
 fn propose_refusals() {
-    let (mut disk, mut rng) = (MemDisk::default(), TestRng(10));
+    let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(10));
     let mut node = open(&mut disk, 1, 3);
     node.handle_message(
         at(0),

@@ -1,4 +1,4 @@
-//! A small in-memory [`Disk`] for Raft's tests (core cannot depend on `sluice-sim`).
+//! A small in-memory [`Disk`] for core's own tests (core cannot depend on `sluice-sim`).
 //!
 //! It models just enough of the durability contract to test recovery: a machine crash
 //! reverts every file to its synced contents, except that an append-only tail written since
@@ -28,6 +28,8 @@ pub struct MemDisk {
     pub crash_after_calls: Option<u64>,
     /// `sync` calls made, to check what a path costs.
     pub syncs: u64,
+    /// Bytes returned by `read_at`, to measure what an operation reads.
+    pub bytes_read: u64,
 }
 
 impl MemDisk {
@@ -36,11 +38,19 @@ impl MemDisk {
         self.files.get(path).map(|file| file.current.as_slice())
     }
 
-    /// Replaces the contents of `path` (current and synced) — for damaging files in tests.
+    /// Replaces the contents of `path` (current and synced), creating it if missing — for
+    /// damaging files in tests.
     pub fn set_contents(&mut self, path: &str, bytes: Vec<u8>) {
-        let file = self.files.get_mut(path).expect("file exists");
+        let file = self.files.entry(path.to_string()).or_default();
         file.current = bytes.clone();
         file.synced = bytes;
+    }
+
+    /// Edits the contents of `path` in place (current and synced), as bit rot or a tool would.
+    pub fn damage(&mut self, path: &str, edit: impl FnOnce(&mut Vec<u8>)) {
+        let mut bytes = self.contents(path).expect("file exists").to_vec();
+        edit(&mut bytes);
+        self.set_contents(path, bytes);
     }
 
     /// A machine crash: unsynced data is lost, except a random prefix of an unsynced
@@ -115,6 +125,7 @@ impl Disk for MemDisk {
         let start = (offset as usize).min(file.len());
         let n = buf.len().min(file.len() - start);
         buf[..n].copy_from_slice(&file[start..start + n]);
+        self.bytes_read += n as u64;
         Ok(n)
     }
     fn write_at(&mut self, path: &str, offset: u64, data: &[u8]) -> Result<(), DiskError> {
@@ -161,19 +172,5 @@ impl Disk for MemDisk {
     }
     fn sync_dir(&mut self, _dir: &str) -> Result<(), DiskError> {
         self.call()
-    }
-}
-
-/// SplitMix64: a tiny seeded generator for tests.
-#[derive(Clone, Debug)]
-pub struct TestRng(pub u64);
-
-impl Rng for TestRng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
     }
 }
