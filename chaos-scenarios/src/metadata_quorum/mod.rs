@@ -71,6 +71,7 @@ const PARTITION_MARKS: &[&str] = &[
     "one-way-partition",
     "controller-restarted",
     "crash-point",
+    "bridge-partition",
 ];
 
 const FAILOVER_MARKS: &[&str] = &[
@@ -115,6 +116,8 @@ const FAULTS: &[FaultSpec] = &[
     FaultSpec::new("pause", 1000, 1000),
     FaultSpec::new("crash", 1000, 1000),
     FaultSpec::new("lossy-links", 1000, 1000),
+    FaultSpec::new("bridge", 1000, 1000),
+    FaultSpec::new("slow-links", 1000, 1000).enabled_per_mille(300),
     FaultSpec::new("crash-points", 50, 300).enabled_per_mille(300),
     FaultSpec::new("tight-elections", 1000, 1000).enabled_per_mille(300),
 ];
@@ -181,7 +184,7 @@ fn run_story(story: Story, name: &'static str, seed: u64, options: &RunOptions) 
     let mix = FaultMix::draw(&mut fault_rng, story.faults());
     let shape = story.shape(&mix, &mut fault_rng);
     let mut cluster = Cluster::new(seed, options.keep_trace, &shape, Marks::new(story.marks()));
-    if story == Story::Failover && mix.enabled("slow-links") {
+    if mix.enabled("slow-links") {
         slow_links(&mut cluster);
     }
     let mut script = Script {
@@ -448,6 +451,7 @@ impl Script {
             "pause",
             "crash",
             "lossy-links",
+            "bridge",
         ]
         .into_iter()
         .filter(|fault| self.mix.enabled(fault))
@@ -482,6 +486,18 @@ impl Script {
                 let kind = CrashKind::random(&mut cluster.rng);
                 cluster.crash_node(victim, kind);
                 self.down.push(victim);
+            }
+            "bridge" => {
+                // Jepsen's bridge: two halves that hear each other only through the victim, so
+                // each half can win the victim's vote while the other cannot hear it.
+                let others: Vec<usize> = (0..n).filter(|i| *i != victim).collect();
+                let (left, right) = others.split_at(others.len() / 2);
+                for a in left {
+                    right
+                        .iter()
+                        .for_each(|b| cluster.net.partition(id(*a), id(*b)));
+                }
+                cluster.mark("bridge-partition");
             }
             "lossy-links" => {
                 let link = sluice_sim::LinkConfig {
@@ -529,6 +545,10 @@ impl Script {
                     cluster.net.resume(id);
                     cluster.reschedule(index);
                 }
+            }
+            // Slow links are the seed's network, not a fault: they stay.
+            if self.mix.enabled("slow-links") {
+                slow_links(cluster);
             }
         }
         self.restart_down(cluster);
