@@ -48,6 +48,11 @@ pub struct SimBroker {
     pub fetch_outstanding: Option<Outstanding>,
     /// The broker process is down until `muted_until` and restarts then, memory lost.
     pub restart_on_wake: bool,
+    /// The controller allowed the controlled shutdown: the driver takes the process down.
+    pub stopped: bool,
+    /// An operator asked it to stop: it heartbeats with want_shutdown until the controller has
+    /// moved its leaderships away (Kafka's controlled shutdown), then stops for a while.
+    pub shutting_down: bool,
     incarnation: Uuid,
 }
 
@@ -65,6 +70,8 @@ impl SimBroker {
             follower: MetadataFollower::new(broker_id, ImageLimits::default()),
             fetch_outstanding: None,
             restart_on_wake: false,
+            shutting_down: false,
+            stopped: false,
             incarnation,
         }
     }
@@ -88,7 +95,7 @@ impl SimBroker {
                 // Caught up means its own registration is in the metadata it has applied.
                 caught_up: self.follower.is_registered(broker_epoch),
                 want_fence: false,
-                want_shutdown: false,
+                want_shutdown: self.shutting_down,
             }),
         }
     }
@@ -102,6 +109,8 @@ impl SimBroker {
         self.unfenced = false;
         self.outstanding = None;
         self.fetch_outstanding = None;
+        self.shutting_down = false;
+        self.stopped = false;
         self.incarnation = incarnation;
     }
 
@@ -110,7 +119,10 @@ impl SimBroker {
         self.outstanding = None;
         match response {
             Response::Registered(Ok(epoch)) => self.epoch = Some(*epoch),
-            Response::Heartbeat(Ok(reply)) => self.unfenced = !reply.is_fenced,
+            Response::Heartbeat(Ok(reply)) => {
+                self.unfenced = !reply.is_fenced;
+                self.stopped = self.shutting_down && reply.should_shut_down;
+            }
             Response::Heartbeat(Err(
                 ControllerError::StaleBrokerEpoch | ControllerError::BrokerIdNotRegistered,
             )) => {

@@ -98,6 +98,7 @@ const FENCING_MARKS: &[&str] = &[
     "partition-leader-moved",
     "broker-unfenced",
     "controller-failover",
+    "controlled-shutdown",
 ];
 
 const MANY_TOPICS_MARKS: &[&str] = &[

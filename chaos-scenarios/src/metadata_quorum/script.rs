@@ -110,6 +110,17 @@ impl Script {
     /// controller fault on top.
     fn stall_broker(&mut self, cluster: &mut Cluster) -> Duration {
         let victim = cluster.rng.below(cluster.brokers.len() as u64) as usize;
+        let broker = &cluster.brokers[victim];
+        let idle = broker
+            .muted_until
+            .is_none_or(|until| until <= cluster.kernel.now());
+        if idle && broker.epoch.is_some() && cluster.rng.chance(1, 2) {
+            cluster.brokers[victim].shutting_down = true;
+            cluster
+                .kernel
+                .record(format_args!("broker {victim} asked to shut down"));
+            return Duration::from_millis(4_000 + cluster.rng.below(6_000));
+        }
         let stall = Duration::from_millis(10_000 + cluster.rng.below(8_000));
         let until = cluster.kernel.now() + stall;
         cluster.brokers[victim].muted_until = Some(until);

@@ -156,6 +156,17 @@ impl Cluster {
         if broker.outstanding.is_some_and(|o| o.id == id) && broker.answered(&response) {
             broker.target = (broker.target + 1) % controllers;
         }
+        if broker.stopped {
+            // The controller moved its leaderships away first: now the process stops.
+            broker.stopped = false;
+            broker.restart_on_wake = true;
+            let down = Duration::from_millis(3_000 + self.rng.below(5_000));
+            let until = self.kernel.now() + down;
+            self.brokers[index].muted_until = Some(until);
+            self.kernel
+                .record(format_args!("broker {index} shut down until {until}"));
+            self.mark("controlled-shutdown");
+        }
     }
 
     /// A broker applies what it fetched and takes up its new partition roles; every role it
