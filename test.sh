@@ -25,7 +25,8 @@ step "bug switch: skipping the torn-tail truncation must be caught"
 cargo test -p sluice-chaos --features bug-skip-torn-tail-truncation --test bug_switch
 
 step "bug switches of the controller quorum must be caught"
-for feature in bug-raft-vote-for-stale-log bug-controller-elect-fenced; do
+for feature in bug-raft-vote-for-stale-log bug-controller-elect-fenced \
+  bug-raft-vote-not-persisted bug-raft-commit-old-term-by-count; do
   cargo test -p sluice-chaos --features "$feature" --test bug_switches_controller
 done
 

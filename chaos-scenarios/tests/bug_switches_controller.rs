@@ -41,3 +41,17 @@ fn a_fenced_leader_is_caught() {
     let failure = first_failure("broker-fencing", 500);
     assert_eq!(failure.failure.unwrap().anomaly, "metadata-invariant");
 }
+
+#[cfg(feature = "bug-raft-vote-not-persisted")]
+#[test]
+fn a_vote_forgotten_by_a_restart_is_caught() {
+    let failure = first_failure("controller-failover", 1_000);
+    assert_eq!(failure.failure.unwrap().anomaly, "two-leaders-one-term");
+}
+
+#[cfg(feature = "bug-raft-commit-old-term-by-count")]
+#[test]
+fn committing_an_old_term_entry_by_counting_is_caught() {
+    let failure = first_failure("controller-failover", 1_000);
+    assert_eq!(failure.failure.unwrap().anomaly, "committed-entry-changed");
+}

@@ -163,7 +163,7 @@ impl Story {
         // Knobs any story's mix may enable.
         let crash_points = u64::from(mix.rate_per_mille("crash-points"));
         shape.crash_after_vote_per_mille = crash_points;
-        shape.crash_after_append_per_mille = crash_points / 4;
+        shape.crash_after_append_per_mille = crash_points;
         if mix.enabled("tight-elections") {
             shape.election_timeout = (Duration::from_millis(300), Duration::from_millis(360));
             shape.heartbeat = Duration::from_millis(60);

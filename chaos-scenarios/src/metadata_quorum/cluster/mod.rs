@@ -527,7 +527,11 @@ impl Cluster {
             self.kernel.cancel(timer);
         }
         self.nodes[index].stop();
-        self.net.crash(net_id);
+        // A process crash leaves the kernel running: what the process already sent is in its
+        // socket buffers and still arrives. A machine crash loses what was in flight.
+        if kind == CrashKind::Machine {
+            self.net.crash(net_id);
+        }
         match kind {
             CrashKind::Process => self.nodes[index].disk.crash_process(),
             CrashKind::Machine => self.nodes[index].disk.crash_machine(&mut self.crash_rng),
