@@ -1,0 +1,71 @@
+//! The checker for the Kafka queue workload: [`check`] and [`check_with`].
+
+mod observations;
+mod offsets;
+mod polls;
+
+use crate::history::{Completion, History, Request};
+use crate::report::{anomaly, Anomalies, Report};
+
+/// What the run declares about itself, which decides the anomalies that are expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Faults healed and every consumer read to the end before the history ended, so an
+    /// acknowledged write never read (`unseen`) is a failure (invariant 5). When false, `unseen`
+    /// is still reported but expected.
+    pub final_reads_done: bool,
+    /// The producers were not idempotent and retried, so `duplicate` and `duplicate-nonzero`
+    /// are expected (invariant 2).
+    pub duplicates_allowed: bool,
+}
+
+impl Default for CheckOptions {
+    /// The strictest declaration: final reads done, no duplicates allowed.
+    fn default() -> Self {
+        Self {
+            final_reads_done: true,
+            duplicates_allowed: false,
+        }
+    }
+}
+
+/// Checks `history` under the strictest [`CheckOptions`].
+pub fn check(history: &History) -> Report {
+    check_with(history, CheckOptions::default())
+}
+
+/// Checks `history`, treating as expected what `options` declares.
+pub fn check_with(history: &History, options: CheckOptions) -> Report {
+    let logs = observations::observe(history);
+    let mut anomalies = Anomalies::default();
+    offsets::check(&logs, &mut anomalies);
+    polls::check(history, &logs, &mut anomalies);
+    let mut report = Report {
+        anomalies: anomalies.into_inner(),
+        ..Report::default()
+    };
+    if !options.final_reads_done {
+        report.expected.insert(anomaly::UNSEEN);
+    }
+    if options.duplicates_allowed {
+        report.expected.insert(anomaly::DUPLICATE);
+        report.expected.insert(anomaly::DUPLICATE_NONZERO);
+    }
+    count_operations(history, &mut report);
+    report
+}
+
+/// Fills in the report's operation counts.
+fn count_operations(history: &History, report: &mut Report) {
+    for operation in history.operations() {
+        match (&operation.request, &operation.completion) {
+            (Request::Send { .. }, Completion::SendOk { .. }) => report.ok_sends += 1,
+            (Request::Send { .. }, Completion::Fail) => report.failed_sends += 1,
+            (Request::Send { .. }, Completion::Info | Completion::Pending) => {
+                report.indefinite_sends += 1
+            }
+            (Request::Poll, Completion::PollOk { .. }) => report.ok_polls += 1,
+            _ => {}
+        }
+    }
+}
