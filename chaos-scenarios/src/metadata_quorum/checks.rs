@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use sluice_core::controller::{MetadataImage, Uuid};
+use sluice_core::controller::{MetadataImage, MetadataRecord, Uuid};
 use sluice_core::raft::NodeId as RaftId;
 
 /// What every node must agree on, as first seen by any node.
@@ -60,21 +60,29 @@ impl History {
         }
     }
 
-    /// At most one leader per partition per leader epoch, across every node's image.
-    pub fn partition_leaders(&mut self, image: &MetadataImage) -> Result<(), String> {
-        for (topic_id, partition, state) in image.partitions() {
-            let key = (topic_id, partition, state.leader_epoch);
-            match self.partition_leaders.insert(key, state.leader) {
-                Some(other) if other != state.leader => {
-                    return Err(format!(
-                        "partition {partition} of {topic_id:?}: leaders {other} and {} in epoch {}",
-                        state.leader, state.leader_epoch
-                    ))
-                }
-                _ => {}
-            }
+    /// At most one leader per partition per leader epoch, across every node's image. Only the
+    /// partition `record` just changed is looked at: the others are as they were.
+    pub fn partition_leader(
+        &mut self,
+        image: &MetadataImage,
+        record: &MetadataRecord,
+    ) -> Result<(), String> {
+        let (topic_id, partition) = match record {
+            MetadataRecord::Partition(record) => (record.topic_id, record.partition),
+            MetadataRecord::PartitionChange(change) => (change.topic_id, change.partition),
+            _ => return Ok(()),
+        };
+        let Some(state) = image.partition(topic_id, partition) else {
+            return Ok(()); // the record did not fit the image (a deleted topic): nothing changed
+        };
+        let key = (topic_id, partition, state.leader_epoch);
+        match self.partition_leaders.insert(key, state.leader) {
+            Some(other) if other != state.leader => Err(format!(
+                "partition {partition} of {topic_id:?}: leaders {other} and {} in epoch {}",
+                state.leader, state.leader_epoch
+            )),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// At most one broker takes up leadership of a partition in one leader epoch.

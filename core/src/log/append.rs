@@ -33,7 +33,10 @@ impl Log {
         if let Err(error) = disk.write_at(path, position, batch) {
             return Err(self.undo_partial_write(disk, error));
         }
-        self.index_appended(&header, base_offset, position, batch.len() as u64);
+        let interval = self.config.index_interval_bytes;
+        let size = batch.len() as u64;
+        self.active_mut()
+            .index_batch(&header, base_offset, position, size, interval);
         let info = AppendInfo {
             base_offset,
             last_offset: base_offset + i64::from(header.last_offset_delta),
@@ -96,12 +99,6 @@ impl Log {
             || offsets >= self.config.index_entries_max()
             || times >= times_max
             || last_offset - active.base_offset > i64::from(i32::MAX)
-    }
-
-    fn index_appended(&mut self, header: &BatchHeader, base_offset: i64, position: u64, size: u64) {
-        let interval = self.config.index_interval_bytes;
-        self.active_mut()
-            .index_batch(header, base_offset, position, size, interval);
     }
 
     /// A write failed: cut the file back to its last good length so nothing half-written stays.

@@ -108,7 +108,7 @@ impl Log {
         remove_below(disk, &mut segments, log_start, &mut report)?;
         let resume = resume_point(disk, &loaded, &mut segments, &mut report)?;
         report.scanned_from_offset = resume.offset;
-        let end = scan_from(disk, &config, &mut segments, resume, &mut report)?;
+        let end = scan_from(disk, dir, &config, &mut segments, resume, &mut report)?;
         let mut log = Log {
             dir: dir.to_string(),
             config,
@@ -270,6 +270,7 @@ fn reset_for_scan(segment: &mut Segment) {
 /// the segments after a cut, rewrites the scanned indexes and syncs. Returns the log end.
 fn scan_from<D: Disk + ?Sized>(
     disk: &mut D,
+    dir: &str,
     config: &LogConfig,
     segments: &mut BTreeMap<i64, Segment>,
     resume: Resume,
@@ -314,13 +315,7 @@ fn scan_from<D: Disk + ?Sized>(
     }
     let dir_changed = !report.segments_removed.is_empty() || !report.stray_files_removed.is_empty();
     if dir_changed {
-        let dir = segments
-            .values()
-            .next()
-            .expect("a segment")
-            .log_path
-            .rsplit_once('/');
-        disk.sync_dir(dir.map_or("", |(dir, _)| dir))?;
+        disk.sync_dir(dir)?;
     }
     Ok(expected)
 }

@@ -334,7 +334,10 @@ impl Cluster {
                     format!("n{} at {entry}: {violation:?}", index + 1),
                 );
             }
-            if let Err(detail) = self.history.partition_leaders(&self.nodes[index].image) {
+            if let Err(detail) = self
+                .history
+                .partition_leader(&self.nodes[index].image, record)
+            {
                 return self.fail("two-leaders-one-epoch", detail);
             }
         }
