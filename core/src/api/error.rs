@@ -1,0 +1,130 @@
+//! Kafka's error codes for the data plane.
+
+use core::fmt;
+
+/// An error code a data-plane response carries, numbered as Kafka numbers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorCode {
+    /// NONE (0).
+    None,
+    /// UNKNOWN_SERVER_ERROR (-1).
+    UnknownServerError,
+    /// OFFSET_OUT_OF_RANGE (1).
+    OffsetOutOfRange,
+    /// CORRUPT_MESSAGE (2): a batch failed its CRC or size checks.
+    CorruptMessage,
+    /// UNKNOWN_TOPIC_OR_PARTITION (3).
+    UnknownTopicOrPartition,
+    /// LEADER_NOT_AVAILABLE (5): the partition has no leader right now.
+    LeaderNotAvailable,
+    /// NOT_LEADER_OR_FOLLOWER (6).
+    NotLeaderOrFollower,
+    /// REQUEST_TIMED_OUT (7).
+    RequestTimedOut,
+    /// MESSAGE_TOO_LARGE (10).
+    MessageTooLarge,
+    /// NOT_ENOUGH_REPLICAS (19): acks=all refused before the append, the ISR is too small.
+    NotEnoughReplicas,
+    /// NOT_ENOUGH_REPLICAS_AFTER_APPEND (20): appended, but the ISR shrank below
+    /// `min.insync.replicas` before it was replicated.
+    NotEnoughReplicasAfterAppend,
+    /// INVALID_REQUIRED_ACKS (21).
+    InvalidRequiredAcks,
+    /// KAFKA_STORAGE_ERROR (56): the replica's log is offline.
+    KafkaStorageError,
+    /// FENCED_LEADER_EPOCH (74): the request's leader epoch is older than the replica's.
+    FencedLeaderEpoch,
+    /// UNKNOWN_LEADER_EPOCH (75): the request's leader epoch is newer than the replica's.
+    UnknownLeaderEpoch,
+    /// OFFSET_NOT_AVAILABLE (78): a new leader's high watermark has not yet reached the start
+    /// of its epoch (KIP-207).
+    OffsetNotAvailable,
+    /// INVALID_RECORD (87).
+    InvalidRecord,
+}
+
+impl ErrorCode {
+    /// Kafka's numeric code.
+    pub const fn code(self) -> i16 {
+        match self {
+            ErrorCode::None => 0,
+            ErrorCode::UnknownServerError => -1,
+            ErrorCode::OffsetOutOfRange => 1,
+            ErrorCode::CorruptMessage => 2,
+            ErrorCode::UnknownTopicOrPartition => 3,
+            ErrorCode::LeaderNotAvailable => 5,
+            ErrorCode::NotLeaderOrFollower => 6,
+            ErrorCode::RequestTimedOut => 7,
+            ErrorCode::MessageTooLarge => 10,
+            ErrorCode::NotEnoughReplicas => 19,
+            ErrorCode::NotEnoughReplicasAfterAppend => 20,
+            ErrorCode::InvalidRequiredAcks => 21,
+            ErrorCode::KafkaStorageError => 56,
+            ErrorCode::FencedLeaderEpoch => 74,
+            ErrorCode::UnknownLeaderEpoch => 75,
+            ErrorCode::OffsetNotAvailable => 78,
+            ErrorCode::InvalidRecord => 87,
+        }
+    }
+
+    /// Kafka's name for the code.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorCode::None => "NONE",
+            ErrorCode::UnknownServerError => "UNKNOWN_SERVER_ERROR",
+            ErrorCode::OffsetOutOfRange => "OFFSET_OUT_OF_RANGE",
+            ErrorCode::CorruptMessage => "CORRUPT_MESSAGE",
+            ErrorCode::UnknownTopicOrPartition => "UNKNOWN_TOPIC_OR_PARTITION",
+            ErrorCode::LeaderNotAvailable => "LEADER_NOT_AVAILABLE",
+            ErrorCode::NotLeaderOrFollower => "NOT_LEADER_OR_FOLLOWER",
+            ErrorCode::RequestTimedOut => "REQUEST_TIMED_OUT",
+            ErrorCode::MessageTooLarge => "MESSAGE_TOO_LARGE",
+            ErrorCode::NotEnoughReplicas => "NOT_ENOUGH_REPLICAS",
+            ErrorCode::NotEnoughReplicasAfterAppend => "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+            ErrorCode::InvalidRequiredAcks => "INVALID_REQUIRED_ACKS",
+            ErrorCode::KafkaStorageError => "KAFKA_STORAGE_ERROR",
+            ErrorCode::FencedLeaderEpoch => "FENCED_LEADER_EPOCH",
+            ErrorCode::UnknownLeaderEpoch => "UNKNOWN_LEADER_EPOCH",
+            ErrorCode::OffsetNotAvailable => "OFFSET_NOT_AVAILABLE",
+            ErrorCode::InvalidRecord => "INVALID_RECORD",
+        }
+    }
+
+    /// Whether Kafka's clients retry on this code (it is a `RetriableException`): the request
+    /// may succeed if sent again, possibly after a metadata refresh.
+    pub const fn is_retriable(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::CorruptMessage
+                | ErrorCode::UnknownTopicOrPartition
+                | ErrorCode::LeaderNotAvailable
+                | ErrorCode::NotLeaderOrFollower
+                | ErrorCode::RequestTimedOut
+                | ErrorCode::NotEnoughReplicas
+                | ErrorCode::NotEnoughReplicasAfterAppend
+                | ErrorCode::KafkaStorageError
+                | ErrorCode::FencedLeaderEpoch
+                | ErrorCode::UnknownLeaderEpoch
+                | ErrorCode::OffsetNotAvailable
+        )
+    }
+
+    /// Whether a write that got this code may still have been appended and replicated (Jepsen
+    /// calls its outcome indefinite): only NONE and codes given before any append say for sure.
+    pub const fn is_indefinite_for_produce(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::NotEnoughReplicasAfterAppend
+                | ErrorCode::RequestTimedOut
+                | ErrorCode::NotLeaderOrFollower
+                | ErrorCode::UnknownServerError
+                | ErrorCode::KafkaStorageError
+        )
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.name(), self.code())
+    }
+}

@@ -1,0 +1,90 @@
+//! The requests and responses the data plane serves, as core types: what `sluice-net` decodes
+//! Kafka's wire messages into and encodes answers from, and what the simulator's clients and
+//! brokers exchange directly. Names and error codes are Kafka's; partitions are named by topic
+//! name and index, as Fetch ≤ 12 and Produce ≤ 11 name them.
+
+mod error;
+mod fetch;
+mod metadata;
+mod offsets;
+mod produce;
+
+pub use error::ErrorCode;
+pub use fetch::{FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse};
+pub use metadata::{MetadataRequest, MetadataResponse, PartitionMetadata, TopicMetadata};
+pub use offsets::{
+    EpochEndOffset, ListOffsetsPartition, ListOffsetsRequest, ListOffsetsResponse, ListedOffset,
+    OffsetForLeaderEpochPartition, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse,
+    EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET,
+};
+pub use produce::{ProducePartitionResponse, ProduceRequest, ProduceResponse};
+
+pub use crate::controller::TopicPartition;
+
+/// The replica id consumers send in Fetch, ListOffsets and OffsetForLeaderEpoch.
+pub const CONSUMER_REPLICA_ID: i32 = -1;
+
+/// `isolation_level` of Fetch and ListOffsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IsolationLevel {
+    /// READ_UNCOMMITTED (0): up to the high watermark.
+    ReadUncommitted,
+    /// READ_COMMITTED (1): up to the last stable offset.
+    ReadCommitted,
+}
+
+/// A request to a broker's data plane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// Produce (key 0).
+    Produce(ProduceRequest),
+    /// Fetch (key 1), from a consumer or a follower replica.
+    Fetch(FetchRequest),
+    /// ListOffsets (key 2).
+    ListOffsets(ListOffsetsRequest),
+    /// Metadata (key 3).
+    Metadata(MetadataRequest),
+    /// OffsetForLeaderEpoch (key 23), from a follower or a consumer (KIP-101, KIP-320).
+    OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
+}
+
+/// A broker's answer to a [`Request`] of the same kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Response {
+    /// To Produce.
+    Produce(ProduceResponse),
+    /// To Fetch.
+    Fetch(FetchResponse),
+    /// To ListOffsets.
+    ListOffsets(ListOffsetsResponse),
+    /// To Metadata.
+    Metadata(MetadataResponse),
+    /// To OffsetForLeaderEpoch.
+    OffsetForLeaderEpoch(OffsetForLeaderEpochResponse),
+}
+
+impl Request {
+    /// Kafka's name for the request.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Produce(_) => "Produce",
+            Request::Fetch(_) => "Fetch",
+            Request::ListOffsets(_) => "ListOffsets",
+            Request::Metadata(_) => "Metadata",
+            Request::OffsetForLeaderEpoch(_) => "OffsetForLeaderEpoch",
+        }
+    }
+}
+
+impl Response {
+    /// Kafka's name for the response.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Response::Produce(_) => "Produce",
+            Response::Fetch(_) => "Fetch",
+            Response::ListOffsets(_) => "ListOffsets",
+            Response::Metadata(_) => "Metadata",
+            Response::OffsetForLeaderEpoch(_) => "OffsetForLeaderEpoch",
+        }
+    }
+}
