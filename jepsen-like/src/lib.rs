@@ -18,13 +18,36 @@
 //! - `poll-skip` and `nonmonotonic-poll` \[8\]: successive OK polls of a partition by one process,
 //!   without a seek or assign in between, not continuing at the next offset known to exist.
 //! - `int-poll-skip` and `int-nonmonotonic-poll` \[9\]: the same inside one poll.
+//! - `nonmonotonic-send` \[10\]: one process's OK sends to a partition, in completion order,
+//!   not at increasing offsets.
+//! - `realtime-append-violation` \[11\]: an OK send completed before another OK send to the
+//!   same partition was invoked, at an offset not below the later one's.
+//! - `hw-regression` \[14\]: a poll saw a lower high watermark for a partition than a poll (by
+//!   any consumer) that completed before it was invoked. Polls report high watermarks through
+//!   [`History::ok_poll_with_hw`].
+//! - `read-above-hw`: a poll returned a record at or above the high watermark of its own fetch
+//!   response.
+//! - `inconsistent-read` \[15\]: a poll completing after one that read value v at offset o
+//!   covers o (reads that partition at or below and at or above o) without returning v there.
+//! - `unclean-truncation`: `hw-regression` and `inconsistent-read` become this expected kind
+//!   when [`CheckOptions::unclean_elections_allowed`].
 //! - Indefinite sends (`info`, or never completed) are counted, never judged.
 //!
+//! Simulator-state checks, on replica logs rather than a history:
+//! - `log-divergence` \[21\] ([`check_replicas`]): two replicas of a partition differ below the
+//!   smaller of their high watermarks.
+//! - `divergent-replicas` ([`check_healed_replicas`]): after faults healed, a replica's log is
+//!   not exactly its leader's.
+//!
+//! Their [`Anomaly`] lists extend a [`Report`].
+//!
 //! Checks absent: every other invariant and anomaly of CHECKER.md, among them G1a, G0, G1b,
-//! G1c, precommitted-read, torn and hanging transactions, nonmonotonic-send,
-//! realtime-append-violation, hw-regression, inconsistent-read, consumer-group checks, reads
-//! above the high watermark, and every simulator-state (S) and liveness (L) check, including
-//! divergent replicas after healing.
+//! G1c, precommitted-read, torn and hanging transactions, int-send-skip and
+//! int-nonmonotonic-send, LSO and ListOffsets regressions (only the fetch high watermark is
+//! recorded), consumer-group checks, every other simulator-state (S) check, and every liveness
+//! (L) check. `unclean-truncation` only relabels the two checks above: under unclean elections
+//! the lost-write, unseen, inconsistent-offsets and offset-ack-mismatch findings that truncation
+//! also causes are still failures.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -32,6 +55,11 @@ pub mod checker;
 pub mod history;
 pub mod report;
 
-pub use checker::{check, check_with, CheckOptions};
-pub use history::{Completion, History, HistoryError, OpId, Operation, PartitionReads, Request};
-pub use report::{anomaly, Report};
+pub use checker::{
+    check, check_healed_replicas, check_replicas, check_with, CheckOptions, ReplicaLog,
+};
+pub use history::{
+    Completion, History, HistoryError, OpId, Operation, PartitionHighWatermark, PartitionReads,
+    Request,
+};
+pub use report::{anomaly, Anomaly, Report};

@@ -25,6 +25,33 @@ pub mod anomaly {
     pub const INT_POLL_SKIP: &str = "int-poll-skip";
     /// One poll went back or repeated an offset of a partition.
     pub const INT_NONMONOTONIC_POLL: &str = "int-nonmonotonic-poll";
+    /// A partition's client-visible high watermark decreased.
+    pub const HW_REGRESSION: &str = "hw-regression";
+    /// A poll returned a record at or above the high watermark of the same fetch response.
+    pub const READ_ABOVE_HW: &str = "read-above-hw";
+    /// The record at an already-read offset later differed or vanished.
+    pub const INCONSISTENT_READ: &str = "inconsistent-read";
+    /// An `hw-regression` or `inconsistent-read` in a run that allows unclean elections:
+    /// expected, not a failure.
+    pub const UNCLEAN_TRUNCATION: &str = "unclean-truncation";
+    /// A later send by one process to a partition landed at or below an earlier one's offset.
+    pub const NONMONOTONIC_SEND: &str = "nonmonotonic-send";
+    /// A send that finished before another began on the same partition got the higher offset.
+    pub const REALTIME_APPEND_VIOLATION: &str = "realtime-append-violation";
+    /// Two replicas of a partition differ below the smaller of their high watermarks.
+    pub const LOG_DIVERGENCE: &str = "log-divergence";
+    /// After faults healed, a replica's log differs from its leader's.
+    pub const DIVERGENT_REPLICAS: &str = "divergent-replicas";
+}
+
+/// One occurrence of an anomaly, as the simulator-state checks
+/// ([`check_replicas`](crate::check_replicas)) return them; [`Report`] extends with them.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Anomaly {
+    /// Its name, one of [`anomaly`]'s.
+    pub kind: &'static str,
+    /// A concrete description: partition, replicas, offsets, values.
+    pub example: String,
 }
 
 /// Examples shown per anomaly kind by [`Report`]'s `Display`.
@@ -38,6 +65,21 @@ impl Anomalies {
     /// Records one example of `kind`.
     pub(crate) fn push(&mut self, kind: &'static str, example: String) {
         self.0.entry(kind).or_default().push(example);
+    }
+
+    /// Records one example of `kind`, a sign of truncation; as expected `unclean-truncation`
+    /// (the example naming `kind`) when the run allows unclean elections.
+    pub(crate) fn push_truncation(
+        &mut self,
+        kind: &'static str,
+        example: String,
+        unclean_allowed: bool,
+    ) {
+        if unclean_allowed {
+            self.push(anomaly::UNCLEAN_TRUNCATION, format!("{kind}: {example}"));
+        } else {
+            self.push(kind, example);
+        }
     }
 
     /// The examples by kind.
@@ -75,6 +117,15 @@ impl Report {
     /// How many occurrences of `kind` were found.
     pub fn count(&self, kind: &str) -> usize {
         self.anomalies.get(kind).map_or(0, Vec::len)
+    }
+}
+
+impl Extend<Anomaly> for Report {
+    /// Adds each anomaly's example under its kind, after those already there.
+    fn extend<I: IntoIterator<Item = Anomaly>>(&mut self, anomalies: I) {
+        for Anomaly { kind, example } in anomalies {
+            self.anomalies.entry(kind).or_default().push(example);
+        }
     }
 }
 

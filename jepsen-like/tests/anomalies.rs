@@ -4,30 +4,8 @@
 
 mod support;
 
-use sluice_jepsen::{anomaly, check, check_with, CheckOptions, History, Report};
-use support::{poll_ok, send_ok};
-
-/// Asserts `report` is invalid because of `kind`, with an example mentioning `needle`.
-fn assert_flags(report: &Report, kind: &str, needle: &str) {
-    assert!(
-        !report.is_valid(),
-        "expected {kind}, got a valid report:\n{report}"
-    );
-    let examples = report
-        .anomalies
-        .get(kind)
-        .unwrap_or_else(|| panic!("no {kind} in:\n{report}"));
-    assert!(
-        examples.iter().any(|e| e.contains(needle)),
-        "no {kind} example with {needle:?}:\n{report}"
-    );
-}
-
-/// Asserts `report` found nothing at all.
-fn assert_clean(report: &Report) {
-    assert!(report.is_valid(), "{report}");
-    assert!(report.anomalies.is_empty(), "{report}");
-}
+use sluice_jepsen::{anomaly, check, check_with, CheckOptions, History};
+use support::{assert_clean, assert_flags, poll_ok, send_ok};
 
 /// Values 10, 11, 12 acknowledged at offsets 0, 1, 2 of partition 0 by process 1.
 fn three_acked() -> History {

@@ -1,6 +1,7 @@
 //! Random valid histories: a simulated correct log (several partitions, gaps where a transaction
-//! marker would sit) written by several producers whose sends succeed, fail or end indefinite,
-//! and read by several consumers that poll, fail and seek. Every seed must pass the checker, so
+//! marker would sit, a high watermark lagging the log end) written by several producers whose
+//! sends succeed, fail or end indefinite, and read below the high watermark by several consumers
+//! that poll, fail and seek, each poll reporting the high watermarks it saw. Every seed must pass the checker, so
 //! no check fails on correct behaviour; the hand-built histories in `anomalies.rs` show that
 //! each check does fail on its fault.
 
@@ -8,8 +9,9 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sluice_jepsen::{anomaly, check, History, OpId, PartitionReads, Report};
-use support::poll_ok;
+use sluice_jepsen::{
+    anomaly, check, History, OpId, PartitionHighWatermark, PartitionReads, Report,
+};
 
 const PARTITIONS: i32 = 3;
 const PRODUCERS: u64 = 3;
@@ -51,6 +53,10 @@ struct Simulation {
     prng: Prng,
     history: History,
     logs: BTreeMap<i32, Vec<(i64, u64)>>,
+    /// Per partition, the high watermark: only ever rises, never past the log end.
+    high_watermarks: BTreeMap<i32, i64>,
+    /// Per partition, the highest high watermark a poll reported.
+    reported: BTreeMap<i32, i64>,
     in_flight: BTreeMap<u64, OpId>,
     consumers: BTreeMap<u64, Consumer>,
     next_value: u64,
@@ -74,6 +80,8 @@ impl Simulation {
             prng: Prng(seed),
             history: History::new(),
             logs: (0..PARTITIONS).map(|p| (p, Vec::new())).collect(),
+            high_watermarks: (0..PARTITIONS).map(|p| (p, 0)).collect(),
+            reported: BTreeMap::new(),
             in_flight: BTreeMap::new(),
             consumers,
             next_value: 0,
@@ -144,13 +152,31 @@ impl Simulation {
         offset
     }
 
-    /// Moves `consumer` to random positions, backwards or forwards.
-    fn seek(&mut self, consumer: u64) {
-        let ends: Vec<(i32, i64)> = self
-            .logs
+    /// Each partition's log end offset.
+    fn ends(&self) -> Vec<(i32, i64)> {
+        self.logs
             .iter()
             .map(|(p, log)| (*p, log.last().map_or(0, |(last, _)| last + 1)))
-            .collect();
+            .collect()
+    }
+
+    /// Raises some partitions' high watermarks towards their log ends (all the way when
+    /// `to_end`).
+    fn replicate(&mut self, to_end: bool) {
+        for (partition, end) in self.ends() {
+            let high_watermark = self.high_watermarks.get_mut(&partition).unwrap();
+            if to_end {
+                *high_watermark = end;
+            } else if self.prng.chance(50) {
+                let behind = u64::try_from(end - *high_watermark).unwrap();
+                *high_watermark += i64::try_from(self.prng.below(behind + 1)).unwrap();
+            }
+        }
+    }
+
+    /// Moves `consumer` to random positions, backwards or forwards.
+    fn seek(&mut self, consumer: u64) {
+        let ends = self.ends();
         let mut positions = BTreeMap::new();
         for (partition, end) in ends {
             let end = u64::try_from(end).unwrap();
@@ -161,19 +187,27 @@ impl Simulation {
         state.fresh = true;
     }
 
-    /// One poll by `consumer`: fails sometimes, else reads some records of some partitions
-    /// (all of them, to the end, when `to_end`).
+    /// One poll by `consumer`: fails sometimes, else reads some records below the high
+    /// watermark of some partitions (all of them, to the end, when `to_end`), reporting the high
+    /// watermark of each partition read and of some others.
     fn poll(&mut self, consumer: u64, to_end: bool) {
         if !to_end && self.prng.chance(10) {
             let op = self.history.invoke_poll(consumer);
             self.history.fail(op).unwrap();
             return;
         }
+        self.replicate(to_end);
         let mut reads: Vec<PartitionReads> = Vec::new();
+        let mut high_watermarks: Vec<PartitionHighWatermark> = Vec::new();
         for (partition, log) in &self.logs {
+            let high_watermark = self.high_watermarks[partition];
             if !to_end && self.prng.chance(40) {
+                if self.prng.chance(30) {
+                    high_watermarks.push((*partition, high_watermark));
+                }
                 continue;
             }
+            high_watermarks.push((*partition, high_watermark));
             let limit = if to_end {
                 usize::MAX
             } else {
@@ -183,7 +217,7 @@ impl Simulation {
             let position = state.positions.entry(*partition).or_insert(0);
             let records: Vec<(i64, u64)> = log
                 .iter()
-                .filter(|(offset, _)| *offset >= *position)
+                .filter(|(offset, _)| *offset >= *position && *offset < high_watermark)
                 .take(limit)
                 .copied()
                 .collect();
@@ -194,7 +228,14 @@ impl Simulation {
         }
         let state = self.consumers.get_mut(&consumer).unwrap();
         let after_seek = std::mem::replace(&mut state.fresh, false);
-        poll_ok(&mut self.history, consumer, reads, after_seek);
+        for &(partition, high_watermark) in &high_watermarks {
+            let reported = self.reported.entry(partition).or_default();
+            *reported = high_watermark.max(*reported);
+        }
+        let op = self.history.invoke_poll(consumer);
+        self.history
+            .ok_poll_with_hw(op, reads, high_watermarks, after_seek)
+            .unwrap();
     }
 
     /// Heals: every consumer reads to the end, and a fresh one reads everything from offset 0.
@@ -218,8 +259,8 @@ impl Simulation {
 impl Simulation {
     /// The planted fault: the log loses an acknowledged record that is neither its first nor its
     /// last one, as an unclean truncation followed by new appends would. (Losing the first record
-    /// after it was read would take the read-instability check, which is absent.) False when no
-    /// partition holds such a record.
+    /// after every reader passed it leaves no trace in the history: no poll reads across it.)
+    /// False when no partition holds such a record.
     fn lose_acked_record(&mut self) -> bool {
         for (partition, log) in &mut self.logs {
             let inner = log.len().saturating_sub(1);
@@ -234,25 +275,50 @@ impl Simulation {
         }
         false
     }
+
+    /// The planted fault for invariant 14: one more poll, reading nothing, reports for some
+    /// partition a high watermark one below the highest an earlier poll reported. False when
+    /// every reported high watermark is 0.
+    fn report_stale_high_watermark(&mut self) -> bool {
+        let Some((&partition, &highest)) = self.reported.iter().find(|(_, hw)| **hw > 0) else {
+            return false;
+        };
+        let op = self.history.invoke_poll(100);
+        self.history
+            .ok_poll_with_hw(op, vec![], vec![(partition, highest - 1)], false)
+            .unwrap();
+        true
+    }
 }
 
-/// Runs `seed` for [`STEPS`] steps, then heals and checks.
-fn run(seed: u64, lose: bool) -> Option<Report> {
+/// What a run plants before healing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    None,
+    LoseAckedRecord,
+    StaleHighWatermark,
+}
+
+/// Runs `seed` for [`STEPS`] steps, plants `fault`, then heals and checks. `None` when the
+/// fault could not be planted.
+fn run(seed: u64, fault: Fault) -> Option<Report> {
     let mut simulation = Simulation::new(seed);
     for _ in 0..STEPS {
         simulation.step();
     }
-    if lose && !simulation.lose_acked_record() {
-        return None;
-    }
-    Some(check(&simulation.finish()))
+    let planted = match fault {
+        Fault::None => true,
+        Fault::LoseAckedRecord => simulation.lose_acked_record(),
+        Fault::StaleHighWatermark => simulation.report_stale_high_watermark(),
+    };
+    planted.then(|| check(&simulation.finish()))
 }
 
 #[test]
 fn random_valid_histories_always_pass() {
     let mut totals = (0, 0, 0);
     for seed in 0..SEEDS {
-        let report = run(seed, false).unwrap();
+        let report = run(seed, Fault::None).unwrap();
         assert!(report.anomalies.is_empty(), "seed {seed}:\n{report}");
         assert!(report.is_valid(), "seed {seed}:\n{report}");
         totals.0 += report.ok_sends;
@@ -272,10 +338,11 @@ fn losing_an_acknowledged_record_is_always_caught() {
         anomaly::LOST_WRITE,
         anomaly::POLL_SKIP,
         anomaly::INT_POLL_SKIP,
+        anomaly::INCONSISTENT_READ,
     ];
     let mut caught = 0;
     for seed in 0..SEEDS {
-        let Some(report) = run(seed, true) else {
+        let Some(report) = run(seed, Fault::LoseAckedRecord) else {
             continue;
         };
         assert!(
@@ -284,6 +351,23 @@ fn losing_an_acknowledged_record_is_always_caught() {
         );
         assert!(
             report.anomalies.keys().all(|kind| allowed.contains(kind)),
+            "seed {seed}:\n{report}"
+        );
+        caught += 1;
+    }
+    assert!(caught > SEEDS / 2, "only {caught} seeds planted the fault");
+}
+
+#[test]
+fn a_stale_high_watermark_is_always_caught() {
+    let mut caught = 0;
+    for seed in 0..SEEDS {
+        let Some(report) = run(seed, Fault::StaleHighWatermark) else {
+            continue;
+        };
+        assert_eq!(
+            report.anomalies.keys().copied().collect::<Vec<_>>(),
+            [anomaly::HW_REGRESSION],
             "seed {seed}:\n{report}"
         );
         caught += 1;

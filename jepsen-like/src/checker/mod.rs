@@ -1,8 +1,15 @@
-//! The checker for the Kafka queue workload: [`check`] and [`check_with`].
+//! The checker for the Kafka queue workload: [`check`] and [`check_with`] judge a client
+//! history; [`check_replicas`] and [`check_healed_replicas`] judge the simulator's replica logs.
 
+mod hw;
 mod observations;
 mod offsets;
 mod polls;
+mod reads;
+mod replicas;
+mod sends;
+
+pub use replicas::{check_healed_replicas, check_replicas, ReplicaLog};
 
 use crate::history::{Completion, History, Request};
 use crate::report::{anomaly, Anomalies, Report};
@@ -17,14 +24,20 @@ pub struct CheckOptions {
     /// The producers were not idempotent and retried, so `duplicate` and `duplicate-nonzero`
     /// are expected (invariant 2).
     pub duplicates_allowed: bool,
+    /// The run allows unclean elections (or unclean recovery), so a high watermark that
+    /// decreases (invariant 14) or an already-read record that changes or vanishes (invariant
+    /// 15) is reported as expected `unclean-truncation` instead of `hw-regression` or
+    /// `inconsistent-read`. Other checks are unaffected.
+    pub unclean_elections_allowed: bool,
 }
 
 impl Default for CheckOptions {
-    /// The strictest declaration: final reads done, no duplicates allowed.
+    /// The strictest declaration: final reads done, no duplicates or unclean elections allowed.
     fn default() -> Self {
         Self {
             final_reads_done: true,
             duplicates_allowed: false,
+            unclean_elections_allowed: false,
         }
     }
 }
@@ -40,6 +53,9 @@ pub fn check_with(history: &History, options: CheckOptions) -> Report {
     let mut anomalies = Anomalies::default();
     offsets::check(&logs, &mut anomalies);
     polls::check(history, &logs, &mut anomalies);
+    sends::check(history, &mut anomalies);
+    hw::check(history, options.unclean_elections_allowed, &mut anomalies);
+    reads::check(history, options.unclean_elections_allowed, &mut anomalies);
     let mut report = Report {
         anomalies: anomalies.into_inner(),
         ..Report::default()
@@ -50,6 +66,9 @@ pub fn check_with(history: &History, options: CheckOptions) -> Report {
     if options.duplicates_allowed {
         report.expected.insert(anomaly::DUPLICATE);
         report.expected.insert(anomaly::DUPLICATE_NONZERO);
+    }
+    if options.unclean_elections_allowed {
+        report.expected.insert(anomaly::UNCLEAN_TRUNCATION);
     }
     count_operations(history, &mut report);
     report

@@ -74,7 +74,10 @@ fn check_poll(
     positions: &mut BTreeMap<i32, Position>,
     anomalies: &mut Anomalies,
 ) {
-    let Completion::PollOk { reads, after_seek } = &operation.completion else {
+    let Completion::PollOk {
+        reads, after_seek, ..
+    } = &operation.completion
+    else {
         return;
     };
     if *after_seek {

@@ -2,7 +2,7 @@
 // Each test binary uses a subset of these.
 #![allow(dead_code)]
 
-use sluice_jepsen::{History, OpId, PartitionReads};
+use sluice_jepsen::{History, OpId, PartitionHighWatermark, PartitionReads, Report};
 
 /// Records a send of `value` to `partition` acknowledged at `offset`.
 pub fn send_ok(
@@ -31,4 +31,41 @@ pub fn poll_ok(
         .ok_poll(op, reads, after_seek)
         .expect("pending poll");
     op
+}
+
+/// Records an OK poll by `process` that read `reads` and reported `high_watermarks`.
+pub fn poll_ok_hw(
+    history: &mut History,
+    process: u64,
+    reads: Vec<PartitionReads>,
+    high_watermarks: Vec<PartitionHighWatermark>,
+    after_seek: bool,
+) -> OpId {
+    let op = history.invoke_poll(process);
+    history
+        .ok_poll_with_hw(op, reads, high_watermarks, after_seek)
+        .expect("pending poll");
+    op
+}
+
+/// Asserts `report` is invalid because of `kind`, with an example mentioning `needle`.
+pub fn assert_flags(report: &Report, kind: &str, needle: &str) {
+    assert!(
+        !report.is_valid(),
+        "expected {kind}, got a valid report:\n{report}"
+    );
+    let examples = report
+        .anomalies
+        .get(kind)
+        .unwrap_or_else(|| panic!("no {kind} in:\n{report}"));
+    assert!(
+        examples.iter().any(|e| e.contains(needle)),
+        "no {kind} example with {needle:?}:\n{report}"
+    );
+}
+
+/// Asserts `report` found nothing at all.
+pub fn assert_clean(report: &Report) {
+    assert!(report.is_valid(), "{report}");
+    assert!(report.anomalies.is_empty(), "{report}");
 }
