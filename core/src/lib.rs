@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod client;
 pub mod controller;
 pub mod disk;
 pub mod log;
@@ -16,5 +17,6 @@ pub mod log;
 mod mem_disk;
 pub mod raft;
 pub mod record;
+pub mod replica;
 pub mod rng;
 pub mod time;

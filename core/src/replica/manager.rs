@@ -1,0 +1,444 @@
+//! The replica manager: every partition replica of one broker, the roles the metadata log
+//! gives them, and the traffic between leaders and followers. Sans-IO: the driver passes in
+//! time, the disk, the broker's metadata image, requests and responses, and drains
+//! [`ReplicaOutput`]s.
+//!
+//! # Call order
+//!
+//! - [`ReplicaManager::set_broker_epoch`] once registered; [`ReplicaManager::apply_role`]
+//!   for every [`PartitionRole`] the broker's `MetadataFollower` yields, in order.
+//! - [`ReplicaManager::handle_request`] for each data-plane request; the answer comes out as
+//!   [`ReplicaOutput::Respond`] with the same client token, now or later (a produce waiting
+//!   for the ISR, a fetch waiting for data), never twice. acks=0 produces get none.
+//! - Send each [`ReplicaOutput::Request`] to the broker named and hand its answer (or
+//!   `Err(Disconnected)`) to [`ReplicaManager::handle_response`]; send each
+//!   [`ReplicaOutput::AlterPartition`] to the active controller and hand its answer to
+//!   [`ReplicaManager::handle_alter_partition`].
+//! - Call [`ReplicaManager::handle_timeout`] at [`ReplicaManager::poll_timeout`].
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::config::ReplicaConfig;
+use super::fetcher::Fetcher;
+use super::follower::{FollowerState, Phase};
+use super::leader::LeaderState;
+use super::partition::{Partition, ReplicaRole};
+use super::serve::{DelayedFetch, DelayedProduce};
+use crate::api::{Request, Response};
+use crate::controller::{
+    AlterPartitionRequest, BrokerId, ControllerError, LeaderRecoveryState, MetadataImage,
+    PartitionReply, PartitionRole, Role, Uuid,
+};
+use crate::disk::Disk;
+use crate::log::LogError;
+use crate::time::{Duration, Instant};
+
+/// A partition's key: topic id and index.
+pub type PartitionKey = (Uuid, i32);
+
+/// A request to another broker that went unanswered: the connection broke or timed out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Disconnected;
+
+/// Something the driver must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplicaOutput {
+    /// Send `request` to broker `to`; its answer goes to `handle_response(id, ..)`.
+    Request {
+        /// The broker.
+        to: BrokerId,
+        /// Matches the answer.
+        id: u64,
+        /// The request.
+        request: Request,
+    },
+    /// Answer the client whose request carried this token.
+    Respond {
+        /// The driver's token from `handle_request`.
+        client: u64,
+        /// The answer.
+        response: Response,
+    },
+    /// Send this AlterPartition to the active controller; its answer goes to
+    /// `handle_alter_partition(id, ..)`.
+    AlterPartition {
+        /// Matches the answer.
+        id: u64,
+        /// The request.
+        request: AlterPartitionRequest,
+    },
+}
+
+/// Counters for tests and scenario coverage.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaStats {
+    /// Truncations of a follower's log by leader epoch that removed records.
+    pub epoch_truncations: u64,
+    /// ISR shrinks and expansions this broker asked for as leader.
+    pub isr_shrinks_asked: u64,
+    /// ISR expansions asked for.
+    pub isr_expands_asked: u64,
+    /// acks=all produces refused with NOT_ENOUGH_REPLICAS.
+    pub not_enough_replicas: u64,
+    /// acks=all produces answered NOT_ENOUGH_REPLICAS_AFTER_APPEND.
+    pub not_enough_replicas_after_append: u64,
+    /// Produces that timed out waiting for the ISR.
+    pub produce_timeouts: u64,
+}
+
+/// Every replica of one broker. See the module documentation.
+#[derive(Debug)]
+pub struct ReplicaManager {
+    pub(super) me: BrokerId,
+    pub(super) broker_epoch: i64,
+    pub(super) config: ReplicaConfig,
+    pub(super) partitions: BTreeMap<PartitionKey, Partition>,
+    pub(super) outputs: VecDeque<ReplicaOutput>,
+    pub(super) next_id: u64,
+    pub(super) fetchers: BTreeMap<BrokerId, Fetcher>,
+    pub(super) produces: BTreeMap<u64, DelayedProduce>,
+    pub(super) fetches: BTreeMap<u64, DelayedFetch>,
+    pub(super) alters: BTreeMap<u64, (PartitionKey, Instant)>,
+    pub(super) next_isr_check: Option<Instant>,
+    /// A follower may have a request to send (set by role changes and answers).
+    pub(super) wake_fetchers: bool,
+    /// A held fetch may be answerable (set by appends and high watermark moves).
+    pub(super) wake_fetches: bool,
+    pub(super) stats: ReplicaStats,
+}
+
+impl ReplicaManager {
+    /// A broker with no replicas yet.
+    pub fn new(me: BrokerId, config: ReplicaConfig) -> ReplicaManager {
+        ReplicaManager {
+            me,
+            broker_epoch: -1,
+            config,
+            partitions: BTreeMap::new(),
+            outputs: VecDeque::new(),
+            next_id: 1,
+            fetchers: BTreeMap::new(),
+            produces: BTreeMap::new(),
+            fetches: BTreeMap::new(),
+            alters: BTreeMap::new(),
+            next_isr_check: None,
+            wake_fetchers: false,
+            wake_fetches: false,
+            stats: ReplicaStats::default(),
+        }
+    }
+
+    /// The broker epoch the controller gave this broker's registration.
+    pub fn set_broker_epoch(&mut self, broker_epoch: i64) {
+        self.broker_epoch = broker_epoch;
+    }
+
+    /// This broker's id.
+    pub fn broker_id(&self) -> BrokerId {
+        self.me
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ReplicaConfig {
+        &self.config
+    }
+
+    /// Every replica, by key.
+    pub fn partitions(&self) -> impl Iterator<Item = (&PartitionKey, &Partition)> {
+        self.partitions.iter()
+    }
+
+    /// One replica.
+    pub fn partition(&self, key: PartitionKey) -> Option<&Partition> {
+        self.partitions.get(&key)
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &ReplicaStats {
+        &self.stats
+    }
+
+    /// The next output to act on.
+    pub fn poll_output(&mut self) -> Option<ReplicaOutput> {
+        self.outputs.pop_front()
+    }
+
+    pub(super) fn next_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Takes up the role the metadata log gives this broker for one partition: opens (and
+    /// recovers) the log if needed, starts a leader epoch durably before leading in it, and
+    /// sends a new follower to agree with its leader on the log before fetching.
+    pub fn apply_role(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        disk: &mut dyn Disk,
+        image: &MetadataImage,
+        change: &PartitionRole,
+    ) -> Result<(), LogError> {
+        let key = (change.topic_id, change.partition);
+        if change.role == Role::None {
+            self.drop_partition(key, disk, wall_ms);
+            return Ok(());
+        }
+        let Some(topic) = image.topic(change.topic_id) else {
+            return Ok(());
+        };
+        if !self.partitions.contains_key(&key) {
+            let placeholder = ReplicaRole::Follower(FollowerState {
+                leader: crate::controller::NO_LEADER,
+                leader_epoch: -1,
+                phase: Phase::Fetching,
+            });
+            let name = topic.name.clone();
+            let partition = Partition::open(
+                disk,
+                &self.config,
+                &name,
+                key.0,
+                key.1,
+                placeholder,
+                wall_ms,
+            )?;
+            self.partitions.insert(key, partition);
+        }
+        let replicas = image
+            .partition(key.0, key.1)
+            .map(|state| state.replicas.clone())
+            .unwrap_or_default();
+        match &change.role {
+            Role::Leader {
+                leader_epoch,
+                partition_epoch,
+                isr,
+            } => self.lead(
+                now,
+                disk,
+                key,
+                *leader_epoch,
+                *partition_epoch,
+                isr,
+                replicas,
+            ),
+            Role::Follower {
+                leader,
+                leader_epoch,
+            } => self.follow(disk, wall_ms, key, *leader, *leader_epoch),
+            Role::None => unreachable!("handled above"),
+        }
+        self.drive_fetchers(now);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn lead(
+        &mut self,
+        now: Instant,
+        disk: &mut dyn Disk,
+        key: PartitionKey,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        isr: &[BrokerId],
+        replicas: Vec<BrokerId>,
+    ) {
+        let me = self.me;
+        let partition = self.partitions.get_mut(&key).expect("opened above");
+        if let ReplicaRole::Leader(state) = &mut partition.role {
+            if state.leader_epoch == leader_epoch {
+                // Same leadership, newer ISR (the controller's answer to this leader, or its own
+                // change such as fencing a follower).
+                if partition_epoch > state.partition_epoch {
+                    state.partition_epoch = partition_epoch;
+                    state.isr = isr.to_vec();
+                    state.replicas = replicas;
+                    state.pending = None;
+                }
+                self.after_isr_change(key);
+                return;
+            }
+        }
+        if partition.start_epoch(disk, leader_epoch).is_err() {
+            return;
+        }
+        let end = partition.log_end_offset();
+        let state = LeaderState::new(
+            me,
+            leader_epoch,
+            partition_epoch,
+            isr.to_vec(),
+            replicas,
+            end,
+            now,
+        );
+        partition.role = ReplicaRole::Leader(state);
+        self.next_isr_check.get_or_insert(now);
+        self.after_isr_change(key);
+    }
+
+    fn follow(
+        &mut self,
+        disk: &mut dyn Disk,
+        wall_ms: i64,
+        key: PartitionKey,
+        leader: BrokerId,
+        leader_epoch: i32,
+    ) {
+        let partition = self.partitions.get_mut(&key).expect("opened above");
+        if let ReplicaRole::Follower(state) = &partition.role {
+            if state.leader == leader && state.leader_epoch == leader_epoch {
+                return;
+            }
+        }
+        let asking = partition.epochs.latest_epoch();
+        if asking.is_none() && partition.log_end_offset() > partition.log.log_start_offset() {
+            // Records without epochs (a lost or damaged epoch checkpoint) cannot be checked
+            // against the leader's: drop them and fetch them again.
+            let start = partition.log.log_start_offset();
+            let _ = partition.truncate_to(disk, start, wall_ms);
+        }
+        let phase = match asking {
+            Some(_) => Phase::Truncating { asking },
+            None => Phase::Fetching,
+        };
+        partition.role = ReplicaRole::Follower(FollowerState {
+            leader,
+            leader_epoch,
+            phase,
+        });
+        self.fail_waiting_produces(key);
+    }
+
+    fn drop_partition(&mut self, key: PartitionKey, disk: &mut dyn Disk, wall_ms: i64) {
+        self.fail_waiting_produces(key);
+        if let Some(partition) = self.partitions.remove(&key) {
+            // A clean close keeps the next open fast; a failure here only costs a scan later.
+            let _ = partition.log.close(disk, wall_ms);
+        }
+    }
+
+    /// The controller's answer to an AlterPartition this broker sent.
+    pub fn handle_alter_partition(
+        &mut self,
+        id: u64,
+        answer: Result<PartitionReply, ControllerError>,
+    ) {
+        let Some((key, _)) = self.alters.remove(&id) else {
+            return;
+        };
+        let Some(state) = self.partitions.get_mut(&key).and_then(|p| p.leader_mut()) else {
+            return;
+        };
+        if state.pending.as_ref().is_none_or(|p| p.request_id != id) {
+            return;
+        }
+        state.pending = None;
+        if let Ok(reply) = answer {
+            let newer = reply.partition_epoch > state.partition_epoch;
+            if reply.leader_epoch == state.leader_epoch && newer {
+                state.partition_epoch = reply.partition_epoch;
+                state.isr = reply.isr;
+            }
+        }
+        self.after_isr_change(key);
+    }
+
+    /// Sends the ISR change the leader of `key` wants, if any and none is in flight.
+    pub(super) fn propose_isr(&mut self, now: Instant, key: PartitionKey, image: &MetadataImage) {
+        let me = self.me;
+        let lag_max = Duration::from_millis(self.config.replica_lag_time_max_ms);
+        let id = self.next_id;
+        let Some(partition) = self.partitions.get_mut(&key) else {
+            return;
+        };
+        let (end, hw) = (partition.log_end_offset(), partition.high_watermark);
+        let Some(state) = partition.leader_mut() else {
+            return;
+        };
+        let eligible = |b: BrokerId| image.is_active_broker(b);
+        let Some(isr) = state.wanted_isr(me, end, hw, now, lag_max, &eligible) else {
+            return;
+        };
+        if isr.len() < state.isr.len() {
+            self.stats.isr_shrinks_asked += 1;
+        } else {
+            self.stats.isr_expands_asked += 1;
+        }
+        state.pending = Some(super::leader::PendingIsr {
+            isr: isr.clone(),
+            request_id: id,
+        });
+        let request = AlterPartitionRequest {
+            broker_id: me,
+            broker_epoch: self.broker_epoch,
+            topic_id: key.0,
+            partition: key.1,
+            leader_epoch: state.leader_epoch,
+            partition_epoch: state.partition_epoch,
+            new_isr: isr,
+            leader_recovery: LeaderRecoveryState::Recovered,
+        };
+        self.next_id += 1;
+        self.alters.insert(id, (key, now));
+        self.outputs
+            .push_back(ReplicaOutput::AlterPartition { id, request });
+    }
+
+    /// Runs what is due at `now`: expired produces and fetches, lost requests, ISR checks and
+    /// follower fetches.
+    pub fn handle_timeout(&mut self, now: Instant, disk: &mut dyn Disk, image: &MetadataImage) {
+        self.expire_delayed(now, disk);
+        self.expire_alters(now);
+        if self.next_isr_check.is_some_and(|at| at <= now) {
+            let keys: Vec<PartitionKey> = self
+                .partitions
+                .iter()
+                .filter(|(_, p)| p.leader().is_some())
+                .map(|(k, _)| *k)
+                .collect();
+            for key in &keys {
+                self.propose_isr(now, *key, image);
+            }
+            let half = Duration::from_millis(self.config.replica_lag_time_max_ms / 2);
+            self.next_isr_check = (!keys.is_empty()).then(|| now.checked_add(half).unwrap());
+        }
+        self.drive_fetchers(now);
+    }
+
+    fn expire_alters(&mut self, now: Instant) {
+        let timeout = Duration::from_millis(self.config.replica_socket_timeout_ms);
+        let expired: Vec<u64> = self
+            .alters
+            .iter()
+            .filter(|(_, (_, sent))| now.saturating_duration_since(*sent) >= timeout)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.handle_alter_partition(id, Err(ControllerError::RequestTimedOut));
+        }
+    }
+
+    /// The earliest instant at which [`ReplicaManager::handle_timeout`] has work; an instant
+    /// in the past means now.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let timeout = Duration::from_millis(self.config.replica_socket_timeout_ms);
+        let produce = self.produces.values().map(|p| p.deadline);
+        let fetch = self.fetches.values().map(|f| f.deadline);
+        let alters = self
+            .alters
+            .values()
+            .filter_map(|(_, sent)| sent.checked_add(timeout));
+        let fetchers = self.fetchers.values().filter_map(Fetcher::deadline);
+        let wake = (self.wake_fetchers || self.wake_fetches).then_some(Instant::ZERO);
+        produce
+            .chain(fetch)
+            .chain(alters)
+            .chain(fetchers)
+            .chain(self.next_isr_check)
+            .chain(wake)
+            .min()
+    }
+}

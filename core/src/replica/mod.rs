@@ -1,0 +1,28 @@
+//! Partition replication, as Kafka does it: followers fetch from the leader; the leader tracks
+//! each follower's log end, moves the high watermark to the smallest log end in the ISR,
+//! shrinks and expands the ISR through the controller (KIP-497), and answers acks=all
+//! producers once the ISR holds their batches. Followers truncate by leader epoch
+//! (KIP-101, KIP-279), never to their high watermark.
+//!
+//! [`ReplicaManager`] is the entry point; see its module for the call order.
+
+mod config;
+mod epoch_cache;
+mod fetcher;
+mod follower;
+mod leader;
+mod manager;
+mod partition;
+mod reads;
+mod serve;
+
+pub use config::{Durability, ReplicaConfig};
+pub use epoch_cache::{EpochCacheError, EpochEntry, LeaderEpochCache};
+pub use fetcher::Fetcher;
+pub use follower::{divergence, Divergence, FollowerState, Phase};
+pub use leader::{LeaderState, PendingIsr, Progress};
+pub use manager::{Disconnected, PartitionKey, ReplicaManager, ReplicaOutput, ReplicaStats};
+pub use partition::{Partition, ReplicaRole};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,314 @@
+//! One partition replica on one broker: its log, its leader epoch cache, its high watermark
+//! and its role. The replica manager routes requests here; the rules of each role are in
+//! [`super::leader`] and [`super::follower`].
+
+use super::config::{Durability, ReplicaConfig};
+use super::epoch_cache::{EpochCacheError, LeaderEpochCache};
+use super::follower::FollowerState;
+use super::leader::LeaderState;
+use crate::api::{ErrorCode, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
+use crate::controller::{BrokerId, Uuid};
+use crate::disk::Disk;
+use crate::log::{AppendInfo, Log, LogError, ReadSlice};
+use crate::record::{stamp_partition_leader_epoch, BatchHeader, RecordBatch};
+
+/// What the replica does in its current epoch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplicaRole {
+    /// It leads.
+    Leader(LeaderState),
+    /// It follows.
+    Follower(FollowerState),
+}
+
+/// One partition replica.
+#[derive(Debug)]
+pub struct Partition {
+    /// The topic's name.
+    pub topic: String,
+    /// The topic's id.
+    pub topic_id: Uuid,
+    /// The partition index.
+    pub index: i32,
+    /// The log.
+    pub log: Log,
+    /// Which epoch started where in the log.
+    pub epochs: LeaderEpochCache,
+    /// Every offset below this is committed (the local view: a follower's lags the leader's).
+    pub high_watermark: i64,
+    /// Its role.
+    pub role: ReplicaRole,
+    /// Why the log is offline, after a storage failure.
+    pub offline: Option<String>,
+}
+
+impl Partition {
+    /// The log directory of a partition, named as Kafka names it.
+    pub fn dir(config: &ReplicaConfig, topic: &str, index: i32) -> String {
+        format!("{}/{topic}-{index}", config.log_dir)
+    }
+
+    /// Opens (recovering) the replica's log and epoch cache. The cache is cut to the log, whose
+    /// unsynced tail a crash may have taken.
+    pub fn open(
+        disk: &mut dyn Disk,
+        config: &ReplicaConfig,
+        topic: &str,
+        topic_id: Uuid,
+        index: i32,
+        role: ReplicaRole,
+        now_ms: i64,
+    ) -> Result<Partition, LogError> {
+        let dir = Partition::dir(config, topic, index);
+        let (log, _report) = Log::open(disk, &dir, config.log.clone(), now_ms)?;
+        let mut epochs = match LeaderEpochCache::load(disk, &dir) {
+            Ok(epochs) => epochs,
+            // A damaged checkpoint: its records are refetched from the leader (see
+            // `ReplicaManager::apply_role`), never trusted without epochs.
+            Err(EpochCacheError::Corrupt(_)) => LeaderEpochCache::new(),
+            Err(EpochCacheError::Disk(error)) => return Err(LogError::Disk(error)),
+        };
+        epochs.truncate_from_end(log.log_end_offset());
+        epochs.truncate_from_start(log.log_start_offset());
+        Ok(Partition {
+            topic: topic.to_string(),
+            topic_id,
+            index,
+            high_watermark: log.log_start_offset(),
+            log,
+            epochs,
+            role,
+            offline: None,
+        })
+    }
+
+    /// The leader epoch this replica acts in.
+    pub fn leader_epoch(&self) -> i32 {
+        match &self.role {
+            ReplicaRole::Leader(state) => state.leader_epoch,
+            ReplicaRole::Follower(state) => state.leader_epoch,
+        }
+    }
+
+    /// The leader state, when leading.
+    pub fn leader(&self) -> Option<&LeaderState> {
+        match &self.role {
+            ReplicaRole::Leader(state) => Some(state),
+            ReplicaRole::Follower(_) => None,
+        }
+    }
+
+    /// The leader state, when leading.
+    pub fn leader_mut(&mut self) -> Option<&mut LeaderState> {
+        match &mut self.role {
+            ReplicaRole::Leader(state) => Some(state),
+            ReplicaRole::Follower(_) => None,
+        }
+    }
+
+    /// The log end offset.
+    pub fn log_end_offset(&self) -> i64 {
+        self.log.log_end_offset()
+    }
+
+    /// Checks a request's leader epoch against this replica's (KIP-320): older is fenced,
+    /// newer means this replica has not heard of it yet.
+    pub fn check_epoch(&self, requested: Option<i32>) -> Result<(), ErrorCode> {
+        match requested {
+            Some(epoch) if epoch < self.leader_epoch() => Err(ErrorCode::FencedLeaderEpoch),
+            Some(epoch) if epoch > self.leader_epoch() => Err(ErrorCode::UnknownLeaderEpoch),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records that this replica's epoch starts at its log end, durably, before it serves or
+    /// appends anything in that epoch.
+    pub fn start_epoch(&mut self, disk: &mut dyn Disk, epoch: i32) -> Result<(), ErrorCode> {
+        if self.epochs.assign(epoch, self.log.log_end_offset()) {
+            let dir = self.log.dir().to_string();
+            if let Err(error) = self.epochs.flush(disk, &dir) {
+                return Err(self.fail(format!("leader epoch checkpoint: {error}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends a producer's batch as leader: stamps the leader epoch and the offsets, writes
+    /// it, and syncs it in fsync mode.
+    pub fn append_as_leader(
+        &mut self,
+        disk: &mut dyn Disk,
+        batch: &mut [u8],
+        durability: Durability,
+        now_ms: i64,
+    ) -> Result<AppendInfo, ErrorCode> {
+        self.usable()?;
+        RecordBatch::parse(batch)
+            .and_then(|parsed| parsed.validate_records())
+            .map_err(|_| ErrorCode::CorruptMessage)?;
+        stamp_partition_leader_epoch(batch, self.leader_epoch());
+        let info = self
+            .log
+            .append(disk, batch, now_ms)
+            .map_err(|e| self.log_error(e))?;
+        self.sync_if(disk, durability, now_ms)?;
+        Ok(info)
+    }
+
+    /// Appends the batches a leader sent, keeping their offsets and epochs. Each must start
+    /// exactly at the log end; a batch of a newer epoch first records that epoch's start.
+    pub fn append_as_follower(
+        &mut self,
+        disk: &mut dyn Disk,
+        mut records: Vec<u8>,
+        durability: Durability,
+        now_ms: i64,
+    ) -> Result<(), ErrorCode> {
+        self.usable()?;
+        let mut start = 0;
+        while start < records.len() {
+            let Ok(header) = BatchHeader::parse(&records[start..]) else {
+                break;
+            };
+            let end = start + header.total_bytes();
+            if end > records.len() {
+                // A fetch may end inside a batch when the leader's limit cut it: drop the part.
+                break;
+            }
+            if header.base_offset != self.log.log_end_offset() {
+                return Err(ErrorCode::OffsetOutOfRange);
+            }
+            let epoch = header.partition_leader_epoch;
+            if self
+                .epochs
+                .latest_epoch()
+                .is_none_or(|latest| epoch > latest)
+            {
+                self.start_epoch_at(disk, epoch, header.base_offset)?;
+            }
+            let batch = &mut records[start..end];
+            self.log
+                .append(disk, batch, now_ms)
+                .map_err(|e| self.log_error(e))?;
+            start = end;
+        }
+        self.sync_if(disk, durability, now_ms)
+    }
+
+    fn start_epoch_at(
+        &mut self,
+        disk: &mut dyn Disk,
+        epoch: i32,
+        offset: i64,
+    ) -> Result<(), ErrorCode> {
+        if self.epochs.assign(epoch, offset) {
+            let dir = self.log.dir().to_string();
+            if let Err(error) = self.epochs.flush(disk, &dir) {
+                return Err(self.fail(format!("leader epoch checkpoint: {error}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every record at or after `offset` (a follower diverged from its leader), with
+    /// the epochs that started there.
+    pub fn truncate_to(
+        &mut self,
+        disk: &mut dyn Disk,
+        offset: i64,
+        now_ms: i64,
+    ) -> Result<(), ErrorCode> {
+        self.usable()?;
+        let offset = offset.max(self.log.log_start_offset());
+        self.log
+            .truncate_to(disk, offset, now_ms)
+            .map_err(|e| self.log_error(e))?;
+        self.epochs.truncate_from_end(self.log.log_end_offset());
+        let dir = self.log.dir().to_string();
+        if let Err(error) = self.epochs.flush(disk, &dir) {
+            return Err(self.fail(format!("leader epoch checkpoint: {error}")));
+        }
+        self.high_watermark = self.high_watermark.min(self.log.log_end_offset());
+        Ok(())
+    }
+
+    /// Whole batches from `offset`, none at or past `max_offset`.
+    pub fn read(
+        &mut self,
+        disk: &mut dyn Disk,
+        offset: i64,
+        max_bytes: usize,
+        max_offset: Option<i64>,
+    ) -> Result<ReadSlice, ErrorCode> {
+        self.usable()?;
+        self.log
+            .read(disk, offset, max_bytes, max_offset)
+            .map_err(|e| self.log_error(e))
+    }
+
+    /// OffsetForLeaderEpoch's answer from this replica's log: the largest epoch at or below
+    /// `epoch` and where it ends here.
+    pub fn end_offset_for(&self, epoch: i32) -> (i32, i64) {
+        let (found, end) = self.epochs.end_offset_for(epoch, self.log.log_end_offset());
+        if found == UNDEFINED_EPOCH {
+            (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET)
+        } else {
+            (found, end)
+        }
+    }
+
+    /// Raises the high watermark to `candidate`, never past the log end and never down.
+    pub fn raise_high_watermark(&mut self, candidate: i64) -> bool {
+        let candidate = candidate.min(self.log.log_end_offset());
+        if candidate > self.high_watermark {
+            self.high_watermark = candidate;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The leader id this replica follows, when following.
+    pub fn leader_id(&self) -> Option<BrokerId> {
+        match &self.role {
+            ReplicaRole::Follower(state) => Some(state.leader),
+            ReplicaRole::Leader(_) => None,
+        }
+    }
+
+    fn sync_if(
+        &mut self,
+        disk: &mut dyn Disk,
+        durability: Durability,
+        now_ms: i64,
+    ) -> Result<(), ErrorCode> {
+        if durability == Durability::Fsync {
+            self.log
+                .flush(disk, now_ms)
+                .map_err(|e| self.log_error(e))?;
+        }
+        Ok(())
+    }
+
+    fn usable(&self) -> Result<(), ErrorCode> {
+        match self.offline {
+            Some(_) => Err(ErrorCode::KafkaStorageError),
+            None => Ok(()),
+        }
+    }
+
+    fn log_error(&mut self, error: LogError) -> ErrorCode {
+        match error {
+            LogError::InvalidBatch(_) | LogError::CorruptData { .. } => ErrorCode::CorruptMessage,
+            LogError::BatchTooLarge { .. } => ErrorCode::MessageTooLarge,
+            LogError::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
+            LogError::Disk(crate::disk::DiskError::NoSpace) => ErrorCode::KafkaStorageError,
+            other => self.fail(other.to_string()),
+        }
+    }
+
+    fn fail(&mut self, why: String) -> ErrorCode {
+        self.offline.get_or_insert(why);
+        ErrorCode::KafkaStorageError
+    }
+}

@@ -1,0 +1,376 @@
+//! The leader side of the data plane: Produce, Fetch (from consumers and followers),
+//! ListOffsets, Metadata and OffsetForLeaderEpoch, and the purgatory of requests waiting for
+//! the ISR or for data.
+
+use super::manager::{PartitionKey, ReplicaManager, ReplicaOutput};
+use crate::api::{
+    ErrorCode, FetchRequest, MetadataRequest, MetadataResponse, PartitionMetadata,
+    ProducePartitionResponse, ProduceRequest, ProduceResponse, Request, Response, TopicMetadata,
+    TopicPartition, CONSUMER_REPLICA_ID,
+};
+use crate::controller::{MetadataImage, NO_LEADER};
+use crate::disk::Disk;
+use crate::time::{Duration, Instant};
+
+/// A produce with acks=all waiting for the ISR to hold its batches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DelayedProduce {
+    pub(super) client: u64,
+    pub(super) deadline: Instant,
+    pub(super) responses: Vec<ProducePartitionResponse>,
+    /// (response index, partition, offset the high watermark must pass, leader epoch).
+    pub(super) waiting: Vec<(usize, PartitionKey, i64, i32)>,
+}
+
+/// A fetch waiting for `min_bytes`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DelayedFetch {
+    pub(super) client: u64,
+    pub(super) deadline: Instant,
+    pub(super) request: FetchRequest,
+}
+
+impl ReplicaManager {
+    /// Serves one request; the answer comes out as [`ReplicaOutput::Respond`] with `client`.
+    pub fn handle_request(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        disk: &mut dyn Disk,
+        image: &MetadataImage,
+        client: u64,
+        request: Request,
+    ) {
+        let response = match request {
+            Request::Produce(request) => {
+                self.produce(now, wall_ms, disk, image, client, request);
+                return;
+            }
+            Request::Fetch(request) => {
+                self.fetch(now, disk, image, client, request);
+                return;
+            }
+            Request::ListOffsets(request) => {
+                Response::ListOffsets(self.list_offsets(disk, image, &request))
+            }
+            Request::Metadata(request) => Response::Metadata(metadata(image, &request)),
+            Request::OffsetForLeaderEpoch(request) => {
+                Response::OffsetForLeaderEpoch(self.epoch_end_offsets(image, &request))
+            }
+        };
+        self.respond(client, response);
+    }
+
+    pub(super) fn respond(&mut self, client: u64, response: Response) {
+        self.outputs
+            .push_back(ReplicaOutput::Respond { client, response });
+    }
+
+    /// The leader replica of `tp`, or the error a client gets instead.
+    pub(super) fn leader_key(
+        &mut self,
+        image: &MetadataImage,
+        tp: &TopicPartition,
+        current_leader_epoch: Option<i32>,
+    ) -> Result<PartitionKey, ErrorCode> {
+        let Some(topic_id) = image.topic_id(&tp.topic) else {
+            return Err(ErrorCode::UnknownTopicOrPartition);
+        };
+        let key = (topic_id, tp.partition);
+        let Some(partition) = self.partitions.get(&key) else {
+            return match image.partition(topic_id, tp.partition) {
+                Some(_) => Err(ErrorCode::NotLeaderOrFollower),
+                None => Err(ErrorCode::UnknownTopicOrPartition),
+            };
+        };
+        partition.check_epoch(current_leader_epoch)?;
+        if partition.leader().is_none() {
+            return Err(ErrorCode::NotLeaderOrFollower);
+        }
+        if partition.offline.is_some() {
+            return Err(ErrorCode::KafkaStorageError);
+        }
+        Ok(key)
+    }
+
+    fn produce(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        disk: &mut dyn Disk,
+        image: &MetadataImage,
+        client: u64,
+        request: ProduceRequest,
+    ) {
+        let mut responses = Vec::with_capacity(request.partitions.len());
+        let mut waiting = Vec::new();
+        for (tp, mut batch) in request.partitions {
+            let answer = self.produce_one(disk, image, wall_ms, request.acks, &tp, &mut batch);
+            match answer {
+                Ok((key, base_offset, next_offset, epoch)) => {
+                    if request.acks == -1 {
+                        waiting.push((responses.len(), key, next_offset, epoch));
+                    }
+                    let log_start = self.partitions[&key].log.log_start_offset();
+                    responses.push(ProducePartitionResponse {
+                        partition: tp,
+                        error: ErrorCode::None,
+                        base_offset,
+                        log_append_time_ms: -1,
+                        log_start_offset: log_start,
+                    });
+                    self.after_append(key);
+                }
+                Err(error) => responses.push(ProducePartitionResponse::error(tp, error)),
+            }
+        }
+        if request.acks == 0 {
+            return;
+        }
+        let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
+        let delayed = DelayedProduce {
+            client,
+            deadline: now.checked_add(timeout).unwrap_or(now),
+            responses,
+            waiting,
+        };
+        let id = self.next_id();
+        self.produces.insert(id, delayed);
+        self.try_complete_produce(id, false);
+    }
+
+    /// Appends one partition's batch; returns its key, base offset, the offset after it and
+    /// the leader epoch it was appended in.
+    fn produce_one(
+        &mut self,
+        disk: &mut dyn Disk,
+        image: &MetadataImage,
+        wall_ms: i64,
+        acks: i16,
+        tp: &TopicPartition,
+        batch: &mut [u8],
+    ) -> Result<(PartitionKey, i64, i64, i32), ErrorCode> {
+        if !matches!(acks, -1..=1) {
+            return Err(ErrorCode::InvalidRequiredAcks);
+        }
+        let key = self.leader_key(image, tp, None)?;
+        let min_isr = self.config.min_insync_replicas;
+        let durability = self.config.durability;
+        let partition = self.partitions.get_mut(&key).expect("leader_key found it");
+        let state = partition.leader().expect("leader_key checked");
+        if acks == -1 && state.isr.len() < min_isr {
+            self.stats.not_enough_replicas += 1;
+            return Err(ErrorCode::NotEnoughReplicas);
+        }
+        let epoch = state.leader_epoch;
+        let info = partition.append_as_leader(disk, batch, durability, wall_ms)?;
+        Ok((key, info.base_offset, info.last_offset + 1, epoch))
+    }
+
+    /// Answers the produce once nothing it waits for is missing (or at its deadline).
+    fn try_complete_produce(&mut self, id: u64, expired: bool) {
+        let min_isr = self.config.min_insync_replicas;
+        let Some(produce) = self.produces.get_mut(&id) else {
+            return;
+        };
+        let mut still_waiting = Vec::new();
+        for (index, key, required, epoch) in produce.waiting.drain(..) {
+            let error = match self.partitions.get(&key) {
+                Some(p) if p.leader().is_some_and(|s| s.leader_epoch == epoch) => {
+                    let isr_size = p.leader().map_or(0, |s| s.isr.len());
+                    if p.high_watermark >= required {
+                        None
+                    } else if !expired {
+                        still_waiting.push((index, key, required, epoch));
+                        continue;
+                    } else if isr_size < min_isr {
+                        Some(ErrorCode::NotEnoughReplicasAfterAppend)
+                    } else {
+                        Some(ErrorCode::RequestTimedOut)
+                    }
+                }
+                // Leadership moved while the batch waited: it may or may not survive.
+                _ => Some(ErrorCode::NotLeaderOrFollower),
+            };
+            if let Some(error) = error {
+                let response = &mut produce.responses[index];
+                response.error = error;
+                response.base_offset = -1;
+            }
+        }
+        produce.waiting = still_waiting;
+        if !produce.waiting.is_empty() {
+            return;
+        }
+        let produce = self.produces.remove(&id).expect("present");
+        for response in &produce.responses {
+            match response.error {
+                ErrorCode::NotEnoughReplicasAfterAppend => {
+                    self.stats.not_enough_replicas_after_append += 1
+                }
+                ErrorCode::RequestTimedOut => self.stats.produce_timeouts += 1,
+                _ => {}
+            }
+        }
+        let response = Response::Produce(ProduceResponse {
+            partitions: produce.responses,
+        });
+        self.respond(produce.client, response);
+    }
+
+    /// Answers every waiting produce of `key` at once: this replica no longer leads it.
+    pub(super) fn fail_waiting_produces(&mut self, key: PartitionKey) {
+        let ids: Vec<u64> = self
+            .produces
+            .iter()
+            .filter(|(_, p)| p.waiting.iter().any(|w| w.1 == key))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.try_complete_produce(id, false);
+        }
+    }
+
+    /// After an append, a follower's fetch or an ISR change: moves the high watermark and
+    /// answers whatever that unblocks.
+    pub(super) fn after_append(&mut self, key: PartitionKey) {
+        self.advance_high_watermark(key);
+        self.complete_waiting();
+    }
+
+    pub(super) fn after_isr_change(&mut self, key: PartitionKey) {
+        self.after_append(key);
+    }
+
+    fn advance_high_watermark(&mut self, key: PartitionKey) -> bool {
+        let me = self.me;
+        let min_isr = self.config.min_insync_replicas;
+        let Some(partition) = self.partitions.get_mut(&key) else {
+            return false;
+        };
+        let Some(state) = partition.leader() else {
+            return false;
+        };
+        let end = partition.log_end_offset();
+        match state.supported_high_watermark(me, end, min_isr) {
+            Some(hw) => partition.raise_high_watermark(hw),
+            None => false,
+        }
+    }
+
+    fn complete_waiting(&mut self) {
+        let produces: Vec<u64> = self.produces.keys().copied().collect();
+        for id in produces {
+            self.try_complete_produce(id, false);
+        }
+        self.wake_fetches = true;
+    }
+
+    /// Answers expired produces and fetches.
+    pub(super) fn expire_delayed(&mut self, now: Instant, disk: &mut dyn Disk) {
+        let produces: Vec<u64> = self
+            .produces
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in produces {
+            self.try_complete_produce(id, true);
+        }
+        self.complete_fetches(now, disk);
+    }
+
+    fn fetch(
+        &mut self,
+        now: Instant,
+        disk: &mut dyn Disk,
+        image: &MetadataImage,
+        client: u64,
+        request: FetchRequest,
+    ) {
+        if request.replica_id != CONSUMER_REPLICA_ID {
+            self.record_follower_fetch(now, image, &request);
+        }
+        let wait = Duration::from_millis(request.max_wait_ms.max(0) as u64);
+        let delayed = DelayedFetch {
+            client,
+            deadline: now.checked_add(wait).unwrap_or(now),
+            request,
+        };
+        let id = self.next_id();
+        self.fetches.insert(id, delayed);
+        self.try_complete_fetch(now, disk, id);
+    }
+
+    /// A follower's fetch offset is its log end: the leader learns its progress from it, may
+    /// move the high watermark, and may let it back into the ISR.
+    fn record_follower_fetch(
+        &mut self,
+        now: Instant,
+        image: &MetadataImage,
+        request: &FetchRequest,
+    ) {
+        let follower = request.replica_id;
+        for wanted in &request.partitions {
+            let Ok(key) = self.leader_key(image, &wanted.partition, wanted.current_leader_epoch)
+            else {
+                continue;
+            };
+            let partition = self.partitions.get_mut(&key).expect("leader_key found it");
+            let end = partition.log_end_offset();
+            if wanted.fetch_offset > end {
+                continue;
+            }
+            let state = partition.leader_mut().expect("leader_key checked");
+            state.record_fetch(follower, wanted.fetch_offset, end, now);
+            self.advance_high_watermark(key);
+            self.propose_isr(now, key, image);
+        }
+        self.complete_waiting();
+    }
+}
+
+/// The Metadata answer from this broker's image.
+fn metadata(image: &MetadataImage, request: &MetadataRequest) -> MetadataResponse {
+    let brokers = image
+        .brokers()
+        .filter(|b| b.is_active())
+        .map(|b| b.broker_id)
+        .collect();
+    let names: Vec<String> = match &request.topics {
+        Some(names) => names.clone(),
+        None => image.topics().map(|t| t.name.clone()).collect(),
+    };
+    let topics = names
+        .into_iter()
+        .map(|name| match image.topic_by_name(&name) {
+            None => TopicMetadata {
+                error: ErrorCode::UnknownTopicOrPartition,
+                name,
+                partitions: Vec::new(),
+            },
+            Some(topic) => TopicMetadata {
+                error: ErrorCode::None,
+                name,
+                partitions: topic
+                    .partitions
+                    .iter()
+                    .enumerate()
+                    .map(|(index, state)| PartitionMetadata {
+                        error: if state.leader == NO_LEADER {
+                            ErrorCode::LeaderNotAvailable
+                        } else {
+                            ErrorCode::None
+                        },
+                        partition: index as i32,
+                        leader: state.leader,
+                        leader_epoch: state.leader_epoch,
+                        replicas: state.replicas.clone(),
+                        isr: state.isr.clone(),
+                    })
+                    .collect(),
+            },
+        })
+        .collect();
+    MetadataResponse { brokers, topics }
+}

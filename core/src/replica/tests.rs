@@ -1,0 +1,409 @@
+//! Replication between a few replica managers on in-memory disks, with the test playing the
+//! controller: it edits one shared metadata image and hands each broker the role it implies.
+
+use super::*;
+use crate::api::{
+    ErrorCode, FetchPartition, FetchRequest, IsolationLevel, ProduceRequest, Request, Response,
+    TopicPartition, CONSUMER_REPLICA_ID,
+};
+use crate::controller::{
+    BrokerId, LeaderRecoveryState, MetadataImage, MetadataRecord, PartitionChange, PartitionRecord,
+    PartitionReply, PartitionRole, RegisterBroker, Role, Uuid,
+};
+use crate::mem_disk::MemDisk;
+use crate::record::{Compression, RecordBatch, RecordBatchBuilder};
+use crate::time::{Duration, Instant};
+
+const TOPIC: &str = "t";
+const TOPIC_ID: Uuid = Uuid(7);
+
+struct Node {
+    manager: ReplicaManager,
+    disk: MemDisk,
+    /// Partitioned away: its requests and answers are dropped.
+    cut: bool,
+}
+
+struct Cluster {
+    nodes: Vec<Node>,
+    image: MetadataImage,
+    now: Instant,
+    answers: Vec<(BrokerId, u64, Response)>,
+    next_client: u64,
+    /// Requests between brokers sent during the current step.
+    wire: Vec<(BrokerId, BrokerId, u64, Request)>,
+}
+
+/// Client tokens at and above this are other brokers' requests.
+const PEER_CLIENT: u64 = 1 << 62;
+
+fn batch(values: &[&str]) -> Vec<u8> {
+    let mut builder = RecordBatchBuilder::new(Compression::None);
+    for value in values {
+        builder.append(1_000, None, Some(value.as_bytes()), &[]);
+    }
+    builder.build()
+}
+
+impl Cluster {
+    fn new(brokers: i32, min_isr: usize) -> Cluster {
+        let mut image = MetadataImage::default();
+        for id in 0..brokers {
+            image.apply(&MetadataRecord::RegisterBroker(RegisterBroker {
+                broker_id: id,
+                incarnation_id: Uuid(1),
+                broker_epoch: i64::from(id) + 1,
+                listeners: Vec::new(),
+                rack: None,
+                fenced: false,
+            }));
+        }
+        image.apply(&MetadataRecord::Topic {
+            name: TOPIC.to_string(),
+            topic_id: TOPIC_ID,
+            unclean_leader_election_enable: None,
+        });
+        let all: Vec<BrokerId> = (0..brokers).collect();
+        image.apply(&MetadataRecord::Partition(PartitionRecord {
+            topic_id: TOPIC_ID,
+            partition: 0,
+            replicas: all.clone(),
+            isr: all,
+            leader: 0,
+            leader_epoch: 0,
+            partition_epoch: 0,
+        }));
+        let nodes = (0..brokers)
+            .map(|id| {
+                let config = ReplicaConfig {
+                    min_insync_replicas: min_isr,
+                    replica_fetch_backoff_ms: 100,
+                    replica_lag_time_max_ms: 10_000,
+                    ..ReplicaConfig::default()
+                };
+                let mut manager = ReplicaManager::new(id, config);
+                manager.set_broker_epoch(i64::from(id) + 1);
+                Node {
+                    manager,
+                    disk: MemDisk::default(),
+                    cut: false,
+                }
+            })
+            .collect();
+        let mut cluster = Cluster {
+            nodes,
+            image,
+            now: Instant::ZERO,
+            answers: Vec::new(),
+            next_client: 0,
+            wire: Vec::new(),
+        };
+        cluster.push_roles();
+        cluster
+    }
+
+    fn state(&self) -> crate::controller::PartitionState {
+        self.image.partition(TOPIC_ID, 0).unwrap().clone()
+    }
+
+    fn push_roles(&mut self) {
+        let state = self.state();
+        for (id, node) in self.nodes.iter_mut().enumerate() {
+            let id = id as BrokerId;
+            let role = if state.leader == id {
+                Role::Leader {
+                    leader_epoch: state.leader_epoch,
+                    partition_epoch: state.partition_epoch,
+                    isr: state.isr.clone(),
+                }
+            } else {
+                Role::Follower {
+                    leader: state.leader,
+                    leader_epoch: state.leader_epoch,
+                }
+            };
+            let change = PartitionRole {
+                topic_id: TOPIC_ID,
+                partition: 0,
+                role,
+            };
+            node.manager
+                .apply_role(self.now, 0, &mut node.disk, &self.image, &change)
+                .unwrap();
+        }
+    }
+
+    fn change(&mut self, leader: BrokerId, isr: Vec<BrokerId>) {
+        let state = self.state();
+        let leader_epoch = state.leader_epoch + i32::from(leader != state.leader);
+        self.image
+            .apply(&MetadataRecord::PartitionChange(PartitionChange {
+                topic_id: TOPIC_ID,
+                partition: 0,
+                isr,
+                leader,
+                leader_epoch,
+                partition_epoch: state.partition_epoch + 1,
+                leader_recovery: LeaderRecoveryState::Recovered,
+                unclean: false,
+            }));
+        self.push_roles();
+    }
+
+    fn request(&mut self, to: BrokerId, request: Request) -> u64 {
+        let client = self.next_client;
+        self.next_client += 1;
+        let node = &mut self.nodes[to as usize];
+        node.manager
+            .handle_request(self.now, 0, &mut node.disk, &self.image, client, request);
+        self.deliver();
+        client
+    }
+
+    fn produce(&mut self, to: BrokerId, acks: i16, values: &[&str]) -> u64 {
+        let request = Request::Produce(ProduceRequest {
+            acks,
+            timeout_ms: 30_000,
+            partitions: vec![(tp(), batch(values))],
+        });
+        self.request(to, request)
+    }
+
+    /// Runs for `millis` in steps of 10 ms; each step delivers what was sent in the previous.
+    fn run(&mut self, millis: u64) {
+        let end = self.now + Duration::from_millis(millis);
+        while self.now < end {
+            self.now = self.now + Duration::from_millis(10);
+            for (from, to, id, request) in std::mem::take(&mut self.wire) {
+                self.exchange(from, to, id, request);
+            }
+            self.deliver();
+        }
+    }
+
+    /// Runs due timers and collects every node's outputs.
+    fn deliver(&mut self) {
+        for index in 0..self.nodes.len() {
+            let node = &mut self.nodes[index];
+            if node.manager.poll_timeout().is_some_and(|t| t <= self.now) {
+                node.manager
+                    .handle_timeout(self.now, &mut node.disk, &self.image);
+            }
+            while let Some(output) = self.nodes[index].manager.poll_output() {
+                self.route(index as BrokerId, output);
+            }
+        }
+    }
+
+    /// A request between brokers: the answer comes back when the callee gives it.
+    fn exchange(&mut self, from: BrokerId, to: BrokerId, id: u64, request: Request) {
+        let cut = self.nodes[from as usize].cut || self.nodes[to as usize].cut;
+        if cut {
+            let node = &mut self.nodes[from as usize];
+            node.manager
+                .handle_response(self.now, 0, &mut node.disk, id, Err(Disconnected));
+            return;
+        }
+        let client = PEER_CLIENT + (u64::from(from as u32) << 32) + id;
+        let node = &mut self.nodes[to as usize];
+        node.manager
+            .handle_request(self.now, 0, &mut node.disk, &self.image, client, request);
+    }
+
+    fn route(&mut self, from: BrokerId, output: ReplicaOutput) {
+        match output {
+            ReplicaOutput::Respond { client, response } if client >= PEER_CLIENT => {
+                let to = ((client - PEER_CLIENT) >> 32) as usize;
+                let id = (client - PEER_CLIENT) & 0xffff_ffff;
+                let answer = match self.nodes[to].cut || self.nodes[from as usize].cut {
+                    true => Err(Disconnected),
+                    false => Ok(response),
+                };
+                let node = &mut self.nodes[to];
+                node.manager
+                    .handle_response(self.now, 0, &mut node.disk, id, answer);
+            }
+            ReplicaOutput::Respond { client, response } => {
+                self.answers.push((from, client, response))
+            }
+            ReplicaOutput::Request { to, id, request } => self.wire.push((from, to, id, request)),
+            ReplicaOutput::AlterPartition { id, request } => {
+                let state = self.state();
+                let reply = if request.partition_epoch == state.partition_epoch {
+                    self.change(state.leader, request.new_isr.clone());
+                    let state = self.state();
+                    Ok(PartitionReply {
+                        leader: state.leader,
+                        leader_epoch: state.leader_epoch,
+                        isr: state.isr,
+                        partition_epoch: state.partition_epoch,
+                        leader_recovery: state.leader_recovery,
+                    })
+                } else {
+                    Err(crate::controller::ControllerError::InvalidUpdateVersion)
+                };
+                self.nodes[from as usize]
+                    .manager
+                    .handle_alter_partition(id, reply);
+            }
+        }
+    }
+
+    fn answer(&self, client: u64) -> Option<&Response> {
+        self.answers
+            .iter()
+            .find(|(_, c, _)| *c == client)
+            .map(|(_, _, r)| r)
+    }
+
+    fn produce_error(&self, client: u64) -> Option<ErrorCode> {
+        match self.answer(client)? {
+            Response::Produce(r) => Some(r.partitions[0].error),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn values(&mut self, broker: BrokerId) -> Vec<String> {
+        let node = &mut self.nodes[broker as usize];
+        let partition = node.manager.partitions.get_mut(&(TOPIC_ID, 0)).unwrap();
+        let end = partition.log_end_offset();
+        let slice = partition
+            .read(&mut node.disk, 0, usize::MAX, Some(end))
+            .unwrap();
+        let mut values = Vec::new();
+        let mut at = 0;
+        while at < slice.bytes.len() {
+            let batch = RecordBatch::parse(&slice.bytes[at..]).unwrap();
+            at += batch.header().total_bytes();
+            for record in batch.records().unwrap() {
+                values.push(String::from_utf8(record.value.unwrap().to_vec()).unwrap());
+            }
+        }
+        values
+    }
+
+    fn hw(&self, broker: BrokerId) -> i64 {
+        self.nodes[broker as usize].manager.partitions[&(TOPIC_ID, 0)].high_watermark
+    }
+}
+
+fn tp() -> TopicPartition {
+    TopicPartition {
+        topic: TOPIC.to_string(),
+        partition: 0,
+    }
+}
+
+#[test]
+fn acks_all_waits_for_the_isr_then_every_replica_matches() {
+    let mut cluster = Cluster::new(3, 2);
+    let client = cluster.produce(0, -1, &["a", "b"]);
+    assert_eq!(
+        cluster.answer(client),
+        None,
+        "acks=all answers only once replicated"
+    );
+    cluster.run(2_000);
+    assert_eq!(cluster.produce_error(client), Some(ErrorCode::None));
+    for broker in 0..3 {
+        assert_eq!(cluster.values(broker), ["a", "b"]);
+        assert_eq!(cluster.hw(broker), 2, "broker {broker}");
+    }
+}
+
+#[test]
+fn a_new_leader_truncates_the_old_leaders_unreplicated_tail_by_epoch() {
+    let mut cluster = Cluster::new(3, 1);
+    let first = cluster.produce(0, -1, &["a"]);
+    cluster.run(2_000);
+    assert_eq!(cluster.produce_error(first), Some(ErrorCode::None));
+    // The leader is cut off and appends with acks=1: only it has "lost".
+    cluster.nodes[0].cut = true;
+    let lost = cluster.produce(0, 1, &["lost"]);
+    assert_eq!(cluster.produce_error(lost), Some(ErrorCode::None));
+    cluster.change(1, vec![1, 2]);
+    let kept = cluster.produce(1, -1, &["b", "c"]);
+    cluster.run(2_000);
+    assert_eq!(cluster.produce_error(kept), Some(ErrorCode::None));
+    cluster.nodes[0].cut = false;
+    cluster.run(3_000);
+    assert_eq!(cluster.values(0), ["a", "b", "c"]);
+    assert_eq!(cluster.values(2), ["a", "b", "c"]);
+    assert_eq!(cluster.nodes[0].manager.stats().epoch_truncations, 1);
+}
+
+#[test]
+fn a_stalled_follower_leaves_the_isr_and_returns_once_caught_up() {
+    let mut cluster = Cluster::new(3, 2);
+    cluster.nodes[2].cut = true;
+    let client = cluster.produce(0, -1, &["a"]);
+    cluster.run(20_000);
+    assert_eq!(cluster.state().isr, vec![0, 1]);
+    assert_eq!(cluster.produce_error(client), Some(ErrorCode::None));
+    cluster.nodes[2].cut = false;
+    cluster.run(3_000);
+    assert_eq!(cluster.state().isr, vec![0, 1, 2]);
+    assert_eq!(cluster.values(2), ["a"]);
+}
+
+#[test]
+fn too_small_an_isr_refuses_acks_all_before_appending() {
+    let mut cluster = Cluster::new(3, 2);
+    cluster.nodes[1].cut = true;
+    cluster.nodes[2].cut = true;
+    cluster.change(0, vec![0]);
+    let refused = cluster.produce(0, -1, &["x"]);
+    assert_eq!(
+        cluster.produce_error(refused),
+        Some(ErrorCode::NotEnoughReplicas)
+    );
+    assert_eq!(cluster.values(0), Vec::<String>::new());
+    let acks_one = cluster.produce(0, 1, &["y"]);
+    assert_eq!(cluster.produce_error(acks_one), Some(ErrorCode::None));
+    cluster.run(1_000);
+    assert_eq!(
+        cluster.hw(0),
+        0,
+        "strict min ISR: nothing commits with one replica"
+    );
+}
+
+#[test]
+fn consumers_read_only_below_the_high_watermark_and_fenced_epochs_are_refused() {
+    let mut cluster = Cluster::new(3, 2);
+    cluster.nodes[1].cut = true;
+    cluster.nodes[2].cut = true;
+    let produced = cluster.produce(0, 1, &["a"]);
+    assert_eq!(cluster.produce_error(produced), Some(ErrorCode::None));
+    let fetch = |epoch| {
+        Request::Fetch(FetchRequest {
+            replica_id: CONSUMER_REPLICA_ID,
+            replica_epoch: -1,
+            max_wait_ms: 0,
+            min_bytes: 0,
+            max_bytes: 1 << 20,
+            isolation_level: IsolationLevel::ReadUncommitted,
+            partitions: vec![FetchPartition {
+                partition: tp(),
+                current_leader_epoch: epoch,
+                fetch_offset: 0,
+                log_start_offset: -1,
+                partition_max_bytes: 1 << 20,
+            }],
+        })
+    };
+    let client = cluster.request(0, fetch(Some(0)));
+    cluster.run(10);
+    let Some(Response::Fetch(response)) = cluster.answer(client) else {
+        panic!("no answer");
+    };
+    assert_eq!(response.partitions[0].error, ErrorCode::None);
+    assert!(response.partitions[0].records.is_empty(), "above the HW");
+    cluster.change(0, vec![0, 1, 2]);
+    let stale = cluster.request(0, fetch(Some(-1)));
+    cluster.run(10);
+    let Some(Response::Fetch(response)) = cluster.answer(stale) else {
+        panic!("no answer");
+    };
+    assert_eq!(response.partitions[0].error, ErrorCode::FencedLeaderEpoch);
+}
