@@ -23,6 +23,7 @@ pub mod sweep;
 // Scenario modules go here, one per story:
 pub mod log_crash_recovery;
 pub mod metadata_quorum;
+pub mod replication;
 
 #[cfg(test)]
 mod testing;

@@ -18,13 +18,13 @@
 //!   move, and they return and are unfenced.
 //! - `many-topics`: hundreds of partitions created and deleted under the partition faults.
 
-mod checks;
-mod clients;
-mod cluster;
-mod liveness;
-mod node;
-mod script;
-mod wire;
+pub(crate) mod checks;
+pub(crate) mod clients;
+pub(crate) mod cluster;
+pub(crate) mod liveness;
+pub(crate) mod node;
+pub(crate) mod script;
+pub(crate) mod wire;
 
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};

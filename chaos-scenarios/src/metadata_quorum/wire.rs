@@ -1,8 +1,9 @@
 //! What crosses the simulated network between controllers, brokers and the admin client.
 
+use sluice_core::api;
 use sluice_core::controller::{
-    ControllerError, CreateTopicRequest, CreatedTopic, HeartbeatReply, HeartbeatRequest,
-    RegisterBrokerRequest, Uuid,
+    AlterPartitionRequest, ControllerError, CreateTopicRequest, CreatedTopic, HeartbeatReply,
+    HeartbeatRequest, PartitionReply, RegisterBrokerRequest, Uuid,
 };
 use sluice_core::raft::{CommittedRead, Message};
 
@@ -25,6 +26,20 @@ pub enum Wire {
         /// The answer.
         response: Response,
     },
+    /// A data-plane request to a broker, from a client or another broker.
+    Data {
+        /// Matches the answer.
+        id: u64,
+        /// The request.
+        request: api::Request,
+    },
+    /// A broker's data-plane answer.
+    DataResponse {
+        /// The request's id.
+        id: u64,
+        /// The answer.
+        response: api::Response,
+    },
 }
 
 impl Wire {
@@ -34,6 +49,10 @@ impl Wire {
             Wire::Raft(message) => format!("{} term {}", message.kind(), message.term()),
             Wire::Request { id, request } => format!("request {id} {}", request.kind()),
             Wire::Response { id, response } => format!("response {id} {}", response.kind()),
+            Wire::Data { id, request } => format!("data {id} {}", request.name()),
+            Wire::DataResponse { id, response } => {
+                format!("data response {id} {}", response.name())
+            }
         }
     }
 }
@@ -52,6 +71,8 @@ pub enum Request {
     DeleteTopic(String),
     /// A broker fetches the committed metadata log from this index (any controller answers).
     MetadataFetch(u64),
+    /// A partition leader asks to change its ISR.
+    AlterPartition(AlterPartitionRequest),
 }
 
 /// Answers from the active controller.
@@ -67,6 +88,8 @@ pub enum Response {
     TopicDeleted(Result<Uuid, ControllerError>),
     /// Committed metadata entries, or a snapshot.
     Metadata(CommittedRead),
+    /// The partition's state after an AlterPartition (or the refusal).
+    AlterPartition(Result<PartitionReply, ControllerError>),
 }
 
 impl Request {
@@ -78,6 +101,7 @@ impl Request {
             Request::CreateTopic(_) => "CreateTopics",
             Request::DeleteTopic(_) => "DeleteTopics",
             Request::MetadataFetch(_) => "MetadataFetch",
+            Request::AlterPartition(_) => "AlterPartition",
         }
     }
 }
@@ -91,6 +115,7 @@ impl Response {
             Response::TopicCreated(result) => ("CreateTopics", result.as_ref().err()),
             Response::TopicDeleted(result) => ("DeleteTopics", result.as_ref().err()),
             Response::Metadata(read) => return format!("MetadataFetch {}", describe_read(read)),
+            Response::AlterPartition(result) => ("AlterPartition", result.as_ref().err()),
         };
         match error {
             Some(error) => format!("{name} {}", error.name()),
@@ -107,6 +132,7 @@ impl Response {
             Request::CreateTopic(_) => Response::TopicCreated(Err(error)),
             Request::DeleteTopic(_) => Response::TopicDeleted(Err(error)),
             Request::MetadataFetch(_) => Response::Metadata(CommittedRead::UpToDate { commit: 0 }),
+            Request::AlterPartition(_) => Response::AlterPartition(Err(error)),
         }
     }
 
@@ -117,6 +143,7 @@ impl Response {
             Response::Heartbeat(Err(error)) => error,
             Response::TopicCreated(Err(error)) => error,
             Response::TopicDeleted(Err(error)) => error,
+            Response::AlterPartition(Err(error)) => error,
             _ => return false,
         };
         *error == ControllerError::NotController
@@ -134,6 +161,7 @@ impl Response {
             Response::TopicCreated(_) => Response::TopicCreated(Err(error)),
             Response::TopicDeleted(_) => Response::TopicDeleted(Err(error)),
             Response::Metadata(_) => Response::Metadata(CommittedRead::UpToDate { commit: 0 }),
+            Response::AlterPartition(_) => Response::AlterPartition(Err(error)),
         }
     }
 }

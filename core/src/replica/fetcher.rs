@@ -52,6 +52,20 @@ impl ReplicaManager {
     /// Sends each leader the requests its followers here need, where none is in flight.
     pub(super) fn drive_fetchers(&mut self, now: Instant) {
         self.wake_fetchers = false;
+        let backoff = Duration::from_millis(self.config.replica_fetch_backoff_ms);
+        for fetcher in self.fetchers.values_mut() {
+            // A request unanswered past its deadline is lost (a partition, a dead leader):
+            // give up on it and try again after the backoff.
+            let lost = |f: &Option<InFlight>| f.as_ref().is_some_and(|f| f.deadline <= now);
+            if lost(&fetcher.fetch) || lost(&fetcher.epochs) {
+                fetcher.fetch.take_if(|f| f.deadline <= now);
+                fetcher.epochs.take_if(|f| f.deadline <= now);
+                fetcher.backoff_until = now.checked_add(backoff);
+            }
+            if fetcher.backoff_until.is_some_and(|until| until <= now) {
+                fetcher.backoff_until = None;
+            }
+        }
         let mut truncating: BTreeMap<BrokerId, Vec<(PartitionKey, i32, i32)>> = BTreeMap::new();
         let mut fetching: BTreeMap<BrokerId, Vec<(PartitionKey, i32, i64)>> = BTreeMap::new();
         for (key, partition) in &self.partitions {

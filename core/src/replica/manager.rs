@@ -33,6 +33,9 @@ use crate::disk::Disk;
 use crate::log::LogError;
 use crate::time::{Duration, Instant};
 
+/// A record as a replica stores it: its offset and value.
+pub type StoredRecord = (i64, Option<Vec<u8>>);
+
 /// A partition's key: topic id and index.
 pub type PartitionKey = (Uuid, i32);
 
@@ -84,6 +87,8 @@ pub struct ReplicaStats {
     pub not_enough_replicas_after_append: u64,
     /// Produces that timed out waiting for the ISR.
     pub produce_timeouts: u64,
+    /// Leaderships of an epoch this broker led before it restarted, not taken up again.
+    pub stale_leaderships_refused: u64,
 }
 
 /// Every replica of one broker. See the module documentation.
@@ -260,6 +265,19 @@ impl ReplicaManager {
                 self.after_isr_change(key);
                 return;
             }
+        }
+        if partition.epochs.latest_epoch() == Some(leader_epoch) {
+            // This broker led this epoch in an earlier process (a follower never holds the
+            // epoch of its own leadership). A crash may have cut the tail it acknowledged, and
+            // its followers hold that tail in the same epoch, where truncation by epoch cannot
+            // tell the two apart: it waits for the controller's next epoch instead.
+            partition.role = ReplicaRole::Follower(FollowerState {
+                leader: crate::controller::NO_LEADER,
+                leader_epoch,
+                phase: Phase::Fetching,
+            });
+            self.stats.stale_leaderships_refused += 1;
+            return;
         }
         if partition.start_epoch(disk, leader_epoch).is_err() {
             return;
@@ -440,5 +458,58 @@ impl ReplicaManager {
             .chain(self.next_isr_check)
             .chain(wake)
             .min()
+    }
+}
+
+impl ReplicaManager {
+    /// Every record of one replica below `upto` (or its log end), as `(offset, value)` —
+    /// for checks that compare replicas.
+    pub fn records(
+        &mut self,
+        disk: &mut dyn Disk,
+        key: PartitionKey,
+        upto: Option<i64>,
+    ) -> Result<Vec<StoredRecord>, crate::api::ErrorCode> {
+        let Some(partition) = self.partitions.get_mut(&key) else {
+            return Ok(Vec::new());
+        };
+        let end = upto.unwrap_or(partition.log_end_offset());
+        let mut offset = partition.log.log_start_offset();
+        let mut out = Vec::new();
+        while offset < end {
+            let slice = partition.read(disk, offset, 1 << 20, Some(end))?;
+            if slice.bytes.is_empty() {
+                break;
+            }
+            let mut at = 0;
+            while at < slice.bytes.len() {
+                let batch = crate::record::RecordBatch::parse(&slice.bytes[at..])
+                    .map_err(|_| crate::api::ErrorCode::CorruptMessage)?;
+                at += batch.header().total_bytes();
+                let records = batch
+                    .records()
+                    .map_err(|_| crate::api::ErrorCode::CorruptMessage)?;
+                for record in records {
+                    if record.offset >= offset && record.offset < end {
+                        out.push((record.offset, record.value));
+                    }
+                }
+            }
+            offset = slice.next_offset;
+        }
+        Ok(out)
+    }
+}
+
+impl ReplicaStats {
+    /// Adds another manager's counters to these.
+    pub fn absorb(&mut self, other: &ReplicaStats) {
+        self.epoch_truncations += other.epoch_truncations;
+        self.isr_shrinks_asked += other.isr_shrinks_asked;
+        self.isr_expands_asked += other.isr_expands_asked;
+        self.not_enough_replicas += other.not_enough_replicas;
+        self.not_enough_replicas_after_append += other.not_enough_replicas_after_append;
+        self.produce_timeouts += other.produce_timeouts;
+        self.stale_leaderships_refused += other.stale_leaderships_refused;
     }
 }

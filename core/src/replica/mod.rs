@@ -21,7 +21,9 @@ pub use epoch_cache::{EpochCacheError, EpochEntry, LeaderEpochCache};
 pub use fetcher::Fetcher;
 pub use follower::{divergence, Divergence, FollowerState, Phase};
 pub use leader::{LeaderState, PendingIsr, Progress};
-pub use manager::{Disconnected, PartitionKey, ReplicaManager, ReplicaOutput, ReplicaStats};
+pub use manager::{
+    Disconnected, PartitionKey, ReplicaManager, ReplicaOutput, ReplicaStats, StoredRecord,
+};
 pub use partition::{Partition, ReplicaRole};
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use super::wire::{Response, Wire};
 use crate::{Failure, Marks};
 
 /// Network ids of brokers start here; controllers are 1..=N.
-const BROKER_NET_BASE: u32 = 100;
+pub(crate) const BROKER_NET_BASE: u32 = 100;
 /// The admin client's network id.
 const ADMIN_NET_ID: NodeId = NodeId(200);
 /// Compact the Raft log once this many entries are applied past its start.
@@ -94,6 +94,12 @@ pub enum Event {
     CrashPoint(usize, u64),
     /// The controller a crash point stopped comes back.
     RestartAfterCrashPoint(usize),
+    /// A broker's replica manager has work due.
+    DataTimer(usize),
+    /// A data-plane client (producer or consumer) has work due.
+    ClientTimer(usize),
+    /// The replication invariants are checked across brokers.
+    Audit,
 }
 
 /// Everything in one simulated run.
@@ -120,6 +126,8 @@ pub struct Cluster {
     crash_points: (u64, u64),
     /// The first failure found; the run stops there.
     pub failure: Option<Failure>,
+    /// Partition replicas, producers and consumers, in the replication scenarios.
+    pub data: Option<crate::replication::DataPlane>,
 }
 
 impl Cluster {
@@ -163,6 +171,7 @@ impl Cluster {
                 shape.crash_after_append_per_mille,
             ),
             failure: None,
+            data: None,
         };
         for index in 0..cluster.nodes.len() {
             cluster.start_node(index);
@@ -214,6 +223,9 @@ impl Cluster {
                         self.crash_point(index, down_ms_max)
                     }
                     Some((_, Event::RestartAfterCrashPoint(index))) => self.start_node(index),
+                    Some((_, Event::DataTimer(index))) => self.data_timer(index),
+                    Some((_, Event::ClientTimer(index))) => self.client_timer(index),
+                    Some((_, Event::Audit)) => self.audit(),
                     None => break,
                 },
             }
@@ -238,6 +250,8 @@ impl Cluster {
                 self.handle_request((to.0 - 1) as usize, from, id, request)
             }
             Wire::Response { id, response } => self.handle_response(to, id, response),
+            Wire::Data { id, request } => self.deliver_data_request(from, to, id, request),
+            Wire::DataResponse { id, response } => self.deliver_data_response(to, id, response),
         }
     }
 

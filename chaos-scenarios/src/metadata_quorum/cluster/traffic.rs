@@ -83,6 +83,11 @@ impl Cluster {
                 let reply = reply(Response::TopicDeleted(response));
                 self.propose(index, result.records, reply);
             }
+            Request::AlterPartition(request) => {
+                let result = controller.alter_partition(&request);
+                let reply = reply(Response::AlterPartition(result.response));
+                self.propose(index, result.records, reply);
+            }
             Request::MetadataFetch(_) => unreachable!("answered before the controller check"),
         }
         self.reschedule(index);
@@ -145,6 +150,12 @@ impl Cluster {
             return;
         }
         let index = (to.0 - BROKER_NET_BASE) as usize;
+        if let Response::AlterPartition(result) = response {
+            if result == Err(sluice_core::controller::ControllerError::NotController) {
+                self.brokers[index].target = (self.brokers[index].target + 1) % controllers;
+            }
+            return self.alter_partition_answered(index, id, result);
+        }
         let broker = &mut self.brokers[index];
         if let Response::Metadata(read) = response {
             if broker.fetch_outstanding.is_some_and(|o| o.id == id) {
@@ -197,6 +208,7 @@ impl Cluster {
         }
         let broker_id = self.brokers[index].broker_id;
         while let Some(change) = self.brokers[index].follower.poll_change() {
+            self.data_role(index, &change);
             if let FollowerRole::Leader { leader_epoch, .. } = change.role {
                 self.mark("broker-became-leader");
                 let key = (change.topic_id, change.partition, leader_epoch);
@@ -226,6 +238,7 @@ impl Cluster {
             let broker = &mut self.brokers[index];
             broker.restart(incarnation);
             self.kernel.record(format_args!("broker {index} restarted"));
+            self.data_restart(index);
         }
         let broker = &mut self.brokers[index];
         if awake {
@@ -265,16 +278,17 @@ impl Cluster {
             self.admin.target = (self.admin.target + 1) % controllers;
         }
         if self.admin.outstanding.is_none() {
-            let request = self.admin.request(&mut self.rng);
-            let id = self.send_request(self.admin.net_id, self.admin.target, request);
-            self.admin.outstanding = Some(Outstanding { id, sent_at: now });
+            if let Some(request) = self.admin.request(&mut self.rng) {
+                let id = self.send_request(self.admin.net_id, self.admin.target, request);
+                self.admin.outstanding = Some(Outstanding { id, sent_at: now });
+            }
         }
         let (low, high) = self.admin_interval_ms;
         let interval = Duration::from_millis(self.rng.range_inclusive(low, high));
         self.kernel.schedule_after(interval, Event::AdminTick);
     }
 
-    fn send_request(&mut self, from: NodeId, target: usize, request: Request) -> u64 {
+    pub(crate) fn send_request(&mut self, from: NodeId, target: usize, request: Request) -> u64 {
         self.next_request_id += 1;
         let id = self.next_request_id;
         let to = self.nodes[target].net_id();

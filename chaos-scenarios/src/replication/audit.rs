@@ -1,0 +1,171 @@
+//! The replication invariants, checked across brokers while the run goes on, and the final
+//! verdict once it healed: the checker over the client history and the replicas' logs.
+
+use std::collections::BTreeMap;
+
+use sluice_core::replica::PartitionKey;
+use sluice_jepsen::{check_healed_replicas, check_replicas, check_with, CheckOptions, ReplicaLog};
+
+use crate::metadata_quorum::cluster::{Cluster, Event};
+use sluice_core::time::Duration;
+
+/// How often the cross-broker invariants are checked.
+pub const AUDIT_EVERY: Duration = Duration::from_millis(500);
+
+/// What the audit remembers between rounds.
+#[derive(Default)]
+pub struct AuditState {
+    /// The highest high watermark each leader reported, per epoch and process start.
+    leader_hw: BTreeMap<(PartitionKey, i32, usize, u32), i64>,
+}
+
+impl Cluster {
+    /// Every running replica's log, as the checker reads them; `None` where a log is unreadable.
+    pub(crate) fn replica_logs(&mut self) -> Vec<ReplicaLog> {
+        let mut logs = Vec::new();
+        let Some(data) = self.data.as_mut() else {
+            return logs;
+        };
+        for (index, broker) in data.brokers.iter_mut().enumerate() {
+            let Some(manager) = broker.manager.as_mut() else {
+                continue;
+            };
+            let keys: Vec<PartitionKey> = manager.partitions().map(|(k, _)| *k).collect();
+            for key in keys {
+                let partition = manager.partition(key).expect("listed");
+                let (hw, start) = (partition.high_watermark, partition.log.log_start_offset());
+                let Ok(records) = manager.records(&mut broker.disk, key, None) else {
+                    continue;
+                };
+                let records = records
+                    .into_iter()
+                    .filter_map(|(offset, value)| {
+                        let value = std::str::from_utf8(value.as_deref()?).ok()?.parse().ok()?;
+                        Some((offset, value))
+                    })
+                    .collect();
+                logs.push(ReplicaLog {
+                    partition: key.1,
+                    replica: index as i32,
+                    high_watermark: hw,
+                    records,
+                    log_start_offset: start,
+                });
+            }
+        }
+        logs
+    }
+
+    /// HW ≤ LEO everywhere; a leader's HW never goes down within its epoch; replicas agree
+    /// below the smaller of their high watermarks.
+    pub(crate) fn audit(&mut self) {
+        if self.failure.is_some() {
+            return;
+        }
+        let mut problems = Vec::new();
+        let data = self.data.as_mut().expect("data plane");
+        for (index, broker) in data.brokers.iter().enumerate() {
+            let Some(manager) = broker.manager.as_ref() else {
+                continue;
+            };
+            for (key, partition) in manager.partitions() {
+                let (hw, leo) = (partition.high_watermark, partition.log_end_offset());
+                if hw > leo {
+                    problems.push((
+                        "hw-above-leo",
+                        format!("broker {index} {key:?}: {hw} > {leo}"),
+                    ));
+                }
+                if let Some(state) = partition.leader() {
+                    let seen = data
+                        .audit
+                        .leader_hw
+                        .entry((*key, state.leader_epoch, index, broker.incarnation))
+                        .or_insert(hw);
+                    if hw < *seen {
+                        let detail = format!("broker {index} {key:?}: {} -> {hw}", *seen);
+                        problems.push(("hw-regression-on-leader", detail));
+                    }
+                    *seen = (*seen).max(hw);
+                }
+            }
+        }
+        let logs = self.replica_logs();
+        for anomaly in check_replicas(&logs) {
+            problems.push((anomaly.kind, anomaly.example));
+        }
+        if let Some((kind, detail)) = problems.into_iter().next() {
+            return self.fail(kind, detail);
+        }
+        self.kernel.schedule_after(AUDIT_EVERY, Event::Audit);
+    }
+
+    /// The end of a run: every replica matches its leader, every consumer read to the end, and
+    /// the history passes the checker.
+    pub(crate) fn final_verdict(&mut self, reader: usize) {
+        if self.failure.is_some() {
+            return;
+        }
+        let logs = self.replica_logs();
+        let leaders: BTreeMap<i32, i32> = self.leaders();
+        if let Some(anomaly) = check_healed_replicas(&logs, &leaders).into_iter().next() {
+            return self.fail(anomaly.kind, anomaly.example);
+        }
+        let data = self.data.as_ref().expect("data plane");
+        if leaders.len() != data.partitions as usize {
+            let detail = format!("{} of {} partitions led", leaders.len(), data.partitions);
+            return self.fail("unavailability", detail);
+        }
+        for (partition, leader) in &leaders {
+            let end = logs
+                .iter()
+                .find(|log| log.partition == *partition && log.replica == *leader)
+                .map_or(0, |log| log.high_watermark);
+            let reached = data.clients[reader]
+                .reached
+                .get(partition)
+                .copied()
+                .unwrap_or(0);
+            if reached < end {
+                let detail = format!("partition {partition}: read to {reached}, HW {end}");
+                return self.fail("stuck-consumer", detail);
+            }
+        }
+        let pending: usize = data.clients.iter().map(|c| c.pending_sends()).sum();
+        if pending > 0 {
+            return self.fail("stuck-producer", format!("{pending} sends never completed"));
+        }
+        let report = check_with(&data.history, CheckOptions::default());
+        if !report.is_valid() {
+            let (kind, examples) = report
+                .anomalies
+                .iter()
+                .find(|(kind, _)| !report.expected.contains(*kind))
+                .expect("an unexpected anomaly");
+            let detail = format!("{} ({} in all)", examples[0], examples.len());
+            return self.fail(kind, detail);
+        }
+        if report.ok_sends > 0 {
+            self.mark("acks-all-acknowledged");
+        }
+    }
+
+    /// Each workload partition's leader, from the metadata of the first running broker.
+    fn leaders(&self) -> BTreeMap<i32, i32> {
+        let data = self.data.as_ref().expect("data plane");
+        let Some(broker) = self.brokers.first() else {
+            return BTreeMap::new();
+        };
+        let image = broker.follower.image();
+        let Some(topic) = image.topic_by_name(&data.topic) else {
+            return BTreeMap::new();
+        };
+        topic
+            .partitions
+            .iter()
+            .enumerate()
+            .filter(|(_, state)| state.leader >= 0)
+            .map(|(index, state)| (index as i32, state.leader))
+            .collect()
+    }
+}

@@ -1,0 +1,245 @@
+//! Scenarios of partition replication: three to five brokers follow the metadata quorum and
+//! replicate one topic (replication factor 3, `min.insync.replicas` 2) while producers write
+//! unique values with acks=all and consumers read every partition. Faults strike brokers for
+//! the safety phase, then everything heals, a fresh consumer reads every partition to its high
+//! watermark, and the run is judged:
+//!
+//! - while it runs (every 500 ms): HW ≤ LEO on every replica, a leader's HW never goes down
+//!   within its epoch, and any two replicas agree below the smaller of their HWs;
+//! - at the end: every replica equals its leader's log, nothing is pending, and the client
+//!   history passes the checker (no lost, duplicated, reordered or inconsistent record).
+
+mod audit;
+mod clients;
+mod plane;
+mod script;
+
+pub use plane::DataPlane;
+
+use sluice_core::controller::CreateTopicRequest;
+use sluice_core::replica::{Durability, ReplicaConfig};
+use sluice_core::rng::Rng;
+use sluice_core::time::{Duration, Instant};
+use sluice_sim::SimDisk;
+
+use crate::metadata_quorum::cluster::{Cluster, Event, Shape};
+use crate::metadata_quorum::wire::Request;
+use crate::swarm::{FaultMix, FaultSpec};
+use crate::{Marks, RunOptions, RunOutcome, Scenario};
+use clients::SimClient;
+use script::{ReplicationScript, FAULT, FINAL_READ, HEAL, VERDICT};
+
+/// The workload's topic.
+pub const TOPIC: &str = "jepsen";
+/// How long faults strike.
+pub const SAFETY_PHASE: Duration = Duration::from_secs(60);
+/// How long the healed cluster runs before the final read starts.
+pub const SETTLE: Duration = Duration::from_secs(30);
+/// How long the final reader has.
+pub const FINAL_READ_TIME: Duration = Duration::from_secs(20);
+
+/// Which faults a story strikes with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Story {
+    /// `leader-crash`.
+    LeaderCrash,
+    /// `follower-truncation`.
+    FollowerTruncation,
+    /// `leader-isolated`.
+    LeaderIsolated,
+    /// `isr-shrink-expand`.
+    IsrShrinkExpand,
+    /// `min-isr`.
+    MinIsr,
+}
+
+const LEADER_CRASH_MARKS: &[&str] = &[
+    "acks-all-acknowledged",
+    "leader-crashed",
+    "machine-crash",
+    "follower-truncated-by-epoch",
+    "isr-shrink",
+    "isr-expand",
+];
+const TRUNCATION_MARKS: &[&str] = &[
+    "acks-all-acknowledged",
+    "follower-truncated-by-epoch",
+    "two-fast-failovers",
+    "isr-expand",
+];
+const ISOLATED_MARKS: &[&str] = &[
+    "acks-all-acknowledged",
+    "leader-isolated",
+    "follower-truncated-by-epoch",
+    "isr-shrink",
+];
+const ISR_MARKS: &[&str] = &["acks-all-acknowledged", "isr-shrink", "isr-expand"];
+const MIN_ISR_MARKS: &[&str] = &["acks-all-acknowledged", "not-enough-replicas", "isr-expand"];
+
+const FAULTS: &[FaultSpec] = &[
+    FaultSpec::new("fsync", 1000, 1000).enabled_per_mille(500),
+    FaultSpec::new("machine-crashes", 1000, 1000).enabled_per_mille(500),
+    FaultSpec::new("lossy-links", 1000, 1000).enabled_per_mille(300),
+];
+
+impl Story {
+    fn marks(self) -> &'static [&'static str] {
+        match self {
+            Story::LeaderCrash => LEADER_CRASH_MARKS,
+            Story::FollowerTruncation => TRUNCATION_MARKS,
+            Story::LeaderIsolated => ISOLATED_MARKS,
+            Story::IsrShrinkExpand => ISR_MARKS,
+            Story::MinIsr => MIN_ISR_MARKS,
+        }
+    }
+}
+
+fn run_story(story: Story, name: &'static str, seed: u64, options: &RunOptions) -> RunOutcome {
+    let mut fault_rng = sluice_sim::SimRng::new(seed ^ 0x5eed_da7a);
+    let mix = FaultMix::draw(&mut fault_rng, FAULTS);
+    let brokers = fault_rng.range_inclusive(3, 4) as u32;
+    let partitions = fault_rng.range_inclusive(1, 3) as i32;
+    let mut shape = Shape::new(3, brokers);
+    shape.admin_interval_ms = (300, 600);
+    let mut cluster = Cluster::new(seed, options.keep_trace, &shape, Marks::new(story.marks()));
+    let config = ReplicaConfig {
+        durability: if mix.enabled("fsync") {
+            Durability::Fsync
+        } else {
+            Durability::PageCache
+        },
+        min_insync_replicas: 2,
+        replica_lag_time_max_ms: 10_000,
+        replica_fetch_backoff_ms: 200,
+        replica_socket_timeout_ms: 5_000,
+        ..ReplicaConfig::default()
+    };
+    let disks = (0..brokers)
+        .map(|_| SimDisk::new(cluster.kernel.rng().fork()))
+        .collect();
+    cluster.data = Some(DataPlane::new(disks, config, TOPIC, partitions));
+    cluster.admin.idle_after_current = true;
+    cluster.admin.current = Some(Request::CreateTopic(CreateTopicRequest {
+        name: TOPIC.to_string(),
+        partitions,
+        replication_factor: 3,
+        unclean_leader_election_enable: None,
+    }));
+    let broker_ids: Vec<i32> = (0..brokers as i32).collect();
+    for index in 0..2 {
+        let producer = cluster.add_client(SimClient::producer(index, broker_ids.clone()));
+        cluster.set_producing(producer, true);
+    }
+    cluster.add_client(SimClient::consumer(10, broker_ids.clone()));
+    let mut script = ReplicationScript::new(story, mix, broker_ids);
+    let start = Duration::from_secs(8);
+    cluster.kernel.schedule_after(start, Event::Script(FAULT));
+    cluster.kernel.schedule_after(start, Event::Audit);
+    cluster
+        .kernel
+        .schedule_after(SAFETY_PHASE, Event::Script(HEAL));
+    let read_at = SAFETY_PHASE + SETTLE;
+    cluster
+        .kernel
+        .schedule_after(read_at, Event::Script(FINAL_READ));
+    let end = read_at + FINAL_READ_TIME;
+    cluster.kernel.schedule_after(end, Event::Script(VERDICT));
+    let until = Instant::ZERO + end + Duration::from_millis(1);
+    cluster.run_until(until, &mut |cluster, step| script.step(cluster, step));
+    cluster.note_replica_stats();
+    let swarm = format!("{} brokers={brokers} partitions={partitions}", script.mix);
+    RunOutcome {
+        seed,
+        scenario: name,
+        events: cluster.kernel.trace().events(),
+        trace_hash: cluster.kernel.trace().hash(),
+        failure: cluster.failure.take(),
+        marks_hit: cluster.marks.clone().into_hit(),
+        swarm,
+        trace_lines: cluster.kernel.trace().lines().map(<[String]>::to_vec),
+    }
+}
+
+macro_rules! replication_scenario {
+    ($type:ident, $story:expr, $name:literal, $description:literal) => {
+        #[doc = concat!("The scenario `", $name, "`.")]
+        pub struct $type;
+
+        impl Scenario for $type {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn description(&self) -> &'static str {
+                $description
+            }
+
+            fn marks(&self) -> &'static [&'static str] {
+                $story.marks()
+            }
+
+            fn run(&self, seed: u64, options: &RunOptions) -> RunOutcome {
+                run_story($story, $name, seed, options)
+            }
+        }
+    };
+}
+
+replication_scenario!(
+    LeaderCrash,
+    Story::LeaderCrash,
+    "leader-crash",
+    "partition leaders crash (process or machine) during acks=all writes and restart; nothing \
+     acknowledged is lost, replicas converge"
+);
+replication_scenario!(
+    FollowerTruncation,
+    Story::FollowerTruncation,
+    "follower-truncation",
+    "KIP-101/KIP-279: a follower restarts and the leader dies before it catches up; two fast \
+     successive failovers; followers truncate by leader epoch, never by HW"
+);
+replication_scenario!(
+    LeaderIsolated,
+    Story::LeaderIsolated,
+    "leader-isolated",
+    "the leader is cut off from the controllers and the other brokers while some clients still \
+     reach it; a new leader is elected and the old one cannot acknowledge acks=all writes"
+);
+replication_scenario!(
+    IsrShrinkExpand,
+    Story::IsrShrinkExpand,
+    "isr-shrink-expand",
+    "a follower is cut off from the other brokers past replica.lag.time.max.ms, leaves the ISR, \
+     and rejoins once it has caught up"
+);
+replication_scenario!(
+    MinIsr,
+    Story::MinIsr,
+    "min-isr",
+    "two brokers go down: acks=all writes are refused with NOT_ENOUGH_REPLICAS, not lost; the \
+     ISR expands again when they return"
+);
+
+impl Cluster {
+    /// Marks read off the replica managers' counters.
+    fn note_replica_stats(&mut self) {
+        let Some(data) = self.data.as_ref() else {
+            return;
+        };
+        let mut totals = data.retired.clone();
+        for manager in data.brokers.iter().filter_map(|b| b.manager.as_ref()) {
+            totals.absorb(manager.stats());
+        }
+        for (hit, mark) in [
+            (totals.epoch_truncations > 0, "follower-truncated-by-epoch"),
+            (totals.isr_shrinks_asked > 0, "isr-shrink"),
+            (totals.isr_expands_asked > 0, "isr-expand"),
+            (totals.not_enough_replicas > 0, "not-enough-replicas"),
+        ] {
+            if hit {
+                self.mark(mark);
+            }
+        }
+    }
+}

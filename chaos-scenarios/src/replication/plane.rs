@@ -1,0 +1,316 @@
+//! The data plane of a simulated cluster: each broker's replica manager and disk, wired to the
+//! metadata the broker follows, to the other brokers, and to the controllers for AlterPartition.
+
+use std::collections::BTreeMap;
+
+use sluice_core::api;
+use sluice_core::controller::{ControllerError, PartitionReply, PartitionRole};
+use sluice_core::replica::{ReplicaConfig, ReplicaManager, ReplicaOutput};
+use sluice_sim::{EventId, NodeId, SimDisk};
+
+use super::clients::SimClient;
+use crate::metadata_quorum::cluster::{Cluster, Event, BROKER_NET_BASE};
+use crate::metadata_quorum::wire::{Request, Wire};
+
+/// One broker's replicas and disk.
+pub struct DataBroker {
+    /// The replica manager, `None` while the process is down.
+    pub manager: Option<ReplicaManager>,
+    /// The broker's data disk.
+    pub disk: SimDisk,
+    timer: Option<EventId>,
+    /// Process starts so far: a restarted leader is a new leader even in the same epoch.
+    pub incarnation: u32,
+    /// AlterPartition wire id → the manager's id.
+    alters: BTreeMap<u64, u64>,
+    /// Requests this broker sent to other brokers: wire id → the manager's id.
+    peer_requests: BTreeMap<u64, u64>,
+    /// Requests this broker is answering: the manager's client token → (asker, wire id).
+    askers: BTreeMap<u64, (NodeId, u64)>,
+    next_token: u64,
+}
+
+/// Replicas, clients and the operation history of one run.
+pub struct DataPlane {
+    /// The brokers' data side, by broker index.
+    pub brokers: Vec<DataBroker>,
+    /// Producers and consumers.
+    pub clients: Vec<SimClient>,
+    /// Every client operation, for the checker.
+    pub history: sluice_jepsen::History,
+    /// The replication settings of every broker.
+    pub config: ReplicaConfig,
+    /// The workload's topic.
+    pub topic: String,
+    /// Counters of replica managers that crashed.
+    pub retired: sluice_core::replica::ReplicaStats,
+    /// What the cross-broker checks remember.
+    pub audit: super::audit::AuditState,
+    /// Its partitions.
+    pub partitions: i32,
+    next_wire_id: u64,
+}
+
+impl DataPlane {
+    /// A data plane for `brokers` brokers with these settings.
+    pub fn new(brokers: Vec<SimDisk>, config: ReplicaConfig, topic: &str, partitions: i32) -> Self {
+        let brokers = brokers
+            .into_iter()
+            .enumerate()
+            .map(|(index, disk)| DataBroker {
+                manager: Some(ReplicaManager::new(index as i32, config.clone())),
+                disk,
+                timer: None,
+                incarnation: 0,
+                alters: BTreeMap::new(),
+                peer_requests: BTreeMap::new(),
+                askers: BTreeMap::new(),
+                next_token: 0,
+            })
+            .collect();
+        DataPlane {
+            brokers,
+            clients: Vec::new(),
+            history: sluice_jepsen::History::default(),
+            config,
+            topic: topic.to_string(),
+            audit: super::audit::AuditState::default(),
+            retired: Default::default(),
+            partitions,
+            next_wire_id: 0,
+        }
+    }
+
+    /// A fresh id for a data-plane request.
+    pub fn wire_id(&mut self) -> u64 {
+        self.next_wire_id += 1;
+        self.next_wire_id
+    }
+}
+
+/// The broker index behind a network id, if it is a broker's.
+pub fn broker_index(cluster: &Cluster, net: NodeId) -> Option<usize> {
+    let index = net.0.checked_sub(BROKER_NET_BASE)? as usize;
+    (index < cluster.brokers.len()).then_some(index)
+}
+
+impl Cluster {
+    fn broker_up(&self, index: usize) -> bool {
+        let now = self.kernel.now();
+        let awake = self.brokers[index]
+            .muted_until
+            .is_none_or(|until| now >= until);
+        awake
+            && self
+                .data
+                .as_ref()
+                .is_some_and(|data| data.brokers[index].manager.is_some())
+    }
+
+    /// A broker applied a role change from the metadata log.
+    pub(crate) fn data_role(&mut self, index: usize, change: &PartitionRole) {
+        if !self.broker_up(index) {
+            return;
+        }
+        let (now, wall) = (self.kernel.now(), self.kernel.wall_ms());
+        let image = self.brokers[index].follower.image();
+        let data = self.data.as_mut().expect("broker_up checked");
+        let broker = &mut data.brokers[index];
+        let manager = broker.manager.as_mut().expect("broker_up checked");
+        if let Err(error) = manager.apply_role(now, wall, &mut broker.disk, image, change) {
+            self.kernel.record(format_args!(
+                "broker {index} cannot open a replica: {error}"
+            ));
+        }
+        self.data_flush(index);
+    }
+
+    /// A broker process restarted: a new replica manager over the same disk.
+    pub(crate) fn data_restart(&mut self, index: usize) {
+        let Some(data) = self.data.as_mut() else {
+            return;
+        };
+        let config = data.config.clone();
+        let broker = &mut data.brokers[index];
+        broker.manager = Some(ReplicaManager::new(index as i32, config));
+        broker.incarnation += 1;
+        broker.alters.clear();
+        broker.peer_requests.clear();
+        broker.askers.clear();
+    }
+
+    /// Drains a broker's outputs onto the network and re-arms its timer.
+    pub(crate) fn data_flush(&mut self, index: usize) {
+        let from = self.brokers[index].net_id;
+        let (target, epoch) = (self.brokers[index].target, self.brokers[index].epoch);
+        loop {
+            let data = self.data.as_mut().expect("data plane");
+            let Some(manager) = data.brokers[index].manager.as_mut() else {
+                return;
+            };
+            manager.set_broker_epoch(epoch.unwrap_or(-1));
+            let Some(output) = manager.poll_output() else {
+                break;
+            };
+            match output {
+                ReplicaOutput::Request { to, id, request } => {
+                    let wire = data.wire_id();
+                    data.brokers[index].peer_requests.insert(wire, id);
+                    let to = NodeId(BROKER_NET_BASE + to as u32);
+                    let msg = Wire::Data { id: wire, request };
+                    self.net.send(self.kernel.now(), from, to, msg);
+                }
+                ReplicaOutput::Respond { client, response } => {
+                    let Some((to, id)) = data.brokers[index].askers.remove(&client) else {
+                        continue;
+                    };
+                    let msg = Wire::DataResponse { id, response };
+                    self.net.send(self.kernel.now(), from, to, msg);
+                }
+                ReplicaOutput::AlterPartition { id, request } => {
+                    self.mark_isr_change(&request.new_isr, index);
+                    let wire = self.send_request(from, target, Request::AlterPartition(request));
+                    let data = self.data.as_mut().expect("data plane");
+                    data.brokers[index].alters.insert(wire, id);
+                }
+            }
+        }
+        self.arm_data_timer(index);
+    }
+
+    fn mark_isr_change(&mut self, new_isr: &[i32], index: usize) {
+        self.kernel
+            .record(format_args!("broker {index} asks for ISR {new_isr:?}"));
+    }
+
+    fn arm_data_timer(&mut self, index: usize) {
+        let now = self.kernel.now();
+        let data = self.data.as_mut().expect("data plane");
+        let broker = &mut data.brokers[index];
+        if let Some(timer) = broker.timer.take() {
+            self.kernel.cancel(timer);
+        }
+        let Some(at) = broker
+            .manager
+            .as_ref()
+            .and_then(ReplicaManager::poll_timeout)
+        else {
+            return;
+        };
+        broker.timer = Some(
+            self.kernel
+                .schedule_at(at.max(now), Event::DataTimer(index)),
+        );
+    }
+
+    /// A broker's replica manager has work due.
+    pub(crate) fn data_timer(&mut self, index: usize) {
+        let Some(data) = self.data.as_mut() else {
+            return;
+        };
+        data.brokers[index].timer = None;
+        if !self.broker_up(index) {
+            // A stalled process: its timers fire when it wakes (the broker tick re-arms them).
+            let retry = self.brokers[index].muted_until.unwrap_or(self.kernel.now());
+            let data = self.data.as_mut().expect("data plane");
+            if data.brokers[index].manager.is_some() {
+                let at = retry.max(self.kernel.now());
+                data.brokers[index].timer =
+                    Some(self.kernel.schedule_at(at, Event::DataTimer(index)));
+            }
+            return;
+        }
+        let now = self.kernel.now();
+        let image = self.brokers[index].follower.image();
+        let data = self.data.as_mut().expect("data plane");
+        let broker = &mut data.brokers[index];
+        let manager = broker.manager.as_mut().expect("broker_up");
+        manager.handle_timeout(now, &mut broker.disk, image);
+        self.data_flush(index);
+    }
+
+    /// A data-plane request reached `to` (a broker).
+    pub(crate) fn deliver_data_request(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        id: u64,
+        request: api::Request,
+    ) {
+        let Some(index) = broker_index(self, to) else {
+            return;
+        };
+        if !self.broker_up(index) {
+            return;
+        }
+        let (now, wall) = (self.kernel.now(), self.kernel.wall_ms());
+        let image = self.brokers[index].follower.image();
+        let data = self.data.as_mut().expect("broker_up");
+        let broker = &mut data.brokers[index];
+        let token = broker.next_token;
+        broker.next_token += 1;
+        broker.askers.insert(token, (from, id));
+        let manager = broker.manager.as_mut().expect("broker_up");
+        manager.handle_request(now, wall, &mut broker.disk, image, token, request);
+        self.data_flush(index);
+    }
+
+    /// A data-plane answer reached `to` (a broker or a client).
+    pub(crate) fn deliver_data_response(&mut self, to: NodeId, id: u64, response: api::Response) {
+        let Some(index) = broker_index(self, to) else {
+            return self.client_response(to, id, response);
+        };
+        if !self.broker_up(index) {
+            return;
+        }
+        let (now, wall) = (self.kernel.now(), self.kernel.wall_ms());
+        let data = self.data.as_mut().expect("broker_up");
+        let broker = &mut data.brokers[index];
+        let Some(request_id) = broker.peer_requests.remove(&id) else {
+            return;
+        };
+        let manager = broker.manager.as_mut().expect("broker_up");
+        manager.handle_response(now, wall, &mut broker.disk, request_id, Ok(response));
+        self.data_flush(index);
+    }
+
+    /// The controller answered a broker's AlterPartition.
+    pub(crate) fn alter_partition_answered(
+        &mut self,
+        index: usize,
+        id: u64,
+        result: Result<PartitionReply, ControllerError>,
+    ) {
+        if !self.broker_up(index) {
+            return;
+        }
+        let data = self.data.as_mut().expect("broker_up");
+        let broker = &mut data.brokers[index];
+        let Some(alter_id) = broker.alters.remove(&id) else {
+            return;
+        };
+        let manager = broker.manager.as_mut().expect("broker_up");
+        manager.handle_alter_partition(alter_id, result);
+        self.data_flush(index);
+    }
+
+    /// Stops a broker's data side for a crash: memory gone, disk crashed as `machine` says.
+    pub(crate) fn data_crash(&mut self, index: usize, machine: bool) {
+        let Some(data) = self.data.as_mut() else {
+            return;
+        };
+        let broker = &mut data.brokers[index];
+        if let Some(manager) = broker.manager.take() {
+            data.retired.absorb(manager.stats());
+        }
+        let broker = &mut data.brokers[index];
+        if let Some(timer) = broker.timer.take() {
+            self.kernel.cancel(timer);
+        }
+        if machine {
+            broker.disk.crash_machine(&mut self.rng);
+        } else {
+            broker.disk.crash_process();
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The faults of a replication run and its phases: faults, heal, final read, verdict.
+
+use sluice_core::rng::Rng;
+use sluice_core::time::{Duration, Instant};
+use sluice_sim::NodeId;
+
+use super::clients::SimClient;
+use super::{Story, SAFETY_PHASE};
+use crate::metadata_quorum::cluster::{Cluster, Event};
+use crate::swarm::FaultMix;
+
+/// Script steps.
+pub const FAULT: u32 = 0;
+/// Heal every fault, restart every broker, stop the producers.
+pub const HEAL: u32 = 1;
+/// Start the final reader.
+pub const FINAL_READ: u32 = 2;
+/// Judge the run.
+pub const VERDICT: u32 = 3;
+const HEAL_LINKS: u32 = 4;
+const SECOND_CRASH: u32 = 5;
+
+/// One run's faults.
+pub struct ReplicationScript {
+    story: Story,
+    /// The seed's fault mix.
+    pub mix: FaultMix,
+    brokers: Vec<i32>,
+    final_reader: Option<usize>,
+    /// The broker to crash at SECOND_CRASH (follower-truncation's leader).
+    second: Option<usize>,
+}
+
+impl ReplicationScript {
+    /// The script of `story`.
+    pub fn new(story: Story, mix: FaultMix, brokers: Vec<i32>) -> Self {
+        ReplicationScript {
+            story,
+            mix,
+            brokers,
+            final_reader: None,
+            second: None,
+        }
+    }
+
+    /// Runs one step.
+    pub fn step(&mut self, cluster: &mut Cluster, step: u32) {
+        let now = cluster.kernel.now();
+        match step {
+            FAULT if now < Instant::ZERO + SAFETY_PHASE => {
+                let next = self.strike(cluster);
+                cluster.kernel.schedule_after(next, Event::Script(FAULT));
+            }
+            FAULT => {}
+            HEAL_LINKS => heal_links(cluster),
+            SECOND_CRASH => {
+                if let Some(victim) = self.second.take() {
+                    cluster.mark("two-fast-failovers");
+                    self.crash(cluster, victim, false);
+                }
+            }
+            HEAL => {
+                heal_links(cluster);
+                for index in 0..cluster.data.as_ref().map_or(0, |d| d.clients.len()) {
+                    cluster.set_producing(index, false);
+                }
+            }
+            FINAL_READ => {
+                let reader = SimClient::consumer(99, self.brokers.clone());
+                self.final_reader = Some(cluster.add_client(reader));
+            }
+            VERDICT => {
+                let reader = self.final_reader.expect("the final read started");
+                cluster.final_verdict(reader);
+            }
+            _ => unreachable!("unknown step {step}"),
+        }
+    }
+
+    /// The broker leading `partition` of the workload topic, as the controllers' image says.
+    fn leader_of(cluster: &mut Cluster) -> Option<(usize, Vec<i32>)> {
+        let data = cluster.data.as_ref()?;
+        let partition = cluster.rng.below(data.partitions as u64) as i32;
+        let image = &cluster.nodes.iter().max_by_key(|n| n.applied)?.image;
+        let topic = image.topic_by_name(&data.topic)?;
+        let state = topic.partitions.get(partition as usize)?;
+        (state.leader >= 0).then(|| (state.leader as usize, state.replicas.clone()))
+    }
+
+    fn strike(&mut self, cluster: &mut Cluster) -> Duration {
+        let next = Duration::from_millis(4_000 + cluster.rng.below(6_000));
+        let Some((leader, replicas)) = Self::leader_of(cluster) else {
+            return Duration::from_millis(1_000);
+        };
+        let machine = self.mix.enabled("machine-crashes") && cluster.rng.chance(1, 2);
+        match self.story {
+            Story::LeaderCrash => {
+                cluster.mark("leader-crashed");
+                self.crash(cluster, leader, machine);
+            }
+            Story::FollowerTruncation => {
+                let follower = replicas.iter().copied().find(|r| *r as usize != leader);
+                if let Some(follower) = follower {
+                    self.crash(cluster, follower as usize, machine);
+                    self.second = Some(leader);
+                    let gap = Duration::from_millis(200 + cluster.rng.below(2_000));
+                    cluster
+                        .kernel
+                        .schedule_after(gap, Event::Script(SECOND_CRASH));
+                }
+            }
+            Story::LeaderIsolated => {
+                cluster.mark("leader-isolated");
+                isolate(cluster, leader, true);
+                let heal = Duration::from_millis(6_000 + cluster.rng.below(8_000));
+                cluster
+                    .kernel
+                    .schedule_after(heal, Event::Script(HEAL_LINKS));
+                return next.max(heal + Duration::from_secs(3));
+            }
+            Story::IsrShrinkExpand => {
+                let follower = replicas.iter().copied().find(|r| *r as usize != leader);
+                if let Some(follower) = follower {
+                    isolate(cluster, follower as usize, false);
+                    let heal = Duration::from_millis(12_000 + cluster.rng.below(8_000));
+                    cluster
+                        .kernel
+                        .schedule_after(heal, Event::Script(HEAL_LINKS));
+                    return heal + Duration::from_secs(5);
+                }
+            }
+            Story::MinIsr => {
+                let others: Vec<usize> = replicas
+                    .iter()
+                    .map(|r| *r as usize)
+                    .filter(|r| *r != leader)
+                    .collect();
+                for victim in others {
+                    self.crash(cluster, victim, false);
+                }
+                return Duration::from_secs(20);
+            }
+        }
+        next
+    }
+
+    /// Crashes a broker (its process, or its machine); it restarts 1 to 6 s later.
+    fn crash(&mut self, cluster: &mut Cluster, index: usize, machine: bool) {
+        let now = cluster.kernel.now();
+        if cluster.brokers[index]
+            .muted_until
+            .is_some_and(|until| until > now)
+        {
+            return;
+        }
+        let down = Duration::from_millis(1_000 + cluster.rng.below(5_000));
+        let until = (now + down).min(Instant::ZERO + SAFETY_PHASE);
+        cluster.brokers[index].muted_until = Some(until.max(now));
+        cluster.brokers[index].restart_on_wake = true;
+        if machine {
+            cluster.net.crash(cluster.brokers[index].net_id);
+            cluster.mark("machine-crash");
+        }
+        cluster.data_crash(index, machine);
+        let kind = if machine { "machine" } else { "process" };
+        cluster
+            .kernel
+            .record(format_args!("broker {index} {kind} crash until {until}"));
+    }
+}
+
+/// Cuts a broker off from the other brokers, and from the controllers too when `controllers`.
+fn isolate(cluster: &mut Cluster, index: usize, controllers: bool) {
+    let me = cluster.brokers[index].net_id;
+    let brokers: Vec<NodeId> = cluster.brokers.iter().map(|b| b.net_id).collect();
+    for other in brokers.into_iter().filter(|b| *b != me) {
+        cluster.net.partition(me, other);
+    }
+    if controllers {
+        for node in 0..cluster.nodes.len() {
+            cluster.net.partition(me, NodeId(node as u32 + 1));
+        }
+    }
+    cluster
+        .kernel
+        .record(format_args!("broker {index} isolated"));
+}
+
+fn heal_links(cluster: &mut Cluster) {
+    cluster.net.heal();
+    cluster.kernel.record("links healed");
+}
