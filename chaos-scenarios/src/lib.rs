@@ -20,6 +20,33 @@ pub mod scenario;
 pub mod swarm;
 pub mod sweep;
 
+/// Declares the [`Scenario`] `$type` that runs `$story` of a module through `$run(story,
+/// name, seed, options)`, with the story's coverage marks.
+macro_rules! story_scenario {
+    ($type:ident, $story:expr, $run:path, $name:literal, $description:literal) => {
+        #[doc = concat!("The scenario `", $name, "`.")]
+        pub struct $type;
+
+        impl $crate::Scenario for $type {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn description(&self) -> &'static str {
+                $description
+            }
+
+            fn marks(&self) -> &'static [&'static str] {
+                $story.marks()
+            }
+
+            fn run(&self, seed: u64, options: &$crate::RunOptions) -> $crate::RunOutcome {
+                $run($story, $name, seed, options)
+            }
+        }
+    };
+}
+
 // Scenario modules go here, one per story:
 pub mod log_crash_recovery;
 pub mod metadata_quorum;

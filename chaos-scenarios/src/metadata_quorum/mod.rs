@@ -31,7 +31,7 @@ use sluice_core::time::{Duration, Instant};
 use sluice_sim::NodeId;
 
 use crate::swarm::{FaultMix, FaultSpec};
-use crate::{Marks, RunOptions, RunOutcome, Scenario};
+use crate::{Marks, RunOptions, RunOutcome};
 use cluster::{Cluster, Event, Shape};
 use liveness::{check_liveness, note_stats};
 use script::{
@@ -53,17 +53,6 @@ pub enum Story {
     /// `metadata-catch-up`.
     CatchUp,
 }
-
-/// The scenario `controller-partition`.
-pub struct ControllerPartition;
-/// The scenario `controller-failover`.
-pub struct ControllerFailover;
-/// The scenario `broker-fencing`.
-pub struct BrokerFencing;
-/// The scenario `many-topics`.
-pub struct ManyTopics;
-/// The scenario `metadata-catch-up`.
-pub struct MetadataCatchUp;
 
 const PARTITION_MARKS: &[&str] = &[
     "controller-elected",
@@ -223,16 +212,7 @@ fn run_story(story: Story, name: &'static str, seed: u64, options: &RunOptions) 
         "{} controllers={} brokers={} append_entries_max={}",
         script.mix, shape.controllers, shape.brokers, shape.append_entries_max
     );
-    RunOutcome {
-        seed,
-        scenario: name,
-        events: cluster.kernel.trace().events(),
-        trace_hash: cluster.kernel.trace().hash(),
-        failure: cluster.failure.take(),
-        marks_hit: cluster.marks.clone().into_hit(),
-        swarm,
-        trace_lines: cluster.kernel.trace().lines().map(<[String]>::to_vec),
-    }
+    cluster.outcome(seed, name, swarm)
 }
 
 /// Links between controllers take 5 to 50 ms: elections overlap and messages cross.
@@ -251,31 +231,10 @@ pub(crate) fn slow_links(cluster: &mut Cluster) {
     }
 }
 
-macro_rules! story_scenario {
-    ($type:ident, $story:expr, $name:literal, $description:literal) => {
-        impl Scenario for $type {
-            fn name(&self) -> &'static str {
-                $name
-            }
-
-            fn description(&self) -> &'static str {
-                $description
-            }
-
-            fn marks(&self) -> &'static [&'static str] {
-                $story.marks()
-            }
-
-            fn run(&self, seed: u64, options: &RunOptions) -> RunOutcome {
-                run_story($story, $name, seed, options)
-            }
-        }
-    };
-}
-
 story_scenario!(
     ControllerPartition,
     Story::Partition,
+    run_story,
     "controller-partition",
     "Raft controllers under partitions (isolated node, minority/majority, one-way), pauses, \
      loss and crashes; one leader per term, identical committed logs and images, liveness \
@@ -284,6 +243,7 @@ story_scenario!(
 story_scenario!(
     ControllerFailover,
     Story::Failover,
+    run_story,
     "controller-failover",
     "the active controller crashes again and again during topic creation and leader \
      elections, sometimes flapping; Figure 8 windows and split votes on some seeds"
@@ -291,6 +251,7 @@ story_scenario!(
 story_scenario!(
     BrokerFencing,
     Story::BrokerFencing,
+    run_story,
     "broker-fencing",
     "brokers stall past broker.session.timeout.ms, are fenced, their partitions move, they \
      return and are unfenced; never a fenced leader"
@@ -298,6 +259,7 @@ story_scenario!(
 story_scenario!(
     MetadataCatchUp,
     Story::CatchUp,
+    run_story,
     "metadata-catch-up",
     "brokers follow the committed metadata log; one goes down long enough that the log is \
      compacted past it and it must load a snapshot, then registers again and is unfenced"
@@ -305,6 +267,7 @@ story_scenario!(
 story_scenario!(
     ManyTopics,
     Story::ManyTopics,
+    run_story,
     "many-topics",
     "hundreds of partitions created and deleted under partitions, pauses and crashes, with \
      log compaction and snapshot installs"

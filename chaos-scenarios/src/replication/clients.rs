@@ -231,7 +231,6 @@ impl Cluster {
                     }
                     Some(ConsumerOutput::Truncated { partition, .. }) => {
                         client.seeked.insert(partition.partition);
-                        self.marks_hit_later("consumer-detected-truncation");
                         None
                     }
                     Some(ConsumerOutput::Error { .. }) => None,
@@ -246,10 +245,6 @@ impl Cluster {
             }
         }
         self.arm_client_timer(index);
-    }
-
-    fn marks_hit_later(&mut self, name: &str) {
-        self.mark(name);
     }
 
     fn arm_client_timer(&mut self, index: usize) {

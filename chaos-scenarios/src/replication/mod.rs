@@ -25,7 +25,7 @@ use sluice_sim::SimDisk;
 use crate::metadata_quorum::cluster::{Cluster, Event, Shape};
 use crate::metadata_quorum::wire::Request;
 use crate::swarm::{FaultMix, FaultSpec};
-use crate::{Marks, RunOptions, RunOutcome, Scenario};
+use crate::{Marks, RunOptions, RunOutcome};
 use clients::SimClient;
 use script::{ReplicationScript, FAULT, FINAL_READ, HEAL, VERDICT};
 
@@ -148,74 +148,45 @@ fn run_story(story: Story, name: &'static str, seed: u64, options: &RunOptions) 
     cluster.run_until(until, &mut |cluster, step| script.step(cluster, step));
     cluster.note_replica_stats();
     let swarm = format!("{} brokers={brokers} partitions={partitions}", script.mix);
-    RunOutcome {
-        seed,
-        scenario: name,
-        events: cluster.kernel.trace().events(),
-        trace_hash: cluster.kernel.trace().hash(),
-        failure: cluster.failure.take(),
-        marks_hit: cluster.marks.clone().into_hit(),
-        swarm,
-        trace_lines: cluster.kernel.trace().lines().map(<[String]>::to_vec),
-    }
+    cluster.outcome(seed, name, swarm)
 }
 
-macro_rules! replication_scenario {
-    ($type:ident, $story:expr, $name:literal, $description:literal) => {
-        #[doc = concat!("The scenario `", $name, "`.")]
-        pub struct $type;
-
-        impl Scenario for $type {
-            fn name(&self) -> &'static str {
-                $name
-            }
-
-            fn description(&self) -> &'static str {
-                $description
-            }
-
-            fn marks(&self) -> &'static [&'static str] {
-                $story.marks()
-            }
-
-            fn run(&self, seed: u64, options: &RunOptions) -> RunOutcome {
-                run_story($story, $name, seed, options)
-            }
-        }
-    };
-}
-
-replication_scenario!(
+story_scenario!(
     LeaderCrash,
     Story::LeaderCrash,
+    run_story,
     "leader-crash",
     "partition leaders crash (process or machine) during acks=all writes and restart; nothing \
      acknowledged is lost, replicas converge"
 );
-replication_scenario!(
+story_scenario!(
     FollowerTruncation,
     Story::FollowerTruncation,
+    run_story,
     "follower-truncation",
     "KIP-101/KIP-279: a follower restarts and the leader dies before it catches up; two fast \
      successive failovers; followers truncate by leader epoch, never by HW"
 );
-replication_scenario!(
+story_scenario!(
     LeaderIsolated,
     Story::LeaderIsolated,
+    run_story,
     "leader-isolated",
     "the leader is cut off from the controllers and the other brokers while some clients still \
      reach it; a new leader is elected and the old one cannot acknowledge acks=all writes"
 );
-replication_scenario!(
+story_scenario!(
     IsrShrinkExpand,
     Story::IsrShrinkExpand,
+    run_story,
     "isr-shrink-expand",
     "a follower is cut off from the other brokers past replica.lag.time.max.ms, leaves the ISR, \
      and rejoins once it has caught up"
 );
-replication_scenario!(
+story_scenario!(
     MinIsr,
     Story::MinIsr,
+    run_story,
     "min-isr",
     "two brokers go down: acks=all writes are refused with NOT_ENOUGH_REPLICAS, not lost; the \
      ISR expands again when they return"

@@ -168,7 +168,9 @@ impl Cluster {
                     self.net.send(self.kernel.now(), from, to, msg);
                 }
                 ReplicaOutput::AlterPartition { id, request } => {
-                    self.mark_isr_change(&request.new_isr, index);
+                    let isr = &request.new_isr;
+                    self.kernel
+                        .record(format_args!("broker {index} asks for ISR {isr:?}"));
                     let wire = self.send_request(from, target, Request::AlterPartition(request));
                     let data = self.data.as_mut().expect("data plane");
                     data.brokers[index].alters.insert(wire, id);
@@ -176,11 +178,6 @@ impl Cluster {
             }
         }
         self.arm_data_timer(index);
-    }
-
-    fn mark_isr_change(&mut self, new_isr: &[i32], index: usize) {
-        self.kernel
-            .record(format_args!("broker {index} asks for ISR {new_isr:?}"));
     }
 
     fn arm_data_timer(&mut self, index: usize) {

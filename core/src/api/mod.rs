@@ -21,6 +21,11 @@ pub use produce::{ProducePartitionResponse, ProduceRequest, ProduceResponse};
 
 pub use crate::controller::TopicPartition;
 
+/// The answer to a request that never came: the connection dropped or the driver stopped
+/// waiting. The request may or may not have reached the broker and taken effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Disconnected;
+
 /// The replica id consumers send in Fetch, ListOffsets and OffsetForLeaderEpoch.
 pub const CONSUMER_REPLICA_ID: i32 = -1;
 

@@ -34,7 +34,4 @@ pub use consumer::{
 pub use partitioner::{murmur2, partition_for_key, to_positive, StickyPartitioner};
 pub use producer::{Producer, ProducerConfig, ProducerOutput, SendOutcome};
 
-/// The answer to a request that never came: the connection dropped or the driver stopped
-/// waiting. The request may or may not have reached the broker and taken effect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Disconnected;
+pub use crate::api::Disconnected;

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use super::follower::{divergence, Divergence, Phase};
-use super::manager::{Disconnected, PartitionKey, ReplicaManager, ReplicaOutput};
+use super::manager::{PartitionKey, ReplicaManager, ReplicaOutput};
 use super::partition::ReplicaRole;
 use crate::api::{
-    ErrorCode, FetchPartition, FetchRequest, FetchResponse, IsolationLevel,
+    Disconnected, ErrorCode, FetchPartition, FetchRequest, FetchResponse, IsolationLevel,
     OffsetForLeaderEpochPartition, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse,
     Request, Response, TopicPartition,
 };
@@ -51,7 +51,6 @@ impl Fetcher {
 impl ReplicaManager {
     /// Sends each leader the requests its followers here need, where none is in flight.
     pub(super) fn drive_fetchers(&mut self, now: Instant) {
-        self.wake_fetchers = false;
         let backoff = Duration::from_millis(self.config.replica_fetch_backoff_ms);
         for fetcher in self.fetchers.values_mut() {
             // A request unanswered past its deadline is lost (a partition, a dead leader):

@@ -39,10 +39,6 @@ pub type StoredRecord = (i64, Option<Vec<u8>>);
 /// A partition's key: topic id and index.
 pub type PartitionKey = (Uuid, i32);
 
-/// A request to another broker that went unanswered: the connection broke or timed out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Disconnected;
-
 /// Something the driver must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReplicaOutput {
@@ -105,8 +101,8 @@ pub struct ReplicaManager {
     pub(super) fetches: BTreeMap<u64, DelayedFetch>,
     pub(super) alters: BTreeMap<u64, (PartitionKey, Instant)>,
     pub(super) next_isr_check: Option<Instant>,
-    /// A follower may have a request to send (set by role changes and answers).
-    pub(super) wake_fetchers: bool,
+    /// Each replica's key by topic name and index, as requests name partitions.
+    pub(super) names: BTreeMap<(String, i32), PartitionKey>,
     /// A held fetch may be answerable (set by appends and high watermark moves).
     pub(super) wake_fetches: bool,
     pub(super) stats: ReplicaStats,
@@ -127,7 +123,7 @@ impl ReplicaManager {
             fetches: BTreeMap::new(),
             alters: BTreeMap::new(),
             next_isr_check: None,
-            wake_fetchers: false,
+            names: BTreeMap::new(),
             wake_fetches: false,
             stats: ReplicaStats::default(),
         }
@@ -209,6 +205,7 @@ impl ReplicaManager {
                 placeholder,
                 wall_ms,
             )?;
+            self.names.insert((name, key.1), key);
             self.partitions.insert(key, partition);
         }
         let replicas = image
@@ -262,7 +259,7 @@ impl ReplicaManager {
                     state.replicas = replicas;
                     state.pending = None;
                 }
-                self.after_isr_change(key);
+                self.on_progress(key);
                 return;
             }
         }
@@ -294,7 +291,7 @@ impl ReplicaManager {
         );
         partition.role = ReplicaRole::Leader(state);
         self.next_isr_check.get_or_insert(now);
-        self.after_isr_change(key);
+        self.on_progress(key);
     }
 
     fn follow(
@@ -327,12 +324,13 @@ impl ReplicaManager {
             leader_epoch,
             phase,
         });
-        self.fail_waiting_produces(key);
+        self.complete_produces_for(key);
     }
 
     fn drop_partition(&mut self, key: PartitionKey, disk: &mut dyn Disk, wall_ms: i64) {
-        self.fail_waiting_produces(key);
+        self.complete_produces_for(key);
         if let Some(partition) = self.partitions.remove(&key) {
+            self.names.remove(&(partition.topic.clone(), key.1));
             // A clean close keeps the next open fast; a failure here only costs a scan later.
             let _ = partition.log.close(disk, wall_ms);
         }
@@ -361,14 +359,14 @@ impl ReplicaManager {
                 state.isr = reply.isr;
             }
         }
-        self.after_isr_change(key);
+        self.on_progress(key);
     }
 
     /// Sends the ISR change the leader of `key` wants, if any and none is in flight.
     pub(super) fn propose_isr(&mut self, now: Instant, key: PartitionKey, image: &MetadataImage) {
         let me = self.me;
         let lag_max = Duration::from_millis(self.config.replica_lag_time_max_ms);
-        let id = self.next_id;
+        let id = self.next_id();
         let Some(partition) = self.partitions.get_mut(&key) else {
             return;
         };
@@ -399,7 +397,6 @@ impl ReplicaManager {
             new_isr: isr,
             leader_recovery: LeaderRecoveryState::Recovered,
         };
-        self.next_id += 1;
         self.alters.insert(id, (key, now));
         self.outputs
             .push_back(ReplicaOutput::AlterPartition { id, request });
@@ -450,7 +447,7 @@ impl ReplicaManager {
             .values()
             .filter_map(|(_, sent)| sent.checked_add(timeout));
         let fetchers = self.fetchers.values().filter_map(Fetcher::deadline);
-        let wake = (self.wake_fetchers || self.wake_fetches).then_some(Instant::ZERO);
+        let wake = self.wake_fetches.then_some(Instant::ZERO);
         produce
             .chain(fetch)
             .chain(alters)

@@ -16,14 +16,13 @@ mod partition;
 mod reads;
 mod serve;
 
+pub use crate::api::Disconnected;
 pub use config::{Durability, ReplicaConfig};
 pub use epoch_cache::{EpochCacheError, EpochEntry, LeaderEpochCache};
 pub use fetcher::Fetcher;
 pub use follower::{divergence, Divergence, FollowerState, Phase};
 pub use leader::{LeaderState, PendingIsr, Progress};
-pub use manager::{
-    Disconnected, PartitionKey, ReplicaManager, ReplicaOutput, ReplicaStats, StoredRecord,
-};
+pub use manager::{PartitionKey, ReplicaManager, ReplicaOutput, ReplicaStats, StoredRecord};
 pub use partition::{Partition, ReplicaRole};
 
 #[cfg(test)]

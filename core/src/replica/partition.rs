@@ -7,7 +7,7 @@ use super::epoch_cache::{EpochCacheError, LeaderEpochCache};
 use super::follower::FollowerState;
 use super::leader::LeaderState;
 use crate::api::{ErrorCode, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
-use crate::controller::{BrokerId, Uuid};
+use crate::controller::Uuid;
 use crate::disk::Disk;
 use crate::log::{AppendInfo, Log, LogError, ReadSlice};
 use crate::record::{stamp_partition_leader_epoch, BatchHeader, RecordBatch};
@@ -121,16 +121,21 @@ impl Partition {
         }
     }
 
+    /// Checks that this replica leads, in the epoch the request names (if any), with a usable
+    /// log: the checks every request to a leader passes first.
+    pub fn check_leads(&self, current_leader_epoch: Option<i32>) -> Result<(), ErrorCode> {
+        self.check_epoch(current_leader_epoch)?;
+        if self.leader().is_none() {
+            return Err(ErrorCode::NotLeaderOrFollower);
+        }
+        self.usable()
+    }
+
     /// Records that this replica's epoch starts at its log end, durably, before it serves or
     /// appends anything in that epoch.
     pub fn start_epoch(&mut self, disk: &mut dyn Disk, epoch: i32) -> Result<(), ErrorCode> {
-        if self.epochs.assign(epoch, self.log.log_end_offset()) {
-            let dir = self.log.dir().to_string();
-            if let Err(error) = self.epochs.flush(disk, &dir) {
-                return Err(self.fail(format!("leader epoch checkpoint: {error}")));
-            }
-        }
-        Ok(())
+        let end = self.log.log_end_offset();
+        self.start_epoch_at(disk, epoch, end)
     }
 
     /// Appends a producer's batch as leader: stamps the leader epoch and the offsets, writes
@@ -202,12 +207,19 @@ impl Partition {
         offset: i64,
     ) -> Result<(), ErrorCode> {
         if self.epochs.assign(epoch, offset) {
-            let dir = self.log.dir().to_string();
-            if let Err(error) = self.epochs.flush(disk, &dir) {
-                return Err(self.fail(format!("leader epoch checkpoint: {error}")));
-            }
+            self.flush_epochs(disk)?;
         }
         Ok(())
+    }
+
+    /// Makes the epoch cache durable; a failure takes the replica offline, since its records
+    /// could no longer be checked against a leader's after a crash.
+    fn flush_epochs(&mut self, disk: &mut dyn Disk) -> Result<(), ErrorCode> {
+        let dir = self.log.dir().to_string();
+        match self.epochs.flush(disk, &dir) {
+            Ok(()) => Ok(()),
+            Err(error) => Err(self.fail(format!("leader epoch checkpoint: {error}"))),
+        }
     }
 
     /// Removes every record at or after `offset` (a follower diverged from its leader), with
@@ -223,10 +235,8 @@ impl Partition {
         self.log
             .truncate_to(disk, offset, now_ms)
             .map_err(|e| self.log_error(e))?;
-        self.epochs.truncate_from_end(self.log.log_end_offset());
-        let dir = self.log.dir().to_string();
-        if let Err(error) = self.epochs.flush(disk, &dir) {
-            return Err(self.fail(format!("leader epoch checkpoint: {error}")));
+        if self.epochs.truncate_from_end(self.log.log_end_offset()) {
+            self.flush_epochs(disk)?;
         }
         self.high_watermark = self.high_watermark.min(self.log.log_end_offset());
         Ok(())
@@ -265,14 +275,6 @@ impl Partition {
             true
         } else {
             false
-        }
-    }
-
-    /// The leader id this replica follows, when following.
-    pub fn leader_id(&self) -> Option<BrokerId> {
-        match &self.role {
-            ReplicaRole::Follower(state) => Some(state.leader),
-            ReplicaRole::Leader(_) => None,
         }
     }
 

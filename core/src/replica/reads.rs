@@ -1,7 +1,7 @@
 //! Serving reads: fetches (answered at once or held for `min_bytes`), ListOffsets and
 //! OffsetForLeaderEpoch.
 
-use super::manager::ReplicaManager;
+use super::manager::{PartitionKey, ReplicaManager};
 use super::partition::Partition;
 use crate::api::{
     EpochEndOffset, ErrorCode, FetchPartition, FetchPartitionResponse, FetchResponse,
@@ -78,7 +78,7 @@ impl ReplicaManager {
         let Some(partition) = self.partitions.get_mut(&key) else {
             return FetchPartitionResponse::error(tp, ErrorCode::NotLeaderOrFollower);
         };
-        if let Err(error) = check_leader(partition, wanted.current_leader_epoch) {
+        if let Err(error) = partition.check_leads(wanted.current_leader_epoch) {
             return FetchPartitionResponse::error(tp, error);
         }
         let state = partition.leader().expect("checked");
@@ -138,11 +138,8 @@ impl ReplicaManager {
     }
 
     /// The key of a partition this broker holds, by topic name.
-    pub(super) fn key_of(&self, topic: &str, index: i32) -> Option<(crate::controller::Uuid, i32)> {
-        self.partitions
-            .iter()
-            .find(|((_, i), p)| *i == index && p.topic == topic)
-            .map(|(key, _)| *key)
+    pub(super) fn key_of(&self, topic: &str, index: i32) -> Option<PartitionKey> {
+        self.names.get(&(topic.to_string(), index)).copied()
     }
 
     pub(super) fn list_offsets(
@@ -195,17 +192,6 @@ impl ReplicaManager {
             partitions: answers,
         }
     }
-}
-
-fn check_leader(partition: &Partition, current_leader_epoch: Option<i32>) -> Result<(), ErrorCode> {
-    partition.check_epoch(current_leader_epoch)?;
-    if partition.leader().is_none() {
-        return Err(ErrorCode::NotLeaderOrFollower);
-    }
-    if partition.offline.is_some() {
-        return Err(ErrorCode::KafkaStorageError);
-    }
-    Ok(())
 }
 
 fn list_offset(

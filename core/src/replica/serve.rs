@@ -83,13 +83,7 @@ impl ReplicaManager {
                 None => Err(ErrorCode::UnknownTopicOrPartition),
             };
         };
-        partition.check_epoch(current_leader_epoch)?;
-        if partition.leader().is_none() {
-            return Err(ErrorCode::NotLeaderOrFollower);
-        }
-        if partition.offline.is_some() {
-            return Err(ErrorCode::KafkaStorageError);
-        }
+        partition.check_leads(current_leader_epoch)?;
         Ok(key)
     }
 
@@ -119,7 +113,7 @@ impl ReplicaManager {
                         log_append_time_ms: -1,
                         log_start_offset: log_start,
                     });
-                    self.after_append(key);
+                    self.on_progress(key);
                 }
                 Err(error) => responses.push(ProducePartitionResponse::error(tp, error)),
             }
@@ -218,8 +212,9 @@ impl ReplicaManager {
         self.respond(produce.client, response);
     }
 
-    /// Answers every waiting produce of `key` at once: this replica no longer leads it.
-    pub(super) fn fail_waiting_produces(&mut self, key: PartitionKey) {
+    /// Answers every produce waiting on `key` that can be answered: its batch reached the
+    /// high watermark, or this replica no longer leads `key` in that batch's epoch.
+    pub(super) fn complete_produces_for(&mut self, key: PartitionKey) {
         let ids: Vec<u64> = self
             .produces
             .iter()
@@ -233,13 +228,10 @@ impl ReplicaManager {
 
     /// After an append, a follower's fetch or an ISR change: moves the high watermark and
     /// answers whatever that unblocks.
-    pub(super) fn after_append(&mut self, key: PartitionKey) {
+    pub(super) fn on_progress(&mut self, key: PartitionKey) {
         self.advance_high_watermark(key);
-        self.complete_waiting();
-    }
-
-    pub(super) fn after_isr_change(&mut self, key: PartitionKey) {
-        self.after_append(key);
+        self.complete_produces_for(key);
+        self.wake_fetches = true;
     }
 
     fn advance_high_watermark(&mut self, key: PartitionKey) -> bool {
@@ -256,14 +248,6 @@ impl ReplicaManager {
             Some(hw) => partition.raise_high_watermark(hw),
             None => false,
         }
-    }
-
-    fn complete_waiting(&mut self) {
-        let produces: Vec<u64> = self.produces.keys().copied().collect();
-        for id in produces {
-            self.try_complete_produce(id, false);
-        }
-        self.wake_fetches = true;
     }
 
     /// Answers expired produces and fetches.
@@ -323,10 +307,9 @@ impl ReplicaManager {
             }
             let state = partition.leader_mut().expect("leader_key checked");
             state.record_fetch(follower, wanted.fetch_offset, end, now);
-            self.advance_high_watermark(key);
+            self.on_progress(key);
             self.propose_isr(now, key, image);
         }
-        self.complete_waiting();
     }
 }
 

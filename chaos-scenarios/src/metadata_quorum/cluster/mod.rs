@@ -17,7 +17,7 @@ use super::checks::History;
 use super::clients::{Admin, SimBroker};
 use super::node::{ControllerNode, Reply};
 use super::wire::{Response, Wire};
-use crate::{Failure, Marks};
+use crate::{Failure, Marks, RunOutcome};
 
 /// Network ids of brokers start here; controllers are 1..=N.
 pub(crate) const BROKER_NET_BASE: u32 = 100;
@@ -186,6 +186,20 @@ impl Cluster {
             .kernel
             .schedule_after(Duration::from_secs(3), Event::AdminTick);
         cluster
+    }
+
+    /// What the run of `scenario` under `seed` came to.
+    pub fn outcome(&mut self, seed: u64, scenario: &'static str, swarm: String) -> RunOutcome {
+        RunOutcome {
+            seed,
+            scenario,
+            events: self.kernel.trace().events(),
+            trace_hash: self.kernel.trace().hash(),
+            failure: self.failure.take(),
+            marks_hit: self.marks.clone().into_hit(),
+            swarm,
+            trace_lines: self.kernel.trace().lines().map(<[String]>::to_vec),
+        }
     }
 
     /// Hits a coverage mark if this run's scenario declares it.
