@@ -24,7 +24,8 @@ usage:
   sluice-chaos run SCENARIO --seed N [--trace]
       run one seed; --trace prints every trace line
   sluice-chaos sweep SCENARIO|all --seeds COUNT [--start N]
-      run seeds N..N+COUNT (N defaults to 0); print failing seeds and mark coverage
+      run seeds N..N+COUNT (N defaults to 0); print failing seeds and mark coverage;
+      all skips the scenarios list marks as known to fail
   sluice-chaos check-determinism SCENARIO --seed N
       run one seed twice and compare the traces event by event
   sluice-chaos --help
@@ -289,7 +290,11 @@ fn execute(
         } => {
             let selected: Vec<&dyn Scenario> = match scenario {
                 Some(name) => vec![find(name)?],
-                None => registry.iter().map(|s| s.as_ref()).collect(),
+                None => registry
+                    .iter()
+                    .map(|s| s.as_ref())
+                    .filter(|s| s.known_failure().is_none())
+                    .collect(),
             };
             sweep_all(out, &selected, *start, *seeds, workers)
         }
@@ -307,12 +312,14 @@ fn pass_or_fail(passed: bool) -> Exit {
 fn list(out: &mut dyn Write, registry: &[Box<dyn Scenario>]) -> io::Result<Exit> {
     let width = registry.iter().map(|s| s.name().len()).max().unwrap_or(0);
     for scenario in registry {
-        writeln!(
-            out,
-            "{:width$}  {}",
-            scenario.name(),
-            scenario.description()
-        )?;
+        let (name, description) = (scenario.name(), scenario.description());
+        match scenario.known_failure() {
+            None => writeln!(out, "{name:width$}  {description}")?,
+            Some(why) => writeln!(
+                out,
+                "{name:width$}  {description} [known to fail, not in `sweep all`: {why}]"
+            )?,
+        }
     }
     Ok(Exit::Pass)
 }

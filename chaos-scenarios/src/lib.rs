@@ -40,6 +40,10 @@ macro_rules! story_scenario {
                 $story.marks()
             }
 
+            fn known_failure(&self) -> Option<&'static str> {
+                $story.known_failure()
+            }
+
             fn run(&self, seed: u64, options: &$crate::RunOptions) -> $crate::RunOutcome {
                 $run($story, $name, seed, options)
             }

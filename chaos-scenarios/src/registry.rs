@@ -16,9 +16,12 @@ pub fn scenarios() -> Vec<Box<dyn Scenario>> {
         Box::new(crate::metadata_quorum::BrokerFencing),
         Box::new(crate::metadata_quorum::MetadataCatchUp),
         Box::new(crate::metadata_quorum::ManyTopics),
+        Box::new(crate::replication::LeaderCrash),
+        Box::new(crate::replication::FollowerTruncation),
         Box::new(crate::replication::LeaderIsolated),
         Box::new(crate::replication::IsrShrinkExpand),
         Box::new(crate::replication::MinIsr),
+        Box::new(crate::replication::LossyFollower),
     ];
     assert_unique_names(&registry);
     registry

@@ -188,6 +188,38 @@ impl Scenario for Panicky {
     }
 }
 
+/// Fails on every seed and says why it is known to: `sweep all` must skip it.
+pub struct KnownBroken;
+
+impl Scenario for KnownBroken {
+    fn name(&self) -> &'static str {
+        "known-broken"
+    }
+    fn description(&self) -> &'static str {
+        "fails on every seed"
+    }
+    fn marks(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn known_failure(&self) -> Option<&'static str> {
+        Some("its fix is not built")
+    }
+    fn run(&self, seed: u64, options: &RunOptions) -> RunOutcome {
+        let lines = vec![format!("0 start seed={seed}")];
+        let failure = Some(Failure::new("lost-write", "always"));
+        let marks = Marks::new(self.marks());
+        outcome(
+            self,
+            seed,
+            options,
+            lines,
+            marks,
+            failure,
+            "faults=none".into(),
+        )
+    }
+}
+
 /// Every test scenario, in a fixed order.
 pub fn registry() -> Vec<Box<dyn Scenario>> {
     vec![
@@ -195,5 +227,6 @@ pub fn registry() -> Vec<Box<dyn Scenario>> {
         Box::new(NeverReached),
         Box::new(Nondeterministic),
         Box::new(Panicky),
+        Box::new(KnownBroken),
     ]
 }

@@ -138,6 +138,10 @@ impl Story {
         }
     }
 
+    fn known_failure(self) -> Option<&'static str> {
+        None
+    }
+
     fn faults(self) -> &'static [FaultSpec] {
         match self {
             Story::Failover => FAILOVER_FAULTS,

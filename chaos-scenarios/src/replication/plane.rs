@@ -21,6 +21,8 @@ pub struct DataBroker {
     timer: Option<EventId>,
     /// Process starts so far: a restarted leader is a new leader even in the same epoch.
     pub incarnation: u32,
+    /// The broker's metadata holds its current registration: only then does it act on roles.
+    active: bool,
     /// AlterPartition wire id → the manager's id.
     alters: BTreeMap<u64, u64>,
     /// Requests this broker sent to other brokers: wire id → the manager's id.
@@ -62,6 +64,7 @@ impl DataPlane {
                 disk,
                 timer: None,
                 incarnation: 0,
+                active: false,
                 alters: BTreeMap::new(),
                 peer_requests: BTreeMap::new(),
                 askers: BTreeMap::new(),
@@ -109,10 +112,15 @@ impl Cluster {
 
     /// A broker applied a role change from the metadata log.
     pub(crate) fn data_role(&mut self, index: usize, change: &PartitionRole) {
-        if !self.broker_up(index) {
+        let active = self.data.as_ref().is_some_and(|d| d.brokers[index].active);
+        if !active || !self.broker_up(index) {
             return;
         }
         let (now, wall) = (self.kernel.now(), self.kernel.wall_ms());
+        self.kernel.record(format_args!(
+            "broker {index} partition {} role {:?}",
+            change.partition, change.role
+        ));
         let image = self.brokers[index].follower.image();
         let data = self.data.as_mut().expect("broker_up checked");
         let broker = &mut data.brokers[index];
@@ -125,6 +133,40 @@ impl Cluster {
         self.data_flush(index);
     }
 
+    /// Once a broker's metadata holds its current registration, it takes up every role that
+    /// metadata gives it. Before that, what it replays is its previous incarnation's world: it
+    /// may show this broker leading an epoch whose tail a crash took, until the controller
+    /// (which moves a re-registering broker's leaderships away) has had its say.
+    pub(crate) fn data_activate(&mut self, index: usize) {
+        let inactive = self.data.as_ref().is_some_and(|d| !d.brokers[index].active);
+        let Some(epoch) = self.brokers[index].epoch else {
+            return;
+        };
+        if !inactive || !self.broker_up(index) || !self.brokers[index].follower.is_registered(epoch)
+        {
+            return;
+        }
+        self.data.as_mut().expect("inactive").brokers[index].active = true;
+        self.kernel.record(format_args!(
+            "broker {index} takes up its roles at epoch {epoch}"
+        ));
+        let follower = &self.brokers[index].follower;
+        let me = follower.broker_id();
+        let roles: Vec<PartitionRole> = follower
+            .image()
+            .partitions()
+            .filter(|(_, _, state)| state.replicas.contains(&me))
+            .map(|(topic_id, partition, _)| PartitionRole {
+                topic_id,
+                partition,
+                role: follower.role(topic_id, partition),
+            })
+            .collect();
+        for change in &roles {
+            self.data_role(index, change);
+        }
+    }
+
     /// A broker process restarted: a new replica manager over the same disk.
     pub(crate) fn data_restart(&mut self, index: usize) {
         let Some(data) = self.data.as_mut() else {
@@ -134,6 +176,7 @@ impl Cluster {
         let broker = &mut data.brokers[index];
         broker.manager = Some(ReplicaManager::new(index as i32, config));
         broker.incarnation += 1;
+        broker.active = false;
         broker.alters.clear();
         broker.peer_requests.clear();
         broker.askers.clear();
@@ -287,7 +330,7 @@ impl Cluster {
             return;
         };
         let manager = broker.manager.as_mut().expect("broker_up");
-        manager.handle_alter_partition(alter_id, result);
+        manager.handle_alter_partition(self.kernel.now(), alter_id, result);
         self.data_flush(index);
     }
 

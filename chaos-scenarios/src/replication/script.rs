@@ -1,5 +1,6 @@
 //! The faults of a replication run and its phases: faults, heal, final read, verdict.
 
+use sluice_core::replica::Durability;
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
 use sluice_sim::NodeId;
@@ -92,13 +93,20 @@ impl ReplicationScript {
         let Some((leader, replicas)) = Self::leader_of(cluster) else {
             return Duration::from_millis(1_000);
         };
-        let machine = self.mix.enabled("machine-crashes") && cluster.rng.chance(1, 2);
+        let lossy = self.story == Story::LossyFollower;
+        let durable = cluster
+            .data
+            .as_ref()
+            .is_some_and(|d| d.config.durability == Durability::Fsync);
+        // A machine crash in page-cache mode loses data: that is lossy-follower's story only.
+        let machine =
+            lossy || (durable && self.mix.enabled("machine-crashes") && cluster.rng.chance(1, 2));
         match self.story {
             Story::LeaderCrash => {
                 cluster.mark("leader-crashed");
                 self.crash(cluster, leader, machine);
             }
-            Story::FollowerTruncation => {
+            Story::FollowerTruncation | Story::LossyFollower => {
                 let follower = replicas.iter().copied().find(|r| *r as usize != leader);
                 if let Some(follower) = follower {
                     self.crash(cluster, follower as usize, machine);

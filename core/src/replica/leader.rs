@@ -42,6 +42,8 @@ pub struct LeaderState {
     pub isr: Vec<BrokerId>,
     /// The ISR change in flight, if any.
     pub pending: Option<PendingIsr>,
+    /// After a refused or lost ISR change, no new one is asked for before this.
+    pub retry_isr_at: Option<Instant>,
     /// The assigned replicas.
     pub replicas: Vec<BrokerId>,
     /// Every other assigned replica.
@@ -79,6 +81,7 @@ impl LeaderState {
             partition_epoch,
             isr,
             pending: None,
+            retry_isr_at: None,
             replicas,
             followers,
         }
@@ -159,7 +162,7 @@ impl LeaderState {
         lag_max: Duration,
         eligible: &dyn Fn(BrokerId) -> bool,
     ) -> Option<Vec<BrokerId>> {
-        if self.pending.is_some() {
+        if self.pending.is_some() || self.retry_isr_at.is_some_and(|at| at > now) {
             return None;
         }
         let lagging = |b: &BrokerId| {

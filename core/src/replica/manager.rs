@@ -339,12 +339,14 @@ impl ReplicaManager {
     /// The controller's answer to an AlterPartition this broker sent.
     pub fn handle_alter_partition(
         &mut self,
+        now: Instant,
         id: u64,
         answer: Result<PartitionReply, ControllerError>,
     ) {
         let Some((key, _)) = self.alters.remove(&id) else {
             return;
         };
+        let backoff = Duration::from_millis(self.config.replica_fetch_backoff_ms);
         let Some(state) = self.partitions.get_mut(&key).and_then(|p| p.leader_mut()) else {
             return;
         };
@@ -352,12 +354,17 @@ impl ReplicaManager {
             return;
         }
         state.pending = None;
-        if let Ok(reply) = answer {
-            let newer = reply.partition_epoch > state.partition_epoch;
-            if reply.leader_epoch == state.leader_epoch && newer {
-                state.partition_epoch = reply.partition_epoch;
-                state.isr = reply.isr;
+        match answer {
+            Ok(reply) => {
+                let newer = reply.partition_epoch > state.partition_epoch;
+                if reply.leader_epoch == state.leader_epoch && newer {
+                    state.partition_epoch = reply.partition_epoch;
+                    state.isr = reply.isr;
+                }
             }
+            // Asking again at once would repeat the refusal on every follower fetch: wait as a
+            // follower waits after a failed fetch.
+            Err(_) => state.retry_isr_at = now.checked_add(backoff),
         }
         self.on_progress(key);
     }
@@ -432,7 +439,7 @@ impl ReplicaManager {
             .map(|(id, _)| *id)
             .collect();
         for id in expired {
-            self.handle_alter_partition(id, Err(ControllerError::RequestTimedOut));
+            self.handle_alter_partition(now, id, Err(ControllerError::RequestTimedOut));
         }
     }
 

@@ -244,7 +244,7 @@ impl Cluster {
                 };
                 self.nodes[from as usize]
                     .manager
-                    .handle_alter_partition(id, reply);
+                    .handle_alter_partition(self.now, id, reply);
             }
         }
     }

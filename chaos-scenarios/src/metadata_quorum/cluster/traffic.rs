@@ -217,6 +217,7 @@ impl Cluster {
                 }
             }
         }
+        self.data_activate(index);
     }
 
     pub(super) fn broker_tick(&mut self, index: usize) {
