@@ -30,6 +30,11 @@ for feature in bug-raft-vote-for-stale-log bug-controller-elect-fenced \
   cargo test -p sluice-chaos --features "$feature" --test bug_switches_controller
 done
 
+step "bug switches of partition replication must be caught"
+for feature in bug-replica-ack-before-isr bug-replica-truncate-to-hw bug-replica-hw-outside-isr; do
+  cargo test -p sluice-chaos --features "$feature" --test bug_switches_replication
+done
+
 step "determinism: the same seed gives the same trace hash"
 cargo build --release -p sluice-chaos
 chaos="${CARGO_TARGET_DIR:-target}/release/sluice-chaos"

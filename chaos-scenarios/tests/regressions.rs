@@ -43,10 +43,10 @@ const REGRESSIONS: &[(&str, u64, &str)] = &[
          saw went down (fixed by acting on roles only under the broker's own registration and \
          never resuming an epoch already in its epoch cache)",
     ),
-    ("lossy-follower", 11, "the same stale leadership"),
+    ("lossy-follower", 4, "the same stale leadership"),
+    ("lossy-follower", 5, "the same stale leadership"),
+    ("lossy-follower", 15, "the same stale leadership"),
     ("lossy-follower", 19, "the same stale leadership"),
-    ("lossy-follower", 41, "the same stale leadership"),
-    ("lossy-follower", 42, "the same stale leadership"),
 ];
 
 #[test]

@@ -101,6 +101,18 @@ impl ReplicationScript {
         // A machine crash in page-cache mode loses data: that is lossy-follower's story only.
         let machine =
             lossy || (durable && self.mix.enabled("machine-crashes") && cluster.rng.chance(1, 2));
+        if self.mix.enabled("stale-metadata") && cluster.rng.chance(1, 2) {
+            // A replica that cannot reach the controllers keeps acting on the leader and epoch
+            // it last saw while leadership moves on: the case leader-epoch checks are for.
+            let stale = cluster.rng.below(cluster.brokers.len() as u64) as usize;
+            if stale != leader {
+                cut_from_controllers(cluster, stale);
+                let heal = Duration::from_millis(2_000 + cluster.rng.below(5_000));
+                cluster
+                    .kernel
+                    .schedule_after(heal, Event::Script(HEAL_LINKS));
+            }
+        }
         match self.story {
             Story::LeaderCrash => {
                 cluster.mark("leader-crashed");
@@ -192,6 +204,17 @@ fn isolate(cluster: &mut Cluster, index: usize, controllers: bool) {
     cluster
         .kernel
         .record(format_args!("broker {index} isolated"));
+}
+
+/// Cuts a broker off from the controllers only: its metadata goes stale.
+fn cut_from_controllers(cluster: &mut Cluster, index: usize) {
+    let me = cluster.brokers[index].net_id;
+    for node in 0..cluster.nodes.len() {
+        cluster.net.partition(me, NodeId(node as u32 + 1));
+    }
+    cluster
+        .kernel
+        .record(format_args!("broker {index} cut from the controllers"));
 }
 
 fn heal_links(cluster: &mut Cluster) {

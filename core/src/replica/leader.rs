@@ -139,6 +139,11 @@ impl LeaderState {
             return None;
         }
         let mut hw = own_end;
+        if cfg!(feature = "bug-replica-hw-outside-isr") {
+            // The planted bug counts whichever followers fetched, in the ISR or not.
+            let ends = self.followers.values().filter_map(|p| p.log_end_offset);
+            return Some(ends.fold(hw, i64::min));
+        }
         for member in self.maximal_isr() {
             if member == me {
                 continue;

@@ -315,10 +315,16 @@ impl ReplicaManager {
             let start = partition.log.log_start_offset();
             let _ = partition.truncate_to(disk, start, wall_ms);
         }
-        let phase = match asking {
+        let mut phase = match asking {
             Some(_) => Phase::Truncating { asking },
             None => Phase::Fetching,
         };
+        if cfg!(feature = "bug-replica-truncate-to-hw") {
+            // The pre-KIP-101 rule, planted for the simulator to catch: cut to the local HW.
+            let hw = partition.high_watermark;
+            let _ = partition.truncate_to(disk, hw, wall_ms);
+            phase = Phase::Fetching;
+        }
         partition.role = ReplicaRole::Follower(FollowerState {
             leader,
             leader_epoch,

@@ -172,7 +172,12 @@ impl ReplicaManager {
             let error = match self.partitions.get(&key) {
                 Some(p) if p.leader().is_some_and(|s| s.leader_epoch == epoch) => {
                     let isr_size = p.leader().map_or(0, |s| s.isr.len());
-                    if p.high_watermark >= required {
+                    // The planted bug answers once the leader alone holds the batch.
+                    let held = match cfg!(feature = "bug-replica-ack-before-isr") {
+                        true => p.log_end_offset(),
+                        false => p.high_watermark,
+                    };
+                    if held >= required {
                         None
                     } else if !expired {
                         still_waiting.push((index, key, required, epoch));
