@@ -6,9 +6,7 @@
 
 mod support;
 
-use support::first_failure;
-
 #[test]
 fn skipping_torn_tail_truncation_is_caught_and_replays() {
-    first_failure("log-crash-recovery", 500);
+    support::first_failure("log-crash-recovery", 500);
 }
