@@ -31,7 +31,8 @@ for feature in bug-raft-vote-for-stale-log bug-controller-elect-fenced \
 done
 
 step "bug switches of partition replication must be caught"
-for feature in bug-replica-ack-before-isr bug-replica-truncate-to-hw bug-replica-hw-outside-isr; do
+for feature in bug-replica-ack-before-isr bug-replica-truncate-to-hw bug-replica-hw-outside-isr \
+  bug-controller-ignore-unclean-shutdown; do
   cargo test -p sluice-chaos --features "$feature" --test bug_switches_replication
 done
 

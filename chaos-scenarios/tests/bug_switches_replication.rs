@@ -24,3 +24,10 @@ fn a_high_watermark_from_outside_the_isr_is_caught() {
     let failure = support::first_failure("leader-crash", 200);
     assert_eq!(failure.failure.unwrap().anomaly, "hw-regression");
 }
+
+#[cfg(feature = "bug-controller-ignore-unclean-shutdown")]
+#[test]
+fn electing_a_replica_back_from_an_unclean_shutdown_is_caught() {
+    let failure = support::first_failure("lossy-follower", 200);
+    assert_eq!(failure.failure.unwrap().anomaly, "unclean-admission");
+}

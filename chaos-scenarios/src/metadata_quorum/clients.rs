@@ -53,6 +53,11 @@ pub struct SimBroker {
     /// An operator asked it to stop: it heartbeats with want_shutdown until the controller has
     /// moved its leaderships away (Kafka's controlled shutdown), then stops for a while.
     pub shutting_down: bool,
+    /// A machine crash took writes its disk had not synced, so its next registration says it
+    /// cannot vouch for its past (KIP-966's PreviousBrokerEpoch of -1).
+    pub lost_writes: bool,
+    /// The epoch of its last accepted registration, kept across restarts as a disk would.
+    last_epoch: i64,
     incarnation: Uuid,
 }
 
@@ -72,6 +77,8 @@ impl SimBroker {
             restart_on_wake: false,
             shutting_down: false,
             stopped: false,
+            lost_writes: false,
+            last_epoch: -1,
             incarnation,
         }
     }
@@ -88,6 +95,11 @@ impl SimBroker {
                     port: 9092,
                 }],
                 rack: None,
+                previous_broker_epoch: if self.lost_writes {
+                    -1
+                } else {
+                    self.last_epoch
+                },
             }),
             Some(broker_epoch) => Request::Heartbeat(HeartbeatRequest {
                 broker_id: self.broker_id,
@@ -118,7 +130,11 @@ impl SimBroker {
     pub fn answered(&mut self, response: &Response) -> bool {
         self.outstanding = None;
         match response {
-            Response::Registered(Ok(epoch)) => self.epoch = Some(*epoch),
+            Response::Registered(Ok(epoch)) => {
+                self.epoch = Some(*epoch);
+                self.last_epoch = *epoch;
+                self.lost_writes = false;
+            }
             Response::Heartbeat(Ok(reply)) => {
                 self.unfenced = !reply.is_fenced;
                 self.stopped = self.shutting_down && reply.should_shut_down;

@@ -90,6 +90,7 @@ impl Cluster {
                 }
             }
         }
+        problems.extend(self.incomplete_candidates());
         let logs = self.replica_logs();
         for anomaly in check_replicas(&logs) {
             problems.push((anomaly.kind, anomaly.example));
@@ -108,6 +109,9 @@ impl Cluster {
         }
         let logs = self.replica_logs();
         let leaders: BTreeMap<i32, i32> = self.leaders();
+        if let Some(detail) = self.leaderless() {
+            return self.fail("unavailability", detail);
+        }
         if let Some(anomaly) = check_healed_replicas(&logs, &leaders).into_iter().next() {
             return self.fail(anomaly.kind, anomaly.example);
         }
@@ -151,6 +155,73 @@ impl Cluster {
     }
 
     /// Each workload partition's leader, from the metadata of the first running broker.
+    /// Every running ISR and ELR member holds the committed log (Leader Candidate
+    /// Completeness): its log reaches its leader's high watermark. A replica back from a lossy
+    /// crash that is admitted before it caught up fails this (unclean-admission).
+    fn incomplete_candidates(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        let Some(data) = self.data.as_ref() else {
+            return problems;
+        };
+        let Some(node) = self.nodes.iter().max_by_key(|n| n.applied) else {
+            return problems;
+        };
+        let Some(topic) = node.image.topic_by_name(&data.topic) else {
+            return problems;
+        };
+        let replica = |broker: i32, index: usize| {
+            let broker = data.brokers.get(usize::try_from(broker).ok()?)?;
+            broker.is_active().then_some(())?;
+            broker
+                .manager
+                .as_ref()?
+                .partition((topic.topic_id, index as i32))
+        };
+        for (index, state) in topic.partitions.iter().enumerate() {
+            let Some(leader) = replica(state.leader, index) else {
+                continue;
+            };
+            let leads = leader
+                .leader()
+                .is_some_and(|l| l.leader_epoch == state.leader_epoch);
+            if !leads {
+                continue;
+            }
+            let hw = leader.high_watermark;
+            for member in state.isr.iter().chain(&state.elr) {
+                let Some(candidate) = replica(*member, index) else {
+                    continue;
+                };
+                let end = candidate.log_end_offset();
+                if end < hw {
+                    let detail = format!(
+                        "partition {index}: broker {member} is in the ISR {:?} or ELR {:?} with \
+                         its log ending at {end}, below the leader's high watermark {hw}",
+                        state.isr, state.elr
+                    );
+                    problems.push(("unclean-admission", detail));
+                }
+            }
+        }
+        problems
+    }
+
+    /// The first partition without a leader, with the ISR and ELR that left it so.
+    fn leaderless(&self) -> Option<String> {
+        let data = self.data.as_ref().expect("data plane");
+        let image = self.brokers.first()?.follower.image();
+        let topic = image.topic_by_name(&data.topic)?;
+        let (index, state) = topic
+            .partitions
+            .iter()
+            .enumerate()
+            .find(|(_, state)| state.leader < 0)?;
+        Some(format!(
+            "partition {index} has no leader: ISR {:?}, ELR {:?}, replicas {:?}",
+            state.isr, state.elr, state.replicas
+        ))
+    }
+
     fn leaders(&self) -> BTreeMap<i32, i32> {
         let data = self.data.as_ref().expect("data plane");
         let Some(broker) = self.brokers.first() else {

@@ -77,7 +77,12 @@ const ISOLATED_MARKS: &[&str] = &[
 ];
 const ISR_MARKS: &[&str] = &["acks-all-acknowledged", "isr-shrink", "isr-expand"];
 const MIN_ISR_MARKS: &[&str] = &["acks-all-acknowledged", "not-enough-replicas", "isr-expand"];
-const LOSSY_MARKS: &[&str] = &["acks-all-acknowledged", "machine-crash", "isr-expand"];
+const LOSSY_MARKS: &[&str] = &[
+    "acks-all-acknowledged",
+    "machine-crash",
+    "lossy-replica-excluded",
+    "isr-expand",
+];
 
 const FAULTS: &[FaultSpec] = &[
     FaultSpec::new("fsync", 1000, 1000).enabled_per_mille(500),
@@ -99,10 +104,7 @@ impl Story {
     }
 
     fn known_failure(self) -> Option<&'static str> {
-        (self == Story::LossyFollower).then_some(
-            "KIP-966's unclean-shutdown exclusion is not built: a lossy restart of the last ISR \
-             member is elected and committed records vanish (seeds 13, 14, 28, 29, 31, 73, 79 of 80)",
-        )
+        None
     }
 
     /// Whether brokers run in fsync mode: drawn per seed, except that a lossy machine crash
@@ -135,6 +137,8 @@ fn run_story(story: Story, name: &'static str, seed: u64, options: &RunOptions) 
     let disks = (0..brokers)
         .map(|_| SimDisk::new(cluster.kernel.rng().fork()))
         .collect();
+    // The controller keeps eligible leader replicas by the same min.insync.replicas.
+    cluster.controller_config.min_insync_replicas = config.min_insync_replicas;
     cluster.data = Some(DataPlane::new(disks, config, TOPIC, partitions));
     cluster.admin.idle_after_current = true;
     cluster.admin.current = Some(Request::CreateTopic(CreateTopicRequest {

@@ -32,6 +32,13 @@ pub struct DataBroker {
     next_token: u64,
 }
 
+impl DataBroker {
+    /// Whether the process runs and acts on its roles: its registration is in its metadata.
+    pub fn is_active(&self) -> bool {
+        self.active && self.manager.is_some()
+    }
+}
+
 /// Replicas, clients and the operation history of one run.
 pub struct DataPlane {
     /// The brokers' data side, by broker index.
@@ -349,6 +356,10 @@ impl Cluster {
         }
         if machine {
             broker.disk.crash_machine(&mut self.rng);
+            // In fsync mode nothing a replica reported is ever unsynced.
+            if data.config.durability == sluice_core::replica::Durability::PageCache {
+                self.brokers[index].lost_writes = true;
+            }
         } else {
             broker.disk.crash_process();
         }

@@ -1,5 +1,7 @@
 //! The faults of a replication run and its phases: faults, heal, final read, verdict.
 
+use std::collections::BTreeSet;
+
 use sluice_core::replica::Durability;
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
@@ -30,6 +32,9 @@ pub struct ReplicationScript {
     final_reader: Option<usize>,
     /// The broker to crash at SECOND_CRASH (follower-truncation's leader).
     second: Option<usize>,
+    /// Brokers whose machine crashed in page-cache mode and that are not yet back in every
+    /// ISR they belong to.
+    lossy: BTreeSet<usize>,
 }
 
 impl ReplicationScript {
@@ -41,6 +46,7 @@ impl ReplicationScript {
             brokers,
             final_reader: None,
             second: None,
+            lossy: BTreeSet::new(),
         }
     }
 
@@ -165,13 +171,29 @@ impl ReplicationScript {
     }
 
     /// Crashes a broker (its process, or its machine); it restarts 1 to 6 s later.
-    fn crash(&mut self, cluster: &mut Cluster, index: usize, machine: bool) {
+    ///
+    /// In page-cache mode a machine crash loses the broker's unsynced writes. Two such losses
+    /// at once may take every copy of an acknowledged record (min.insync.replicas is 2), which
+    /// no protocol can undo, so a machine crash waits until the last lossy broker is back in
+    /// every ISR it belongs to; until then the crash is of the process.
+    fn crash(&mut self, cluster: &mut Cluster, index: usize, mut machine: bool) {
         let now = cluster.kernel.now();
         if cluster.brokers[index]
             .muted_until
             .is_some_and(|until| until > now)
         {
             return;
+        }
+        let page_cache = cluster
+            .data
+            .as_ref()
+            .is_some_and(|d| d.config.durability == Durability::PageCache);
+        if machine && page_cache {
+            self.lossy.retain(|broker| !back_in_sync(cluster, *broker));
+            machine = self.lossy.iter().all(|broker| *broker == index);
+            if machine {
+                self.lossy.insert(index);
+            }
         }
         let down = Duration::from_millis(1_000 + cluster.rng.below(5_000));
         let until = (now + down).min(Instant::ZERO + SAFETY_PHASE);
@@ -187,6 +209,29 @@ impl ReplicationScript {
             .kernel
             .record(format_args!("broker {index} {kind} crash until {until}"));
     }
+}
+
+/// Whether `broker` has registered since it lost writes (so the controller excluded it) and
+/// is back in the ISR of every workload partition it replicates, as the most advanced
+/// controller's image says.
+fn back_in_sync(cluster: &Cluster, broker: usize) -> bool {
+    let Some(data) = cluster.data.as_ref() else {
+        return true;
+    };
+    if cluster.brokers[broker].lost_writes {
+        return false;
+    }
+    let Some(node) = cluster.nodes.iter().max_by_key(|n| n.applied) else {
+        return false;
+    };
+    let Some(topic) = node.image.topic_by_name(&data.topic) else {
+        return false;
+    };
+    let id = broker as i32;
+    topic
+        .partitions
+        .iter()
+        .all(|p| !p.replicas.contains(&id) || p.isr.contains(&id))
 }
 
 /// Cuts a broker off from the other brokers, and from the controllers too when `controllers`.

@@ -3,6 +3,7 @@
 //! that are fenced, shutting down or not registered (KIP-841).
 
 use super::controller::QuorumController;
+use super::election::next_elr;
 use super::error::ControllerError;
 use super::image::{distinct_ids, PartitionState};
 use super::record::{LeaderRecoveryState, MetadataRecord, PartitionChange};
@@ -38,13 +39,15 @@ impl QuorumController {
         };
         self.check_alter_partition(state, request)?;
         let recovery_unchanged = request.leader_recovery == state.leader_recovery;
-        if request.new_isr == state.isr && recovery_unchanged {
+        let elr = next_elr(&state.elr, &state.isr, &request.new_isr, self.min_isr());
+        if request.new_isr == state.isr && elr == state.elr && recovery_unchanged {
             return Ok(reply(state));
         }
         let change = PartitionChange {
             topic_id: request.topic_id,
             partition: request.partition,
             isr: request.new_isr.clone(),
+            elr,
             leader: state.leader,
             leader_epoch: state.leader_epoch,
             partition_epoch: state

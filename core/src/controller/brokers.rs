@@ -13,7 +13,8 @@ impl QuorumController {
     /// BrokerRegistration: registers `request.broker_id` with a new broker epoch, fenced until
     /// a heartbeat says it caught up. A broker id whose other incarnation still holds a live
     /// lease is refused with DUPLICATE_BROKER_REGISTRATION; a re-registration of a live one
-    /// (a restart the lease has not noticed yet) first moves its leaderships away.
+    /// (a restart the lease has not noticed yet) first moves its leaderships away. A broker
+    /// back from an unclean shutdown (KIP-966) first leaves every ISR and ELR it was in.
     pub fn register_broker(
         &mut self,
         now: Instant,
@@ -36,21 +37,27 @@ impl QuorumController {
         self.check_room()?;
         validate_registration(request)?;
         let broker_id = request.broker_id;
-        match self.working.broker(broker_id) {
+        // A retry from the same process was judged when it first registered.
+        let (clean, live) = match self.working.broker(broker_id) {
             Some(existing) => {
-                if existing.incarnation_id != request.incarnation_id
-                    && self.lease_live(now, broker_id)
-                {
+                let retry = existing.incarnation_id == request.incarnation_id;
+                if !retry && self.lease_live(now, broker_id) {
                     return Err(ControllerError::DuplicateBrokerRegistration);
                 }
-                if !existing.fenced {
-                    self.move_away_from(out, broker_id);
-                }
+                let clean = retry || request.previous_broker_epoch == existing.broker_epoch;
+                (clean, !existing.fenced)
             }
             None if self.working.brokers().count() >= self.working.limits().brokers_max => {
                 return Err(ControllerError::PolicyViolation);
             }
-            None => {}
+            None => (false, false),
+        };
+        // The `bug-controller-ignore-unclean-shutdown` switch trusts every restart, a planted
+        // bug that lossy-follower must catch.
+        if !clean && !cfg!(feature = "bug-controller-ignore-unclean-shutdown") {
+            self.exclude_lost(out, broker_id);
+        } else if live {
+            self.move_away_from(out, broker_id);
         }
         let Some(broker_epoch) = self.working.broker_epoch_max().checked_add(1) else {
             return Err(ControllerError::PolicyViolation);

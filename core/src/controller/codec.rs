@@ -283,6 +283,7 @@ fn encode_partition_change(w: &mut Writer<'_>, c: &PartitionChange) {
     w.uuid(c.topic_id);
     w.i32(c.partition);
     w.brokers(&c.isr);
+    w.brokers(&c.elr);
     w.i32(c.leader);
     w.i32(c.leader_epoch);
     w.i32(c.partition_epoch);
@@ -295,6 +296,7 @@ fn decode_partition_change(r: &mut Reader<'_>) -> Result<PartitionChange, Decode
         topic_id: r.uuid("topic id")?,
         partition: r.i32("partition")?,
         isr: r.brokers("isr")?,
+        elr: r.brokers("elr")?,
         leader: r.i32("leader")?,
         leader_epoch: r.i32("leader epoch")?,
         partition_epoch: r.i32("partition epoch")?,
@@ -555,16 +557,17 @@ mod tests {
         let change = (
             any::<u128>(),
             any::<i32>(),
-            brokers(),
+            (brokers(), brokers()),
             any::<[i32; 3]>(),
             any::<[bool; 2]>(),
         )
             .prop_map(
-                |(id, partition, isr, [leader, le, pe], [recovering, unclean])| {
+                |(id, partition, (isr, elr), [leader, le, pe], [recovering, unclean])| {
                     MetadataRecord::PartitionChange(PartitionChange {
                         topic_id: Uuid(id),
                         partition,
                         isr,
+                        elr,
                         leader,
                         leader_epoch: le,
                         partition_epoch: pe,

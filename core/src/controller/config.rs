@@ -47,6 +47,9 @@ pub struct ControllerConfig {
     pub broker_session_timeout: Duration,
     /// `unclean.leader.election.enable`: the cluster default, overridden per topic.
     pub unclean_leader_election_enable: bool,
+    /// `min.insync.replicas`, the cluster default: an ISR shrinking below it keeps the
+    /// replicas that left as eligible leaders (KIP-966's ELR).
+    pub min_insync_replicas: usize,
     /// `auto.leader.rebalance.enable`.
     pub auto_leader_rebalance_enable: bool,
     /// `leader.imbalance.per.broker.percentage`: a broker is imbalanced when more than this
@@ -66,6 +69,7 @@ impl Default for ControllerConfig {
         ControllerConfig {
             broker_session_timeout: Duration::from_millis(9_000),
             unclean_leader_election_enable: false,
+            min_insync_replicas: 1,
             auto_leader_rebalance_enable: true,
             leader_imbalance_per_broker_percentage: 10,
             leader_imbalance_check_interval: Duration::from_secs(300),

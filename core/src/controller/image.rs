@@ -41,8 +41,13 @@ impl BrokerRegistration {
 pub struct PartitionState {
     /// The assigned replicas; the first is the preferred leader.
     pub replicas: Vec<BrokerId>,
-    /// The in-sync replicas, never empty.
+    /// The in-sync replicas; empty only while the partition has no leader, after its last
+    /// member shut down uncleanly (KIP-966).
     pub isr: Vec<BrokerId>,
+    /// The eligible leader replicas (KIP-966), disjoint from the ISR: they left it while it
+    /// was below `min.insync.replicas`, so they hold every committed record, and may lead
+    /// when no ISR member can.
+    pub elr: Vec<BrokerId>,
     /// The leader, or [`NO_LEADER`].
     pub leader: BrokerId,
     /// Bumped on every leader change.
@@ -261,13 +266,14 @@ impl MetadataImage {
         if p.replicas.is_empty() || p.replicas.len() > rf_max || !distinct_ids(&p.replicas) {
             return Err("partition: bad replica list");
         }
-        check_leader_and_isr(&p.replicas, &p.isr, p.leader)?;
+        check_leader_and_isr(&p.replicas, &p.isr, &[], p.leader)?;
         if p.leader_epoch < 0 || p.partition_epoch < 0 {
             return Err("partition: negative epoch");
         }
         topic.partitions.push(PartitionState {
             replicas: p.replicas.clone(),
             isr: p.isr.clone(),
+            elr: Vec::new(),
             leader: p.leader,
             leader_epoch: p.leader_epoch,
             partition_epoch: p.partition_epoch,
@@ -292,10 +298,11 @@ impl MetadataImage {
         {
             return Err("partition change: leader epoch does not advance with the leader");
         }
-        check_leader_and_isr(&state.replicas, &c.isr, c.leader)?;
+        check_leader_and_isr(&state.replicas, &c.isr, &c.elr, c.leader)?;
         state.previous_leader_epoch = state.leader_epoch;
         state.previous_partition_epoch = state.partition_epoch;
         state.isr = c.isr.clone();
+        state.elr = c.elr.clone();
         state.leader = c.leader;
         state.leader_epoch = c.leader_epoch;
         state.partition_epoch = c.partition_epoch;
@@ -349,15 +356,19 @@ pub(crate) fn distinct_ids(ids: &[BrokerId]) -> bool {
         .all(|(i, id)| *id >= 0 && !ids[..i].contains(id))
 }
 
-/// The structural rules every partition state keeps: a non-empty ISR of distinct replicas, and
-/// a leader that is in it or absent.
-fn check_leader_and_isr(
+/// The structural rules every partition state keeps: an ISR and an ELR of distinct replicas,
+/// disjoint, and a leader that is in the ISR or absent (the ISR may be empty only then).
+pub(crate) fn check_leader_and_isr(
     replicas: &[BrokerId],
     isr: &[BrokerId],
+    elr: &[BrokerId],
     leader: BrokerId,
 ) -> Result<(), &'static str> {
-    if isr.is_empty() || !distinct_ids(isr) || !isr.iter().all(|b| replicas.contains(b)) {
-        return Err("partition: ISR empty, duplicated or outside the replicas");
+    if !distinct_ids(isr) || !isr.iter().all(|b| replicas.contains(b)) {
+        return Err("partition: ISR duplicated or outside the replicas");
+    }
+    if !distinct_ids(elr) || !elr.iter().all(|b| replicas.contains(b) && !isr.contains(b)) {
+        return Err("partition: ELR duplicated, outside the replicas or overlapping the ISR");
     }
     if leader != NO_LEADER && !isr.contains(&leader) {
         return Err("partition: leader outside the ISR");

@@ -78,11 +78,13 @@ fn check_partition(image: &MetadataImage, state: &PartitionState) -> Result<(), 
     if state.replicas.is_empty() || !distinct_ids(&state.replicas) {
         return Err(format!("bad replicas {:?}", state.replicas));
     }
-    if state.isr.is_empty() || !distinct_ids(&state.isr) {
-        return Err(format!("bad ISR {:?}", state.isr));
-    }
-    if let Some(outsider) = state.isr.iter().find(|b| !state.replicas.contains(b)) {
-        return Err(format!("ISR member {outsider} is not a replica"));
+    if super::image::check_leader_and_isr(&state.replicas, &state.isr, &state.elr, state.leader)
+        .is_err()
+    {
+        return Err(format!(
+            "bad ISR {:?} or ELR {:?} for replicas {:?} and leader {}",
+            state.isr, state.elr, state.replicas, state.leader
+        ));
     }
     if state.leader_epoch < state.previous_leader_epoch {
         return Err(format!(

@@ -77,6 +77,7 @@ impl QuorumController {
         }
         let target = Target {
             isr: state.isr.clone(),
+            elr: state.elr.clone(),
             leader: preferred,
             unclean: false,
         };
@@ -98,7 +99,7 @@ impl QuorumController {
         if state.leader != NO_LEADER {
             return Err(ControllerError::ElectionNotNeeded);
         }
-        let target = elect(&self.working, state, None, true);
+        let target = elect(&self.working, state, None, true, self.min_isr());
         if target.leader == NO_LEADER {
             return Err(ControllerError::EligibleLeadersNotAvailable);
         }

@@ -11,6 +11,17 @@
 //!
 //! This module does not depend on the Raft that carries the records: the driver moves them.
 //!
+//! # Who may lead (KIP-966)
+//!
+//! A partition's leader comes from its ISR, else from its eligible leader replicas (ELR):
+//! replicas that left the ISR while it was below `min.insync.replicas`, so that the high
+//! watermark could not pass them. A broker registers with the epoch of its last registration
+//! when its disk still holds everything it wrote under it (`previous_broker_epoch`), or -1
+//! after a crash that may have lost acknowledged writes (page-cache mode); the latter leaves
+//! every ISR and ELR at once, even as the last ISR member, and rejoins only by catching up.
+//! A partition whose ISR and ELR hold nobody who can lead stays leaderless unless
+//! `unclean.leader.election.enable` allows a replica from outside them.
+//!
 //! # Driver contract
 //!
 //! 1. Every node keeps a [`MetadataImage`] and applies each committed record to it, in log

@@ -106,8 +106,12 @@ pub struct PartitionChange {
     pub topic_id: Uuid,
     /// The partition index.
     pub partition: i32,
-    /// The ISR after the change.
+    /// The ISR after the change; empty only while the partition has no leader.
     pub isr: Vec<BrokerId>,
+    /// The eligible leader replicas after the change (KIP-966): replicas that left the ISR
+    /// while it was smaller than `min.insync.replicas`, so that the high watermark could not
+    /// pass them, and that have not shut down uncleanly since.
+    pub elr: Vec<BrokerId>,
     /// The leader after the change, or [`NO_LEADER`].
     pub leader: BrokerId,
     /// The leader epoch after the change: one more than before when the leader changed.

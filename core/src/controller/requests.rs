@@ -28,6 +28,11 @@ pub struct RegisterBrokerRequest {
     pub listeners: Vec<Listener>,
     /// `broker.rack`, if set.
     pub rack: Option<String>,
+    /// KIP-966's PreviousBrokerEpoch: the epoch of the broker's last registration when
+    /// everything it wrote under it is still on its disk, or -1 when it may have lost records
+    /// it had acknowledged (a machine crash in page-cache mode, or a past it cannot vouch for).
+    /// A value other than the controller's record of that registration is an unclean shutdown.
+    pub previous_broker_epoch: i64,
 }
 
 /// BrokerHeartbeatRequest.

@@ -7,7 +7,7 @@
 
 use super::codec::{decode_register_broker, encode_register_broker, DecodeError, Reader, Writer};
 use super::config::ImageLimits;
-use super::image::{ApplyOutcome, MetadataImage};
+use super::image::{check_leader_and_isr, ApplyOutcome, MetadataImage};
 use super::record::{LeaderRecoveryState, MetadataRecord, PartitionRecord, RegisterBroker};
 
 /// The snapshot format this code writes and reads.
@@ -16,7 +16,7 @@ pub const SNAPSHOT_VERSION: u8 = 0;
 /// Smallest encodings, used to refuse counts that cannot fit before allocating.
 const BROKER_BYTES_MIN: usize = 33;
 const TOPIC_BYTES_MIN: usize = 23;
-const PARTITION_BYTES_MIN: usize = 25;
+const PARTITION_BYTES_MIN: usize = 27;
 
 impl MetadataImage {
     /// The image's state as bytes; [`MetadataImage::decode_snapshot`] gives back an equal
@@ -64,6 +64,7 @@ impl MetadataImage {
                 w.bool(p.leader_recovery == LeaderRecoveryState::Recovering);
                 w.i32(p.previous_leader_epoch);
                 w.i32(p.previous_partition_epoch);
+                w.brokers(&p.elr);
             }
         }
         out
@@ -181,6 +182,7 @@ fn load_topics(image: &mut MetadataImage, r: &mut Reader<'_>) -> Result<(), Deco
             let recovering = r.bool("leader recovery state")?;
             let previous_leader_epoch = r.i32("previous leader epoch")?;
             let previous_partition_epoch = r.i32("previous partition epoch")?;
+            let elr = r.brokers("elr")?;
             let partition = record.partition;
             apply_or_fail(
                 image,
@@ -196,6 +198,12 @@ fn load_topics(image: &mut MetadataImage, r: &mut Reader<'_>) -> Result<(), Deco
             }
             state.previous_leader_epoch = previous_leader_epoch;
             state.previous_partition_epoch = previous_partition_epoch;
+            check_leader_and_isr(&state.replicas, &state.isr, &elr, state.leader).map_err(
+                |_| DecodeError::InvalidValue {
+                    what: "snapshot elr",
+                },
+            )?;
+            state.elr = elr;
         }
     }
     Ok(())

@@ -141,6 +141,7 @@ impl Cluster {
                 topic_id: TOPIC_ID,
                 partition: 0,
                 isr,
+                elr: Vec::new(),
                 leader,
                 leader_epoch,
                 partition_epoch: state.partition_epoch + 1,

@@ -128,6 +128,8 @@ pub struct Cluster {
     pub failure: Option<Failure>,
     /// Partition replicas, producers and consumers, in the replication scenarios.
     pub data: Option<crate::replication::DataPlane>,
+    /// The settings an elected controller starts with.
+    pub controller_config: ControllerConfig,
 }
 
 impl Cluster {
@@ -172,6 +174,7 @@ impl Cluster {
             ),
             failure: None,
             data: None,
+            controller_config: ControllerConfig::default(),
         };
         for index in 0..cluster.nodes.len() {
             cluster.start_node(index);
@@ -427,7 +430,7 @@ impl Cluster {
             && node.applied == raft.commit_index();
         if node.controller.is_none() && ready {
             let controller =
-                QuorumController::new(ControllerConfig::default(), node.image.clone(), now);
+                QuorumController::new(self.controller_config.clone(), node.image.clone(), now);
             node.controller = Some(controller);
             let id = node.id;
             self.kernel

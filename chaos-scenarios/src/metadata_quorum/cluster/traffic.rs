@@ -54,6 +54,15 @@ impl Cluster {
         match request {
             Request::Register(request) => {
                 let result = controller.register_broker(now, &request);
+                let excluded = request.previous_broker_epoch < 0
+                    && result.records.iter().any(|record| {
+                        matches!(record, MetadataRecord::PartitionChange(c)
+                            if !c.isr.contains(&request.broker_id)
+                                && !c.elr.contains(&request.broker_id))
+                    });
+                if excluded {
+                    self.mark("lossy-replica-excluded");
+                }
                 self.propose(
                     index,
                     result.records,

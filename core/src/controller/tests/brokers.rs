@@ -8,6 +8,7 @@ fn registration(broker_id: BrokerId, incarnation: u128) -> RegisterBrokerRequest
         incarnation_id: Uuid(incarnation),
         listeners: Vec::new(),
         rack: Some("rack-a".to_string()),
+        previous_broker_epoch: -1,
     }
 }
 
@@ -137,6 +138,7 @@ fn lease_expiry_fences_then_heartbeat_unfences() {
                 topic_id: topic,
                 partition: 0,
                 isr,
+                elr: Vec::new(),
                 leader: new_leader,
                 leader_epoch: 1,
                 partition_epoch: 1,

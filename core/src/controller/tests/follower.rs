@@ -59,6 +59,7 @@ impl Log {
             incarnation_id: Uuid(1000 + broker_id as u128),
             listeners: Vec::new(),
             rack: None,
+            previous_broker_epoch: -1,
         };
         let result = self.h.controller.register_broker(self.h.now, &request);
         let epoch = self.commit(result).expect("registered");

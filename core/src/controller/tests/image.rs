@@ -24,6 +24,7 @@ fn change(
         topic_id,
         partition: 0,
         isr,
+        elr: Vec::new(),
         leader,
         leader_epoch: epochs.0,
         partition_epoch: epochs.1,
@@ -197,6 +198,7 @@ fn followers_build_the_same_image_from_encoded_records() {
             incarnation_id: Uuid(100 + b as u128),
             listeners: Vec::new(),
             rack: None,
+            previous_broker_epoch: -1,
         };
         let result = h.controller.register_broker(h.now, &request);
         let epoch = *result.response.as_ref().unwrap();

@@ -87,6 +87,7 @@ fn preferred_leader_election() {
             topic_id: topic,
             partition: p,
             isr: before.isr.clone(),
+            elr: Vec::new(),
             leader: 0,
             leader_epoch: before.leader_epoch + 1,
             partition_epoch: before.partition_epoch + 1,

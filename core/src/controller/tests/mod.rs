@@ -2,6 +2,7 @@
 //! committed with [`check_invariants`] after every one.
 
 mod brokers;
+mod eligible;
 mod follower;
 mod image;
 mod leaders;
@@ -77,6 +78,7 @@ impl Harness {
                 port: 9092,
             }],
             rack: None,
+            previous_broker_epoch: -1,
         };
         let result = self.controller.register_broker(self.now, &request);
         let epoch = self.commit(result).expect("registration");

@@ -3,14 +3,14 @@
 use super::*;
 
 /// Three unfenced brokers and a one-partition, three-replica topic.
-fn setup(config: ControllerConfig) -> (Harness, Vec<i64>, Uuid) {
+pub(super) fn setup(config: ControllerConfig) -> (Harness, Vec<i64>, Uuid) {
     let mut h = Harness::new(config);
     let epochs = (0..3).map(|b| h.add_broker(b)).collect();
     let topic = h.create("t", 1, 3);
     (h, epochs, topic)
 }
 
-fn alter(
+pub(super) fn alter(
     h: &Harness,
     epochs: &[i64],
     topic: Uuid,
@@ -44,6 +44,7 @@ fn alter_partition_shrinks_the_isr() {
             topic_id: topic,
             partition: 0,
             isr: vec![leader],
+            elr: Vec::new(),
             leader,
             leader_epoch: 0,
             partition_epoch: 1,
@@ -175,7 +176,7 @@ fn fenced_broker_cannot_rejoin_the_isr() {
 }
 
 /// Fences `broker` by letting its lease lapse while the others heartbeat.
-fn expire(h: &mut Harness, broker: BrokerId) {
+pub(super) fn expire(h: &mut Harness, broker: BrokerId) {
     let start = h.now;
     h.now = start + Duration::from_millis(5_000);
     h.heartbeat_all_but(&[broker]);
@@ -242,6 +243,7 @@ fn unclean_election_when_enabled_for_the_topic() {
             topic_id: topic,
             partition: 0,
             isr: vec![other],
+            elr: Vec::new(),
             leader: other,
             leader_epoch: 1,
             partition_epoch: 2,

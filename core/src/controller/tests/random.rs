@@ -66,6 +66,7 @@ impl Run {
                     incarnation_id: Uuid(self.incarnation),
                     listeners: Vec::new(),
                     rack: None,
+                    previous_broker_epoch: -1,
                 };
                 let result = self.controller.register_broker(self.now, &request);
                 self.take(result);

@@ -104,6 +104,7 @@ fn fenced_brokers_get_no_replicas() {
         incarnation_id: Uuid(99),
         listeners: Vec::new(),
         rack: None,
+        previous_broker_epoch: -1,
     };
     let result = h.controller.register_broker(h.now, &request);
     h.commit(result).unwrap();
@@ -143,6 +144,7 @@ fn delete_topic_then_stale_change_is_ignored() {
         topic_id,
         partition: 0,
         isr: vec![0],
+        elr: Vec::new(),
         leader: 0,
         leader_epoch: 1,
         partition_epoch: 1,
