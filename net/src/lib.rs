@@ -12,17 +12,23 @@
 //! 2. [`request::decode_request`]: read the key and version, refuse what [`versions`] does not
 //!    list, parse the [`header`] (v0 to v2), pre-check the body's array counts, and decode the
 //!    body with kafka-protocol into a [`request::RequestBody`].
-//! 3. The broker answers with a [`response::ResponseBody`], and [`response::encode_response`]
-//!    frames it with the right response header (v0 or v1; always v0 for ApiVersions).
+//! 3. For the data plane (Produce, Fetch, ListOffsets, Metadata, OffsetForLeaderEpoch),
+//!    [`convert::to_core`] turns the body into a `sluice_core::api::Request`, refusing what
+//!    Kafka refuses before the broker looks (a whole request with a
+//!    [`convert::ConvertError`], single partitions in its context).
+//! 4. The broker answers with a `sluice_core::api::Response`; [`convert::from_core`] builds
+//!    the [`response::ResponseBody`] at the request's version, and
+//!    [`response::encode_response`] frames it with the right response header (v0 or v1;
+//!    always v0 for ApiVersions). Other APIs answer with a [`response::ResponseBody`] directly.
 //!
 //! [`versions::SUPPORTED_APIS`] is the single table of what Sluice advertises; ApiVersions
 //! answers ([`response::api_versions_response`]) are built from it. [`error_response`] refuses
 //! a whole decoded request with one error code, as Kafka's `getErrorResponse` does.
 //!
 //! The message codecs are kafka-protocol's, generated from Kafka's message specs, and its types
-//! appear only in [`request::RequestBody`] and [`response::ResponseBody`]. Translating them into
-//! `sluice-core`'s own types belongs in one module here, added when core gains broker request
-//! types, so that the rest of Sluice never depends on the codec crate.
+//! appear only in [`request::RequestBody`] and [`response::ResponseBody`]. [`convert`] is the
+//! one module that translates them to and from `sluice-core`'s own types, so that core never
+//! depends on the codec crate.
 //!
 //! # Errors
 //!
@@ -51,6 +57,7 @@
 #![forbid(unsafe_code)]
 
 mod bounds;
+pub mod convert;
 pub mod error_response;
 pub mod frame;
 pub mod header;

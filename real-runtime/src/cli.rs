@@ -1,6 +1,7 @@
 //! Command-line dispatch for the `sluice` binary, parsed by hand until the tools need more.
 
 use crate::bench;
+use crate::server;
 
 /// Exit code for a command that ran and failed (an I/O error, a log error).
 pub const EXIT_FAILED: u8 = 1;
@@ -12,6 +13,12 @@ pub const USAGE: &str = "\
 usage: sluice <command>
 
 commands:
+  server [CONFIG_FILE] [--override KEY=VALUE]...
+      Run a node. CONFIG_FILE is a Kafka-style server.properties; each --override sets one key
+      after the file is read. Without arguments: a single node (broker and controller) on
+      127.0.0.1:9092 with its data under ./sluice-data. Logs go to standard error; RUST_LOG
+      sets the level. SIGTERM or SIGINT stops it cleanly. Until the broker is built, it answers
+      ApiVersions only.
   bench log-append [--dir DIR] [--record-size BYTES] [--batch-bytes BYTES]
                    [--total-bytes BYTES] [--sync-every-bytes BYTES] [--rounds N]
                    [--pool-bytes BYTES]
@@ -42,6 +49,7 @@ pub fn run(args: &[String]) -> Result<(), CliError> {
             Ok(())
         }
         Some("bench") => bench::run(&args[1..]),
+        Some("server") => server::command::run(&args[1..]),
         Some(other) => Err(CliError::Usage(format!("unknown command `{other}`"))),
     }
 }
@@ -62,7 +70,7 @@ mod tests {
     #[test]
     fn unknown_commands_are_usage_errors() {
         assert!(is_usage(run_words(&[])));
-        assert!(is_usage(run_words(&["server"])));
+        assert!(is_usage(run_words(&["server", "--bogus"])));
         assert!(is_usage(run_words(&["bench"])));
         assert!(is_usage(run_words(&["bench", "fetch"])));
         assert!(is_usage(run_words(&[

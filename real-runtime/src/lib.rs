@@ -1,4 +1,5 @@
-//! The Sluice production runtime: real files, the wall clock, and the `sluice` command's tools.
+//! The Sluice production runtime: real files, the clocks, TCP listeners serving the Kafka
+//! protocol, the server's configuration, and the `sluice` command's tools.
 //!
 //! The binary (`src/main.rs`) is a thin command-line front over these modules, so that tests
 //! and benchmarks can use them directly.
@@ -8,4 +9,8 @@
 pub mod bench;
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod file_disk;
+pub mod logging;
+pub mod server;
+pub mod transport;

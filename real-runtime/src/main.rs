@@ -1,5 +1,5 @@
-//! The `sluice` command. Its only subcommand so far is `sluice bench log-append`; the broker
-//! (`sluice server`) does not exist yet, and no command pretends that it does.
+//! The `sluice` command: `sluice server` runs a node (so far it answers only ApiVersions; the
+//! broker behind it comes later) and `sluice bench log-append` measures the log.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;

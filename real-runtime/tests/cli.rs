@@ -17,7 +17,7 @@ fn stderr_lines(output: &Output) -> usize {
 fn unknown_commands_and_flags_exit_2_with_one_line() {
     for args in [
         &[][..],
-        &["server"],
+        &["server", "--bogus"],
         &["bench"],
         &["bench", "produce"],
         &["bench", "log-append", "--record-size", "tiny"],

@@ -30,17 +30,26 @@ pub enum ErrorCode {
     NotEnoughReplicasAfterAppend,
     /// INVALID_REQUIRED_ACKS (21).
     InvalidRequiredAcks,
+    /// INVALID_REQUEST (42): the request breaks a protocol rule its codec cannot check.
+    InvalidRequest,
+    /// TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53).
+    TransactionalIdAuthorizationFailed,
     /// KAFKA_STORAGE_ERROR (56): the replica's log is offline.
     KafkaStorageError,
     /// FENCED_LEADER_EPOCH (74): the request's leader epoch is older than the replica's.
     FencedLeaderEpoch,
     /// UNKNOWN_LEADER_EPOCH (75): the request's leader epoch is newer than the replica's.
     UnknownLeaderEpoch,
+    /// FETCH_SESSION_ID_NOT_FOUND (70): an incremental fetch named a session the broker does
+    /// not hold (KIP-227).
+    FetchSessionIdNotFound,
     /// OFFSET_NOT_AVAILABLE (78): a new leader's high watermark has not yet reached the start
     /// of its epoch (KIP-207).
     OffsetNotAvailable,
     /// INVALID_RECORD (87).
     InvalidRecord,
+    /// UNKNOWN_TOPIC_ID (100).
+    UnknownTopicId,
 }
 
 impl ErrorCode {
@@ -59,11 +68,15 @@ impl ErrorCode {
             ErrorCode::NotEnoughReplicas => 19,
             ErrorCode::NotEnoughReplicasAfterAppend => 20,
             ErrorCode::InvalidRequiredAcks => 21,
+            ErrorCode::InvalidRequest => 42,
+            ErrorCode::TransactionalIdAuthorizationFailed => 53,
             ErrorCode::KafkaStorageError => 56,
             ErrorCode::FencedLeaderEpoch => 74,
+            ErrorCode::FetchSessionIdNotFound => 70,
             ErrorCode::UnknownLeaderEpoch => 75,
             ErrorCode::OffsetNotAvailable => 78,
             ErrorCode::InvalidRecord => 87,
+            ErrorCode::UnknownTopicId => 100,
         }
     }
 
@@ -82,11 +95,17 @@ impl ErrorCode {
             ErrorCode::NotEnoughReplicas => "NOT_ENOUGH_REPLICAS",
             ErrorCode::NotEnoughReplicasAfterAppend => "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
             ErrorCode::InvalidRequiredAcks => "INVALID_REQUIRED_ACKS",
+            ErrorCode::InvalidRequest => "INVALID_REQUEST",
+            ErrorCode::TransactionalIdAuthorizationFailed => {
+                "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"
+            }
             ErrorCode::KafkaStorageError => "KAFKA_STORAGE_ERROR",
             ErrorCode::FencedLeaderEpoch => "FENCED_LEADER_EPOCH",
+            ErrorCode::FetchSessionIdNotFound => "FETCH_SESSION_ID_NOT_FOUND",
             ErrorCode::UnknownLeaderEpoch => "UNKNOWN_LEADER_EPOCH",
             ErrorCode::OffsetNotAvailable => "OFFSET_NOT_AVAILABLE",
             ErrorCode::InvalidRecord => "INVALID_RECORD",
+            ErrorCode::UnknownTopicId => "UNKNOWN_TOPIC_ID",
         }
     }
 
@@ -106,6 +125,8 @@ impl ErrorCode {
                 | ErrorCode::FencedLeaderEpoch
                 | ErrorCode::UnknownLeaderEpoch
                 | ErrorCode::OffsetNotAvailable
+                | ErrorCode::FetchSessionIdNotFound
+                | ErrorCode::UnknownTopicId
         )
     }
 
@@ -126,5 +147,40 @@ impl ErrorCode {
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.name(), self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn codes_and_names_are_kafkas() {
+        // Numbers and names from Kafka's `Errors` enum.
+        let table = [
+            (ErrorCode::InvalidRequest, 42, "INVALID_REQUEST"),
+            (
+                ErrorCode::TransactionalIdAuthorizationFailed,
+                53,
+                "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+            ),
+            (
+                ErrorCode::FetchSessionIdNotFound,
+                70,
+                "FETCH_SESSION_ID_NOT_FOUND",
+            ),
+            (ErrorCode::UnknownTopicId, 100, "UNKNOWN_TOPIC_ID"),
+            (ErrorCode::InvalidRequiredAcks, 21, "INVALID_REQUIRED_ACKS"),
+        ];
+        for (error, code, name) in table {
+            assert_eq!(error.code(), code);
+            assert_eq!(error.name(), name);
+        }
+        // Kafka's FetchSessionIdNotFoundException and UnknownTopicIdException are retriable;
+        // an invalid request or a refused transactional id is not.
+        assert!(ErrorCode::FetchSessionIdNotFound.is_retriable());
+        assert!(ErrorCode::UnknownTopicId.is_retriable());
+        assert!(!ErrorCode::InvalidRequest.is_retriable());
+        assert!(!ErrorCode::TransactionalIdAuthorizationFailed.is_retriable());
     }
 }

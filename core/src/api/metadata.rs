@@ -8,6 +8,9 @@ use crate::controller::BrokerId;
 pub struct MetadataRequest {
     /// The topics wanted, or `None` for all.
     pub topics: Option<Vec<String>>,
+    /// Whether the broker may create wanted topics that do not exist, if its
+    /// `auto.create.topics.enable` allows (Metadata v4+; older versions always allow).
+    pub allow_auto_topic_creation: bool,
 }
 
 /// One partition's leader and replicas.

@@ -124,7 +124,13 @@ impl MetadataCache {
         self.in_flight = Some(id);
         self.last_attempt = Some(now);
         let topics = Some(self.wanted.iter().cloned().collect());
-        (to, MetadataRequest { topics })
+        // Sluice's clients create their topics explicitly: a misspelt topic name should come
+        // back as UNKNOWN_TOPIC_OR_PARTITION, not as a new topic.
+        let request = MetadataRequest {
+            topics,
+            allow_auto_topic_creation: false,
+        };
+        (to, request)
     }
 
     /// Whether `id` is the Metadata request in flight.
