@@ -22,6 +22,11 @@ pub fn scenarios() -> Vec<Box<dyn Scenario>> {
         Box::new(crate::replication::IsrShrinkExpand),
         Box::new(crate::replication::MinIsr),
         Box::new(crate::replication::LossyFollower),
+        Box::new(crate::replication::RollingRestart),
+        Box::new(crate::replication::BrokerFlapping),
+        Box::new(crate::replication::SlowDisk),
+        Box::new(crate::replication::FullDisk),
+        Box::new(crate::replication::WholeClusterCrash),
     ];
     assert_unique_names(&registry);
     registry

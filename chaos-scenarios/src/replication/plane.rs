@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use sluice_core::api;
 use sluice_core::controller::{ControllerError, PartitionReply, PartitionRole};
 use sluice_core::replica::{ReplicaConfig, ReplicaManager, ReplicaOutput};
+use sluice_core::time::Instant;
 use sluice_sim::{EventId, NodeId, SimDisk};
 
 use super::clients::SimClient;
@@ -29,6 +30,9 @@ pub struct DataBroker {
     peer_requests: BTreeMap<u64, u64>,
     /// Requests this broker is answering: the manager's client token → (asker, wire id).
     askers: BTreeMap<u64, (NodeId, u64)>,
+    /// Until then its disk is busy with calls already made: what the broker sends waits for
+    /// them, as a process blocked in write or fsync would.
+    disk_free_at: Instant,
     next_token: u64,
 }
 
@@ -75,6 +79,7 @@ impl DataPlane {
                 alters: BTreeMap::new(),
                 peer_requests: BTreeMap::new(),
                 askers: BTreeMap::new(),
+                disk_free_at: Instant::ZERO,
                 next_token: 0,
             })
             .collect();
@@ -180,6 +185,10 @@ impl Cluster {
             return;
         };
         let config = data.config.clone();
+        // A controlled shutdown leaves the old manager in place until the restart.
+        if let Some(manager) = data.brokers[index].manager.take() {
+            data.retired.absorb(manager.stats());
+        }
         let broker = &mut data.brokers[index];
         broker.manager = Some(ReplicaManager::new(index as i32, config));
         broker.incarnation += 1;
@@ -193,6 +202,14 @@ impl Cluster {
     pub(crate) fn data_flush(&mut self, index: usize) {
         let from = self.brokers[index].net_id;
         let (target, epoch) = (self.brokers[index].target, self.brokers[index].epoch);
+        let send_at = {
+            let now = self.kernel.now();
+            let data = self.data.as_mut().expect("data plane");
+            let broker = &mut data.brokers[index];
+            let busy = broker.disk.take_busy_time();
+            broker.disk_free_at = broker.disk_free_at.max(now) + busy;
+            broker.disk_free_at
+        };
         loop {
             let data = self.data.as_mut().expect("data plane");
             let Some(manager) = data.brokers[index].manager.as_mut() else {
@@ -208,14 +225,14 @@ impl Cluster {
                     data.brokers[index].peer_requests.insert(wire, id);
                     let to = NodeId(BROKER_NET_BASE + to as u32);
                     let msg = Wire::Data { id: wire, request };
-                    self.net.send(self.kernel.now(), from, to, msg);
+                    self.net.send(send_at, from, to, msg);
                 }
                 ReplicaOutput::Respond { client, response } => {
                     let Some((to, id)) = data.brokers[index].askers.remove(&client) else {
                         continue;
                     };
                     let msg = Wire::DataResponse { id, response };
-                    self.net.send(self.kernel.now(), from, to, msg);
+                    self.net.send(send_at, from, to, msg);
                 }
                 ReplicaOutput::AlterPartition { id, request } => {
                     let isr = &request.new_isr;
@@ -267,12 +284,12 @@ impl Cluster {
             }
             return;
         }
-        let now = self.kernel.now();
+        let (now, wall) = (self.kernel.now(), self.kernel.wall_ms());
         let image = self.brokers[index].follower.image();
         let data = self.data.as_mut().expect("data plane");
         let broker = &mut data.brokers[index];
         let manager = broker.manager.as_mut().expect("broker_up");
-        manager.handle_timeout(now, &mut broker.disk, image);
+        manager.handle_timeout(now, wall, &mut broker.disk, image);
         self.data_flush(index);
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use sluice_core::replica::Durability;
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
-use sluice_sim::NodeId;
+use sluice_sim::{DiskLatency, NodeId};
 
 use super::clients::SimClient;
 use super::{Story, SAFETY_PHASE};
@@ -22,6 +22,7 @@ pub const FINAL_READ: u32 = 2;
 pub const VERDICT: u32 = 3;
 const HEAL_LINKS: u32 = 4;
 const SECOND_CRASH: u32 = 5;
+const HEAL_DISKS: u32 = 6;
 
 /// One run's faults.
 pub struct ReplicationScript {
@@ -35,6 +36,8 @@ pub struct ReplicationScript {
     /// Brokers whose machine crashed in page-cache mode and that are not yet back in every
     /// ISR they belong to.
     lossy: BTreeSet<usize>,
+    /// The broker that restarts next in a rolling restart, or that flaps.
+    turn: usize,
 }
 
 impl ReplicationScript {
@@ -47,6 +50,7 @@ impl ReplicationScript {
             final_reader: None,
             second: None,
             lossy: BTreeSet::new(),
+            turn: 0,
         }
     }
 
@@ -60,6 +64,7 @@ impl ReplicationScript {
             }
             FAULT => {}
             HEAL_LINKS => heal_links(cluster),
+            HEAL_DISKS => heal_disks(cluster),
             SECOND_CRASH => {
                 if let Some(victim) = self.second.take() {
                     cluster.mark("two-fast-failovers");
@@ -68,6 +73,7 @@ impl ReplicationScript {
             }
             HEAL => {
                 heal_links(cluster);
+                heal_disks(cluster);
                 for index in 0..cluster.data.as_ref().map_or(0, |d| d.clients.len()) {
                     cluster.set_producing(index, false);
                 }
@@ -155,6 +161,78 @@ impl ReplicationScript {
                     return heal + Duration::from_secs(5);
                 }
             }
+            Story::RollingRestart => {
+                // One broker at a time, by controlled shutdown; the next only once the last
+                // has had time to return and catch up.
+                let brokers = cluster.brokers.len();
+                let index = self.turn % brokers;
+                self.turn += 1;
+                let now = cluster.kernel.now();
+                if cluster.brokers[index].muted_until.is_none_or(|t| t <= now) {
+                    cluster.brokers[index].shutting_down = true;
+                    cluster
+                        .kernel
+                        .record(format_args!("broker {index} begins a controlled shutdown"));
+                }
+                return Duration::from_millis(14_000 + cluster.rng.below(6_000));
+            }
+            Story::BrokerFlapping => {
+                // The same broker goes down and comes back, or loses its links, every second
+                // or two: too briefly for the lease, often enough to churn its roles.
+                let index = self.turn % cluster.brokers.len();
+                cluster.mark("broker-flapped");
+                if cluster.rng.chance(1, 2) {
+                    let down = Duration::from_millis(300 + cluster.rng.below(1_200));
+                    self.crash_for(cluster, index, machine && durable, down);
+                } else {
+                    let controllers = cluster.rng.chance(1, 2);
+                    isolate(cluster, index, controllers);
+                    let heal = Duration::from_millis(500 + cluster.rng.below(1_500));
+                    cluster
+                        .kernel
+                        .schedule_after(heal, Event::Script(HEAL_LINKS));
+                }
+                return Duration::from_millis(1_000 + cluster.rng.below(2_000));
+            }
+            Story::SlowDisk => {
+                let victim = if cluster.rng.chance(1, 2) {
+                    Some(leader)
+                } else {
+                    replicas.iter().map(|r| *r as usize).find(|r| *r != leader)
+                };
+                if let Some(victim) = victim {
+                    slow_disk(cluster, victim);
+                    let heal = Duration::from_millis(5_000 + cluster.rng.below(15_000));
+                    cluster
+                        .kernel
+                        .schedule_after(heal, Event::Script(HEAL_DISKS));
+                    return heal + Duration::from_secs(5);
+                }
+            }
+            Story::FullDisk => {
+                let victim = if cluster.rng.chance(1, 2) {
+                    leader
+                } else {
+                    cluster.rng.below(cluster.brokers.len() as u64) as usize
+                };
+                fill_disk(cluster, victim);
+                let heal = Duration::from_millis(2_000 + cluster.rng.below(10_000));
+                cluster
+                    .kernel
+                    .schedule_after(heal, Event::Script(HEAL_DISKS));
+                return heal + Duration::from_secs(5);
+            }
+            Story::WholeClusterCrash => {
+                // Every broker's machine at once, once per run.
+                if self.turn == 0 {
+                    self.turn = 1;
+                    cluster.mark("whole-cluster-crash");
+                    for index in 0..cluster.brokers.len() {
+                        self.crash(cluster, index, true);
+                    }
+                }
+                return Duration::from_secs(60);
+            }
             Story::MinIsr => {
                 let others: Vec<usize> = replicas
                     .iter()
@@ -176,7 +254,19 @@ impl ReplicationScript {
     /// at once may take every copy of an acknowledged record (min.insync.replicas is 2), which
     /// no protocol can undo, so a machine crash waits until the last lossy broker is back in
     /// every ISR it belongs to; until then the crash is of the process.
-    fn crash(&mut self, cluster: &mut Cluster, index: usize, mut machine: bool) {
+    fn crash(&mut self, cluster: &mut Cluster, index: usize, machine: bool) {
+        let down = Duration::from_millis(1_000 + cluster.rng.below(5_000));
+        self.crash_for(cluster, index, machine, down);
+    }
+
+    /// Crashes a broker for `down`.
+    fn crash_for(
+        &mut self,
+        cluster: &mut Cluster,
+        index: usize,
+        mut machine: bool,
+        down: Duration,
+    ) {
         let now = cluster.kernel.now();
         if cluster.brokers[index]
             .muted_until
@@ -188,14 +278,13 @@ impl ReplicationScript {
             .data
             .as_ref()
             .is_some_and(|d| d.config.durability == Durability::PageCache);
-        if machine && page_cache {
+        if machine && page_cache && self.story != Story::WholeClusterCrash {
             self.lossy.retain(|broker| !back_in_sync(cluster, *broker));
             machine = self.lossy.iter().all(|broker| *broker == index);
             if machine {
                 self.lossy.insert(index);
             }
         }
-        let down = Duration::from_millis(1_000 + cluster.rng.below(5_000));
         let until = (now + down).min(Instant::ZERO + SAFETY_PHASE);
         cluster.brokers[index].muted_until = Some(until.max(now));
         cluster.brokers[index].restart_on_wake = true;
@@ -260,6 +349,53 @@ fn cut_from_controllers(cluster: &mut Cluster, index: usize) {
     cluster
         .kernel
         .record(format_args!("broker {index} cut from the controllers"));
+}
+
+/// Gives a broker's data disk a slow device: fsyncs of 5 to 50 ms, and one in fifty a hundred
+/// times longer (a stall of up to 5 s).
+fn slow_disk(cluster: &mut Cluster, index: usize) {
+    let Some(data) = cluster.data.as_mut() else {
+        return;
+    };
+    data.brokers[index].disk.set_latency(DiskLatency {
+        read: Duration::from_millis(1),
+        write: Duration::from_millis(2),
+        per_kib: Duration::from_micros(200),
+        sync_min: Duration::from_millis(5),
+        sync_max: Duration::from_millis(50),
+        slow_sync_one_in: 50,
+        slow_sync_multiplier: 100,
+    });
+    cluster.mark("slow-disk");
+    cluster
+        .kernel
+        .record(format_args!("broker {index} disk slow"));
+}
+
+/// Fills a broker's data disk: nothing more fits until it heals.
+fn fill_disk(cluster: &mut Cluster, index: usize) {
+    let Some(data) = cluster.data.as_mut() else {
+        return;
+    };
+    let disk = &mut data.brokers[index].disk;
+    let used = disk.used_bytes();
+    disk.set_capacity(Some(used));
+    cluster.mark("disk-full");
+    cluster
+        .kernel
+        .record(format_args!("broker {index} disk full at {used} bytes"));
+}
+
+/// Every data disk back to full speed and free space.
+fn heal_disks(cluster: &mut Cluster) {
+    let Some(data) = cluster.data.as_mut() else {
+        return;
+    };
+    for broker in &mut data.brokers {
+        broker.disk.set_latency(DiskLatency::NONE);
+        broker.disk.set_capacity(None);
+    }
+    cluster.kernel.record("disks healed");
 }
 
 fn heal_links(cluster: &mut Cluster) {

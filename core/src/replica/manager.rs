@@ -105,6 +105,9 @@ pub struct ReplicaManager {
     pub(super) names: BTreeMap<(String, i32), PartitionKey>,
     /// A held fetch may be answerable (set by appends and high watermark moves).
     pub(super) wake_fetches: bool,
+    /// Roles whose replica could not be opened (a full or failing disk), and when to try
+    /// again: the disk may recover, and the controller still counts on this replica.
+    unopened: BTreeMap<PartitionKey, (PartitionRole, Instant)>,
     pub(super) stats: ReplicaStats,
 }
 
@@ -125,6 +128,7 @@ impl ReplicaManager {
             next_isr_check: None,
             names: BTreeMap::new(),
             wake_fetches: false,
+            unopened: BTreeMap::new(),
             stats: ReplicaStats::default(),
         }
     }
@@ -182,6 +186,7 @@ impl ReplicaManager {
         change: &PartitionRole,
     ) -> Result<(), LogError> {
         let key = (change.topic_id, change.partition);
+        self.unopened.remove(&key);
         if change.role == Role::None {
             self.drop_partition(key, disk, wall_ms);
             return Ok(());
@@ -196,7 +201,7 @@ impl ReplicaManager {
                 phase: Phase::Fetching,
             });
             let name = topic.name.clone();
-            let partition = Partition::open(
+            let opened = Partition::open(
                 disk,
                 &self.config,
                 &name,
@@ -204,7 +209,16 @@ impl ReplicaManager {
                 key.1,
                 placeholder,
                 wall_ms,
-            )?;
+            );
+            let partition = match opened {
+                Ok(partition) => partition,
+                Err(error) => {
+                    let backoff = Duration::from_millis(self.config.replica_fetch_backoff_ms);
+                    let retry = now.checked_add(backoff).unwrap_or(now);
+                    self.unopened.insert(key, (change.clone(), retry));
+                    return Err(error);
+                }
+            };
             self.names.insert((name, key.1), key);
             self.partitions.insert(key, partition);
         }
@@ -415,9 +429,25 @@ impl ReplicaManager {
             .push_back(ReplicaOutput::AlterPartition { id, request });
     }
 
-    /// Runs what is due at `now`: expired produces and fetches, lost requests, ISR checks and
-    /// follower fetches.
-    pub fn handle_timeout(&mut self, now: Instant, disk: &mut dyn Disk, image: &MetadataImage) {
+    /// Runs what is due at `now`: replicas to try opening again, expired produces and
+    /// fetches, lost requests, ISR checks and follower fetches.
+    pub fn handle_timeout(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        disk: &mut dyn Disk,
+        image: &MetadataImage,
+    ) {
+        let due: Vec<PartitionRole> = self
+            .unopened
+            .values()
+            .filter(|(_, at)| *at <= now)
+            .map(|(role, _)| role.clone())
+            .collect();
+        for role in &due {
+            // A failure is kept for the next try; the driver heard of the first one.
+            let _ = self.apply_role(now, wall_ms, disk, image, role);
+        }
         self.expire_delayed(now, disk);
         self.expire_alters(now);
         if self.next_isr_check.is_some_and(|at| at <= now) {
@@ -461,7 +491,9 @@ impl ReplicaManager {
             .filter_map(|(_, sent)| sent.checked_add(timeout));
         let fetchers = self.fetchers.values().filter_map(Fetcher::deadline);
         let wake = self.wake_fetches.then_some(Instant::ZERO);
+        let reopen = self.unopened.values().map(|(_, at)| *at);
         produce
+            .chain(reopen)
             .chain(fetch)
             .chain(alters)
             .chain(fetchers)

@@ -40,6 +40,10 @@ pub struct Partition {
     pub role: ReplicaRole,
     /// Why the log is offline, after a storage failure.
     pub offline: Option<String>,
+    /// The epoch cache changed but a full disk kept it from being written: nothing is
+    /// appended or truncated until it is, so the disk never holds records of an epoch its
+    /// checkpoint lacks.
+    epochs_unwritten: bool,
 }
 
 impl Partition {
@@ -79,6 +83,7 @@ impl Partition {
             epochs,
             role,
             offline: None,
+            epochs_unwritten: false,
         })
     }
 
@@ -148,6 +153,7 @@ impl Partition {
         now_ms: i64,
     ) -> Result<AppendInfo, ErrorCode> {
         self.usable()?;
+        self.write_pending_epochs(disk)?;
         RecordBatch::parse(batch)
             .and_then(|parsed| parsed.validate_records())
             .map_err(|_| ErrorCode::CorruptMessage)?;
@@ -170,6 +176,7 @@ impl Partition {
         now_ms: i64,
     ) -> Result<(), ErrorCode> {
         self.usable()?;
+        self.write_pending_epochs(disk)?;
         let mut start = 0;
         while start < records.len() {
             let Ok(header) = BatchHeader::parse(&records[start..]) else {
@@ -212,13 +219,29 @@ impl Partition {
         Ok(())
     }
 
-    /// Makes the epoch cache durable; a failure takes the replica offline, since its records
-    /// could no longer be checked against a leader's after a crash.
+    /// Makes the epoch cache durable. A full disk is answered KAFKA_STORAGE_ERROR (retriable)
+    /// and the write is tried again before the next append; any other failure takes the
+    /// replica offline, since its records could no longer be checked against a leader's after
+    /// a crash.
     fn flush_epochs(&mut self, disk: &mut dyn Disk) -> Result<(), ErrorCode> {
         let dir = self.log.dir().to_string();
         match self.epochs.flush(disk, &dir) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.epochs_unwritten = false;
+                Ok(())
+            }
+            Err(crate::disk::DiskError::NoSpace) => {
+                self.epochs_unwritten = true;
+                Err(ErrorCode::KafkaStorageError)
+            }
             Err(error) => Err(self.fail(format!("leader epoch checkpoint: {error}"))),
+        }
+    }
+
+    fn write_pending_epochs(&mut self, disk: &mut dyn Disk) -> Result<(), ErrorCode> {
+        match self.epochs_unwritten {
+            true => self.flush_epochs(disk),
+            false => Ok(()),
         }
     }
 
@@ -231,6 +254,7 @@ impl Partition {
         now_ms: i64,
     ) -> Result<(), ErrorCode> {
         self.usable()?;
+        self.write_pending_epochs(disk)?;
         let offset = offset.max(self.log.log_start_offset());
         self.log
             .truncate_to(disk, offset, now_ms)

@@ -188,7 +188,7 @@ impl Cluster {
             let node = &mut self.nodes[index];
             if node.manager.poll_timeout().is_some_and(|t| t <= self.now) {
                 node.manager
-                    .handle_timeout(self.now, &mut node.disk, &self.image);
+                    .handle_timeout(self.now, 0, &mut node.disk, &self.image);
             }
             while let Some(output) = self.nodes[index].manager.poll_output() {
                 self.route(index as BrokerId, output);
