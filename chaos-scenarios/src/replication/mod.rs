@@ -125,11 +125,7 @@ impl Story {
     }
 
     fn known_failure(self) -> Option<&'static str> {
-        (self == Story::FullDisk).then_some(
-            "after a full disk, a follower of a leader elected while its disk was full can loop \
-             between OffsetForLeaderEpoch and OFFSET_OUT_OF_RANGE and never converge (seeds 8, \
-             26, 32, 60 of 100); not yet understood",
-        )
+        None
     }
 
     /// Whether brokers run in fsync mode: drawn per seed, except that a lossy machine crash

@@ -290,7 +290,9 @@ impl ReplicaManager {
             self.stats.stale_leaderships_refused += 1;
             return;
         }
-        if partition.start_epoch(disk, leader_epoch).is_err() {
+        // A full disk only delays the epoch's checkpoint, and appends wait for it; any other
+        // failure took the replica offline.
+        if partition.start_epoch(disk, leader_epoch).is_err() && partition.offline.is_some() {
             return;
         }
         let end = partition.log_end_offset();

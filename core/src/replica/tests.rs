@@ -10,6 +10,7 @@ use crate::controller::{
     BrokerId, LeaderRecoveryState, MetadataImage, MetadataRecord, PartitionChange, PartitionRecord,
     PartitionReply, PartitionRole, RegisterBroker, Role, Uuid,
 };
+use crate::disk::{Disk, DiskError};
 use crate::mem_disk::MemDisk;
 use crate::record::{Compression, RecordBatch, RecordBatchBuilder};
 use crate::time::{Duration, Instant};
@@ -19,7 +20,7 @@ const TOPIC_ID: Uuid = Uuid(7);
 
 struct Node {
     manager: ReplicaManager,
-    disk: MemDisk,
+    disk: FillableDisk,
     /// Partitioned away: its requests and answers are dropped.
     cut: bool,
 }
@@ -32,6 +33,55 @@ struct Cluster {
     next_client: u64,
     /// Requests between brokers sent during the current step.
     wire: Vec<(BrokerId, BrokerId, u64, Request)>,
+}
+
+/// A memory disk that can be made full: creating files and writing then fail with ENOSPC.
+#[derive(Default)]
+struct FillableDisk {
+    inner: MemDisk,
+    full: bool,
+}
+
+impl Disk for FillableDisk {
+    fn create_dir_all(&mut self, dir: &str) -> Result<(), DiskError> {
+        self.inner.create_dir_all(dir)
+    }
+    fn list(&mut self, dir: &str) -> Result<Vec<String>, DiskError> {
+        self.inner.list(dir)
+    }
+    fn create(&mut self, path: &str) -> Result<(), DiskError> {
+        match self.full {
+            true => Err(DiskError::NoSpace),
+            false => self.inner.create(path),
+        }
+    }
+    fn len(&mut self, path: &str) -> Result<u64, DiskError> {
+        self.inner.len(path)
+    }
+    fn read_at(&mut self, path: &str, offset: u64, buf: &mut [u8]) -> Result<usize, DiskError> {
+        self.inner.read_at(path, offset, buf)
+    }
+    fn write_at(&mut self, path: &str, offset: u64, data: &[u8]) -> Result<(), DiskError> {
+        match self.full {
+            true => Err(DiskError::NoSpace),
+            false => self.inner.write_at(path, offset, data),
+        }
+    }
+    fn truncate(&mut self, path: &str, len: u64) -> Result<(), DiskError> {
+        self.inner.truncate(path, len)
+    }
+    fn sync(&mut self, path: &str) -> Result<(), DiskError> {
+        self.inner.sync(path)
+    }
+    fn remove(&mut self, path: &str) -> Result<(), DiskError> {
+        self.inner.remove(path)
+    }
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), DiskError> {
+        self.inner.rename(from, to)
+    }
+    fn sync_dir(&mut self, dir: &str) -> Result<(), DiskError> {
+        self.inner.sync_dir(dir)
+    }
 }
 
 /// Client tokens at and above this are other brokers' requests.
@@ -85,7 +135,7 @@ impl Cluster {
                 manager.set_broker_epoch(i64::from(id) + 1);
                 Node {
                     manager,
-                    disk: MemDisk::default(),
+                    disk: FillableDisk::default(),
                     cut: false,
                 }
             })
@@ -407,4 +457,31 @@ fn consumers_read_only_below_the_high_watermark_and_fenced_epochs_are_refused() 
         panic!("no answer");
     };
     assert_eq!(response.partitions[0].error, ErrorCode::FencedLeaderEpoch);
+}
+
+/// A leader elected while its disk is full cannot write its new epoch's checkpoint: produces
+/// get KAFKA_STORAGE_ERROR (retriable) and nothing is appended, instead of records of an epoch
+/// the checkpoint lacks or a replica taken offline for good; once space returns the checkpoint
+/// is written first and writes go on.
+#[test]
+fn a_leader_on_a_full_disk_refuses_writes_until_its_epoch_checkpoint_is_written() {
+    let mut cluster = Cluster::new(3, 1);
+    let first = cluster.produce(0, -1, &["a"]);
+    cluster.run(200);
+    assert_eq!(cluster.produce_error(first), Some(ErrorCode::None));
+    cluster.nodes[1].disk.full = true;
+    cluster.change(1, vec![1, 0, 2]);
+    let refused = cluster.produce(1, 1, &["b"]);
+    assert_eq!(
+        cluster.produce_error(refused),
+        Some(ErrorCode::KafkaStorageError)
+    );
+    assert_eq!(cluster.values(1), ["a"]);
+    cluster.nodes[1].disk.full = false;
+    let accepted = cluster.produce(1, -1, &["c"]);
+    cluster.run(500);
+    assert_eq!(cluster.produce_error(accepted), Some(ErrorCode::None));
+    for broker in 0..3 {
+        assert_eq!(cluster.values(broker), ["a", "c"], "broker {broker}");
+    }
 }
