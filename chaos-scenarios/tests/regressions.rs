@@ -47,6 +47,24 @@ const REGRESSIONS: &[(&str, u64, &str)] = &[
     ("lossy-follower", 5, "the same stale leadership"),
     ("lossy-follower", 15, "the same stale leadership"),
     ("lossy-follower", 19, "the same stale leadership"),
+    (
+        "full-disk",
+        2,
+        "a replica whose log could not be created on a full disk was never opened again once \
+         space returned: the partition it was to lead stayed without a log",
+    ),
+    ("full-disk", 4, "the same replica never reopened"),
+    ("full-disk", 6, "the same replica never reopened"),
+    (
+        "full-disk",
+        60,
+        "a broker elected leader while its disk was full could not write its epoch checkpoint, \
+         kept the epoch in memory, then refused the leadership as an epoch it had led before: \
+         its followers looped between OffsetForLeaderEpoch and OFFSET_OUT_OF_RANGE",
+    ),
+    ("full-disk", 8, "the same refused leadership"),
+    ("full-disk", 26, "the same refused leadership"),
+    ("full-disk", 32, "the same refused leadership"),
 ];
 
 #[test]

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod broker;
 pub mod client;
 pub mod controller;
 pub mod disk;

@@ -24,6 +24,7 @@ pub use follower::{divergence, Divergence, FollowerState, Phase};
 pub use leader::{LeaderState, PendingIsr, Progress};
 pub use manager::{PartitionKey, ReplicaManager, ReplicaOutput, ReplicaStats, StoredRecord};
 pub use partition::{Partition, ReplicaRole};
+pub(crate) use serve::metadata as metadata_response;
 
 #[cfg(test)]
 mod tests;

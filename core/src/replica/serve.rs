@@ -319,7 +319,9 @@ impl ReplicaManager {
 }
 
 /// The Metadata answer from this broker's image.
-fn metadata(image: &MetadataImage, request: &MetadataRequest) -> MetadataResponse {
+/// Metadata as of `image`: the live brokers and the topics asked for (all when none are
+/// named), a missing one UNKNOWN_TOPIC_OR_PARTITION.
+pub(crate) fn metadata(image: &MetadataImage, request: &MetadataRequest) -> MetadataResponse {
     let brokers = image
         .brokers()
         .filter(|b| b.is_active())

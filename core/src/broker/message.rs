@@ -1,0 +1,154 @@
+//! What nodes say to each other, and what a node hands back to its driver.
+
+use crate::api;
+use crate::controller::{
+    AlterPartitionRequest, ControllerError, CreateTopicRequest, CreatedTopic, HeartbeatReply,
+    HeartbeatRequest, PartitionReply, RegisterBrokerRequest,
+};
+use crate::raft::{CommittedRead, Message, NodeId};
+
+/// One message between two nodes. The driver carries it over its transport unchanged; its
+/// wire encoding is the driver's business.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeMessage {
+    /// Raft traffic between voters of the metadata quorum.
+    Raft(Message),
+    /// A broker's request to a controller.
+    ControllerRequest {
+        /// Matches the answer to the request.
+        id: u64,
+        /// The request.
+        request: ControllerRequest,
+    },
+    /// A controller's answer, sent once the records it decided have committed.
+    ControllerResponse {
+        /// The request's id.
+        id: u64,
+        /// The answer.
+        response: ControllerResponse,
+    },
+    /// A follower replica's request to a partition leader (Fetch or OffsetForLeaderEpoch).
+    ReplicaRequest {
+        /// Matches the answer to the request.
+        id: u64,
+        /// The request.
+        request: api::Request,
+    },
+    /// A leader's answer to a [`NodeMessage::ReplicaRequest`].
+    ReplicaResponse {
+        /// The request's id.
+        id: u64,
+        /// The answer.
+        response: api::Response,
+    },
+}
+
+/// Requests to the controllers: Kafka's BrokerRegistration, BrokerHeartbeat, CreateTopics and
+/// AlterPartition (answered by the active controller only), and a metadata fetch (KIP-595's
+/// observer Fetch, answered by any voter).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ControllerRequest {
+    /// A broker registers.
+    Register(RegisterBrokerRequest),
+    /// A broker renews its lease.
+    Heartbeat(HeartbeatRequest),
+    /// A broker auto-creates a topic a client asked for.
+    CreateTopic(CreateTopicRequest),
+    /// A partition leader asks to change its ISR.
+    AlterPartition(AlterPartitionRequest),
+    /// A broker-only node reads the committed metadata log from this index.
+    MetadataFetch {
+        /// The first index wanted.
+        from_index: u64,
+    },
+}
+
+/// A controller's answer to a [`ControllerRequest`] of the same kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ControllerResponse {
+    /// The broker's new epoch.
+    Registered(Result<i64, ControllerError>),
+    /// The lease was renewed (or refused).
+    Heartbeat(Result<HeartbeatReply, ControllerError>),
+    /// The topic was created (or refused).
+    TopicCreated(Result<CreatedTopic, ControllerError>),
+    /// The partition's state after the change (or the refusal).
+    AlterPartition(Result<PartitionReply, ControllerError>),
+    /// Committed entries, a snapshot, or nothing new.
+    Metadata(CommittedRead),
+}
+
+impl ControllerRequest {
+    /// Kafka's name for the request.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ControllerRequest::Register(_) => "BrokerRegistration",
+            ControllerRequest::Heartbeat(_) => "BrokerHeartbeat",
+            ControllerRequest::CreateTopic(_) => "CreateTopics",
+            ControllerRequest::AlterPartition(_) => "AlterPartition",
+            ControllerRequest::MetadataFetch { .. } => "MetadataFetch",
+        }
+    }
+}
+
+impl ControllerResponse {
+    /// The NOT_CONTROLLER answer to `request`; a metadata fetch gets "nothing new".
+    pub fn not_controller(request: &ControllerRequest) -> ControllerResponse {
+        let error = ControllerError::NotController;
+        match request {
+            ControllerRequest::Register(_) => ControllerResponse::Registered(Err(error)),
+            ControllerRequest::Heartbeat(_) => ControllerResponse::Heartbeat(Err(error)),
+            ControllerRequest::CreateTopic(_) => ControllerResponse::TopicCreated(Err(error)),
+            ControllerRequest::AlterPartition(_) => ControllerResponse::AlterPartition(Err(error)),
+            ControllerRequest::MetadataFetch { .. } => {
+                ControllerResponse::Metadata(CommittedRead::UpToDate { commit: 0 })
+            }
+        }
+    }
+
+    /// The NOT_CONTROLLER answer of the same kind as `response`, for a controller that lost
+    /// its leadership before the decision it answered committed.
+    pub fn not_controller_for(response: &ControllerResponse) -> ControllerResponse {
+        let error = ControllerError::NotController;
+        match response {
+            ControllerResponse::Registered(_) => ControllerResponse::Registered(Err(error)),
+            ControllerResponse::Heartbeat(_) => ControllerResponse::Heartbeat(Err(error)),
+            ControllerResponse::TopicCreated(_) => ControllerResponse::TopicCreated(Err(error)),
+            ControllerResponse::AlterPartition(_) => ControllerResponse::AlterPartition(Err(error)),
+            ControllerResponse::Metadata(_) => {
+                ControllerResponse::Metadata(CommittedRead::UpToDate { commit: 0 })
+            }
+        }
+    }
+
+    /// True when the answer says to try another controller.
+    pub fn is_not_controller(&self) -> bool {
+        let error = match self {
+            ControllerResponse::Registered(Err(error))
+            | ControllerResponse::Heartbeat(Err(error))
+            | ControllerResponse::TopicCreated(Err(error))
+            | ControllerResponse::AlterPartition(Err(error)) => error,
+            _ => return false,
+        };
+        *error == ControllerError::NotController
+    }
+}
+
+/// Something the driver must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeOutput {
+    /// Send `message` to node `to`. Never this node itself: those are handled inside.
+    Send {
+        /// The node.
+        to: NodeId,
+        /// The message.
+        message: NodeMessage,
+    },
+    /// Answer the client whose request carried this token.
+    Respond {
+        /// The driver's token from [`super::Node::handle_client_request`].
+        client: u64,
+        /// The answer.
+        response: api::Response,
+    },
+}

@@ -1,0 +1,392 @@
+//! The node itself: its parts, the inputs the driver feeds it and the loop that settles each
+//! input before the call returns.
+
+use std::collections::VecDeque;
+
+use super::channel::ControllerChannel;
+use super::config::{ConfigError, NodeConfig};
+use super::epoch_file;
+use super::lifecycle::Lifecycle;
+use super::message::{NodeMessage, NodeOutput};
+use super::quorum::Quorum;
+use super::serve::PeerTraffic;
+use crate::api;
+use crate::controller::{BrokerRegistration, FollowError, MetadataFollower, MetadataImage, Uuid};
+use crate::disk::{Disk, DiskError};
+use crate::raft::{NodeId, RaftError, RaftNode};
+use crate::replica::{Durability, ReplicaManager};
+use crate::rng::Rng;
+use crate::time::Instant;
+
+/// Why a node stopped. Every variant but [`NodeError::InvalidConfig`] arrives from the
+/// environment or a peer; the driver stops the process (with its own exit code) and starts a
+/// new one over the same disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeError {
+    /// A setting is out of range.
+    InvalidConfig(ConfigError),
+    /// The metadata log's storage failed or is corrupt.
+    Raft(RaftError),
+    /// The broker's own files (its `broker-epoch`) could not be read or written.
+    Disk(DiskError),
+    /// The committed metadata log holds an entry this node cannot apply, so its image would
+    /// part from everyone else's.
+    Metadata(FollowError),
+}
+
+impl core::fmt::Display for NodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            NodeError::InvalidConfig(error) => write!(f, "{error}"),
+            NodeError::Raft(error) => write!(f, "metadata log: {error}"),
+            NodeError::Disk(error) => write!(f, "broker files: {error}"),
+            NodeError::Metadata(error) => write!(f, "metadata log cannot be applied: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+impl From<ConfigError> for NodeError {
+    fn from(error: ConfigError) -> NodeError {
+        NodeError::InvalidConfig(error)
+    }
+}
+
+/// Counters for tests, logs and simulation coverage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeStats {
+    /// Times this node became the active controller.
+    pub controller_activations: u64,
+    /// Times it stopped being the active controller.
+    pub controller_resignations: u64,
+    /// Registrations the controller accepted.
+    pub registrations: u64,
+    /// Topics this broker asked the controller to create for a Metadata request.
+    pub auto_creations_asked: u64,
+    /// Requests to controllers given up unanswered.
+    pub controller_requests_timed_out: u64,
+    /// Metadata log snapshots taken.
+    pub snapshots_taken: u64,
+    /// Partition replicas that failed to open for a role.
+    pub roles_failed: u64,
+    /// Messages from peers ignored as malformed or unexpected.
+    pub peer_messages_ignored: u64,
+    /// Requests refused because `requests_inflight_max` were being served.
+    pub requests_refused: u64,
+}
+
+/// Where the broker side stands with the controller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BrokerStatus {
+    /// The epoch of the current registration, once accepted.
+    pub broker_epoch: Option<i64>,
+    /// What the next registration says its disk vouches for (KIP-966's PreviousBrokerEpoch).
+    pub previous_broker_epoch: i64,
+    /// The last heartbeat answer said the broker is unfenced.
+    pub unfenced: bool,
+    /// The broker's applied metadata holds its registration, so it acts on its roles.
+    pub active: bool,
+}
+
+/// What every input hands down to the parts it drives.
+pub(super) struct Step<'a> {
+    pub now: Instant,
+    pub wall_ms: i64,
+    pub disk: &'a mut dyn Disk,
+    pub rng: &'a mut dyn Rng,
+}
+
+/// One Sluice process. See the module documentation for the call order.
+#[derive(Debug)]
+pub struct Node {
+    pub(super) config: NodeConfig,
+    /// The Raft voter and (while it leads) the active controller; `None` on a broker-only
+    /// node.
+    pub(super) quorum: Option<Quorum>,
+    /// The applied metadata: every node keeps one, fed by its own Raft log when it is a
+    /// voter, by metadata fetches otherwise.
+    pub(super) follower: MetadataFollower,
+    /// Registration, heartbeats and roles; `None` on a controller-only node.
+    pub(super) lifecycle: Option<Lifecycle>,
+    /// The partition replicas. A controller-only node has one that never gets a role, so its
+    /// answers to stray data requests are the usual errors.
+    pub(super) manager: ReplicaManager,
+    pub(super) channel: ControllerChannel,
+    pub(super) peers: PeerTraffic,
+    pub(super) outputs: VecDeque<NodeOutput>,
+    /// Messages this node sent itself (a combined node's broker to its own controller): they
+    /// are handled before the input that caused them returns, never handed to the driver.
+    pub(super) loopback: VecDeque<NodeMessage>,
+    pub(super) failure: Option<NodeError>,
+    pub(super) stats: NodeStats,
+}
+
+impl Node {
+    /// Starts the process over `disk`: a voter recovers its metadata log; a broker reads the
+    /// epoch of its last registration. `clean` says the process stopped (or was killed)
+    /// without its machine going down, so the page cache kept every write: only then, or in
+    /// fsync mode, does the broker vouch for that epoch when it registers again.
+    pub fn open(
+        config: NodeConfig,
+        disk: &mut dyn Disk,
+        rng: &mut dyn Rng,
+        clean: bool,
+    ) -> Result<Node, NodeError> {
+        config.validate()?;
+        let quorum = match config.process_roles.is_controller() {
+            true => {
+                let raft = RaftNode::open(disk, &config.metadata_log_dir, config.raft_config())
+                    .map_err(NodeError::Raft)?;
+                Some(Quorum::new(raft))
+            }
+            false => None,
+        };
+        let lifecycle = match config.process_roles.is_broker() {
+            true => {
+                let stored =
+                    epoch_file::load(disk, &config.replica.log_dir).map_err(NodeError::Disk)?;
+                let vouches = clean || config.replica.durability == Durability::Fsync;
+                let previous = stored.filter(|_| vouches).unwrap_or(-1);
+                let observer = !config.process_roles.is_controller();
+                Some(Lifecycle::new(Uuid::random(rng), previous, observer))
+            }
+            false => None,
+        };
+        let broker_id = config.broker_id();
+        let node = Node {
+            follower: MetadataFollower::new(broker_id, config.image_limits),
+            manager: ReplicaManager::new(broker_id, config.replica.clone()),
+            channel: ControllerChannel::new(rng.next_u64() >> 1),
+            peers: PeerTraffic::new(rng.next_u64() >> 1),
+            quorum,
+            lifecycle,
+            outputs: VecDeque::new(),
+            loopback: VecDeque::new(),
+            failure: None,
+            stats: NodeStats::default(),
+            config,
+        };
+        assert_eq!(
+            node.quorum.is_some(),
+            node.config.process_roles.is_controller()
+        );
+        assert_eq!(
+            node.lifecycle.is_some(),
+            node.config.process_roles.is_broker()
+        );
+        Ok(node)
+    }
+
+    /// A client's data-plane request; the answer comes out as [`NodeOutput::Respond`] with
+    /// the same token, now or later (a produce waiting for the ISR, a fetch waiting for
+    /// data), and never twice. acks=0 produces get none.
+    pub fn handle_client_request(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        disk: &mut dyn Disk,
+        rng: &mut dyn Rng,
+        client: u64,
+        request: api::Request,
+    ) {
+        let mut step = Step {
+            now,
+            wall_ms,
+            disk,
+            rng,
+        };
+        if self.failure.is_none() {
+            self.serve_client(&mut step, client, request);
+        }
+        self.settle(&mut step);
+    }
+
+    /// A message from node `from`.
+    pub fn handle_message(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        disk: &mut dyn Disk,
+        rng: &mut dyn Rng,
+        from: NodeId,
+        message: NodeMessage,
+    ) {
+        let mut step = Step {
+            now,
+            wall_ms,
+            disk,
+            rng,
+        };
+        if self.failure.is_none() {
+            self.deliver(&mut step, from, message);
+        }
+        self.settle(&mut step);
+    }
+
+    /// Runs whatever is due at `now` (see [`Node::poll_timeout`]); calling it early is
+    /// harmless.
+    pub fn handle_timeout(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        disk: &mut dyn Disk,
+        rng: &mut dyn Rng,
+    ) {
+        let mut step = Step {
+            now,
+            wall_ms,
+            disk,
+            rng,
+        };
+        if self.failure.is_none() {
+            self.quorum_timeout(&mut step);
+            if self.manager.poll_timeout().is_some_and(|at| at <= now) {
+                let image = self.follower.image();
+                self.manager.handle_timeout(now, wall_ms, step.disk, image);
+            }
+            self.channel_timeout(&mut step);
+            self.lifecycle_timeout(&mut step);
+        }
+        self.settle(&mut step);
+    }
+
+    /// The next thing for the driver to do; `None` when there is nothing (or the node failed).
+    pub fn poll_output(&mut self) -> Option<NodeOutput> {
+        if self.failure.is_some() {
+            return None;
+        }
+        self.outputs.pop_front()
+    }
+
+    /// When [`Node::handle_timeout`] next has work (`None` once failed); an instant in the
+    /// past means now.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.failure.is_some() {
+            return None;
+        }
+        let quorum = self.quorum.as_ref().and_then(Quorum::poll_timeout);
+        let lifecycle = self.lifecycle.as_ref().and_then(Lifecycle::poll_timeout);
+        let channel = self
+            .channel
+            .poll_timeout(self.config.controller_quorum_request_timeout);
+        [quorum, lifecycle, channel, self.manager.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Why the node stopped, if it did: the driver ends the process and opens a new one.
+    pub fn failure(&self) -> Option<&NodeError> {
+        self.failure.as_ref()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// The metadata this node has applied.
+    pub fn image(&self) -> &MetadataImage {
+        self.follower.image()
+    }
+
+    /// The live brokers with their advertised listeners and racks, for the driver's Metadata
+    /// answers (core's Metadata response names brokers by id only).
+    pub fn live_brokers(&self) -> impl Iterator<Item = &BrokerRegistration> {
+        self.follower.image().brokers().filter(|b| b.is_active())
+    }
+
+    /// The broker side's standing, on a broker.
+    pub fn broker_status(&self) -> Option<BrokerStatus> {
+        self.lifecycle.as_ref().map(Lifecycle::status)
+    }
+
+    /// Whether this node is the active controller now.
+    pub fn is_active_controller(&self) -> bool {
+        self.quorum.as_ref().is_some_and(Quorum::is_active)
+    }
+
+    /// The metadata Raft voter, on a controller.
+    pub fn raft(&self) -> Option<&RaftNode> {
+        self.quorum.as_ref().map(Quorum::raft)
+    }
+
+    /// The partition replicas.
+    pub fn replica_manager(&self) -> &ReplicaManager {
+        &self.manager
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &NodeStats {
+        &self.stats
+    }
+
+    /// Sends `message` to `to`, or to this node's own inbox.
+    pub(super) fn send(&mut self, to: NodeId, message: NodeMessage) {
+        if to == self.config.raft_id() {
+            self.loopback.push_back(message);
+        } else {
+            self.outputs.push_back(NodeOutput::Send { to, message });
+        }
+    }
+
+    /// Stops the node for good: outputs queued so far may not match its disk any more.
+    pub(super) fn fail(&mut self, error: NodeError) {
+        if self.failure.is_none() {
+            self.failure = Some(error);
+            self.outputs.clear();
+            self.loopback.clear();
+        }
+    }
+
+    fn deliver(&mut self, step: &mut Step<'_>, from: NodeId, message: NodeMessage) {
+        match message {
+            NodeMessage::Raft(message) => self.raft_message(step, from, message),
+            NodeMessage::ControllerRequest { id, request } => {
+                self.serve_controller(step, from, id, request)
+            }
+            NodeMessage::ControllerResponse { id, response } => {
+                self.controller_answered(step, id, response)
+            }
+            NodeMessage::ReplicaRequest { id, request } => self.serve_peer(step, from, id, request),
+            NodeMessage::ReplicaResponse { id, response } => self.peer_answered(step, id, response),
+        }
+    }
+
+    /// Carries every consequence of an input through: committed metadata to the image, the
+    /// controller and the replicas, new roles, answers, and messages to itself, until nothing
+    /// moves.
+    fn settle(&mut self, step: &mut Step<'_>) {
+        while self.failure.is_none() {
+            self.drain_raft(step);
+            self.check_leadership(step);
+            self.maybe_compact(step);
+            self.drain_manager(step);
+            let Some(message) = self.loopback.pop_front() else {
+                break;
+            };
+            let me = self.config.raft_id();
+            self.deliver(step, me, message);
+        }
+        if self.failure.is_none() {
+            self.check_invariants();
+        }
+    }
+
+    fn check_invariants(&self) {
+        assert!(self.loopback.is_empty() || self.failure.is_some());
+        assert_eq!(
+            self.quorum.is_some(),
+            self.config.process_roles.is_controller()
+        );
+        assert_eq!(
+            self.lifecycle.is_some(),
+            self.config.process_roles.is_broker()
+        );
+        if let Some(quorum) = &self.quorum {
+            // A voter's image is fed from its own log, entry by entry.
+            assert_eq!(quorum.raft().applied_index(), self.follower.applied_index());
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! The data plane: clients' requests, other brokers' replica requests, and the replica
+//! manager's outputs routed to clients, peers and the controller. Metadata is answered here,
+//! from the applied image, because it may auto-create topics.
+
+use std::collections::BTreeMap;
+
+use super::channel::Purpose;
+use super::message::{ControllerRequest, NodeMessage, NodeOutput};
+use super::node::{Node, Step};
+use crate::api::{
+    Disconnected, EpochEndOffset, ErrorCode, FetchPartitionResponse, FetchResponse,
+    ListOffsetsResponse, ListedOffset, MetadataRequest, MetadataResponse,
+    OffsetForLeaderEpochResponse, ProducePartitionResponse, ProduceResponse, Request, Response,
+};
+use crate::controller::{CreateTopicRequest, TOPIC_NAME_BYTES_MAX};
+use crate::raft::NodeId;
+use crate::replica::{metadata_response, ReplicaOutput};
+
+/// Who is waiting for the answer to a request the replica manager serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Asker {
+    /// A client, by the driver's token.
+    Client(u64),
+    /// Another broker, by its request id.
+    Peer(NodeId, u64),
+}
+
+/// Tokens for the replica manager and ids for requests to other brokers.
+#[derive(Debug)]
+pub(super) struct PeerTraffic {
+    next_token: u64,
+    /// The manager's token → who asked. Bounded by `requests_inflight_max`.
+    askers: BTreeMap<u64, Asker>,
+    /// Ids of requests to other brokers are the manager's ids shifted by this random offset,
+    /// so an answer meant for an earlier process of this node matches nothing.
+    wire_offset: u64,
+}
+
+impl PeerTraffic {
+    pub(super) fn new(wire_offset: u64) -> PeerTraffic {
+        PeerTraffic {
+            next_token: 0,
+            askers: BTreeMap::new(),
+            wire_offset,
+        }
+    }
+}
+
+impl Node {
+    pub(super) fn serve_client(&mut self, step: &mut Step<'_>, client: u64, request: Request) {
+        match request {
+            Request::Metadata(request) => {
+                let response = Response::Metadata(self.metadata(step, &request));
+                self.outputs
+                    .push_back(NodeOutput::Respond { client, response });
+            }
+            request => self.serve_data(step, Asker::Client(client), request),
+        }
+    }
+
+    pub(super) fn serve_peer(
+        &mut self,
+        step: &mut Step<'_>,
+        from: NodeId,
+        id: u64,
+        request: Request,
+    ) {
+        self.serve_data(step, Asker::Peer(from, id), request);
+    }
+
+    pub(super) fn peer_answered(&mut self, step: &mut Step<'_>, id: u64, response: Response) {
+        let request_id = id.wrapping_sub(self.peers.wire_offset);
+        let (now, wall_ms) = (step.now, step.wall_ms);
+        self.manager
+            .handle_response(now, wall_ms, step.disk, request_id, Ok(response));
+    }
+
+    fn serve_data(&mut self, step: &mut Step<'_>, asker: Asker, request: Request) {
+        if self.peers.askers.len() >= self.config.requests_inflight_max {
+            self.stats.requests_refused += 1;
+            if let Some(response) = refusal(&request, ErrorCode::RequestTimedOut) {
+                self.answer(asker, response);
+            }
+            return;
+        }
+        let token = self.peers.next_token;
+        self.peers.next_token = token.wrapping_add(1);
+        // acks=0 gets no answer, so nobody waits for one.
+        let answered = !matches!(&request, Request::Produce(p) if p.acks == 0);
+        if answered {
+            self.peers.askers.insert(token, asker);
+        }
+        let image = self.follower.image();
+        let (now, wall_ms) = (step.now, step.wall_ms);
+        self.manager
+            .handle_request(now, wall_ms, step.disk, image, token, request);
+    }
+
+    fn answer(&mut self, asker: Asker, response: Response) {
+        match asker {
+            Asker::Client(client) => self
+                .outputs
+                .push_back(NodeOutput::Respond { client, response }),
+            Asker::Peer(to, id) => self.send(to, NodeMessage::ReplicaResponse { id, response }),
+        }
+    }
+
+    /// Routes the replica manager's outputs.
+    pub(super) fn drain_manager(&mut self, step: &mut Step<'_>) {
+        while let Some(output) = self.manager.poll_output() {
+            match output {
+                ReplicaOutput::Request { to, id, request } => match u32::try_from(to) {
+                    Ok(to) => {
+                        let id = id.wrapping_add(self.peers.wire_offset);
+                        self.send(NodeId(to), NodeMessage::ReplicaRequest { id, request });
+                    }
+                    Err(_) => {
+                        let (now, wall_ms) = (step.now, step.wall_ms);
+                        let answer = Err(Disconnected);
+                        self.manager
+                            .handle_response(now, wall_ms, step.disk, id, answer);
+                    }
+                },
+                ReplicaOutput::Respond { client, response } => {
+                    if let Some(asker) = self.peers.askers.remove(&client) {
+                        self.answer(asker, response);
+                    }
+                }
+                ReplicaOutput::AlterPartition { id, request } => {
+                    let purpose = Purpose::AlterPartition(id);
+                    let request = ControllerRequest::AlterPartition(request);
+                    self.ask_controller(step, purpose, request);
+                }
+            }
+        }
+    }
+
+    /// Metadata from the applied image. A named topic that does not exist is created, when
+    /// both the client (`allow_auto_topic_creation`) and the broker
+    /// (`auto.create.topics.enable`) allow, with `num.partitions` and
+    /// `default.replication.factor`; meanwhile it is answered LEADER_NOT_AVAILABLE, as Kafka
+    /// answers it.
+    fn metadata(&mut self, step: &mut Step<'_>, request: &MetadataRequest) -> MetadataResponse {
+        let mut response = metadata_response(self.follower.image(), request);
+        let creates = request.topics.is_some()
+            && request.allow_auto_topic_creation
+            && self.config.auto_create_topics_enable
+            && self.lifecycle.is_some();
+        if !creates {
+            return response;
+        }
+        for topic in &mut response.topics {
+            // Kafka answers a bad name INVALID_TOPIC_EXCEPTION, which core's codes lack.
+            if topic.error != ErrorCode::UnknownTopicOrPartition || !is_valid_topic(&topic.name) {
+                continue;
+            }
+            topic.error = ErrorCode::LeaderNotAvailable;
+            let name = topic.name.clone();
+            self.auto_create(step, name);
+        }
+        response
+    }
+
+    fn auto_create(&mut self, step: &mut Step<'_>, name: String) {
+        let purpose = Purpose::CreateTopic(name.clone());
+        let full = self.channel.creations() >= self.config.auto_create_inflight_max;
+        if full || self.channel.is_waiting_for(&purpose) {
+            return;
+        }
+        let request = CreateTopicRequest {
+            name,
+            partitions: self.config.num_partitions,
+            replication_factor: self.config.default_replication_factor,
+            unclean_leader_election_enable: None,
+        };
+        self.stats.auto_creations_asked += 1;
+        self.ask_controller(step, purpose, ControllerRequest::CreateTopic(request));
+    }
+}
+
+/// Kafka's rule for topic names (`Topic.validate`): 1 to 249 of `[a-zA-Z0-9._-]`, and not `.`
+/// or `..`.
+fn is_valid_topic(name: &str) -> bool {
+    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    !name.is_empty()
+        && name.len() <= TOPIC_NAME_BYTES_MAX
+        && name != "."
+        && name != ".."
+        && name.chars().all(legal)
+}
+
+/// The answer to `request` with `error` for every partition (`None` for acks=0, which gets
+/// no answer).
+fn refusal(request: &Request, error: ErrorCode) -> Option<Response> {
+    let response = match request {
+        Request::Produce(request) if request.acks == 0 => return None,
+        Request::Produce(request) => Response::Produce(ProduceResponse {
+            partitions: request
+                .partitions
+                .iter()
+                .map(|(tp, _)| ProducePartitionResponse::error(tp.clone(), error))
+                .collect(),
+        }),
+        Request::Fetch(request) => Response::Fetch(FetchResponse {
+            error,
+            partitions: request
+                .partitions
+                .iter()
+                .map(|p| FetchPartitionResponse::error(p.partition.clone(), error))
+                .collect(),
+        }),
+        Request::ListOffsets(request) => Response::ListOffsets(ListOffsetsResponse {
+            partitions: request
+                .partitions
+                .iter()
+                .map(|p| ListedOffset::error(p.partition.clone(), error))
+                .collect(),
+        }),
+        Request::OffsetForLeaderEpoch(request) => {
+            Response::OffsetForLeaderEpoch(OffsetForLeaderEpochResponse {
+                partitions: request
+                    .partitions
+                    .iter()
+                    .map(|p| EpochEndOffset::error(p.partition.clone(), error))
+                    .collect(),
+            })
+        }
+        Request::Metadata(_) => Response::Metadata(MetadataResponse {
+            brokers: Vec::new(),
+            topics: Vec::new(),
+        }),
+    };
+    Some(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_valid_topic;
+
+    #[test]
+    fn topic_names_follow_kafkas_rule() {
+        for good in ["orders", "a.b_c-1", "..."] {
+            assert!(is_valid_topic(good), "{good}");
+        }
+        let long = "x".repeat(250);
+        for bad in ["", ".", "..", "a b", "ä", long.as_str()] {
+            assert!(!is_valid_topic(bad), "{bad}");
+        }
+    }
+}
