@@ -32,7 +32,7 @@ done
 
 step "bug switches of partition replication must be caught"
 for feature in bug-replica-ack-before-isr bug-replica-truncate-to-hw bug-replica-hw-outside-isr \
-  bug-controller-ignore-unclean-shutdown; do
+  bug-controller-ignore-unclean-shutdown bug-replica-skip-fetch-epoch-check; do
   cargo test -p sluice-chaos --features "$feature" --test bug_switches_replication
 done
 

@@ -27,6 +27,7 @@ pub fn scenarios() -> Vec<Box<dyn Scenario>> {
         Box::new(crate::replication::SlowDisk),
         Box::new(crate::replication::FullDisk),
         Box::new(crate::replication::WholeClusterCrash),
+        Box::new(crate::replication::StaleFollower),
     ];
     assert_unique_names(&registry);
     registry

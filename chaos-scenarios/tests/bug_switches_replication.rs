@@ -31,3 +31,10 @@ fn electing_a_replica_back_from_an_unclean_shutdown_is_caught() {
     let failure = support::first_failure("lossy-follower", 200);
     assert_eq!(failure.failure.unwrap().anomaly, "unclean-admission");
 }
+
+#[cfg(feature = "bug-replica-skip-fetch-epoch-check")]
+#[test]
+fn serving_a_fetch_from_an_older_leader_epoch_is_caught() {
+    let failure = support::first_failure("stale-follower", 200);
+    assert_eq!(failure.failure.unwrap().anomaly, "log-divergence");
+}

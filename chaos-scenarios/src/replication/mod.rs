@@ -63,6 +63,8 @@ pub enum Story {
     FullDisk,
     /// `whole-cluster-crash`.
     WholeClusterCrash,
+    /// `stale-follower`.
+    StaleFollower,
 }
 
 const LEADER_CRASH_MARKS: &[&str] = &[
@@ -98,6 +100,13 @@ const ROLLING_MARKS: &[&str] = &["acks-all-acknowledged", "controlled-shutdown",
 const FLAPPING_MARKS: &[&str] = &["acks-all-acknowledged", "broker-flapped", "isr-expand"];
 const SLOW_DISK_MARKS: &[&str] = &["acks-all-acknowledged", "slow-disk"];
 const FULL_DISK_MARKS: &[&str] = &["acks-all-acknowledged", "disk-full"];
+const STALE_FOLLOWER_MARKS: &[&str] = &[
+    "acks-all-acknowledged",
+    "stale-follower",
+    "controlled-shutdown",
+    "fenced-follower-fetch",
+    "follower-truncated-by-epoch",
+];
 const WHOLE_CLUSTER_MARKS: &[&str] = &["acks-all-acknowledged", "whole-cluster-crash"];
 
 const FAULTS: &[FaultSpec] = &[
@@ -121,6 +130,7 @@ impl Story {
             Story::SlowDisk => SLOW_DISK_MARKS,
             Story::FullDisk => FULL_DISK_MARKS,
             Story::WholeClusterCrash => WHOLE_CLUSTER_MARKS,
+            Story::StaleFollower => STALE_FOLLOWER_MARKS,
         }
     }
 
@@ -276,6 +286,15 @@ story_scenario!(
      lost, since every acknowledged record was synced on min.insync.replicas replicas"
 );
 story_scenario!(
+    StaleFollower,
+    Story::StaleFollower,
+    run_story,
+    "stale-follower",
+    "a follower cut from the controllers keeps fetching in the leader epoch it knows while \
+     leadership moves away and back to the same broker; the leader refuses it \
+     (FENCED_LEADER_EPOCH) until it learns the new epoch and truncates"
+);
+story_scenario!(
     MinIsr,
     Story::MinIsr,
     run_story,
@@ -299,6 +318,7 @@ impl Cluster {
             (totals.isr_shrinks_asked > 0, "isr-shrink"),
             (totals.isr_expands_asked > 0, "isr-expand"),
             (totals.not_enough_replicas > 0, "not-enough-replicas"),
+            (totals.fenced_follower_fetches > 0, "fenced-follower-fetch"),
         ] {
             if hit {
                 self.mark(mark);

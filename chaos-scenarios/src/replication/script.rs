@@ -23,6 +23,8 @@ pub const VERDICT: u32 = 3;
 const HEAL_LINKS: u32 = 4;
 const SECOND_CRASH: u32 = 5;
 const HEAL_DISKS: u32 = 6;
+const SHUT_DOWN_FIRST: u32 = 7;
+const SHUT_DOWN_SECOND: u32 = 8;
 
 /// One run's faults.
 pub struct ReplicationScript {
@@ -38,6 +40,8 @@ pub struct ReplicationScript {
     lossy: BTreeSet<usize>,
     /// The broker that restarts next in a rolling restart, or that flaps.
     turn: usize,
+    /// stale-follower's two controlled shutdowns: leadership moves away and back.
+    shutdowns: Vec<usize>,
 }
 
 impl ReplicationScript {
@@ -51,6 +55,7 @@ impl ReplicationScript {
             second: None,
             lossy: BTreeSet::new(),
             turn: 0,
+            shutdowns: Vec::new(),
         }
     }
 
@@ -65,6 +70,18 @@ impl ReplicationScript {
             FAULT => {}
             HEAL_LINKS => heal_links(cluster),
             HEAL_DISKS => heal_disks(cluster),
+            SHUT_DOWN_FIRST | SHUT_DOWN_SECOND => {
+                if !self.shutdowns.is_empty() {
+                    let index = self.shutdowns.remove(0);
+                    let now = cluster.kernel.now();
+                    if cluster.brokers[index].muted_until.is_none_or(|t| t <= now) {
+                        cluster.brokers[index].shutting_down = true;
+                        cluster
+                            .kernel
+                            .record(format_args!("broker {index} begins a controlled shutdown"));
+                    }
+                }
+            }
             SECOND_CRASH => {
                 if let Some(victim) = self.second.take() {
                     cluster.mark("two-fast-failovers");
@@ -221,6 +238,39 @@ impl ReplicationScript {
                     .kernel
                     .schedule_after(heal, Event::Script(HEAL_DISKS));
                 return heal + Duration::from_secs(5);
+            }
+            Story::StaleFollower => {
+                // A follower cut from the controllers keeps the leader and epoch it knows
+                // while leadership moves away (a controlled shutdown) and back (another one):
+                // the returning leader must refuse its fetches in the old epoch
+                // (FENCED_LEADER_EPOCH) until it learns the new one and truncates.
+                let mut others = replicas
+                    .iter()
+                    .map(|r| *r as usize)
+                    .filter(|r| *r != leader);
+                let (Some(stale), Some(second)) = (others.next(), others.next()) else {
+                    return Duration::from_secs(1);
+                };
+                cut_from_controllers(cluster, stale);
+                cluster.mark("stale-follower");
+                // The first shutdown waits for the stale follower's lease to lapse, so that
+                // leadership cannot move to it; the second waits for the first broker to be
+                // back (its new registration waits for its old lease) and in sync, so that
+                // leadership returns to it.
+                self.shutdowns = vec![leader, second];
+                let first = Duration::from_millis(10_000 + cluster.rng.below(1_000));
+                let second_at = first + Duration::from_millis(17_000 + cluster.rng.below(3_000));
+                let heal = second_at + Duration::from_millis(6_000 + cluster.rng.below(4_000));
+                cluster
+                    .kernel
+                    .schedule_after(first, Event::Script(SHUT_DOWN_FIRST));
+                cluster
+                    .kernel
+                    .schedule_after(second_at, Event::Script(SHUT_DOWN_SECOND));
+                cluster
+                    .kernel
+                    .schedule_after(heal, Event::Script(HEAL_LINKS));
+                return heal + Duration::from_secs(3);
             }
             Story::WholeClusterCrash => {
                 // Every broker's machine at once, once per run.

@@ -85,6 +85,9 @@ pub struct ReplicaStats {
     pub produce_timeouts: u64,
     /// Leaderships of an epoch this broker led before it restarted, not taken up again.
     pub stale_leaderships_refused: u64,
+    /// Follower fetches refused as leader for naming an older leader epoch (KIP-320's
+    /// FENCED_LEADER_EPOCH): a follower still acting on an epoch that has moved on.
+    pub fenced_follower_fetches: u64,
 }
 
 /// Every replica of one broker. See the module documentation.
@@ -555,5 +558,6 @@ impl ReplicaStats {
         self.not_enough_replicas_after_append += other.not_enough_replicas_after_append;
         self.produce_timeouts += other.produce_timeouts;
         self.stale_leaderships_refused += other.stale_leaderships_refused;
+        self.fenced_follower_fetches += other.fenced_follower_fetches;
     }
 }

@@ -78,7 +78,16 @@ impl ReplicaManager {
         let Some(partition) = self.partitions.get_mut(&key) else {
             return FetchPartitionResponse::error(tp, ErrorCode::NotLeaderOrFollower);
         };
-        if let Err(error) = partition.check_leads(wanted.current_leader_epoch) {
+        // The `bug-replica-skip-fetch-epoch-check` switch serves fetches whatever leader epoch
+        // they name, a planted bug the replication scenarios must catch.
+        let epoch = match cfg!(feature = "bug-replica-skip-fetch-epoch-check") {
+            true => None,
+            false => wanted.current_leader_epoch,
+        };
+        if let Err(error) = partition.check_leads(epoch) {
+            if follower.is_some() && error == ErrorCode::FencedLeaderEpoch {
+                self.stats.fenced_follower_fetches += 1;
+            }
             return FetchPartitionResponse::error(tp, error);
         }
         let state = partition.leader().expect("checked");
