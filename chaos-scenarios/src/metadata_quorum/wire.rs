@@ -2,8 +2,8 @@
 
 use sluice_core::api;
 use sluice_core::controller::{
-    AlterPartitionRequest, ControllerError, CreateTopicRequest, CreatedTopic, HeartbeatReply,
-    HeartbeatRequest, PartitionReply, RegisterBrokerRequest, Uuid,
+    AlterPartitionRequest, ControllerError, CreateTopicRequest, CreatedTopic, ElectionResult,
+    HeartbeatReply, HeartbeatRequest, PartitionReply, RegisterBrokerRequest, Uuid,
 };
 use sluice_core::raft::{CommittedRead, Message};
 
@@ -73,6 +73,9 @@ pub enum Request {
     MetadataFetch(u64),
     /// A partition leader asks to change its ISR.
     AlterPartition(AlterPartitionRequest),
+    /// The admin client asks for unclean elections of every leaderless partition (KIP-460's
+    /// ElectLeaders with election type UNCLEAN): an operator's last resort.
+    ElectLeadersUnclean,
 }
 
 /// Answers from the active controller.
@@ -90,6 +93,8 @@ pub enum Response {
     Metadata(CommittedRead),
     /// The partition's state after an AlterPartition (or the refusal).
     AlterPartition(Result<PartitionReply, ControllerError>),
+    /// Per partition, whether a leader was elected.
+    LeadersElected(Result<Vec<ElectionResult>, ControllerError>),
 }
 
 impl Request {
@@ -102,6 +107,7 @@ impl Request {
             Request::DeleteTopic(_) => "DeleteTopics",
             Request::MetadataFetch(_) => "MetadataFetch",
             Request::AlterPartition(_) => "AlterPartition",
+            Request::ElectLeadersUnclean => "ElectLeaders",
         }
     }
 }
@@ -116,6 +122,7 @@ impl Response {
             Response::TopicDeleted(result) => ("DeleteTopics", result.as_ref().err()),
             Response::Metadata(read) => return format!("MetadataFetch {}", describe_read(read)),
             Response::AlterPartition(result) => ("AlterPartition", result.as_ref().err()),
+            Response::LeadersElected(result) => ("ElectLeaders", result.as_ref().err()),
         };
         match error {
             Some(error) => format!("{name} {}", error.name()),
@@ -133,6 +140,7 @@ impl Response {
             Request::DeleteTopic(_) => Response::TopicDeleted(Err(error)),
             Request::MetadataFetch(_) => Response::Metadata(CommittedRead::UpToDate { commit: 0 }),
             Request::AlterPartition(_) => Response::AlterPartition(Err(error)),
+            Request::ElectLeadersUnclean => Response::LeadersElected(Err(error)),
         }
     }
 
@@ -144,6 +152,7 @@ impl Response {
             Response::TopicCreated(Err(error)) => error,
             Response::TopicDeleted(Err(error)) => error,
             Response::AlterPartition(Err(error)) => error,
+            Response::LeadersElected(Err(error)) => error,
             _ => return false,
         };
         *error == ControllerError::NotController
@@ -162,6 +171,7 @@ impl Response {
             Response::TopicDeleted(_) => Response::TopicDeleted(Err(error)),
             Response::Metadata(_) => Response::Metadata(CommittedRead::UpToDate { commit: 0 }),
             Response::AlterPartition(_) => Response::AlterPartition(Err(error)),
+            Response::LeadersElected(_) => Response::LeadersElected(Err(error)),
         }
     }
 }

@@ -19,6 +19,16 @@ pub struct AuditState {
     leader_hw: BTreeMap<(PartitionKey, i32, usize, u32), i64>,
 }
 
+/// The workload's values (decimal numbers) of stored records, by offset.
+pub(crate) fn workload_values(
+    records: Vec<sluice_core::replica::StoredRecord>,
+) -> impl Iterator<Item = (i64, u64)> {
+    records.into_iter().filter_map(|(offset, value)| {
+        let value = std::str::from_utf8(value.as_deref()?).ok()?.parse().ok()?;
+        Some((offset, value))
+    })
+}
+
 impl Cluster {
     /// Every running replica's log, as the checker reads them; `None` where a log is unreadable.
     pub(crate) fn replica_logs(&mut self) -> Vec<ReplicaLog> {
@@ -37,13 +47,7 @@ impl Cluster {
                 let Ok(records) = manager.records(&mut broker.disk, key, None) else {
                     continue;
                 };
-                let records = records
-                    .into_iter()
-                    .filter_map(|(offset, value)| {
-                        let value = std::str::from_utf8(value.as_deref()?).ok()?.parse().ok()?;
-                        Some((offset, value))
-                    })
-                    .collect();
+                let records = workload_values(records).collect();
                 logs.push(ReplicaLog {
                     partition: key.1,
                     replica: index as i32,
@@ -139,7 +143,28 @@ impl Cluster {
         if pending > 0 {
             return self.fail("stuck-producer", format!("{pending} sends never completed"));
         }
-        let report = check_with(&data.history, CheckOptions::default());
+        let report = match &data.unclean_recovery {
+            None => check_with(&data.history, CheckOptions::default()),
+            Some(logs) => {
+                // Every broker lost its unsynced writes and an unclean election chose each
+                // partition's log: acknowledged records that log lacked may be lost (and their
+                // offsets reused), and every other one must still be there.
+                let mut history = data.history.clone();
+                let declared = history.declare_losable(|partition, offset, value| {
+                    logs.get(&partition)
+                        .is_none_or(|log| log.get(&offset) != Some(&value))
+                });
+                self.kernel.record(format_args!(
+                    "{} acknowledged records were not on the replicas the unclean elections chose",
+                    declared.len()
+                ));
+                let options = CheckOptions {
+                    unclean_elections_allowed: true,
+                    ..CheckOptions::default()
+                };
+                check_with(&history, options)
+            }
+        };
         if !report.is_valid() {
             let (kind, examples) = report
                 .anomalies

@@ -61,6 +61,10 @@ pub struct DataPlane {
     pub audit: super::audit::AuditState,
     /// Its partitions.
     pub partitions: i32,
+    /// Set when every broker lost its unsynced writes at once (page-cache mode): per
+    /// partition, the log (offset → value) of the replica an unclean election then chose, as
+    /// it was when it took up leadership. What it lacked is what the run may lose.
+    pub unclean_recovery: Option<BTreeMap<i32, BTreeMap<i64, u64>>>,
     next_wire_id: u64,
 }
 
@@ -92,6 +96,7 @@ impl DataPlane {
             audit: super::audit::AuditState::default(),
             retired: Default::default(),
             partitions,
+            unclean_recovery: None,
             next_wire_id: 0,
         }
     }
@@ -142,7 +147,40 @@ impl Cluster {
                 "broker {index} cannot open a replica: {error}"
             ));
         }
+        self.note_unclean_leader(index, change);
         self.data_flush(index);
+    }
+
+    /// After a whole-cluster loss of unsynced writes, keeps the log of the first replica to
+    /// lead each partition: only an unclean election can choose one.
+    fn note_unclean_leader(&mut self, index: usize, change: &PartitionRole) {
+        let Some(data) = self.data.as_mut() else {
+            return;
+        };
+        let leads = matches!(change.role, sluice_core::controller::Role::Leader { .. });
+        let known = data
+            .unclean_recovery
+            .as_ref()
+            .is_none_or(|logs| logs.contains_key(&change.partition));
+        if !leads || known {
+            return;
+        }
+        let broker = &mut data.brokers[index];
+        let Some(manager) = broker.manager.as_mut() else {
+            return;
+        };
+        let key = (change.topic_id, change.partition);
+        let Ok(records) = manager.records(&mut broker.disk, key, None) else {
+            return;
+        };
+        let log = super::audit::workload_values(records).collect();
+        if let Some(logs) = data.unclean_recovery.as_mut() {
+            logs.insert(change.partition, log);
+        }
+        self.kernel.record(format_args!(
+            "broker {index} leads partition {} after the unclean election",
+            change.partition
+        ));
     }
 
     /// Once a broker's metadata holds its current registration, it takes up every role that

@@ -10,6 +10,7 @@ use sluice_sim::{DiskLatency, NodeId};
 use super::clients::SimClient;
 use super::{Story, SAFETY_PHASE};
 use crate::metadata_quorum::cluster::{Cluster, Event};
+use crate::metadata_quorum::wire::Request;
 use crate::swarm::FaultMix;
 
 /// Script steps.
@@ -25,6 +26,7 @@ const SECOND_CRASH: u32 = 5;
 const HEAL_DISKS: u32 = 6;
 const SHUT_DOWN_FIRST: u32 = 7;
 const SHUT_DOWN_SECOND: u32 = 8;
+const UNCLEAN_RECOVERY: u32 = 9;
 
 /// One run's faults.
 pub struct ReplicationScript {
@@ -70,6 +72,7 @@ impl ReplicationScript {
             FAULT => {}
             HEAL_LINKS => heal_links(cluster),
             HEAL_DISKS => heal_disks(cluster),
+            UNCLEAN_RECOVERY => unclean_recovery(cluster),
             SHUT_DOWN_FIRST | SHUT_DOWN_SECOND => {
                 if !self.shutdowns.is_empty() {
                     let index = self.shutdowns.remove(0);
@@ -280,6 +283,17 @@ impl ReplicationScript {
                     for index in 0..cluster.brokers.len() {
                         self.crash(cluster, index, true);
                     }
+                    let data = cluster.data.as_mut().expect("data plane");
+                    if data.config.durability == Durability::PageCache {
+                        // Every broker comes back from an unclean shutdown: no replica is
+                        // eligible, and only an operator's unclean election brings the
+                        // partitions back, at the cost of what the chosen replica lacks.
+                        data.unclean_recovery = Some(Default::default());
+                        cluster.kernel.schedule_after(
+                            Duration::from_secs(2),
+                            Event::Script(UNCLEAN_RECOVERY),
+                        );
+                    }
                 }
                 return Duration::from_secs(60);
             }
@@ -347,6 +361,44 @@ impl ReplicationScript {
         cluster
             .kernel
             .record(format_args!("broker {index} {kind} crash until {until}"));
+    }
+}
+
+/// The operator's part after a whole-cluster loss: once every broker is back and registered,
+/// asks for unclean elections while some partition has no leader, checking again every 2 s.
+fn unclean_recovery(cluster: &mut Cluster) {
+    let all_back = cluster
+        .brokers
+        .iter()
+        .all(|b| b.epoch.is_some() && !b.lost_writes);
+    let leaderless = cluster
+        .nodes
+        .iter()
+        .max_by_key(|n| n.applied)
+        .and_then(|node| {
+            let data = cluster.data.as_ref()?;
+            let topic = node.image.topic_by_name(&data.topic)?;
+            Some(topic.partitions.iter().any(|p| p.leader < 0))
+        })
+        .unwrap_or(true);
+    if all_back && leaderless && cluster.admin.current.is_none() {
+        cluster.admin.current = Some(Request::ElectLeadersUnclean);
+        cluster.mark("unclean-recovery");
+        cluster
+            .kernel
+            .record("the operator asks for unclean elections");
+    }
+    // Until every partition has a leader chosen after the loss (a lease may still show a
+    // crashed broker as leader for a while).
+    let recovered = cluster.data.as_ref().is_some_and(|data| {
+        data.unclean_recovery
+            .as_ref()
+            .is_none_or(|logs| logs.len() == data.partitions as usize)
+    });
+    if !recovered {
+        cluster
+            .kernel
+            .schedule_after(Duration::from_secs(2), Event::Script(UNCLEAN_RECOVERY));
     }
 }
 

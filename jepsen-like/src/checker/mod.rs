@@ -24,10 +24,13 @@ pub struct CheckOptions {
     /// The producers were not idempotent and retried, so `duplicate` and `duplicate-nonzero`
     /// are expected (invariant 2).
     pub duplicates_allowed: bool,
-    /// The run allows unclean elections (or unclean recovery), so a high watermark that
-    /// decreases (invariant 14) or an already-read record that changes or vanishes (invariant
-    /// 15) is reported as expected `unclean-truncation` instead of `hw-regression` or
-    /// `inconsistent-read`. Other checks are unaffected.
+    /// The run allows unclean elections (or unclean recovery). Then these are reported as
+    /// expected `unclean-truncation` instead of their own anomaly: a high watermark that
+    /// decreases (`hw-regression`, invariant 14), an already-read record that changes or
+    /// vanishes (`inconsistent-read`, invariant 15), and an offset seen holding two values
+    /// because it was truncated and reused (`inconsistent-offsets`, invariant 1). Other checks
+    /// are unaffected: the acknowledged records a run may lose it declares with
+    /// [`History::declare_losable`](crate::History::declare_losable).
     pub unclean_elections_allowed: bool,
 }
 
@@ -51,7 +54,7 @@ pub fn check(history: &History) -> Report {
 pub fn check_with(history: &History, options: CheckOptions) -> Report {
     let logs = observations::observe(history);
     let mut anomalies = Anomalies::default();
-    offsets::check(&logs, &mut anomalies);
+    offsets::check(&logs, options.unclean_elections_allowed, &mut anomalies);
     polls::check(history, &logs, &mut anomalies);
     sends::check(history, &mut anomalies);
     hw::check(history, options.unclean_elections_allowed, &mut anomalies);

@@ -6,8 +6,14 @@ use std::collections::BTreeMap;
 use super::observations::PartitionLog;
 use crate::report::{anomaly, Anomalies};
 
-/// Invariant 1: every observed (partition, offset) holds exactly one value.
-pub(crate) fn inconsistent_offsets(partition: i32, log: &PartitionLog, anomalies: &mut Anomalies) {
+/// Invariant 1: every observed (partition, offset) holds exactly one value; an unclean
+/// election, when the run allows them, may truncate an offset and reuse it.
+pub(crate) fn inconsistent_offsets(
+    partition: i32,
+    log: &PartitionLog,
+    unclean_allowed: bool,
+    anomalies: &mut Anomalies,
+) {
     for (offset, values) in &log.by_offset {
         if values.len() < 2 {
             continue;
@@ -17,7 +23,7 @@ pub(crate) fn inconsistent_offsets(partition: i32, log: &PartitionLog, anomalies
             .map(|(value, ops)| format!("value {value} ({})", op_list(ops.iter().map(|op| op.0))))
             .collect();
         let example = format!("partition {partition} offset {offset}: {}", seen.join(", "));
-        anomalies.push(anomaly::INCONSISTENT_OFFSETS, example);
+        anomalies.push_truncation(anomaly::INCONSISTENT_OFFSETS, example, unclean_allowed);
     }
 }
 
@@ -81,9 +87,13 @@ pub(crate) fn op_list(ops: impl Iterator<Item = usize>) -> String {
 }
 
 /// Runs every offset check on every partition.
-pub(crate) fn check(logs: &BTreeMap<i32, PartitionLog>, anomalies: &mut Anomalies) {
+pub(crate) fn check(
+    logs: &BTreeMap<i32, PartitionLog>,
+    unclean_allowed: bool,
+    anomalies: &mut Anomalies,
+) {
     for (partition, log) in logs {
-        inconsistent_offsets(*partition, log, anomalies);
+        inconsistent_offsets(*partition, log, unclean_allowed, anomalies);
         duplicates(*partition, log, anomalies);
         offset_ack_mismatch(*partition, log, anomalies);
         lost_and_unseen(*partition, log, anomalies);

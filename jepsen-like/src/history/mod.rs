@@ -80,6 +80,27 @@ impl History {
         Ok(())
     }
 
+    /// Turns every acknowledged send that `losable(partition, offset, value)` accepts into an
+    /// indefinite one (info), and returns them: a run declares in advance which acknowledged
+    /// records a fault it injected may take (a whole-cluster power loss in page-cache mode
+    /// takes what no replica had synced), and the checker then holds every other acknowledged
+    /// record to the usual standard.
+    pub fn declare_losable(&mut self, losable: impl Fn(i32, i64, u64) -> bool) -> Vec<OpId> {
+        let mut declared = Vec::new();
+        for (index, operation) in self.operations.iter_mut().enumerate() {
+            let (Request::Send { partition, value }, Completion::SendOk { offset }) =
+                (&operation.request, &operation.completion)
+            else {
+                continue;
+            };
+            if losable(*partition, *offset, *value) {
+                operation.completion = Completion::Info;
+                declared.push(OpId(index));
+            }
+        }
+        declared
+    }
+
     /// Completes poll `op` as successful, having read `reads`; `after_seek` says the poll
     /// directly followed a seek or an assign. No high watermark is recorded: see
     /// [`History::ok_poll_with_hw`].

@@ -137,3 +137,22 @@ fn high_watermarks_are_validated_and_kept() {
         Completion::PollOk { high_watermarks, .. } if high_watermarks.is_empty()
     ));
 }
+
+/// Declared losable sends become indefinite; the others stay acknowledged.
+#[test]
+fn declared_losable_sends_become_indefinite() {
+    let mut history = History::new();
+    let low = history.invoke_send(1, 0, 10).unwrap();
+    history.ok_send(low, 4).unwrap();
+    let high = history.invoke_send(1, 0, 11).unwrap();
+    history.ok_send(high, 5).unwrap();
+    let other = history.invoke_send(1, 1, 12).unwrap();
+    history.ok_send(other, 9).unwrap();
+    let declared = history.declare_losable(|partition, offset, _| partition == 0 && offset >= 5);
+    assert_eq!(declared, vec![high]);
+    assert_eq!(history.operations()[high.0].completion, Completion::Info);
+    assert_eq!(
+        history.operations()[low.0].completion,
+        Completion::SendOk { offset: 4 }
+    );
+}

@@ -1,7 +1,7 @@
 //! The clients' side of the cluster: requests to the controllers and their answers, brokers'
 //! heartbeats and metadata fetches, and the admin's topic requests.
 
-use sluice_core::controller::{encode_batch, MetadataRecord, Role as FollowerRole};
+use sluice_core::controller::{encode_batch, ElectionType, MetadataRecord, Role as FollowerRole};
 use sluice_core::raft::CommittedRead;
 use sluice_core::rng::Rng;
 use sluice_core::time::Duration;
@@ -95,6 +95,11 @@ impl Cluster {
             Request::AlterPartition(request) => {
                 let result = controller.alter_partition(&request);
                 let reply = reply(Response::AlterPartition(result.response));
+                self.propose(index, result.records, reply);
+            }
+            Request::ElectLeadersUnclean => {
+                let result = controller.elect_leaders(ElectionType::Unclean, None);
+                let reply = reply(Response::LeadersElected(Ok(result.response)));
                 self.propose(index, result.records, reply);
             }
             Request::MetadataFetch(_) => unreachable!("answered before the controller check"),
