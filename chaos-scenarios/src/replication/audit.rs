@@ -17,6 +17,20 @@ pub const AUDIT_EVERY: Duration = Duration::from_millis(500);
 pub struct AuditState {
     /// The highest high watermark each leader reported, per epoch and process start.
     leader_hw: BTreeMap<(PartitionKey, i32, usize, u32), i64>,
+    /// The committed log as the replicas' high watermarks revealed it: (partition, offset) →
+    /// value. Every replica's records below its high watermark must match it.
+    committed: BTreeMap<(i32, i64), u64>,
+    /// Per replica (partition, broker, process start), the offset its records were checked
+    /// against `committed` up to.
+    checked: BTreeMap<(PartitionKey, usize, u32), i64>,
+}
+
+impl AuditState {
+    /// Forgets what was committed in `partition`: an unclean election chose a new history.
+    pub(crate) fn forget_committed(&mut self, partition: i32) {
+        self.committed.retain(|(p, _), _| *p != partition);
+        self.checked.retain(|(key, _, _), _| key.1 != partition);
+    }
 }
 
 /// The workload's values (decimal numbers) of stored records, by offset.
@@ -60,41 +74,78 @@ impl Cluster {
         logs
     }
 
-    /// HW ≤ LEO everywhere; a leader's HW never goes down within its epoch; replicas agree
-    /// below the smaller of their high watermarks.
-    pub(crate) fn audit(&mut self) {
+    /// The invariants of one broker's replicas, after each of its steps: HW ≤ LEO; a leader's
+    /// HW never goes down within its epoch; the records below each replica's HW are the
+    /// committed ones, the same on every replica (checked for the records the HW passed since
+    /// the last step).
+    pub(crate) fn audit_broker(&mut self, index: usize) {
         if self.failure.is_some() {
             return;
         }
         let mut problems = Vec::new();
         let data = self.data.as_mut().expect("data plane");
-        for (index, broker) in data.brokers.iter().enumerate() {
-            let Some(manager) = broker.manager.as_ref() else {
+        let broker = &mut data.brokers[index];
+        let Some(manager) = broker.manager.as_mut() else {
+            return;
+        };
+        let keys: Vec<PartitionKey> = manager.partitions().map(|(key, _)| *key).collect();
+        for key in &keys {
+            let partition = manager.partition(*key).expect("listed");
+            let hw = partition.high_watermark;
+            let at = (*key, index, broker.incarnation);
+            let from = data.audit.checked.get(&at).copied().unwrap_or(i64::MIN);
+            if from >= hw {
+                continue;
+            }
+            let Ok(records) = manager.records_in(&mut broker.disk, *key, from, Some(hw)) else {
                 continue;
             };
-            for (key, partition) in manager.partitions() {
-                let (hw, leo) = (partition.high_watermark, partition.log_end_offset());
-                if hw > leo {
-                    problems.push((
-                        "hw-above-leo",
-                        format!("broker {index} {key:?}: {hw} > {leo}"),
-                    ));
-                }
-                if let Some(state) = partition.leader() {
-                    let seen = data
-                        .audit
-                        .leader_hw
-                        .entry((*key, state.leader_epoch, index, broker.incarnation))
-                        .or_insert(hw);
-                    if hw < *seen {
-                        let detail = format!("broker {index} {key:?}: {} -> {hw}", *seen);
-                        problems.push(("hw-regression-on-leader", detail));
-                    }
-                    *seen = (*seen).max(hw);
+            for (offset, value) in workload_values(records) {
+                let committed = *data.audit.committed.entry((key.1, offset)).or_insert(value);
+                if committed != value {
+                    let detail = format!(
+                        "partition {} offset {offset}: broker {index} holds {value} below its \
+                         high watermark {hw}, another replica held {committed}",
+                        key.1
+                    );
+                    problems.push(("log-divergence", detail));
                 }
             }
+            data.audit.checked.insert(at, hw);
         }
-        problems.extend(self.incomplete_candidates());
+        for (key, partition) in manager.partitions() {
+            let (hw, leo) = (partition.high_watermark, partition.log_end_offset());
+            if hw > leo {
+                problems.push((
+                    "hw-above-leo",
+                    format!("broker {index} {key:?}: {hw} > {leo}"),
+                ));
+            }
+            if let Some(state) = partition.leader() {
+                let seen = data
+                    .audit
+                    .leader_hw
+                    .entry((*key, state.leader_epoch, index, broker.incarnation))
+                    .or_insert(hw);
+                if hw < *seen {
+                    let detail = format!("broker {index} {key:?}: {} -> {hw}", *seen);
+                    problems.push(("hw-regression-on-leader", detail));
+                }
+                *seen = (*seen).max(hw);
+            }
+        }
+        if let Some((kind, detail)) = problems.into_iter().next() {
+            self.fail(kind, detail);
+        }
+    }
+
+    /// Every 500 ms, across brokers: ISR and ELR members hold the committed log, and any two
+    /// replicas agree below the smaller of their high watermarks.
+    pub(crate) fn audit(&mut self) {
+        if self.failure.is_some() {
+            return;
+        }
+        let mut problems = self.incomplete_candidates();
         let logs = self.replica_logs();
         for anomaly in check_replicas(&logs) {
             problems.push((anomaly.kind, anomaly.example));

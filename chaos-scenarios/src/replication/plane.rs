@@ -177,6 +177,7 @@ impl Cluster {
         if let Some(logs) = data.unclean_recovery.as_mut() {
             logs.insert(change.partition, log);
         }
+        data.audit.forget_committed(change.partition);
         self.kernel.record(format_args!(
             "broker {index} leads partition {} after the unclean election",
             change.partition
@@ -283,6 +284,7 @@ impl Cluster {
             }
         }
         self.arm_data_timer(index);
+        self.audit_broker(index);
     }
 
     fn arm_data_timer(&mut self, index: usize) {

@@ -517,11 +517,23 @@ impl ReplicaManager {
         key: PartitionKey,
         upto: Option<i64>,
     ) -> Result<Vec<StoredRecord>, crate::api::ErrorCode> {
+        self.records_in(disk, key, i64::MIN, upto)
+    }
+
+    /// The records of one replica from `from` (or its log start, if later) below `upto` (or
+    /// its log end), as `(offset, value)`.
+    pub fn records_in(
+        &mut self,
+        disk: &mut dyn Disk,
+        key: PartitionKey,
+        from: i64,
+        upto: Option<i64>,
+    ) -> Result<Vec<StoredRecord>, crate::api::ErrorCode> {
         let Some(partition) = self.partitions.get_mut(&key) else {
             return Ok(Vec::new());
         };
         let end = upto.unwrap_or(partition.log_end_offset());
-        let mut offset = partition.log.log_start_offset();
+        let mut offset = partition.log.log_start_offset().max(from);
         let mut out = Vec::new();
         while offset < end {
             let slice = partition.read(disk, offset, 1 << 20, Some(end))?;
