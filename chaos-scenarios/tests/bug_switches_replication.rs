@@ -8,21 +8,21 @@ mod support;
 #[test]
 fn acknowledging_before_the_isr_holds_a_batch_is_caught() {
     let failure = support::first_failure("leader-crash", 200);
-    assert_eq!(failure.failure.unwrap().anomaly, "unseen");
+    assert_eq!(failure.failure.unwrap().anomaly, "inconsistent-offsets");
 }
 
 #[cfg(feature = "bug-replica-truncate-to-hw")]
 #[test]
 fn truncating_to_the_high_watermark_is_caught() {
     let failure = support::first_failure("follower-truncation", 200);
-    assert_eq!(failure.failure.unwrap().anomaly, "hw-regression");
+    assert_eq!(failure.failure.unwrap().anomaly, "log-divergence");
 }
 
 #[cfg(feature = "bug-replica-hw-outside-isr")]
 #[test]
 fn a_high_watermark_from_outside_the_isr_is_caught() {
     let failure = support::first_failure("leader-crash", 200);
-    assert_eq!(failure.failure.unwrap().anomaly, "hw-regression");
+    assert_eq!(failure.failure.unwrap().anomaly, "log-divergence");
 }
 
 #[cfg(feature = "bug-controller-ignore-unclean-shutdown")]
