@@ -123,7 +123,13 @@ fn server_answers_api_versions_and_exits_0_on_sigterm() {
     assert!(killed.success());
     let status = wait_for_exit(&mut child);
     assert_eq!(status.code(), Some(0), "{status:?}");
-    let rest: Vec<String> = lines.try_iter().collect();
+    // The child has exited, but its last lines may still be on their way through the reader
+    // thread: take them until it sees the end of the pipe.
+    let mut rest = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        rest.push(line);
+    }
     assert!(
         rest.iter().any(|line| line.contains("received SIGTERM")),
         "{rest:?}"
