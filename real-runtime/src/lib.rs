@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod bench;
+pub mod broker;
 pub mod cli;
 pub mod clock;
 pub mod config;

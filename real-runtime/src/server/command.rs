@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 
-use super::{serve, ApiVersionsOnly, NamedListener, ServerOptions};
+use super::{serve, NamedListener, ServerOptions};
 use crate::cli::CliError;
 use crate::config::{self, ServerConfig};
 use crate::logging;
@@ -95,7 +95,8 @@ async fn serve_config(config: &ServerConfig) -> Result<(), CliError> {
             listener,
         });
     }
-    for endpoint in config.advertised_for(&bound) {
+    let advertised = config.advertised_for(&bound);
+    for endpoint in &advertised {
         tracing::info!("advertising {endpoint}");
         if endpoint.binds_all_interfaces() {
             tracing::warn!(
@@ -104,15 +105,12 @@ async fn serve_config(config: &ServerConfig) -> Result<(), CliError> {
             );
         }
     }
-    tracing::warn!(
-        "no broker yet: this server answers ApiVersions and closes connections that send \
-         anything else"
-    );
+    let handler = crate::broker::start(config, &advertised).map_err(CliError::Failed)?;
     let options = ServerOptions {
         request_bytes_max: config.socket_request_max_bytes as usize,
         ..ServerOptions::default()
     };
-    serve(listeners, Arc::new(ApiVersionsOnly), options, shutdown).await;
+    serve(listeners, Arc::new(handler), options, shutdown).await;
     tracing::info!("stopped");
     Ok(())
 }

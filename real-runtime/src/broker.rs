@@ -1,0 +1,298 @@
+//! The broker behind `sluice server`: one [`Node`] from `sluice-core` on its own task, over the
+//! file disk and the OS clocks, reached by the connection loop through [`NodeHandler`].
+//!
+//! Each data-plane request is converted by `sluice-net` into core's types on the connection's
+//! side, handed to the node task in arrival order over one channel (so a connection's
+//! Produce batches reach the log in the order they came), and its answer converted back at
+//! the request's version. ApiVersions is answered on the spot. What the node does not serve
+//! yet (the admin APIs, InitProducerId) closes the connection, as Kafka does for a request it
+//! cannot parse, and is logged.
+//!
+//! Only a single node is wired: a node that would send to another node (a multi-node quorum,
+//! replicas on other brokers) logs and drops the message until the inter-broker transport
+//! exists.
+
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hasher};
+use std::path::Path;
+
+use sluice_core::api;
+use sluice_core::broker::{Node, NodeConfig, NodeOutput, ProcessRoles};
+use sluice_core::controller::Listener;
+use sluice_core::replica::ReplicaConfig;
+use sluice_core::rng::SplitMix64;
+use sluice_core::time::Duration;
+use sluice_net::convert::{
+    expects_response, from_core, to_core, BrokerEndpoint, ClusterInfo, ResponseContext,
+};
+use sluice_net::request::{DecodedRequest, RequestBody};
+use sluice_net::response::{api_versions_body, ResponseBody};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::clock::MonotonicClock;
+use crate::config::{Endpoint, ServerConfig};
+use crate::file_disk::FileDisk;
+use crate::server::{ConnectionInfo, Outcome, Reply, RequestHandler};
+
+/// A client's request on its way to the node task.
+struct ClientInput {
+    request: api::Request,
+    context: ResponseContext,
+    /// `None` for a request that gets no answer (Produce with acks=0).
+    reply: Option<oneshot::Sender<Outcome>>,
+}
+
+/// Hands data-plane requests to the node task.
+#[derive(Clone)]
+pub struct NodeHandler {
+    inputs: mpsc::UnboundedSender<ClientInput>,
+}
+
+impl RequestHandler for NodeHandler {
+    fn handle(&self, connection: &ConnectionInfo, request: DecodedRequest) -> Reply {
+        let version = request.header.api_version;
+        if let RequestBody::ApiVersions(_) = request.body {
+            return Reply::Ready(Outcome::Respond(ResponseBody::ApiVersions(
+                api_versions_body(),
+            )));
+        }
+        let converted = match to_core(&request.body, version) {
+            Ok(converted) => converted,
+            Err(error) => {
+                tracing::warn!(
+                    connection = connection.id,
+                    peer = %connection.peer,
+                    api = ?request.body.api_key(),
+                    "cannot serve the request, closing the connection: {error:?}"
+                );
+                return Reply::Ready(Outcome::Close(format!("{error:?}")));
+            }
+        };
+        let (reply, answer) = match expects_response(&request.body) {
+            true => {
+                let (sender, reply) = Reply::later();
+                (reply, Some(sender))
+            }
+            false => (Reply::Ready(Outcome::NoResponse), None),
+        };
+        let input = ClientInput {
+            request: converted.request,
+            context: converted.context,
+            reply: answer,
+        };
+        if self.inputs.send(input).is_err() {
+            return Reply::Ready(Outcome::Close("the broker stopped".to_string()));
+        }
+        reply
+    }
+}
+
+/// Starts the node over `config`'s first data directory and returns its handler.
+/// `advertised` are the listeners clients reach, with the ports actually bound.
+pub fn start(config: &ServerConfig, advertised: &[Endpoint]) -> Result<NodeHandler, String> {
+    let dir = config
+        .log_dirs
+        .first()
+        .ok_or_else(|| "log.dirs names no directory".to_string())?;
+    let clean = page_cache_survived(dir);
+    let mut disk = FileDisk::open(dir)
+        .map_err(|error| format!("cannot open the data directory {}: {error}", dir.display()))?;
+    let mut rng = SplitMix64::new(entropy());
+    let node_config = node_config(config, advertised);
+    let node = Node::open(node_config, &mut disk, &mut rng, clean)
+        .map_err(|error| format!("cannot start the node: {error}"))?;
+    let cluster_id = config.cluster_id.clone();
+    let (inputs, receiver) = mpsc::unbounded_channel();
+    tokio::spawn(run_node(node, disk, rng, receiver, cluster_id));
+    Ok(NodeHandler { inputs })
+}
+
+/// The node's settings from the server's (Kafka's names on both sides).
+fn node_config(config: &ServerConfig, advertised: &[Endpoint]) -> NodeConfig {
+    let roles = match (config.process_roles.broker, config.process_roles.controller) {
+        (true, true) => ProcessRoles::Combined,
+        (false, true) => ProcessRoles::Controller,
+        _ => ProcessRoles::Broker,
+    };
+    let node_id = u32::try_from(config.node_id).unwrap_or(0);
+    let mut voters: Vec<u32> = config
+        .controller_quorum_voters
+        .iter()
+        .filter_map(|voter| u32::try_from(voter.id).ok())
+        .collect();
+    if voters.is_empty() {
+        voters.push(node_id);
+    }
+    let mut node = NodeConfig::new(node_id, roles, voters);
+    node.advertised_listeners = advertised
+        .iter()
+        .map(|endpoint| Listener {
+            name: endpoint.name.clone(),
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+        })
+        .collect();
+    node.auto_create_topics_enable = config.auto_create_topics_enable;
+    node.num_partitions = config.num_partitions;
+    node.default_replication_factor = config.default_replication_factor;
+    node.broker_heartbeat_interval =
+        Duration::from_millis(u64::from(config.broker_heartbeat_interval_ms));
+    let min_isr = usize::try_from(config.min_insync_replicas).unwrap_or(1);
+    node.controller.min_insync_replicas = min_isr;
+    node.controller.unclean_leader_election_enable = config.unclean_leader_election_enable;
+    node.controller.broker_session_timeout =
+        Duration::from_millis(u64::from(config.broker_session_timeout_ms));
+    let mut replica = ReplicaConfig {
+        min_insync_replicas: min_isr,
+        replica_lag_time_max_ms: config.replica_lag_time_max_ms,
+        ..node.replica.clone()
+    };
+    replica.log.segment_bytes = u64::try_from(config.log_segment_bytes).unwrap_or(1 << 30);
+    node.replica = replica;
+    node
+}
+
+/// Whether what this process wrote to the page cache survived its last stop: true when the
+/// machine has not rebooted since (the kernel's boot id is the one recorded at the last
+/// start), since only a machine crash takes unsynced writes. KIP-966 takes a broker that
+/// cannot vouch for its log out of every ISR, which on a single node would leave its
+/// partitions without a leader after a mere `kill -9`.
+fn page_cache_survived(dir: &Path) -> bool {
+    let Ok(current) = std::fs::read_to_string("/proc/sys/kernel/random/boot_id") else {
+        return false;
+    };
+    let file = dir.join("boot-id");
+    let previous = std::fs::read_to_string(&file).ok();
+    if std::fs::create_dir_all(dir).is_ok() {
+        // Written before anything else this process writes: a reboot from here on is seen.
+        let _ = std::fs::write(&file, &current);
+    }
+    previous.as_deref() == Some(current.as_str())
+}
+
+/// Seed material from the OS (std's hash keys are drawn from it).
+fn entropy() -> u64 {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(u64::from(std::process::id()));
+    hasher.finish()
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// The node's loop: client requests and timeouts in, answers out.
+async fn run_node(
+    mut node: Node,
+    mut disk: FileDisk,
+    mut rng: SplitMix64,
+    mut inputs: mpsc::UnboundedReceiver<ClientInput>,
+    cluster_id: String,
+) {
+    let clock = MonotonicClock::start();
+    let mut waiting: BTreeMap<u64, (ResponseContext, oneshot::Sender<Outcome>)> = BTreeMap::new();
+    let mut next_token: u64 = 0;
+    // As Kafka opens its listeners only once the broker has caught up with the metadata log,
+    // requests wait until the broker is unfenced and acting on its roles: before that its
+    // image may be empty and would call every topic unknown.
+    let mut held: Vec<ClientInput> = Vec::new();
+    node.handle_timeout(clock.now(), wall_ms(), &mut disk, &mut rng);
+    loop {
+        let ready = node
+            .broker_status()
+            .is_some_and(|status| status.unfenced && status.active);
+        if ready {
+            for input in std::mem::take(&mut held) {
+                next_token += 1;
+                if let Some(reply) = input.reply {
+                    waiting.insert(next_token, (input.context, reply));
+                }
+                node.handle_client_request(
+                    clock.now(),
+                    wall_ms(),
+                    &mut disk,
+                    &mut rng,
+                    next_token,
+                    input.request,
+                );
+            }
+        }
+        let sleep = node.poll_timeout().map(|deadline| {
+            let left = deadline.saturating_duration_since(clock.now());
+            std::time::Duration::from_nanos(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX))
+        });
+        tokio::select! {
+            input = inputs.recv() => {
+                let Some(input) = input else { break };
+                if !ready {
+                    held.push(input);
+                    continue;
+                }
+                next_token += 1;
+                if let Some(reply) = input.reply {
+                    waiting.insert(next_token, (input.context, reply));
+                }
+                node.handle_client_request(
+                    clock.now(),
+                    wall_ms(),
+                    &mut disk,
+                    &mut rng,
+                    next_token,
+                    input.request,
+                );
+            }
+            _ = tokio::time::sleep(sleep.unwrap_or_default()), if sleep.is_some() => {
+                node.handle_timeout(clock.now(), wall_ms(), &mut disk, &mut rng);
+            }
+        }
+        while let Some(output) = node.poll_output() {
+            match output {
+                NodeOutput::Respond { client, response } => {
+                    let Some((context, reply)) = waiting.remove(&client) else {
+                        continue;
+                    };
+                    let info = cluster_info(&node, &cluster_id);
+                    let outcome = match from_core(response, &context, &info) {
+                        Ok(body) => Outcome::Respond(body),
+                        Err(error) => Outcome::Close(format!("{error:?}")),
+                    };
+                    let _ = reply.send(outcome);
+                }
+                NodeOutput::Send { to, .. } => {
+                    tracing::warn!("no transport to node {to:?} yet: only a single node is wired");
+                }
+            }
+        }
+        if let Some(failure) = node.failure() {
+            tracing::error!("the node failed and stops serving: {failure}");
+            break;
+        }
+    }
+}
+
+/// What Metadata answers say about the cluster, from the node's image.
+fn cluster_info(node: &Node, cluster_id: &str) -> ClusterInfo {
+    let brokers: BTreeMap<i32, BrokerEndpoint> = node
+        .live_brokers()
+        .filter_map(|broker| {
+            let listener = broker.listeners.first()?;
+            Some((
+                broker.broker_id,
+                BrokerEndpoint {
+                    host: listener.host.clone(),
+                    port: i32::from(listener.port),
+                    rack: broker.rack.clone(),
+                },
+            ))
+        })
+        .collect();
+    ClusterInfo {
+        cluster_id: Some(cluster_id.to_string()),
+        controller_id: brokers.keys().next().copied().unwrap_or(-1),
+        brokers,
+    }
+}
