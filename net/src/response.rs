@@ -172,8 +172,15 @@ pub fn encode_response_at(
 
 /// The ApiVersions body listing every row of the versions table, with no error.
 pub fn api_versions_body() -> ApiVersionsResponse {
+    api_versions_body_for(|_| true)
+}
+
+/// The ApiVersions body listing the rows of the versions table whose key `served` accepts: a
+/// broker advertises only what it answers, since a client that sees an API listed uses it.
+pub fn api_versions_body_for(served: impl Fn(ApiKey) -> bool) -> ApiVersionsResponse {
     let api_keys = SUPPORTED_APIS
         .iter()
+        .filter(|row| served(row.api_key))
         .map(|row| {
             ApiVersion::default()
                 .with_api_key(row.api_key as i16)
@@ -212,4 +219,25 @@ pub fn unsupported_api_versions_response(correlation_id: i32) -> Vec<u8> {
         .with_api_keys(own_row);
     encode_response_at(correlation_id, 0, &ResponseBody::ApiVersions(body))
         .expect("an ApiVersions v0 error response encodes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A broker lists only the rows it serves, each with the table's range.
+    #[test]
+    fn the_versions_body_lists_only_what_is_served() {
+        let body = api_versions_body_for(|key| key == ApiKey::Metadata || key == ApiKey::Fetch);
+        let keys: Vec<i16> = body.api_keys.iter().map(|row| row.api_key).collect();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        for row in &body.api_keys {
+            let range = supported_range(row.api_key).expect("a table row");
+            assert_eq!(
+                (row.min_version, row.max_version),
+                (range.min_version, range.max_version)
+            );
+        }
+        assert_eq!(api_versions_body().api_keys.len(), SUPPORTED_APIS.len());
+    }
 }

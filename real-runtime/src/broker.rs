@@ -4,9 +4,9 @@
 //! Each data-plane request is converted by `sluice-net` into core's types on the connection's
 //! side, handed to the node task in arrival order over one channel (so a connection's
 //! Produce batches reach the log in the order they came), and its answer converted back at
-//! the request's version. ApiVersions is answered on the spot. What the node does not serve
-//! yet (the admin APIs, InitProducerId) closes the connection, as Kafka does for a request it
-//! cannot parse, and is logged.
+//! the request's version. ApiVersions is answered on the spot and lists only
+//! [`SERVED_APIS`]; any other request (the admin APIs, InitProducerId) closes the connection,
+//! as Kafka does for a request it cannot parse, and is logged.
 //!
 //! Only a single node is wired: a node that would send to another node (a multi-node quorum,
 //! replicas on other brokers) logs and drops the message until the inter-broker transport
@@ -25,14 +25,26 @@ use sluice_core::time::Duration;
 use sluice_net::convert::{
     expects_response, from_core, to_core, BrokerEndpoint, ClusterInfo, ResponseContext,
 };
+use sluice_net::kafka_protocol::messages::ApiKey;
 use sluice_net::request::{DecodedRequest, RequestBody};
-use sluice_net::response::{api_versions_body, ResponseBody};
+use sluice_net::response::{api_versions_body_for, ResponseBody};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::MonotonicClock;
 use crate::config::{Endpoint, ServerConfig};
 use crate::file_disk::FileDisk;
 use crate::server::{ConnectionInfo, Outcome, Reply, RequestHandler};
+
+/// The APIs the node answers, and so the only ones ApiVersions lists: a client that sees an
+/// API listed uses it, and one the broker cannot serve would cost it its connection.
+pub const SERVED_APIS: &[ApiKey] = &[
+    ApiKey::ApiVersions,
+    ApiKey::Metadata,
+    ApiKey::Produce,
+    ApiKey::Fetch,
+    ApiKey::ListOffsets,
+    ApiKey::OffsetForLeaderEpoch,
+];
 
 /// A client's request on its way to the node task.
 struct ClientInput {
@@ -52,9 +64,8 @@ impl RequestHandler for NodeHandler {
     fn handle(&self, connection: &ConnectionInfo, request: DecodedRequest) -> Reply {
         let version = request.header.api_version;
         if let RequestBody::ApiVersions(_) = request.body {
-            return Reply::Ready(Outcome::Respond(ResponseBody::ApiVersions(
-                api_versions_body(),
-            )));
+            let body = api_versions_body_for(|key| SERVED_APIS.contains(&key));
+            return Reply::Ready(Outcome::Respond(ResponseBody::ApiVersions(body)));
         }
         let converted = match to_core(&request.body, version) {
             Ok(converted) => converted,
