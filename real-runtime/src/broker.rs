@@ -205,7 +205,7 @@ async fn run_node(
     cluster_id: String,
 ) {
     let clock = MonotonicClock::start();
-    let mut waiting: BTreeMap<u64, (ResponseContext, oneshot::Sender<Outcome>)> = BTreeMap::new();
+    let mut waiting = Waiting::new();
     let mut next_token: u64 = 0;
     // As Kafka opens its listeners only once the broker has caught up with the metadata log,
     // requests wait until the broker is unfenced and acting on its roles: before that its
@@ -219,16 +219,15 @@ async fn run_node(
         if ready {
             for input in std::mem::take(&mut held) {
                 next_token += 1;
-                if let Some(reply) = input.reply {
-                    waiting.insert(next_token, (input.context, reply));
-                }
-                node.handle_client_request(
-                    clock.now(),
-                    wall_ms(),
+                let token = next_token;
+                submit(
+                    &mut node,
                     &mut disk,
                     &mut rng,
-                    next_token,
-                    input.request,
+                    &clock,
+                    &mut waiting,
+                    token,
+                    input,
                 );
             }
         }
@@ -244,17 +243,8 @@ async fn run_node(
                     continue;
                 }
                 next_token += 1;
-                if let Some(reply) = input.reply {
-                    waiting.insert(next_token, (input.context, reply));
-                }
-                node.handle_client_request(
-                    clock.now(),
-                    wall_ms(),
-                    &mut disk,
-                    &mut rng,
-                    next_token,
-                    input.request,
-                );
+                let token = next_token;
+                submit(&mut node, &mut disk, &mut rng, &clock, &mut waiting, token, input);
             }
             _ = tokio::time::sleep(sleep.unwrap_or_default()), if sleep.is_some() => {
                 node.handle_timeout(clock.now(), wall_ms(), &mut disk, &mut rng);
@@ -266,7 +256,11 @@ async fn run_node(
                     let Some((context, reply)) = waiting.remove(&client) else {
                         continue;
                     };
-                    let info = cluster_info(&node, &cluster_id);
+                    // Only Metadata answers name brokers: the rest need no walk of the image.
+                    let info = match context.api_key {
+                        ApiKey::Metadata => cluster_info(&node, &cluster_id),
+                        _ => ClusterInfo::default(),
+                    };
                     let outcome = match from_core(response, &context, &info) {
                         Ok(body) => Outcome::Respond(body),
                         Err(error) => Outcome::Close(format!("{error:?}")),
@@ -284,6 +278,25 @@ async fn run_node(
         }
     }
 }
+
+/// Hands one client request to the node under `token`, remembering whom to answer.
+fn submit(
+    node: &mut Node,
+    disk: &mut FileDisk,
+    rng: &mut SplitMix64,
+    clock: &MonotonicClock,
+    waiting: &mut Waiting,
+    token: u64,
+    input: ClientInput,
+) {
+    if let Some(reply) = input.reply {
+        waiting.insert(token, (input.context, reply));
+    }
+    node.handle_client_request(clock.now(), wall_ms(), disk, rng, token, input.request);
+}
+
+/// Requests the node has yet to answer: token → (what the answer needs, where it goes).
+type Waiting = BTreeMap<u64, (ResponseContext, oneshot::Sender<Outcome>)>;
 
 /// What Metadata answers say about the cluster, from the node's image.
 fn cluster_info(node: &Node, cluster_id: &str) -> ClusterInfo {

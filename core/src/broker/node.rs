@@ -190,16 +190,9 @@ impl Node {
         client: u64,
         request: api::Request,
     ) {
-        let mut step = Step {
-            now,
-            wall_ms,
-            disk,
-            rng,
-        };
-        if self.failure.is_none() {
-            self.serve_client(&mut step, client, request);
-        }
-        self.settle(&mut step);
+        self.step(now, wall_ms, disk, rng, |node, step| {
+            node.serve_client(step, client, request)
+        });
     }
 
     /// A message from node `from`.
@@ -212,16 +205,9 @@ impl Node {
         from: NodeId,
         message: NodeMessage,
     ) {
-        let mut step = Step {
-            now,
-            wall_ms,
-            disk,
-            rng,
-        };
-        if self.failure.is_none() {
-            self.deliver(&mut step, from, message);
-        }
-        self.settle(&mut step);
+        self.step(now, wall_ms, disk, rng, |node, step| {
+            node.deliver(step, from, message)
+        });
     }
 
     /// Runs whatever is due at `now` (see [`Node::poll_timeout`]); calling it early is
@@ -233,6 +219,27 @@ impl Node {
         disk: &mut dyn Disk,
         rng: &mut dyn Rng,
     ) {
+        self.step(now, wall_ms, disk, rng, |node, step| {
+            node.quorum_timeout(step);
+            if node.manager.poll_timeout().is_some_and(|at| at <= now) {
+                let image = node.follower.image();
+                node.manager.handle_timeout(now, wall_ms, step.disk, image);
+            }
+            node.channel_timeout(step);
+            node.lifecycle_timeout(step);
+        });
+    }
+
+    /// One input: `work` runs unless the node has failed, then everything it set in motion
+    /// settles.
+    fn step(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        disk: &mut dyn Disk,
+        rng: &mut dyn Rng,
+        work: impl FnOnce(&mut Node, &mut Step<'_>),
+    ) {
         let mut step = Step {
             now,
             wall_ms,
@@ -240,13 +247,7 @@ impl Node {
             rng,
         };
         if self.failure.is_none() {
-            self.quorum_timeout(&mut step);
-            if self.manager.poll_timeout().is_some_and(|at| at <= now) {
-                let image = self.follower.image();
-                self.manager.handle_timeout(now, wall_ms, step.disk, image);
-            }
-            self.channel_timeout(&mut step);
-            self.lifecycle_timeout(&mut step);
+            work(self, &mut step);
         }
         self.settle(&mut step);
     }

@@ -37,7 +37,7 @@ use kafka_protocol::protocol::StrBytes;
 use sluice_core::api::{self, ErrorCode, FetchPartition, FetchPartitionResponse, TopicPartition};
 
 use super::fields::{current_leader_epoch, isolation_level, replica_id};
-use super::grouping::{group_by_topic, keep_last};
+use super::grouping::{group_by_topic, keep_last, with_refused};
 use super::{ConvertError, ResponseContext};
 
 /// The session epoch of a full fetch that opens a session (`FetchMetadata.INITIAL_EPOCH`).
@@ -106,13 +106,7 @@ pub(super) fn request(
 /// The answer at the context's version, the refused partitions after the broker's.
 pub(super) fn response(response: api::FetchResponse, context: &ResponseContext) -> FetchResponse {
     let version = context.api_version;
-    let mut partitions = response.partitions;
-    partitions.extend(
-        context
-            .answered
-            .iter()
-            .map(|(tp, error)| FetchPartitionResponse::error(tp.clone(), *error)),
-    );
+    let partitions = with_refused(response.partitions, context, FetchPartitionResponse::error);
     // Before v7 there is no top-level error: clients read it from the partitions.
     let fallback = if version < 7 {
         response.error

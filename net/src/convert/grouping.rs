@@ -3,7 +3,25 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sluice_core::api::TopicPartition;
+use sluice_core::api::{ErrorCode, TopicPartition};
+
+use super::ResponseContext;
+
+/// The broker's answers followed by those for the partitions refused before they reached it,
+/// each built by `refused` from its partition and error.
+pub(super) fn with_refused<T>(
+    mut answers: Vec<T>,
+    context: &ResponseContext,
+    refused: impl Fn(TopicPartition, ErrorCode) -> T,
+) -> Vec<T> {
+    answers.extend(
+        context
+            .answered
+            .iter()
+            .map(|(partition, error)| refused(partition.clone(), *error)),
+    );
+    answers
+}
 
 /// Groups `items` under their topic, topics in order of first appearance and items in their
 /// order. Kafka's responses name each topic once, even if the request split it.

@@ -21,7 +21,7 @@ use sluice_core::api::{
 };
 
 use super::fields::{current_leader_epoch, isolation_level, replica_id};
-use super::grouping::{duplicates, group_by_topic};
+use super::grouping::{duplicates, group_by_topic, with_refused};
 use super::{ConvertError, ResponseContext};
 
 /// The core request, and the partitions refused here.
@@ -77,13 +77,7 @@ pub(super) fn response(
     context: &ResponseContext,
 ) -> ListOffsetsResponse {
     let version = context.api_version;
-    let mut partitions = response.partitions;
-    partitions.extend(
-        context
-            .answered
-            .iter()
-            .map(|(tp, error)| ListedOffset::error(tp.clone(), *error)),
-    );
+    let partitions = with_refused(response.partitions, context, ListedOffset::error);
     let topics = group_by_topic(partitions, |answer| &answer.partition.topic)
         .into_iter()
         .map(|(topic, answers)| {

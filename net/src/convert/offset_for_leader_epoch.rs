@@ -19,7 +19,7 @@ use sluice_core::api::{
 };
 
 use super::fields::{current_leader_epoch, replica_id};
-use super::grouping::group_by_topic;
+use super::grouping::{group_by_topic, with_refused};
 use super::ResponseContext;
 
 /// The core request.
@@ -59,13 +59,7 @@ pub(super) fn response(
     response: api::OffsetForLeaderEpochResponse,
     context: &ResponseContext,
 ) -> OffsetForLeaderEpochResponse {
-    let mut partitions = response.partitions;
-    partitions.extend(
-        context
-            .answered
-            .iter()
-            .map(|(tp, error)| EpochEndOffset::error(tp.clone(), *error)),
-    );
+    let partitions = with_refused(response.partitions, context, EpochEndOffset::error);
     let topics = group_by_topic(partitions, |answer| &answer.partition.topic)
         .into_iter()
         .map(|(topic, answers)| {

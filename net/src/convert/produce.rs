@@ -33,7 +33,7 @@ use kafka_protocol::messages::{produce_response, ProduceRequest, ProduceResponse
 use kafka_protocol::protocol::StrBytes;
 use sluice_core::api::{self, ErrorCode, ProducePartitionResponse, TopicPartition};
 
-use super::grouping::{duplicates, group_by_topic};
+use super::grouping::{duplicates, group_by_topic, with_refused};
 use super::{ConvertError, ResponseContext};
 
 /// The core request, and the partitions refused here.
@@ -88,12 +88,10 @@ pub(super) fn response(
     context: &ResponseContext,
 ) -> ProduceResponse {
     let version = context.api_version;
-    let mut partitions = response.partitions;
-    partitions.extend(
-        context
-            .answered
-            .iter()
-            .map(|(tp, error)| ProducePartitionResponse::error(tp.clone(), *error)),
+    let partitions = with_refused(
+        response.partitions,
+        context,
+        ProducePartitionResponse::error,
     );
     let responses = group_by_topic(partitions, |answer| &answer.partition.topic)
         .into_iter()
