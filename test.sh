@@ -6,6 +6,9 @@ cd "$(dirname "$0")"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "test dependencies (installed only where missing)"
+./scripts/test-deps.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
