@@ -57,6 +57,7 @@
 #![forbid(unsafe_code)]
 
 mod bounds;
+pub mod client;
 pub mod convert;
 pub mod error_response;
 pub mod frame;

@@ -68,9 +68,8 @@ macro_rules! request_bodies {
                 }
             }
 
-            /// Encodes the body as a client would (tests build requests with it).
-            #[cfg(test)]
-            pub(crate) fn encode(
+            /// Encodes the body as a client does.
+            pub fn encode(
                 &self,
                 buffer: &mut bytes::BytesMut,
                 version: i16,

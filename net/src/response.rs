@@ -38,6 +38,24 @@ macro_rules! response_bodies {
                 }
             }
 
+            /// Decodes a body of `api_key` at `version`, as a client reads an answer; `None`
+            /// if the key is not one Sluice serves.
+            pub fn decode(
+                api_key: ApiKey,
+                body: &mut bytes::Bytes,
+                version: i16,
+            ) -> Option<Result<ResponseBody, String>> {
+                use kafka_protocol::protocol::Decodable;
+                match api_key {
+                    $(ApiKey::$variant => Some(
+                        <$message>::decode(body, version)
+                            .map(ResponseBody::$variant)
+                            .map_err(|error| format!("{error:#}")),
+                    ),)*
+                    _ => None,
+                }
+            }
+
             fn compute_size(&self, version: i16) -> Result<usize, String> {
                 match self {
                     $(ResponseBody::$variant(body) => body.compute_size(version),)*

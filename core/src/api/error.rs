@@ -53,6 +53,38 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, for reading one back from its number.
+    pub const ALL: [ErrorCode; 21] = [
+        ErrorCode::None,
+        ErrorCode::UnknownServerError,
+        ErrorCode::OffsetOutOfRange,
+        ErrorCode::CorruptMessage,
+        ErrorCode::UnknownTopicOrPartition,
+        ErrorCode::LeaderNotAvailable,
+        ErrorCode::NotLeaderOrFollower,
+        ErrorCode::RequestTimedOut,
+        ErrorCode::MessageTooLarge,
+        ErrorCode::NotEnoughReplicas,
+        ErrorCode::NotEnoughReplicasAfterAppend,
+        ErrorCode::InvalidRequiredAcks,
+        ErrorCode::InvalidRequest,
+        ErrorCode::TransactionalIdAuthorizationFailed,
+        ErrorCode::KafkaStorageError,
+        ErrorCode::FencedLeaderEpoch,
+        ErrorCode::UnknownLeaderEpoch,
+        ErrorCode::FetchSessionIdNotFound,
+        ErrorCode::OffsetNotAvailable,
+        ErrorCode::InvalidRecord,
+        ErrorCode::UnknownTopicId,
+    ];
+
+    /// The code Kafka numbers `code`, if core names it.
+    pub fn from_code(code: i16) -> Option<ErrorCode> {
+        ErrorCode::ALL
+            .into_iter()
+            .find(|error| error.code() == code)
+    }
+
     /// Kafka's numeric code.
     pub const fn code(self) -> i16 {
         match self {
@@ -182,5 +214,38 @@ mod tests {
         assert!(ErrorCode::UnknownTopicId.is_retriable());
         assert!(!ErrorCode::InvalidRequest.is_retriable());
         assert!(!ErrorCode::TransactionalIdAuthorizationFailed.is_retriable());
+    }
+
+    #[test]
+    fn every_code_reads_back_from_its_number() {
+        // No wildcard: a new variant stops this from compiling until it is added to `ALL`.
+        let listed = |error: ErrorCode| match error {
+            ErrorCode::None
+            | ErrorCode::UnknownServerError
+            | ErrorCode::OffsetOutOfRange
+            | ErrorCode::CorruptMessage
+            | ErrorCode::UnknownTopicOrPartition
+            | ErrorCode::LeaderNotAvailable
+            | ErrorCode::NotLeaderOrFollower
+            | ErrorCode::RequestTimedOut
+            | ErrorCode::MessageTooLarge
+            | ErrorCode::NotEnoughReplicas
+            | ErrorCode::NotEnoughReplicasAfterAppend
+            | ErrorCode::InvalidRequiredAcks
+            | ErrorCode::InvalidRequest
+            | ErrorCode::TransactionalIdAuthorizationFailed
+            | ErrorCode::KafkaStorageError
+            | ErrorCode::FencedLeaderEpoch
+            | ErrorCode::UnknownLeaderEpoch
+            | ErrorCode::FetchSessionIdNotFound
+            | ErrorCode::OffsetNotAvailable
+            | ErrorCode::InvalidRecord
+            | ErrorCode::UnknownTopicId => ErrorCode::ALL.contains(&error),
+        };
+        for error in ErrorCode::ALL {
+            assert!(listed(error));
+            assert_eq!(ErrorCode::from_code(error.code()), Some(error));
+        }
+        assert_eq!(ErrorCode::from_code(-2), None);
     }
 }

@@ -48,6 +48,7 @@ mod grouping;
 mod list_offsets;
 mod metadata;
 mod offset_for_leader_epoch;
+pub mod outbound;
 mod produce;
 #[cfg(test)]
 mod test_support;
