@@ -2,6 +2,7 @@
 
 use crate::bench;
 use crate::server;
+use crate::tools;
 
 /// Exit code for a command that ran and failed (an I/O error, a log error).
 pub const EXIT_FAILED: u8 = 1;
@@ -17,8 +18,32 @@ commands:
       Run a node. CONFIG_FILE is a Kafka-style server.properties; each --override sets one key
       after the file is read. Without arguments: a single node (broker and controller) on
       127.0.0.1:9092 with its data under ./sluice-data. Logs go to standard error; RUST_LOG
-      sets the level. SIGTERM or SIGINT stops it cleanly. Until the broker is built, it answers
-      ApiVersions only.
+      sets the level. SIGTERM or SIGINT stops it cleanly.
+  topics --bootstrap-server HOST:PORT create|list|describe|delete|alter [--topic T]
+         [--partitions N] [--replication-factor R] [--config KEY=VALUE]... [--if-not-exists]
+      kafka-topics: the action is a word or kafka-topics' flag (--create, --list, ...).
+      describe shows each partition's leader, replicas and ISR; alter takes --partitions (a
+      larger count) and --config (set as kafka-configs --add-config does).
+  produce --bootstrap-server HOST:PORT --topic T [--acks all|-1|0|1]
+          [--property parse.key=true] [--property key.separator=SEP]
+      kafka-console-producer: each line of standard input is a record, keyed when parse.key
+      is true (the separator defaults to a tab). Exits 1 if any record was not acknowledged.
+  consume --bootstrap-server HOST:PORT --topic T [--from-beginning] [--max-messages N]
+          [--partition P [--offset O|earliest|latest]] [--timeout-ms MS]
+          [--property print.key=true] [--property key.separator=SEP]
+      kafka-console-consumer without a group: every partition (or P) from the end, the
+      beginning, or offset O; one value per line. --timeout-ms ends it after MS idle.
+  cluster describe --bootstrap-server HOST:PORT
+      The brokers, the active controller, brokers that replicas name but that do not serve,
+      and under-replicated or leaderless partitions.
+  bench produce [--bootstrap-server HOST:PORT] [--topic T] [--num-records N]
+                [--record-size BYTES] [--throughput RECORDS_PER_S] [--acks all|-1|0|1]
+                [--batch-size BYTES] [--linger-ms MS]
+      kafka-producer-perf-test over the sluice client: records/s, MB/s and latency from send
+      to acknowledgement (avg, p50, p99, p99.9, max). Defaults: 127.0.0.1:9092, topic
+      sluice-bench, 1000000 records of 1024 bytes, no cap, acks all, 256 KiB batches.
+  bench consume [--bootstrap-server HOST:PORT] [--topic T] [--num-records N] [--timeout-ms MS]
+      kafka-consumer-perf-test: reads N records from the beginning; records/s and MB/s.
   bench log-append [--dir DIR] [--record-size BYTES] [--batch-bytes BYTES]
                    [--total-bytes BYTES] [--sync-every-bytes BYTES] [--rounds N]
                    [--pool-bytes BYTES]
@@ -50,6 +75,10 @@ pub fn run(args: &[String]) -> Result<(), CliError> {
         }
         Some("bench") => bench::run(&args[1..]),
         Some("server") => server::command::run(&args[1..]),
+        Some("topics") => tools::topics::run(&args[1..]),
+        Some("produce") => tools::produce::run(&args[1..]),
+        Some("consume") => tools::consume::run(&args[1..]),
+        Some("cluster") => tools::cluster::run(&args[1..]),
         Some(other) => Err(CliError::Usage(format!("unknown command `{other}`"))),
     }
 }

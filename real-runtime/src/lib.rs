@@ -9,9 +9,11 @@
 pub mod bench;
 pub mod broker;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod file_disk;
 pub mod logging;
 pub mod server;
+pub mod tools;
 pub mod transport;

@@ -46,6 +46,7 @@ pub(crate) struct MetadataCache {
     last_update: Option<Instant>,
     backoff: Duration,
     max_age: Duration,
+    auto_create: bool,
 }
 
 impl MetadataCache {
@@ -69,6 +70,7 @@ impl MetadataCache {
             last_update: None,
             backoff,
             max_age,
+            auto_create: false,
         }
     }
 
@@ -106,6 +108,13 @@ impl MetadataCache {
         }
     }
 
+    /// Lets Metadata requests ask the broker to create the wanted topics, as Kafka's producer
+    /// always does (the broker decides, by `auto.create.topics.enable`).
+    pub(crate) fn with_auto_create(mut self, auto_create: bool) -> Self {
+        self.auto_create = auto_create;
+        self
+    }
+
     /// Whether a Metadata request should be sent now.
     pub(crate) fn is_due(&self, now: Instant) -> bool {
         self.due_at().is_some_and(|due| due <= now)
@@ -124,11 +133,9 @@ impl MetadataCache {
         self.in_flight = Some(id);
         self.last_attempt = Some(now);
         let topics = Some(self.wanted.iter().cloned().collect());
-        // Sluice's clients create their topics explicitly: a misspelt topic name should come
-        // back as UNKNOWN_TOPIC_OR_PARTITION, not as a new topic.
         let request = MetadataRequest {
             topics,
-            allow_auto_topic_creation: false,
+            allow_auto_topic_creation: self.auto_create,
         };
         (to, request)
     }

@@ -38,10 +38,16 @@ pub struct ProducerConfig {
     pub metadata_max_age_ms: u64,
     /// The codec for batches.
     pub compression: Compression,
+    /// Whether Metadata requests let the broker create a topic on first use. Kafka's producer
+    /// always asks (the broker decides by `auto.create.topics.enable`), and the `sluice`
+    /// tools do too; the default is off so that a simulated client's misspelt topic comes
+    /// back as UNKNOWN_TOPIC_OR_PARTITION rather than as a new topic.
+    pub allow_auto_topic_creation: bool,
 }
 
 impl Default for ProducerConfig {
-    /// Kafka's defaults, with `linger.ms` = 5 as of Kafka 4.0 (KIP-1030).
+    /// Kafka's defaults, with `linger.ms` = 5 as of Kafka 4.0 (KIP-1030), except that topics
+    /// are not auto-created (see `allow_auto_topic_creation`).
     fn default() -> ProducerConfig {
         ProducerConfig {
             acks: -1,
@@ -53,6 +59,7 @@ impl Default for ProducerConfig {
             delivery_timeout_ms: 120_000,
             metadata_max_age_ms: 300_000,
             compression: Compression::None,
+            allow_auto_topic_creation: false,
         }
     }
 }
@@ -146,7 +153,8 @@ impl Producer {
         let backoff = Duration::from_millis(config.retry_backoff_ms);
         let max_age = Duration::from_millis(config.metadata_max_age_ms);
         Producer {
-            metadata: MetadataCache::new(bootstrap, backoff, max_age),
+            metadata: MetadataCache::new(bootstrap, backoff, max_age)
+                .with_auto_create(config.allow_auto_topic_creation),
             requests: Outstanding::new(),
             accumulator: Accumulator::new(config.batch_size, config.compression),
             partitioner: StickyPartitioner::new(),
