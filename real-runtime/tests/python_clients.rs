@@ -9,28 +9,15 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{listening_address, start_server};
-
-/// Runs on a single node with three partitions per auto-created topic, so that keys spread.
-fn start(dir: &Path) -> (Child, String) {
-    let config = dir.join("server.properties");
-    let text = format!(
-        "listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs={}\nnum.partitions=3\n",
-        dir.join("data").display()
-    );
-    std::fs::write(&config, text).unwrap();
-    let (mut child, lines) = start_server(&config);
-    let address = listening_address(&mut child, &lines);
-    std::thread::spawn(move || for _ in lines {});
-    (child, address)
-}
+use support::start_node;
 
 fn run_client(script: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, address) = start(dir.path());
+    // Three partitions per auto-created topic, so that keys spread.
+    let (mut server, address) = start_node(dir.path(), "num.partitions=3\n");
     let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
     let mut client = Command::new("python3")
         .arg(scripts.join(script))

@@ -58,3 +58,19 @@ pub fn listening_address(child: &mut Child, lines: &mpsc::Receiver<String>) -> S
         }
     }
 }
+
+/// Starts a single-node `sluice server` on a free loopback port with its data under `dir`,
+/// plus `extra` server.properties lines; returns it with the address it listens on.
+pub fn start_node(dir: &Path, extra: &str) -> (Child, String) {
+    let config = dir.join("server.properties");
+    let text = format!(
+        "listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs={}\n{extra}",
+        dir.join("data").display()
+    );
+    std::fs::write(&config, text).unwrap();
+    let (mut child, lines) = start_server(&config);
+    let address = listening_address(&mut child, &lines);
+    // Keep draining the server's log so it never blocks on a full pipe.
+    thread::spawn(move || for _ in lines {});
+    (child, address)
+}
