@@ -15,10 +15,12 @@ pub use log_append::LogAppendOptions;
 pub fn run(args: &[String]) -> Result<(), CliError> {
     match args.first().map(String::as_str) {
         None => Err(CliError::Usage(
-            "`bench` needs a benchmark name: produce, consume or log-append".to_string(),
+            "`bench` needs a benchmark name: produce, consume, end-to-end or log-append"
+                .to_string(),
         )),
         Some("produce") => crate::tools::perf::produce(&args[1..]),
         Some("consume") => crate::tools::perf::consume(&args[1..]),
+        Some("end-to-end") => crate::tools::perf::end_to_end(&args[1..]),
         Some("log-append") => {
             let options = LogAppendOptions::parse(&args[1..])?;
             log_append::run(&options).map_err(CliError::Failed)

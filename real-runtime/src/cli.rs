@@ -44,6 +44,10 @@ commands:
       sluice-bench, 1000000 records of 1024 bytes, no cap, acks all, 256 KiB batches.
   bench consume [--bootstrap-server HOST:PORT] [--topic T] [--num-records N] [--timeout-ms MS]
       kafka-consumer-perf-test: reads N records from the beginning; records/s and MB/s.
+  bench end-to-end [--bootstrap-server HOST:PORT] [--topic T] [--num-records N]
+                   [--record-size BYTES] [--throughput RECORDS_PER_S] [--acks all|-1|0|1]
+      A producer at a fixed rate (default 5000/s, 200-byte records, acks 1) and a consumer
+      in one process: latency from send to the consumer handing the record over.
   bench log-append [--dir DIR] [--record-size BYTES] [--batch-bytes BYTES]
                    [--total-bytes BYTES] [--sync-every-bytes BYTES] [--rounds N]
                    [--pool-bytes BYTES]

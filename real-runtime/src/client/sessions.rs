@@ -1,7 +1,7 @@
 //! Core's producer and consumer, each with its driver: the loop every sans-IO client runs —
 //! apply an input, drain the outputs, wait for an answer or the next timeout.
 
-use sluice_core::api::TopicPartition;
+use sluice_core::api::{Disconnected, Response, TopicPartition};
 use sluice_core::client::{
     ConsumedRecord, Consumer, ConsumerConfig, ConsumerError, ConsumerOutput, Producer,
     ProducerConfig, ProducerOutput, SendOutcome,
@@ -20,6 +20,46 @@ pub enum Consumed {
     Records(TopicPartition, Vec<ConsumedRecord>),
     /// A partition cannot be read (an unknown topic, no reset policy, an authorization error).
     Error(TopicPartition, ConsumerError),
+}
+
+/// The inputs core's clients share.
+trait SansIo {
+    fn handle_response(&mut self, now: Instant, id: u64, answer: Result<Response, Disconnected>);
+    fn handle_timeout(&mut self, now: Instant);
+    fn poll_timeout(&self) -> Option<Instant>;
+}
+
+impl SansIo for Producer {
+    fn handle_response(&mut self, now: Instant, id: u64, answer: Result<Response, Disconnected>) {
+        Producer::handle_response(self, now, id, answer);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Producer::handle_timeout(self, now);
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Producer::poll_timeout(self)
+    }
+}
+
+impl SansIo for Consumer {
+    fn handle_response(&mut self, now: Instant, id: u64, answer: Result<Response, Disconnected>) {
+        Consumer::handle_response(self, now, id, answer);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Consumer::handle_timeout(self, now);
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Consumer::poll_timeout(self)
+    }
+}
+
+/// One turn of the loop: the next answer, or the client's next timeout, whichever is first.
+async fn turn(driver: &mut Driver<TokioConnector>, client: &mut impl SansIo) {
+    let wait = driver.time_until(client.poll_timeout());
+    tokio::select! {
+        (id, answer) = driver.answer() => client.handle_response(driver.now(), id, answer),
+        _ = sleep(wait) => client.handle_timeout(driver.now()),
+    }
 }
 
 /// A producer over TCP.
@@ -65,17 +105,7 @@ impl ProducerSession {
     /// returns the outcomes so far.
     pub async fn completions(&mut self) -> Vec<(u64, SendOutcome)> {
         while self.done.is_empty() && self.producer.pending_count() > 0 {
-            let wait = self.driver.time_until(self.producer.poll_timeout());
-            tokio::select! {
-                (id, answer) = self.driver.answer() => {
-                    let now = self.driver.now();
-                    self.producer.handle_response(now, id, answer);
-                }
-                _ = sleep(wait) => {
-                    let now = self.driver.now();
-                    self.producer.handle_timeout(now);
-                }
-            }
+            turn(&mut self.driver, &mut self.producer).await;
             self.drain();
         }
         std::mem::take(&mut self.done)
@@ -125,20 +155,25 @@ impl ConsumerSession {
         self.drain();
     }
 
+    /// Drives the consumer until every assigned partition has a position (an offset reset
+    /// resolved), keeping whatever it hands over meanwhile for [`ConsumerSession::poll`].
+    pub async fn wait_for_positions(&mut self) {
+        let positioned = |consumer: &Consumer| {
+            consumer
+                .assignment()
+                .iter()
+                .all(|partition| consumer.position(partition).is_some())
+        };
+        while !positioned(&self.consumer) {
+            turn(&mut self.driver, &mut self.consumer).await;
+            self.drain();
+        }
+    }
+
     /// Waits for records or errors and returns them.
     pub async fn poll(&mut self) -> Vec<Consumed> {
         while self.ready.is_empty() {
-            let wait = self.driver.time_until(self.consumer.poll_timeout());
-            tokio::select! {
-                (id, answer) = self.driver.answer() => {
-                    let now = self.driver.now();
-                    self.consumer.handle_response(now, id, answer);
-                }
-                _ = sleep(wait) => {
-                    let now = self.driver.now();
-                    self.consumer.handle_timeout(now);
-                }
-            }
+            turn(&mut self.driver, &mut self.consumer).await;
             self.drain();
         }
         std::mem::take(&mut self.ready)

@@ -31,6 +31,15 @@ const CONSUME_FLAGS: &[(&str, Kind)] = &[
     ("--timeout-ms", Kind::Value),
 ];
 
+const END_TO_END_FLAGS: &[(&str, Kind)] = &[
+    ("--bootstrap-server", Kind::Value),
+    ("--topic", Kind::Value),
+    ("--num-records", Kind::Value),
+    ("--record-size", Kind::Value),
+    ("--throughput", Kind::Value),
+    ("--acks", Kind::Value),
+];
+
 const DEFAULT_BOOTSTRAP: &str = "127.0.0.1:9092";
 const DEFAULT_TOPIC: &str = "sluice-bench";
 
@@ -174,6 +183,109 @@ pub fn consume(args: &[String]) -> Result<(), CliError> {
             read as f64 / seconds,
             bytes as f64 / seconds / 1e6
         );
+        Ok(())
+    })
+}
+
+/// Runs `sluice bench end-to-end <args>`: one producer sends at `--throughput` records/s
+/// while a consumer in the same process reads the topic from its end; each record's latency
+/// runs from its `send` to the consumer handing it over (Kafka's EndToEndLatency tool).
+pub fn end_to_end(args: &[String]) -> Result<(), CliError> {
+    let flags = Flags::parse(args, END_TO_END_FLAGS)?;
+    let bootstrap = bootstrap_servers(
+        flags
+            .value("--bootstrap-server")
+            .unwrap_or(DEFAULT_BOOTSTRAP),
+    )?;
+    let topic = flags
+        .value("--topic")
+        .unwrap_or("sluice-bench-e2e")
+        .to_string();
+    let records: u64 = flags.number("--num-records", 50_000)?;
+    let size: usize = flags.number("--record-size", 200)?;
+    let throughput: f64 = flags.number("--throughput", 5_000.0)?;
+    let acks = parse_acks(flags.value("--acks").unwrap_or("1"))?;
+    if records == 0 || size < 8 || throughput <= 0.0 {
+        return Err(CliError::Usage(
+            "--num-records and --throughput must be positive, --record-size at least 8".into(),
+        ));
+    }
+    let config = ProducerConfig {
+        acks,
+        linger_ms: 0,
+        allow_auto_topic_creation: true,
+        ..ProducerConfig::default()
+    };
+    admin::runtime()?.block_on(async move {
+        let mut producer = ProducerSession::new(&bootstrap, config);
+        // One record first, so the topic exists before the consumer looks for its partitions.
+        producer.send(&topic, None, vec![0; size], u64::MAX);
+        for (_, outcome) in producer.completions().await {
+            if let SendOutcome::Err { error, .. } = outcome {
+                return Err(CliError::Failed(format!(
+                    "cannot produce to {topic}: {error}"
+                )));
+            }
+        }
+        let partitions = partitions_of(&bootstrap, &topic).await?;
+        let config = ConsumerConfig {
+            auto_offset_reset: OffsetResetPolicy::Latest,
+            fetch_max_wait_ms: 500,
+            ..ConsumerConfig::default()
+        };
+        let mut consumer = ConsumerSession::new(&bootstrap, config, partitions);
+        // Records sent before the consumer knows where the end is would be skipped.
+        consumer.wait_for_positions().await;
+        let start = Instant::now();
+        let sent_at = std::cell::RefCell::new(vec![start; records as usize]);
+        let producing = async {
+            for sequence in 0..records {
+                let due = start + Duration::from_secs_f64(sequence as f64 / throughput);
+                while Instant::now() < due {
+                    tokio::select! {
+                        _ = producer.completions(), if producer.pending() > 0 => {}
+                        _ = tokio::time::sleep_until(due.into()) => {}
+                    }
+                }
+                let mut value = vec![0u8; size];
+                value[..8].copy_from_slice(&sequence.to_be_bytes());
+                sent_at.borrow_mut()[sequence as usize] = Instant::now();
+                producer.send(&topic, None, value, sequence);
+            }
+            while producer.pending() > 0 {
+                producer.completions().await;
+            }
+        };
+        let consuming = async {
+            let mut latencies = Vec::with_capacity(records as usize);
+            while (latencies.len() as u64) < records {
+                let polled = tokio::time::timeout(Duration::from_secs(30), consumer.poll()).await;
+                let Ok(batch) = polled else { break };
+                let now = Instant::now();
+                for consumed in batch {
+                    let Consumed::Records(_, batch) = consumed else {
+                        continue;
+                    };
+                    for record in batch {
+                        let value = record.value.unwrap_or_default();
+                        let Some(sequence) = value.get(..8) else {
+                            continue;
+                        };
+                        let sequence = u64::from_be_bytes(sequence.try_into().unwrap_or_default());
+                        if let Some(sent) = sent_at.borrow().get(sequence as usize) {
+                            latencies.push(now - *sent);
+                        }
+                    }
+                }
+            }
+            latencies
+        };
+        let ((), mut latencies) = tokio::join!(producing, consuming);
+        if (latencies.len() as u64) < records {
+            eprintln!("only {} of {records} records came through", latencies.len());
+        }
+        println!("end-to-end, {records} records of {size} bytes at {throughput} records/s:");
+        print_latencies(&mut latencies);
         Ok(())
     })
 }
