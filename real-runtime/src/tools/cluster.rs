@@ -24,20 +24,22 @@ pub fn run(args: &[String]) -> Result<(), CliError> {
         admin::metadata(&mut connection, None).await
     })?;
     let cluster_id = answer.cluster_id.as_deref().unwrap_or("unknown");
-    println!("Cluster id: {cluster_id}");
-    println!("Active controller: {}", answer.controller_id.0);
+    out!("Cluster id: {cluster_id}");
+    out!("Active controller: {}", answer.controller_id.0);
     let mut brokers: Vec<_> = answer.brokers.iter().collect();
     brokers.sort_by_key(|broker| broker.node_id.0);
-    println!("Brokers:");
+    out!("Brokers:");
     for broker in &brokers {
         let rack = broker
             .rack
             .as_deref()
             .map(|rack| format!(" rack {rack}"))
             .unwrap_or_default();
-        println!(
+        out!(
             "\t{} at {}:{}{rack}",
-            broker.node_id.0, broker.host, broker.port
+            broker.node_id.0,
+            broker.host,
+            broker.port
         );
     }
     let live: BTreeSet<i32> = brokers.iter().map(|broker| broker.node_id.0).collect();
@@ -82,7 +84,7 @@ pub fn run(args: &[String]) -> Result<(), CliError> {
     under.sort();
     leaderless.sort();
     let list = |ids: &BTreeSet<i32>| ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
-    println!(
+    out!(
         "Fenced or offline brokers: {}",
         if absent.is_empty() {
             "none".into()
@@ -90,13 +92,13 @@ pub fn run(args: &[String]) -> Result<(), CliError> {
             list(&absent)
         }
     );
-    println!("Under-replicated partitions: {}", under.len());
+    out!("Under-replicated partitions: {}", under.len());
     for partition in under {
-        println!("\t{partition}");
+        out!("\t{partition}");
     }
-    println!("Partitions without a leader: {}", leaderless.len());
+    out!("Partitions without a leader: {}", leaderless.len());
     for partition in leaderless {
-        println!("\t{partition}");
+        out!("\t{partition}");
     }
     Ok(())
 }

@@ -2,6 +2,15 @@
 //! `produce` (kafka-console-producer), `consume` (kafka-console-consumer), `cluster describe`,
 //! and `bench produce|consume` (kafka-producer-perf-test, kafka-consumer-perf-test).
 
+/// `println!` that does not panic when standard output is closed (`sluice ... | head -1`): a
+/// tool whose reader went away has nobody left to tell.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod admin;
 pub mod cluster;
 pub mod consume;

@@ -177,7 +177,7 @@ pub fn consume(args: &[String]) -> Result<(), CliError> {
         }
         let elapsed = last - start;
         let seconds = elapsed.as_secs_f64().max(1e-9);
-        println!(
+        out!(
             "{read} records read in {:.3} s: {:.0} records/s, {:.1} MB/s",
             seconds,
             read as f64 / seconds,
@@ -284,7 +284,7 @@ pub fn end_to_end(args: &[String]) -> Result<(), CliError> {
         if (latencies.len() as u64) < records {
             eprintln!("only {} of {records} records came through", latencies.len());
         }
-        println!("end-to-end, {records} records of {size} bytes at {throughput} records/s:");
+        out!("end-to-end, {records} records of {size} bytes at {throughput} records/s:");
         print_latencies(&mut latencies);
         Ok(())
     })
@@ -292,7 +292,7 @@ pub fn end_to_end(args: &[String]) -> Result<(), CliError> {
 
 fn report(records: u64, size: usize, elapsed: Duration) {
     let seconds = elapsed.as_secs_f64().max(1e-9);
-    println!(
+    out!(
         "{records} records sent in {seconds:.3} s: {:.0} records/s, {:.1} MB/s",
         records as f64 / seconds,
         (records as f64 * size as f64) / seconds / 1e6
@@ -309,7 +309,7 @@ fn print_latencies(latencies: &mut [Duration]) {
         latencies[index - 1].as_secs_f64() * 1e3
     };
     let average = latencies.iter().map(Duration::as_secs_f64).sum::<f64>() / latencies.len() as f64;
-    println!(
+    out!(
         "latency ms: avg {:.2}, p50 {:.2}, p99 {:.2}, p99.9 {:.2}, max {:.2}",
         average * 1e3,
         at(0.5),

@@ -61,7 +61,7 @@ pub fn run(args: &[String]) -> Result<(), CliError> {
                     .collect();
                 names.sort();
                 for name in names {
-                    println!("{name}");
+                    out!("{name}");
                 }
                 Ok(())
             }
@@ -85,7 +85,7 @@ pub fn run(args: &[String]) -> Result<(), CliError> {
                             topic.error_message,
                         ));
                     }
-                    println!("Created topic {}.", topic.name.0);
+                    out!("Created topic {}.", topic.name.0);
                 }
                 Ok(())
             }
@@ -109,7 +109,7 @@ pub fn run(args: &[String]) -> Result<(), CliError> {
                         ));
                     }
                 }
-                println!("Deleted topic {name}.");
+                out!("Deleted topic {name}.");
                 Ok(())
             }
             _ => alter(&flags, &mut connection).await,
@@ -224,7 +224,7 @@ async fn alter(
             }
         }
     }
-    println!("Altered topic {name}.");
+    out!("Altered topic {name}.");
     Ok(())
 }
 
@@ -249,7 +249,7 @@ fn describe(answer: &MetadataResponse) -> Result<(), CliError> {
         let replication = partitions
             .first()
             .map_or(0, |partition| partition.replica_nodes.len());
-        println!(
+        out!(
             "Topic: {name}\tPartitionCount: {}\tReplicationFactor: {replication}",
             partitions.len()
         );
@@ -261,7 +261,7 @@ fn describe(answer: &MetadataResponse) -> Result<(), CliError> {
                     .collect::<Vec<_>>()
                     .join(",")
             };
-            println!(
+            out!(
                 "\tTopic: {name}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}",
                 partition.partition_index,
                 match partition.leader_id.0 {
