@@ -43,7 +43,7 @@ pub fn encode_request(
     client_id: &str,
     version: i16,
     body: &RequestBody,
-) -> Result<Vec<u8>, ClientCodecError> {
+) -> Result<BytesMut, ClientCodecError> {
     let api_key = body.api_key();
     let header = CodecRequestHeader::default()
         .with_request_api_key(api_key as i16)
@@ -60,7 +60,7 @@ pub fn encode_request(
     let size = i32::try_from(buffer.len() - 4)
         .map_err(|_| ClientCodecError::Encode("the request is over 2 GiB".to_string()))?;
     buffer[..4].copy_from_slice(&size.to_be_bytes());
-    Ok(buffer.to_vec())
+    Ok(buffer)
 }
 
 /// The correlation id of an answer, read from a frame (size prefix already removed).

@@ -11,7 +11,7 @@
 use bytes::Bytes;
 use kafka_protocol::messages::{
     fetch_request, list_offsets_request, metadata_request, offset_for_leader_epoch_request,
-    produce_request, BrokerId, FetchRequest, ListOffsetsRequest, MetadataRequest,
+    produce_request, ApiKey, BrokerId, FetchRequest, ListOffsetsRequest, MetadataRequest,
     OffsetForLeaderEpochRequest, ProduceRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
@@ -72,21 +72,33 @@ fn error(code: i16) -> ErrorCode {
     ErrorCode::from_code(code).unwrap_or(ErrorCode::UnknownServerError)
 }
 
-/// `request` as kafka-protocol's body at `version`.
-pub fn request_to_kafka(request: &Request, version: i16) -> RequestBody {
+/// `request` as kafka-protocol's body at `version`. It takes the request by value so that a
+/// Produce's batches move into the body uncopied.
+pub fn request_to_kafka(request: Request, version: i16) -> RequestBody {
     match request {
         Request::Produce(request) => RequestBody::Produce(produce(request)),
-        Request::Fetch(request) => RequestBody::Fetch(fetch(request, version)),
-        Request::ListOffsets(request) => RequestBody::ListOffsets(list_offsets(request)),
-        Request::Metadata(request) => RequestBody::Metadata(metadata(request, version)),
+        Request::Fetch(request) => RequestBody::Fetch(fetch(&request, version)),
+        Request::ListOffsets(request) => RequestBody::ListOffsets(list_offsets(&request)),
+        Request::Metadata(request) => RequestBody::Metadata(metadata(&request, version)),
         Request::OffsetForLeaderEpoch(request) => {
-            RequestBody::OffsetForLeaderEpoch(offset_for_leader_epoch(request))
+            RequestBody::OffsetForLeaderEpoch(offset_for_leader_epoch(&request))
         }
     }
 }
 
-fn produce(request: &api::ProduceRequest) -> ProduceRequest {
-    let topics = group_by_topic(request.partitions.iter().collect(), |(tp, _)| &tp.topic)
+/// The API of a core request.
+pub fn api_key_of(request: &Request) -> ApiKey {
+    match request {
+        Request::Produce(_) => ApiKey::Produce,
+        Request::Fetch(_) => ApiKey::Fetch,
+        Request::ListOffsets(_) => ApiKey::ListOffsets,
+        Request::Metadata(_) => ApiKey::Metadata,
+        Request::OffsetForLeaderEpoch(_) => ApiKey::OffsetForLeaderEpoch,
+    }
+}
+
+fn produce(request: api::ProduceRequest) -> ProduceRequest {
+    let topics = group_by_topic(request.partitions, |(tp, _)| &tp.topic)
         .into_iter()
         .map(|(topic, partitions)| {
             let partitions = partitions
@@ -94,7 +106,7 @@ fn produce(request: &api::ProduceRequest) -> ProduceRequest {
                 .map(|(tp, records)| {
                     produce_request::PartitionProduceData::default()
                         .with_index(tp.partition)
-                        .with_records(Some(Bytes::copy_from_slice(records)))
+                        .with_records(Some(Bytes::from(records)))
                 })
                 .collect();
             produce_request::TopicProduceData::default()
@@ -228,14 +240,14 @@ fn tp(topic: &TopicName, partition: i32) -> TopicPartition {
     }
 }
 
-/// The broker's `body` to a request of `request`'s API, in core's terms.
-pub fn response_to_core(request: &Request, body: ResponseBody) -> Result<Answer, OutboundError> {
+/// The broker's `body` to a request of `api_key`, in core's terms.
+pub fn response_to_core(api_key: ApiKey, body: ResponseBody) -> Result<Answer, OutboundError> {
     let plain = |response| Answer {
         response,
         brokers: Vec::new(),
     };
-    match (request, body) {
-        (Request::Produce(_), ResponseBody::Produce(body)) => {
+    match (api_key, body) {
+        (ApiKey::Produce, ResponseBody::Produce(body)) => {
             let partitions = body
                 .responses
                 .iter()
@@ -256,7 +268,7 @@ pub fn response_to_core(request: &Request, body: ResponseBody) -> Result<Answer,
                 partitions,
             })))
         }
-        (Request::Fetch(_), ResponseBody::Fetch(body)) => {
+        (ApiKey::Fetch, ResponseBody::Fetch(body)) => {
             let partitions = body
                 .responses
                 .into_iter()
@@ -283,7 +295,7 @@ pub fn response_to_core(request: &Request, body: ResponseBody) -> Result<Answer,
                 partitions,
             })))
         }
-        (Request::ListOffsets(_), ResponseBody::ListOffsets(body)) => {
+        (ApiKey::ListOffsets, ResponseBody::ListOffsets(body)) => {
             let partitions = body
                 .topics
                 .iter()
@@ -301,7 +313,7 @@ pub fn response_to_core(request: &Request, body: ResponseBody) -> Result<Answer,
                 partitions,
             })))
         }
-        (Request::OffsetForLeaderEpoch(_), ResponseBody::OffsetForLeaderEpoch(body)) => {
+        (ApiKey::OffsetForLeaderEpoch, ResponseBody::OffsetForLeaderEpoch(body)) => {
             let partitions = body
                 .topics
                 .iter()
@@ -318,7 +330,7 @@ pub fn response_to_core(request: &Request, body: ResponseBody) -> Result<Answer,
                 api::OffsetForLeaderEpochResponse { partitions },
             )))
         }
-        (Request::Metadata(_), ResponseBody::Metadata(body)) => metadata_answer(body),
+        (ApiKey::Metadata, ResponseBody::Metadata(body)) => metadata_answer(body),
         _ => Err(OutboundError::WrongApi),
     }
 }
@@ -388,7 +400,7 @@ mod tests {
     /// Sends `request` as a client at `version`, lets the broker's converter read it back,
     /// and checks it arrives as sent.
     fn round_trip(request: Request, version: i16) -> Converted {
-        let converted = through_wire(request_to_kafka(&request, version), version)
+        let converted = through_wire(request_to_kafka(request.clone(), version), version)
             .unwrap_or_else(|error| panic!("v{version}: {error}"));
         assert_eq!(converted.request, request, "v{version}");
         converted
@@ -405,7 +417,7 @@ mod tests {
             Bytes::copy_from_slice(&frame[4..]),
         )
         .unwrap();
-        response_to_core(&converted.request, body).unwrap()
+        response_to_core(converted.context.api_key, body).unwrap()
     }
 
     #[test]
@@ -421,7 +433,7 @@ mod tests {
         });
         for version in 3..=11 {
             // Grouped by topic on the wire, so the order within a topic is what survives.
-            let sent = through_wire(request_to_kafka(&request, version), version).unwrap();
+            let sent = through_wire(request_to_kafka(request.clone(), version), version).unwrap();
             let Request::Produce(got) = &sent.request else {
                 panic!()
             };

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use bytes::{Bytes, BytesMut};
 use sluice_core::api::{self, Disconnected};
 use sluice_net::client::{decode_response, encode_request, ClientCodecError};
-use sluice_net::convert::outbound::{request_to_kafka, response_to_core, Answer};
+use sluice_net::convert::outbound::{api_key_of, request_to_kafka, response_to_core, Answer};
 use sluice_net::kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
 use sluice_net::kafka_protocol::protocol::StrBytes;
 use sluice_net::request::RequestBody;
@@ -188,14 +188,15 @@ impl<S: Stream> Connection<S> {
                     let api_key = api_key_of(&request);
                     let frame = match (broken, self.versions.get(&(api_key as i16))) {
                         (false, Some(&version)) => {
-                            let body = request_to_kafka(&request, version);
+                            let acks_zero = matches!(&request, api::Request::Produce(p) if p.acks == 0);
+                            let body = request_to_kafka(request, version);
                             encode_request(correlation_id, &self.client_id, version, &body)
                                 .ok()
-                                .map(|frame| (version, frame))
+                                .map(|frame| (version, frame, acks_zero))
                         }
                         _ => None,
                     };
-                    let Some((version, frame)) = frame else {
+                    let Some((version, frame, acks_zero)) = frame else {
                         let _ = answers.send((id, Err(Disconnected)));
                         continue;
                     };
@@ -205,8 +206,9 @@ impl<S: Stream> Connection<S> {
                         fail_all(&mut in_flight, &answers);
                         continue;
                     }
-                    if !matches!(&request, api::Request::Produce(p) if p.acks == 0) {
-                        in_flight.push_back(InFlight { id, correlation_id, version, request });
+                    // A Produce with acks=0 gets no answer.
+                    if !acks_zero {
+                        in_flight.push_back(InFlight { id, correlation_id, version, api_key });
                     }
                     correlation_id = correlation_id.wrapping_add(1);
                 }
@@ -245,13 +247,12 @@ struct InFlight {
     id: u64,
     correlation_id: i32,
     version: i16,
-    request: api::Request,
+    api_key: ApiKey,
 }
 
 fn answer(request: InFlight, frame: Bytes) -> Result<Answer, (Option<InFlight>, ClientError)> {
     let failed = |request: InFlight, error| Err((Some(request), error));
-    let api_key = api_key_of(&request.request);
-    let (correlation_id, body) = match decode_response(api_key, request.version, frame) {
+    let (correlation_id, body) = match decode_response(request.api_key, request.version, frame) {
         Ok(decoded) => decoded,
         Err(error) => return failed(request, error.into()),
     };
@@ -262,7 +263,7 @@ fn answer(request: InFlight, frame: Bytes) -> Result<Answer, (Option<InFlight>, 
         );
         return failed(request, ClientError::Protocol(error));
     }
-    match response_to_core(&request.request, body) {
+    match response_to_core(request.api_key, body) {
         Ok(answer) => Ok(answer),
         Err(error) => failed(request, ClientError::Protocol(error.to_string())),
     }
@@ -277,16 +278,6 @@ fn fail_all(
     }
 }
 
-fn api_key_of(request: &api::Request) -> ApiKey {
-    match request {
-        api::Request::Produce(_) => ApiKey::Produce,
-        api::Request::Fetch(_) => ApiKey::Fetch,
-        api::Request::ListOffsets(_) => ApiKey::ListOffsets,
-        api::Request::Metadata(_) => ApiKey::Metadata,
-        api::Request::OffsetForLeaderEpoch(_) => ApiKey::OffsetForLeaderEpoch,
-    }
-}
-
 /// Reads one size-prefixed frame.
 async fn read_frame(
     stream: &mut (impl tokio::io::AsyncRead + Unpin),
@@ -297,7 +288,16 @@ async fn read_frame(
         .ok()
         .filter(|size| *size <= RESPONSE_BYTES_MAX)
         .ok_or_else(|| ClientError::Protocol(format!("answer size {prefix:?} is out of range")))?;
-    let mut frame = BytesMut::zeroed(size);
-    stream.read_exact(&mut frame).await?;
+    let mut frame = BytesMut::with_capacity(size);
+    while frame.len() < size {
+        let wanted = size - frame.len();
+        let read = (&mut *stream)
+            .take(wanted as u64)
+            .read_buf(&mut frame)
+            .await?;
+        if read == 0 {
+            return Err(ClientError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+    }
     Ok(frame.freeze())
 }
