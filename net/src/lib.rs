@@ -62,6 +62,7 @@ pub mod convert;
 pub mod error_response;
 pub mod frame;
 pub mod header;
+pub mod peer;
 pub mod request;
 pub mod response;
 #[cfg(test)]

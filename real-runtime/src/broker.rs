@@ -8,16 +8,16 @@
 //! [`SERVED_APIS`]; any other request (the admin APIs, InitProducerId) closes the connection,
 //! as Kafka does for a request it cannot parse, and is logged.
 //!
-//! Only a single node is wired: a node that would send to another node (a multi-node quorum,
-//! replicas on other brokers) logs and drops the message until the inter-broker transport
-//! exists.
+//! Messages to other nodes go out through [`Peers`], and messages from them come in through
+//! the [`PeerInbox`] the connection loop feeds; the node task takes both, with client requests
+//! and timeouts, in one loop (see [`crate::peers`]).
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 
 use sluice_core::api;
-use sluice_core::broker::{Node, NodeConfig, NodeOutput, ProcessRoles};
+use sluice_core::broker::{Node, NodeConfig, NodeId, NodeOutput, ProcessRoles};
 use sluice_core::controller::Listener;
 use sluice_core::replica::ReplicaConfig;
 use sluice_core::rng::SplitMix64;
@@ -26,6 +26,7 @@ use sluice_net::convert::{
     expects_response, from_core, to_core, BrokerEndpoint, ClusterInfo, ResponseContext,
 };
 use sluice_net::kafka_protocol::messages::ApiKey;
+use sluice_net::peer::Hello;
 use sluice_net::request::{DecodedRequest, RequestBody};
 use sluice_net::response::{api_versions_body_for, ResponseBody};
 use tokio::sync::{mpsc, oneshot};
@@ -33,7 +34,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock::MonotonicClock;
 use crate::config::{Endpoint, ServerConfig};
 use crate::file_disk::FileDisk;
+use crate::peers::{PeerInbox, PeerInput, Peers};
 use crate::server::{ConnectionInfo, Outcome, Reply, RequestHandler};
+use crate::transport::{Connector, TokioConnector};
 
 /// The APIs the node answers, and so the only ones ApiVersions lists: a client that sees an
 /// API listed uses it, and one the broker cannot serve would cost it its connection.
@@ -58,6 +61,7 @@ struct ClientInput {
 #[derive(Clone)]
 pub struct NodeHandler {
     inputs: mpsc::UnboundedSender<ClientInput>,
+    peers: PeerInbox,
 }
 
 impl RequestHandler for NodeHandler {
@@ -96,11 +100,24 @@ impl RequestHandler for NodeHandler {
         }
         reply
     }
+
+    fn peer_inbox(&self) -> Option<&PeerInbox> {
+        Some(&self.peers)
+    }
 }
 
 /// Starts the node over `config`'s first data directory and returns its handler.
 /// `advertised` are the listeners clients reach, with the ports actually bound.
 pub fn start(config: &ServerConfig, advertised: &[Endpoint]) -> Result<NodeHandler, String> {
+    start_with(config, advertised, TokioConnector)
+}
+
+/// [`start`], reaching other nodes through `connector`.
+pub fn start_with<C: Connector>(
+    config: &ServerConfig,
+    advertised: &[Endpoint],
+    connector: C,
+) -> Result<NodeHandler, String> {
     let dir = config
         .log_dirs
         .first()
@@ -113,9 +130,54 @@ pub fn start(config: &ServerConfig, advertised: &[Endpoint]) -> Result<NodeHandl
     let node = Node::open(node_config, &mut disk, &mut rng, clean)
         .map_err(|error| format!("cannot start the node: {error}"))?;
     let cluster_id = config.cluster_id.clone();
+    let peers = peers(config, advertised, connector)?;
+    let (inbox, peer_inputs) = PeerInbox::new(&cluster_id, node.config().raft_id());
     let (inputs, receiver) = mpsc::unbounded_channel();
-    tokio::spawn(run_node(node, disk, rng, receiver, cluster_id));
-    Ok(NodeHandler { inputs })
+    let channels = Channels {
+        clients: receiver,
+        peers: peer_inputs,
+    };
+    tokio::spawn(run_node(node, disk, rng, channels, peers, cluster_id));
+    Ok(NodeHandler {
+        inputs,
+        peers: inbox,
+    })
+}
+
+/// The node's outbound side: the voters' addresses, and the hello that tells peers where
+/// this node takes connections (its first advertised listener, or its own voter address for
+/// a controller-only node).
+fn peers<C: Connector>(
+    config: &ServerConfig,
+    advertised: &[Endpoint],
+    connector: C,
+) -> Result<Peers<C>, String> {
+    let voters = config.effective_voters();
+    let own_voter = voters.iter().find(|voter| voter.id == config.node_id);
+    let (host, port) = match (config.process_roles.broker, advertised.first(), own_voter) {
+        (true, Some(endpoint), _) => (endpoint.host.clone(), endpoint.port),
+        (_, _, Some(voter)) => (voter.host.clone(), voter.port),
+        (_, Some(endpoint), None) => (endpoint.host.clone(), endpoint.port),
+        (_, None, None) => (String::new(), 0),
+    };
+    let hello = Hello {
+        node_id: NodeId(u32::try_from(config.node_id).unwrap_or(0)),
+        cluster_id: config.cluster_id.clone(),
+        host,
+        port,
+    };
+    let addresses = voters.into_iter().filter_map(|voter| {
+        let id = u32::try_from(voter.id).ok()?;
+        Some((NodeId(id), voter.host, voter.port))
+    });
+    let inter_broker = advertised.first().map(|endpoint| endpoint.name.clone());
+    Peers::new(connector, &hello, addresses, inter_broker)
+}
+
+/// What the node task reads besides its timers.
+struct Channels {
+    clients: mpsc::UnboundedReceiver<ClientInput>,
+    peers: mpsc::Receiver<PeerInput>,
 }
 
 /// The node's settings from the server's (Kafka's names on both sides).
@@ -196,14 +258,20 @@ fn wall_ms() -> i64 {
         })
 }
 
-/// The node's loop: client requests and timeouts in, answers out.
-async fn run_node(
+/// The node's loop: client requests, peer messages and timeouts in; answers and messages to
+/// peers out.
+async fn run_node<C: Connector>(
     mut node: Node,
     mut disk: FileDisk,
     mut rng: SplitMix64,
-    mut inputs: mpsc::UnboundedReceiver<ClientInput>,
+    channels: Channels,
+    mut peers: Peers<C>,
     cluster_id: String,
 ) {
+    let Channels {
+        clients: mut inputs,
+        peers: mut peer_inputs,
+    } = channels;
     let clock = MonotonicClock::start();
     let mut waiting = Waiting::new();
     let mut next_token: u64 = 0;
@@ -246,6 +314,12 @@ async fn run_node(
                 let token = next_token;
                 submit(&mut node, &mut disk, &mut rng, &clock, &mut waiting, token, input);
             }
+            Some(input) = peer_inputs.recv() => match input {
+                PeerInput::Hello(hello) => peers.learn(&hello),
+                PeerInput::Message { from, message } => {
+                    node.handle_message(clock.now(), wall_ms(), &mut disk, &mut rng, from, message);
+                }
+            },
             _ = tokio::time::sleep(sleep.unwrap_or_default()), if sleep.is_some() => {
                 node.handle_timeout(clock.now(), wall_ms(), &mut disk, &mut rng);
             }
@@ -267,9 +341,7 @@ async fn run_node(
                     };
                     let _ = reply.send(outcome);
                 }
-                NodeOutput::Send { to, .. } => {
-                    tracing::warn!("no transport to node {to:?} yet: only a single node is wired");
-                }
+                NodeOutput::Send { to, message } => peers.send(to, &message, node.image()),
             }
         }
         if let Some(failure) = node.failure() {

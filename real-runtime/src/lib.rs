@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod file_disk;
 pub mod logging;
+pub mod peers;
 pub mod server;
 pub mod tools;
 pub mod transport;

@@ -61,14 +61,28 @@ pub(super) async fn serve_connection(
     mut shutdown: watch::Receiver<bool>,
 ) {
     tracing::debug!(connection = info.id, peer = %info.peer, listener = %info.listener, "accepted");
-    let (reader, writer) = tokio::io::split(stream);
+    let (mut reader, writer) = tokio::io::split(stream);
+    let mut decoder = FrameDecoder::new(options.request_bytes_max);
+    let Some(first) = first_frame(&mut reader, &mut decoder, &info, &mut shutdown).await else {
+        tracing::debug!(connection = info.id, peer = %info.peer, "closed before a request");
+        return;
+    };
+    // Another Sluice node: its connection only carries messages to this one, and nothing is
+    // written back (not even a shutdown of the write half, which would look like a close).
+    if sluice_net::peer::is_hello(&first) {
+        let inbox = handler.peer_inbox();
+        super::peer_connection::serve_peer(reader, decoder, first, &info, inbox, shutdown).await;
+        drop(writer);
+        return;
+    }
     let (queue, queued) = mpsc::channel(options.inflight_requests_max.max(1));
     let reading = read_requests(
         reader,
+        decoder,
+        first,
         queue,
         &info,
         handler.as_ref(),
-        options.request_bytes_max,
         &mut shutdown,
     );
     let writing = write_responses(writer, queued, &info);
@@ -84,19 +98,52 @@ pub(super) async fn serve_connection(
     tracing::debug!(connection = info.id, peer = %info.peer, "closed");
 }
 
+/// Reads until the first whole frame, which says whether this is a client or a peer.
+async fn first_frame(
+    reader: &mut (impl AsyncRead + Unpin),
+    decoder: &mut FrameDecoder,
+    info: &ConnectionInfo,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<Bytes> {
+    let mut chunk = vec![0; READ_CHUNK_BYTES];
+    loop {
+        match decoder.next_frame() {
+            Ok(Some(frame)) => return Some(frame),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(connection = info.id, peer = %info.peer, %error, "closing");
+                return None;
+            }
+        }
+        let read = tokio::select! {
+            read = reader.read(&mut chunk) => read,
+            () = super::stopped(shutdown) => return None,
+        };
+        match read {
+            Ok(0) | Err(_) => return None,
+            Ok(count) => decoder.push(&chunk[..count]),
+        }
+    }
+}
+
 async fn read_requests(
     mut reader: impl AsyncRead + Unpin,
+    mut decoder: FrameDecoder,
+    first: Bytes,
     queue: mpsc::Sender<Queued>,
     info: &ConnectionInfo,
     handler: &dyn RequestHandler,
-    request_bytes_max: usize,
     shutdown: &mut watch::Receiver<bool>,
 ) -> ReadEnd {
-    let mut decoder = FrameDecoder::new(request_bytes_max);
     let mut chunk = vec![0; READ_CHUNK_BYTES];
+    let mut first = Some(first);
     loop {
         loop {
-            let entry = match decoder.next_frame() {
+            let next = match first.take() {
+                Some(frame) => Ok(Some(frame)),
+                None => decoder.next_frame(),
+            };
+            let entry = match next {
                 Ok(None) => break,
                 Ok(Some(frame)) => queue_entry(frame, info, handler),
                 Err(error) => {

@@ -23,6 +23,8 @@ use sluice_net::request::{DecodedRequest, RequestBody};
 use sluice_net::response::{api_versions_body, ResponseBody};
 use tokio::sync::oneshot;
 
+use crate::peers::PeerInbox;
+
 /// Who sent a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectionInfo {
@@ -77,6 +79,12 @@ impl Reply {
 pub trait RequestHandler: Send + Sync + 'static {
     /// Starts serving `request`. Called in request order; must not block.
     fn handle(&self, connection: &ConnectionInfo, request: DecodedRequest) -> Reply;
+
+    /// Where connections from other Sluice nodes deliver their messages; `None` (the
+    /// default) closes a connection that opens with a peer hello.
+    fn peer_inbox(&self) -> Option<&PeerInbox> {
+        None
+    }
 }
 
 /// The handler `sluice server` runs until the broker exists: it answers ApiVersions from

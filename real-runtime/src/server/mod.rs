@@ -11,6 +11,7 @@
 pub mod command;
 mod connection;
 mod handler;
+mod peer_connection;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};

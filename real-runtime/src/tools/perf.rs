@@ -76,6 +76,8 @@ pub fn produce(args: &[String]) -> Result<(), CliError> {
         .collect();
     let pending_max = (BUFFER_MEMORY / size).max(1);
     admin::runtime()?.block_on(async move {
+        // An unreachable broker is reported at once rather than after the delivery timeout.
+        admin::connect(&bootstrap).await?;
         let mut session = ProducerSession::new(&bootstrap, config);
         let mut sent_at: Vec<Instant> = Vec::with_capacity(records as usize);
         let mut latencies: Vec<Duration> = Vec::with_capacity(records as usize);
@@ -217,6 +219,7 @@ pub fn end_to_end(args: &[String]) -> Result<(), CliError> {
         ..ProducerConfig::default()
     };
     admin::runtime()?.block_on(async move {
+        admin::connect(&bootstrap).await?;
         let mut producer = ProducerSession::new(&bootstrap, config);
         // One record first, so the topic exists before the consumer looks for its partitions.
         producer.send(&topic, None, vec![0; size], u64::MAX);
