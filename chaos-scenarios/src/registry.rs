@@ -28,6 +28,7 @@ pub fn scenarios() -> Vec<Box<dyn Scenario>> {
         Box::new(crate::replication::FullDisk),
         Box::new(crate::replication::WholeClusterCrash),
         Box::new(crate::replication::StaleFollower),
+        Box::new(crate::replication::IdempotentRetryFailover),
     ];
     assert_unique_names(&registry);
     registry

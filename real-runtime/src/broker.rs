@@ -5,7 +5,7 @@
 //! side, handed to the node task in arrival order over one channel (so a connection's
 //! Produce batches reach the log in the order they came), and its answer converted back at
 //! the request's version. ApiVersions is answered on the spot and lists only
-//! [`SERVED_APIS`]; any other request (the admin APIs, InitProducerId) closes the connection,
+//! [`SERVED_APIS`]; any other request (the admin APIs) closes the connection,
 //! as Kafka does for a request it cannot parse, and is logged.
 //!
 //! Messages to other nodes go out through [`Peers`], and messages from them come in through
@@ -47,6 +47,7 @@ pub const SERVED_APIS: &[ApiKey] = &[
     ApiKey::Fetch,
     ApiKey::ListOffsets,
     ApiKey::OffsetForLeaderEpoch,
+    ApiKey::InitProducerId,
 ];
 
 /// A client's request on its way to the node task.

@@ -1,8 +1,9 @@
 //! Real Kafka clients from PyPI against `sluice server`, each with its default settings:
 //! confluent-kafka (librdkafka), aiokafka and kafka-python 3.x (idempotent and acks=all by
-//! default). Each script in `tests/clients/` produces keyed records to a topic the broker
-//! creates on first use with three partitions, reads every partition back, and fails naming
-//! the first acknowledged record that is missing, moved, altered or out of order.
+//! default, so InitProducerId and sequence numbers are exercised). Each script in
+//! `tests/clients/` produces keyed records to a topic the broker creates on first use with
+//! three partitions, reads every partition back, and fails naming the first acknowledged
+//! record that is missing, moved, altered or out of order.
 //!
 //! `scripts/test-deps.sh` installs the clients (the README's test command runs it first).
 
@@ -55,4 +56,9 @@ fn confluent_kafka_with_defaults() {
 #[test]
 fn aiokafka_with_defaults() {
     run_client("aiokafka_client.py");
+}
+
+#[test]
+fn kafka_python_with_defaults() {
+    run_client("kafka_python_client.py");
 }

@@ -76,6 +76,13 @@ pub enum Request {
     /// The admin client asks for unclean elections of every leaderless partition (KIP-460's
     /// ElectLeaders with election type UNCLEAN): an operator's last resort.
     ElectLeadersUnclean,
+    /// A broker asks for its next block of producer ids (KIP-730's AllocateProducerIds).
+    AllocateProducerIds {
+        /// The broker.
+        broker_id: i32,
+        /// Its registration's epoch.
+        broker_epoch: i64,
+    },
 }
 
 /// Answers from the active controller.
@@ -95,6 +102,8 @@ pub enum Response {
     AlterPartition(Result<PartitionReply, ControllerError>),
     /// Per partition, whether a leader was elected.
     LeadersElected(Result<Vec<ElectionResult>, ControllerError>),
+    /// A block of producer ids, `(first, count)`.
+    ProducerIds(Result<(i64, i64), ControllerError>),
 }
 
 impl Request {
@@ -108,6 +117,7 @@ impl Request {
             Request::MetadataFetch(_) => "MetadataFetch",
             Request::AlterPartition(_) => "AlterPartition",
             Request::ElectLeadersUnclean => "ElectLeaders",
+            Request::AllocateProducerIds { .. } => "AllocateProducerIds",
         }
     }
 }
@@ -123,6 +133,7 @@ impl Response {
             Response::Metadata(read) => return format!("MetadataFetch {}", describe_read(read)),
             Response::AlterPartition(result) => ("AlterPartition", result.as_ref().err()),
             Response::LeadersElected(result) => ("ElectLeaders", result.as_ref().err()),
+            Response::ProducerIds(result) => ("AllocateProducerIds", result.as_ref().err()),
         };
         match error {
             Some(error) => format!("{name} {}", error.name()),
@@ -141,6 +152,7 @@ impl Response {
             Request::MetadataFetch(_) => Response::Metadata(CommittedRead::UpToDate { commit: 0 }),
             Request::AlterPartition(_) => Response::AlterPartition(Err(error)),
             Request::ElectLeadersUnclean => Response::LeadersElected(Err(error)),
+            Request::AllocateProducerIds { .. } => Response::ProducerIds(Err(error)),
         }
     }
 
@@ -153,6 +165,7 @@ impl Response {
             Response::TopicDeleted(Err(error)) => error,
             Response::AlterPartition(Err(error)) => error,
             Response::LeadersElected(Err(error)) => error,
+            Response::ProducerIds(Err(error)) => error,
             _ => return false,
         };
         *error == ControllerError::NotController
@@ -172,6 +185,7 @@ impl Response {
             Response::Metadata(_) => Response::Metadata(CommittedRead::UpToDate { commit: 0 }),
             Response::AlterPartition(_) => Response::AlterPartition(Err(error)),
             Response::LeadersElected(_) => Response::LeadersElected(Err(error)),
+            Response::ProducerIds(_) => Response::ProducerIds(Err(error)),
         }
     }
 }

@@ -64,6 +64,22 @@ impl SimClient {
         SimClient::new(index, Role::Producer(Producer::new(config, brokers)))
     }
 
+    /// A producer with acks=all that retries until its delivery timeout, idempotent
+    /// (`enable.idempotence`) or not: without idempotence a retry of a batch whose answer was
+    /// lost appends it twice.
+    pub fn retrying_producer(index: u32, brokers: Vec<i32>, idempotent: bool) -> SimClient {
+        let config = ProducerConfig {
+            acks: -1,
+            linger_ms: 2,
+            retries: i32::MAX,
+            request_timeout_ms: 5_000,
+            delivery_timeout_ms: 30_000,
+            enable_idempotence: idempotent,
+            ..ProducerConfig::default()
+        };
+        SimClient::new(index, Role::Producer(Producer::new(config, brokers)))
+    }
+
     /// A consumer of every partition from the earliest offset.
     pub fn consumer(index: u32, brokers: Vec<i32>) -> SimClient {
         let config = ConsumerConfig {

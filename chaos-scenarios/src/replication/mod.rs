@@ -65,6 +65,8 @@ pub enum Story {
     WholeClusterCrash,
     /// `stale-follower`.
     StaleFollower,
+    /// `idempotent-retry-failover`.
+    IdempotentRetryFailover,
 }
 
 const LEADER_CRASH_MARKS: &[&str] = &[
@@ -107,6 +109,12 @@ const STALE_FOLLOWER_MARKS: &[&str] = &[
     "fenced-follower-fetch",
     "follower-truncated-by-epoch",
 ];
+const RETRY_FAILOVER_MARKS: &[&str] = &[
+    "acks-all-acknowledged",
+    "produce-answer-lost",
+    "leader-crashed",
+    "duplicate-retry-absorbed",
+];
 const WHOLE_CLUSTER_MARKS: &[&str] = &[
     "acks-all-acknowledged",
     "whole-cluster-crash",
@@ -135,6 +143,7 @@ impl Story {
             Story::FullDisk => FULL_DISK_MARKS,
             Story::WholeClusterCrash => WHOLE_CLUSTER_MARKS,
             Story::StaleFollower => STALE_FOLLOWER_MARKS,
+            Story::IdempotentRetryFailover => RETRY_FAILOVER_MARKS,
         }
     }
 
@@ -154,6 +163,26 @@ impl Story {
 }
 
 fn run_story(story: Story, name: &'static str, seed: u64, options: &RunOptions) -> RunOutcome {
+    let idempotent = story == Story::IdempotentRetryFailover;
+    run_story_with(story, name, seed, options, idempotent)
+}
+
+/// `idempotent-retry-failover` with producers that are not idempotent: retries of batches
+/// whose answers were lost append them twice, which the checker must report (`duplicate`).
+/// The canary that shows the scenario can fail.
+pub fn retry_failover_without_idempotence(seed: u64) -> RunOutcome {
+    let story = Story::IdempotentRetryFailover;
+    let options = RunOptions::default();
+    run_story_with(story, "idempotent-retry-failover", seed, &options, false)
+}
+
+fn run_story_with(
+    story: Story,
+    name: &'static str,
+    seed: u64,
+    options: &RunOptions,
+    idempotent: bool,
+) -> RunOutcome {
     let mut fault_rng = sluice_sim::SimRng::new(seed ^ 0x5eed_da7a);
     let mix = FaultMix::draw(&mut fault_rng, FAULTS);
     let brokers = fault_rng.range_inclusive(3, 4) as u32;
@@ -184,7 +213,13 @@ fn run_story(story: Story, name: &'static str, seed: u64, options: &RunOptions) 
     }));
     let broker_ids: Vec<i32> = (0..brokers as i32).collect();
     for index in 0..2 {
-        let producer = cluster.add_client(SimClient::producer(index, broker_ids.clone()));
+        let client = match story {
+            Story::IdempotentRetryFailover => {
+                SimClient::retrying_producer(index, broker_ids.clone(), idempotent)
+            }
+            _ => SimClient::producer(index, broker_ids.clone()),
+        };
+        let producer = cluster.add_client(client);
         cluster.set_producing(producer, true);
     }
     cluster.add_client(SimClient::consumer(10, broker_ids.clone()));
@@ -300,6 +335,15 @@ story_scenario!(
      (FENCED_LEADER_EPOCH) until it learns the new epoch and truncates"
 );
 story_scenario!(
+    IdempotentRetryFailover,
+    Story::IdempotentRetryFailover,
+    run_story,
+    "idempotent-retry-failover",
+    "idempotent producers (acks=all, retries): a leader appends and replicates batches whose \
+     answers are lost, then crashes; the producers retry on the new leader, which answers with \
+     the original offsets: no duplicate, nothing lost"
+);
+story_scenario!(
     MinIsr,
     Story::MinIsr,
     run_story,
@@ -324,6 +368,7 @@ impl Cluster {
             (totals.isr_expands_asked > 0, "isr-expand"),
             (totals.not_enough_replicas > 0, "not-enough-replicas"),
             (totals.fenced_follower_fetches > 0, "fenced-follower-fetch"),
+            (totals.duplicate_batches > 0, "duplicate-retry-absorbed"),
         ] {
             if hit {
                 self.mark(mark);

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use sluice_core::api;
+use sluice_core::broker::{ProducerIdBlocks, ProducerIdOutput};
 use sluice_core::controller::{ControllerError, PartitionReply, PartitionRole};
 use sluice_core::replica::{ReplicaConfig, ReplicaManager, ReplicaOutput};
-use sluice_core::time::Instant;
+use sluice_core::time::{Duration, Instant};
 use sluice_sim::{EventId, NodeId, SimDisk};
 
 use super::clients::SimClient;
@@ -34,6 +35,21 @@ pub struct DataBroker {
     /// them, as a process blocked in write or fsync would.
     disk_free_at: Instant,
     next_token: u64,
+    /// The producer ids this broker hands to InitProducerId, in blocks from the controller.
+    producer_ids: ProducerIdBlocks,
+    /// The AllocateProducerIds in flight: its wire id and when it was sent.
+    allocation: Option<(u64, Instant)>,
+    /// Until then the Produce answers this broker sends clients are lost on the way.
+    pub answers_lost_until: Option<Instant>,
+}
+
+/// How long a broker waits for the controller's block of producer ids before asking again,
+/// and how long an InitProducerId waits for one.
+const PRODUCER_ID_WAIT: Duration = Duration::from_secs(5);
+
+/// A broker's producer ids before its first block.
+fn fresh_producer_ids() -> ProducerIdBlocks {
+    ProducerIdBlocks::new(64, PRODUCER_ID_WAIT, Duration::from_millis(200))
 }
 
 impl DataBroker {
@@ -85,6 +101,9 @@ impl DataPlane {
                 askers: BTreeMap::new(),
                 disk_free_at: Instant::ZERO,
                 next_token: 0,
+                producer_ids: fresh_producer_ids(),
+                allocation: None,
+                answers_lost_until: None,
             })
             .collect();
         DataPlane {
@@ -235,6 +254,8 @@ impl Cluster {
         broker.alters.clear();
         broker.peer_requests.clear();
         broker.askers.clear();
+        broker.producer_ids = fresh_producer_ids();
+        broker.allocation = None;
     }
 
     /// Drains a broker's outputs onto the network and re-arms its timer.
@@ -270,6 +291,18 @@ impl Cluster {
                     let Some((to, id)) = data.brokers[index].askers.remove(&client) else {
                         continue;
                     };
+                    let now = self.kernel.now();
+                    let lost = data.brokers[index]
+                        .answers_lost_until
+                        .is_some_and(|t| t > now);
+                    if lost && matches!(response, api::Response::Produce(_)) {
+                        // The batch is appended (and replicated, for acks=all); only the
+                        // answer never arrives, so the producer must retry it.
+                        self.kernel
+                            .record(format_args!("broker {index} produce answer {id} lost"));
+                        self.mark("produce-answer-lost");
+                        continue;
+                    }
                     let msg = Wire::DataResponse { id, response };
                     self.net.send(send_at, from, to, msg);
                 }
@@ -283,8 +316,70 @@ impl Cluster {
                 }
             }
         }
+        self.flush_producer_ids(index, send_at);
         self.arm_data_timer(index);
         self.audit_broker(index);
+    }
+
+    /// Sends the broker's AllocateProducerIds and its InitProducerId answers.
+    fn flush_producer_ids(&mut self, index: usize, send_at: Instant) {
+        let from = self.brokers[index].net_id;
+        let (target, epoch) = (self.brokers[index].target, self.brokers[index].epoch);
+        let now = self.kernel.now();
+        loop {
+            let data = self.data.as_mut().expect("data plane");
+            let broker = &mut data.brokers[index];
+            let Some(output) = broker.producer_ids.poll_output() else {
+                break;
+            };
+            match output {
+                ProducerIdOutput::Allocate => {
+                    let Some(broker_epoch) = epoch else {
+                        broker.producer_ids.allocation_failed(now);
+                        continue;
+                    };
+                    let request = Request::AllocateProducerIds {
+                        broker_id: index as i32,
+                        broker_epoch,
+                    };
+                    let wire = self.send_request(from, target, request);
+                    let data = self.data.as_mut().expect("data plane");
+                    data.brokers[index].allocation = Some((wire, now));
+                }
+                ProducerIdOutput::Answer { token, response } => {
+                    let Some((to, id)) = broker.askers.remove(&token) else {
+                        continue;
+                    };
+                    let response = api::Response::InitProducerId(response);
+                    let msg = Wire::DataResponse { id, response };
+                    self.net.send(send_at, from, to, msg);
+                }
+            }
+        }
+    }
+
+    /// The controller answered a broker's AllocateProducerIds.
+    pub(crate) fn producer_ids_answered(
+        &mut self,
+        index: usize,
+        id: u64,
+        result: Result<(i64, i64), ControllerError>,
+    ) {
+        if !self.broker_up(index) {
+            return;
+        }
+        let now = self.kernel.now();
+        let data = self.data.as_mut().expect("broker_up");
+        let broker = &mut data.brokers[index];
+        if broker.allocation.is_none_or(|(wire, _)| wire != id) {
+            return;
+        }
+        broker.allocation = None;
+        match result {
+            Ok((first, count)) => broker.producer_ids.block_allocated(now, first, count),
+            Err(_) => broker.producer_ids.allocation_failed(now),
+        }
+        self.data_flush(index);
     }
 
     fn arm_data_timer(&mut self, index: usize) {
@@ -294,10 +389,18 @@ impl Cluster {
         if let Some(timer) = broker.timer.take() {
             self.kernel.cancel(timer);
         }
+        if broker.manager.is_none() {
+            return;
+        }
+        let allocation = broker.allocation.map(|(_, sent)| sent + PRODUCER_ID_WAIT);
         let Some(at) = broker
             .manager
             .as_ref()
             .and_then(ReplicaManager::poll_timeout)
+            .into_iter()
+            .chain(broker.producer_ids.poll_timeout())
+            .chain(allocation)
+            .min()
         else {
             return;
         };
@@ -330,6 +433,15 @@ impl Cluster {
         let broker = &mut data.brokers[index];
         let manager = broker.manager.as_mut().expect("broker_up");
         manager.handle_timeout(now, wall, &mut broker.disk, image);
+        // A lost AllocateProducerIds is asked again.
+        if broker
+            .allocation
+            .is_some_and(|(_, sent)| sent + PRODUCER_ID_WAIT <= now)
+        {
+            broker.allocation = None;
+            broker.producer_ids.allocation_failed(now);
+        }
+        broker.producer_ids.handle_timeout(now);
         self.data_flush(index);
     }
 
@@ -354,6 +466,10 @@ impl Cluster {
         let token = broker.next_token;
         broker.next_token += 1;
         broker.askers.insert(token, (from, id));
+        if let api::Request::InitProducerId(request) = &request {
+            broker.producer_ids.handle_request(now, token, request);
+            return self.data_flush(index);
+        }
         let manager = broker.manager.as_mut().expect("broker_up");
         manager.handle_request(now, wall, &mut broker.disk, image, token, request);
         self.data_flush(index);

@@ -27,6 +27,7 @@ const HEAL_DISKS: u32 = 6;
 const SHUT_DOWN_FIRST: u32 = 7;
 const SHUT_DOWN_SECOND: u32 = 8;
 const UNCLEAN_RECOVERY: u32 = 9;
+const CRASH_AFTER_LOSS: u32 = 10;
 
 /// One run's faults.
 pub struct ReplicationScript {
@@ -44,6 +45,8 @@ pub struct ReplicationScript {
     turn: usize,
     /// stale-follower's two controlled shutdowns: leadership moves away and back.
     shutdowns: Vec<usize>,
+    /// idempotent-retry-failover's leader whose answers are being lost, to crash next.
+    answers_lost: Option<(usize, bool)>,
 }
 
 impl ReplicationScript {
@@ -58,6 +61,7 @@ impl ReplicationScript {
             lossy: BTreeSet::new(),
             turn: 0,
             shutdowns: Vec::new(),
+            answers_lost: None,
         }
     }
 
@@ -83,6 +87,12 @@ impl ReplicationScript {
                             .kernel
                             .record(format_args!("broker {index} begins a controlled shutdown"));
                     }
+                }
+            }
+            CRASH_AFTER_LOSS => {
+                if let Some((victim, machine)) = self.answers_lost.take() {
+                    cluster.mark("leader-crashed");
+                    self.crash(cluster, victim, machine);
                 }
             }
             SECOND_CRASH => {
@@ -296,6 +306,23 @@ impl ReplicationScript {
                     }
                 }
                 return Duration::from_secs(60);
+            }
+            Story::IdempotentRetryFailover => {
+                // The leader goes on appending and replicating, but its answers to producers
+                // are lost; then it crashes, and the producers' retries reach the new leader,
+                // which holds the batches already.
+                let window = Duration::from_millis(300 + cluster.rng.below(1_500));
+                let now = cluster.kernel.now();
+                if let Some(data) = cluster.data.as_mut() {
+                    data.brokers[leader].answers_lost_until = Some(now + window);
+                }
+                cluster
+                    .kernel
+                    .record(format_args!("broker {leader} loses its produce answers"));
+                self.answers_lost = Some((leader, machine));
+                cluster
+                    .kernel
+                    .schedule_after(window, Event::Script(CRASH_AFTER_LOSS));
             }
             Story::MinIsr => {
                 let others: Vec<usize> = replicas

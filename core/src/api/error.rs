@@ -30,6 +30,22 @@ pub enum ErrorCode {
     NotEnoughReplicasAfterAppend,
     /// INVALID_REQUIRED_ACKS (21).
     InvalidRequiredAcks,
+    /// COORDINATOR_LOAD_IN_PROGRESS (14): the coordinator is not ready; for InitProducerId, the broker
+    /// has no producer id block from the controller yet.
+    CoordinatorLoadInProgress,
+    /// COORDINATOR_NOT_AVAILABLE (15).
+    CoordinatorNotAvailable,
+    /// UNSUPPORTED_VERSION (35): the broker does not support what the request asks for.
+    UnsupportedVersion,
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER (45): an idempotent batch's sequence does not follow the last one
+    /// the partition holds for its producer.
+    OutOfOrderSequenceNumber,
+    /// DUPLICATE_SEQUENCE_NUMBER (46).
+    DuplicateSequenceNumber,
+    /// INVALID_PRODUCER_EPOCH (47): the batch's producer epoch is older than the partition's.
+    InvalidProducerEpoch,
+    /// UNKNOWN_PRODUCER_ID (59).
+    UnknownProducerId,
     /// INVALID_REQUEST (42): the request breaks a protocol rule its codec cannot check.
     InvalidRequest,
     /// TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53).
@@ -54,7 +70,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for reading one back from its number.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::None,
         ErrorCode::UnknownServerError,
         ErrorCode::OffsetOutOfRange,
@@ -76,6 +92,13 @@ impl ErrorCode {
         ErrorCode::OffsetNotAvailable,
         ErrorCode::InvalidRecord,
         ErrorCode::UnknownTopicId,
+        ErrorCode::CoordinatorLoadInProgress,
+        ErrorCode::CoordinatorNotAvailable,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::OutOfOrderSequenceNumber,
+        ErrorCode::DuplicateSequenceNumber,
+        ErrorCode::InvalidProducerEpoch,
+        ErrorCode::UnknownProducerId,
     ];
 
     /// The code Kafka numbers `code`, if core names it.
@@ -100,6 +123,13 @@ impl ErrorCode {
             ErrorCode::NotEnoughReplicas => 19,
             ErrorCode::NotEnoughReplicasAfterAppend => 20,
             ErrorCode::InvalidRequiredAcks => 21,
+            ErrorCode::CoordinatorLoadInProgress => 14,
+            ErrorCode::CoordinatorNotAvailable => 15,
+            ErrorCode::UnsupportedVersion => 35,
+            ErrorCode::OutOfOrderSequenceNumber => 45,
+            ErrorCode::DuplicateSequenceNumber => 46,
+            ErrorCode::InvalidProducerEpoch => 47,
+            ErrorCode::UnknownProducerId => 59,
             ErrorCode::InvalidRequest => 42,
             ErrorCode::TransactionalIdAuthorizationFailed => 53,
             ErrorCode::KafkaStorageError => 56,
@@ -127,6 +157,13 @@ impl ErrorCode {
             ErrorCode::NotEnoughReplicas => "NOT_ENOUGH_REPLICAS",
             ErrorCode::NotEnoughReplicasAfterAppend => "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
             ErrorCode::InvalidRequiredAcks => "INVALID_REQUIRED_ACKS",
+            ErrorCode::CoordinatorLoadInProgress => "COORDINATOR_LOAD_IN_PROGRESS",
+            ErrorCode::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
+            ErrorCode::UnsupportedVersion => "UNSUPPORTED_VERSION",
+            ErrorCode::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            ErrorCode::DuplicateSequenceNumber => "DUPLICATE_SEQUENCE_NUMBER",
+            ErrorCode::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
+            ErrorCode::UnknownProducerId => "UNKNOWN_PRODUCER_ID",
             ErrorCode::InvalidRequest => "INVALID_REQUEST",
             ErrorCode::TransactionalIdAuthorizationFailed => {
                 "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"
@@ -159,6 +196,8 @@ impl ErrorCode {
                 | ErrorCode::OffsetNotAvailable
                 | ErrorCode::FetchSessionIdNotFound
                 | ErrorCode::UnknownTopicId
+                | ErrorCode::CoordinatorLoadInProgress
+                | ErrorCode::CoordinatorNotAvailable
         )
     }
 
@@ -240,7 +279,14 @@ mod tests {
             | ErrorCode::FetchSessionIdNotFound
             | ErrorCode::OffsetNotAvailable
             | ErrorCode::InvalidRecord
-            | ErrorCode::UnknownTopicId => ErrorCode::ALL.contains(&error),
+            | ErrorCode::UnknownTopicId
+            | ErrorCode::CoordinatorLoadInProgress
+            | ErrorCode::CoordinatorNotAvailable
+            | ErrorCode::UnsupportedVersion
+            | ErrorCode::OutOfOrderSequenceNumber
+            | ErrorCode::DuplicateSequenceNumber
+            | ErrorCode::InvalidProducerEpoch
+            | ErrorCode::UnknownProducerId => ErrorCode::ALL.contains(&error),
         };
         for error in ErrorCode::ALL {
             assert!(listed(error));

@@ -5,12 +5,14 @@
 
 mod error;
 mod fetch;
+mod init_producer_id;
 mod metadata;
 mod offsets;
 mod produce;
 
 pub use error::ErrorCode;
 pub use fetch::{FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse};
+pub use init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
 pub use metadata::{MetadataRequest, MetadataResponse, PartitionMetadata, TopicMetadata};
 pub use offsets::{
     EpochEndOffset, ListOffsetsPartition, ListOffsetsRequest, ListOffsetsResponse, ListedOffset,
@@ -51,6 +53,8 @@ pub enum Request {
     Metadata(MetadataRequest),
     /// OffsetForLeaderEpoch (key 23), from a follower or a consumer (KIP-101, KIP-320).
     OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
+    /// InitProducerId (key 22), from an idempotent producer.
+    InitProducerId(InitProducerIdRequest),
 }
 
 /// A broker's answer to a [`Request`] of the same kind.
@@ -66,6 +70,8 @@ pub enum Response {
     Metadata(MetadataResponse),
     /// To OffsetForLeaderEpoch.
     OffsetForLeaderEpoch(OffsetForLeaderEpochResponse),
+    /// To InitProducerId.
+    InitProducerId(InitProducerIdResponse),
 }
 
 impl Request {
@@ -77,6 +83,7 @@ impl Request {
             Request::ListOffsets(_) => "ListOffsets",
             Request::Metadata(_) => "Metadata",
             Request::OffsetForLeaderEpoch(_) => "OffsetForLeaderEpoch",
+            Request::InitProducerId(_) => "InitProducerId",
         }
     }
 }
@@ -90,6 +97,7 @@ impl Response {
             Response::ListOffsets(_) => "ListOffsets",
             Response::Metadata(_) => "Metadata",
             Response::OffsetForLeaderEpoch(_) => "OffsetForLeaderEpoch",
+            Response::InitProducerId(_) => "InitProducerId",
         }
     }
 }

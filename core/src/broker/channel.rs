@@ -20,6 +20,8 @@ pub(super) enum Purpose {
     AlterPartition(u64),
     /// The auto-creation of this topic.
     CreateTopic(String),
+    /// The next block of producer ids (one at a time).
+    AllocateProducerIds,
 }
 
 #[derive(Clone, Debug)]
@@ -120,6 +122,11 @@ impl Node {
             }
             // The next Metadata request sees the topic (or asks again).
             (Purpose::CreateTopic(_), ControllerResponse::TopicCreated(_)) => {}
+            (Purpose::AllocateProducerIds, ControllerResponse::ProducerIds(result)) => match result
+            {
+                Ok((first, count)) => self.producer_ids.block_allocated(step.now, first, count),
+                Err(_) => self.producer_ids.allocation_failed(step.now),
+            },
             (purpose, _) => {
                 self.stats.peer_messages_ignored += 1;
                 self.request_abandoned(step, purpose);
@@ -159,6 +166,7 @@ impl Node {
                 self.manager.handle_alter_partition(now, alter, timed_out);
             }
             Purpose::CreateTopic(_) => {}
+            Purpose::AllocateProducerIds => self.producer_ids.allocation_failed(now),
         }
     }
 }

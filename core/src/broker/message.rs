@@ -43,8 +43,8 @@ pub enum NodeMessage {
     },
 }
 
-/// Requests to the controllers: Kafka's BrokerRegistration, BrokerHeartbeat, CreateTopics and
-/// AlterPartition (answered by the active controller only), and a metadata fetch (KIP-595's
+/// Requests to the controllers: Kafka's BrokerRegistration, BrokerHeartbeat, CreateTopics,
+/// AlterPartition and AllocateProducerIds (answered by the active controller only), and a metadata fetch (KIP-595's
 /// observer Fetch, answered by any voter).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ControllerRequest {
@@ -56,6 +56,13 @@ pub enum ControllerRequest {
     CreateTopic(CreateTopicRequest),
     /// A partition leader asks to change its ISR.
     AlterPartition(AlterPartitionRequest),
+    /// A broker asks for its next block of producer ids (KIP-730's AllocateProducerIds).
+    AllocateProducerIds {
+        /// The broker.
+        broker_id: i32,
+        /// Its current registration's epoch.
+        broker_epoch: i64,
+    },
     /// A broker-only node reads the committed metadata log from this index.
     MetadataFetch {
         /// The first index wanted.
@@ -74,6 +81,8 @@ pub enum ControllerResponse {
     TopicCreated(Result<CreatedTopic, ControllerError>),
     /// The partition's state after the change (or the refusal).
     AlterPartition(Result<PartitionReply, ControllerError>),
+    /// The block of producer ids, as `(first id, count)`, once its record committed.
+    ProducerIds(Result<(i64, i64), ControllerError>),
     /// Committed entries, a snapshot, or nothing new.
     Metadata(CommittedRead),
 }
@@ -86,6 +95,7 @@ impl ControllerRequest {
             ControllerRequest::Heartbeat(_) => "BrokerHeartbeat",
             ControllerRequest::CreateTopic(_) => "CreateTopics",
             ControllerRequest::AlterPartition(_) => "AlterPartition",
+            ControllerRequest::AllocateProducerIds { .. } => "AllocateProducerIds",
             ControllerRequest::MetadataFetch { .. } => "MetadataFetch",
         }
     }
@@ -100,6 +110,9 @@ impl ControllerResponse {
             ControllerRequest::Heartbeat(_) => ControllerResponse::Heartbeat(Err(error)),
             ControllerRequest::CreateTopic(_) => ControllerResponse::TopicCreated(Err(error)),
             ControllerRequest::AlterPartition(_) => ControllerResponse::AlterPartition(Err(error)),
+            ControllerRequest::AllocateProducerIds { .. } => {
+                ControllerResponse::ProducerIds(Err(error))
+            }
             ControllerRequest::MetadataFetch { .. } => {
                 ControllerResponse::Metadata(CommittedRead::UpToDate { commit: 0 })
             }
@@ -115,6 +128,7 @@ impl ControllerResponse {
             ControllerResponse::Heartbeat(_) => ControllerResponse::Heartbeat(Err(error)),
             ControllerResponse::TopicCreated(_) => ControllerResponse::TopicCreated(Err(error)),
             ControllerResponse::AlterPartition(_) => ControllerResponse::AlterPartition(Err(error)),
+            ControllerResponse::ProducerIds(_) => ControllerResponse::ProducerIds(Err(error)),
             ControllerResponse::Metadata(_) => {
                 ControllerResponse::Metadata(CommittedRead::UpToDate { commit: 0 })
             }
@@ -127,7 +141,8 @@ impl ControllerResponse {
             ControllerResponse::Registered(Err(error))
             | ControllerResponse::Heartbeat(Err(error))
             | ControllerResponse::TopicCreated(Err(error))
-            | ControllerResponse::AlterPartition(Err(error)) => error,
+            | ControllerResponse::AlterPartition(Err(error))
+            | ControllerResponse::ProducerIds(Err(error)) => error,
             _ => return false,
         };
         *error == ControllerError::NotController

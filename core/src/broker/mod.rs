@@ -48,6 +48,13 @@
 //! broker acts on partition roles only once that image holds its current registration;
 //! it then takes up every role the image gives it, heartbeats as caught up, and is unfenced.
 //!
+//! # Producer ids
+//!
+//! A broker answers InitProducerId itself, from blocks of producer ids the active controller
+//! hands it through the metadata log (KIP-730's AllocateProducerIds, see
+//! [`ProducerIdBlocks`]), so ids stay unique across brokers, restarts and controller
+//! failovers.
+//!
 //! # The controller side
 //!
 //! A voter whose Raft leads, with its term's first entry committed and applied, builds the
@@ -63,6 +70,7 @@ mod follow;
 mod lifecycle;
 mod message;
 mod node;
+mod producer_ids;
 mod quorum;
 mod serve;
 
@@ -74,3 +82,4 @@ pub use config::{ConfigError, NodeConfig, ProcessRoles};
 pub use epoch_file::BROKER_EPOCH_FILE;
 pub use message::{ControllerRequest, ControllerResponse, NodeMessage, NodeOutput};
 pub use node::{BrokerStatus, Node, NodeError, NodeStats};
+pub use producer_ids::{ProducerIdBlocks, ProducerIdOutput};

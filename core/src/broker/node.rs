@@ -8,6 +8,7 @@ use super::config::{ConfigError, NodeConfig};
 use super::epoch_file;
 use super::lifecycle::Lifecycle;
 use super::message::{NodeMessage, NodeOutput};
+use super::producer_ids::ProducerIdBlocks;
 use super::quorum::Quorum;
 use super::serve::PeerTraffic;
 use crate::api;
@@ -112,6 +113,8 @@ pub struct Node {
     /// The partition replicas. A controller-only node has one that never gets a role, so its
     /// answers to stray data requests are the usual errors.
     pub(super) manager: ReplicaManager,
+    /// The producer ids this broker hands to InitProducerId, in blocks from the controller.
+    pub(super) producer_ids: ProducerIdBlocks,
     pub(super) channel: ControllerChannel,
     pub(super) peers: PeerTraffic,
     pub(super) outputs: VecDeque<NodeOutput>,
@@ -157,6 +160,11 @@ impl Node {
         let node = Node {
             follower: MetadataFollower::new(broker_id, config.image_limits),
             manager: ReplicaManager::new(broker_id, config.replica.clone()),
+            producer_ids: ProducerIdBlocks::new(
+                config.requests_inflight_max,
+                config.controller_quorum_request_timeout,
+                config.retry_backoff,
+            ),
             channel: ControllerChannel::new(rng.next_u64() >> 1),
             peers: PeerTraffic::new(rng.next_u64() >> 1),
             quorum,
@@ -227,6 +235,9 @@ impl Node {
             }
             node.channel_timeout(step);
             node.lifecycle_timeout(step);
+            if node.producer_ids.poll_timeout().is_some_and(|at| at <= now) {
+                node.producer_ids.handle_timeout(now);
+            }
         });
     }
 
@@ -271,10 +282,17 @@ impl Node {
         let channel = self
             .channel
             .poll_timeout(self.config.controller_quorum_request_timeout);
-        [quorum, lifecycle, channel, self.manager.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        let producer_ids = self.producer_ids.poll_timeout();
+        [
+            quorum,
+            lifecycle,
+            channel,
+            producer_ids,
+            self.manager.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Why the node stopped, if it did: the driver ends the process and opens a new one.
@@ -364,6 +382,7 @@ impl Node {
             self.check_leadership(step);
             self.maybe_compact(step);
             self.drain_manager(step);
+            self.drain_producer_ids(step);
             let Some(message) = self.loopback.pop_front() else {
                 break;
             };

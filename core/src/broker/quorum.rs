@@ -290,6 +290,16 @@ impl Node {
                     ControllerResponse::AlterPartition(result.response),
                 )
             }
+            ControllerRequest::AllocateProducerIds {
+                broker_id,
+                broker_epoch,
+            } => {
+                let result = controller.allocate_producer_ids(broker_id, broker_epoch);
+                (
+                    result.records,
+                    ControllerResponse::ProducerIds(result.response),
+                )
+            }
             ControllerRequest::MetadataFetch { .. } => unreachable!("served above"),
         };
         let reply = Reply {

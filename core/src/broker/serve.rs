@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use super::channel::Purpose;
 use super::message::{ControllerRequest, NodeMessage, NodeOutput};
 use super::node::{Node, Step};
+use super::producer_ids::ProducerIdOutput;
 use crate::api::{
     Disconnected, EpochEndOffset, ErrorCode, FetchPartitionResponse, FetchResponse,
-    ListOffsetsResponse, ListedOffset, MetadataRequest, MetadataResponse,
+    InitProducerIdResponse, ListOffsetsResponse, ListedOffset, MetadataRequest, MetadataResponse,
     OffsetForLeaderEpochResponse, ProducePartitionResponse, ProduceResponse, Request, Response,
 };
 use crate::controller::{CreateTopicRequest, TOPIC_NAME_BYTES_MAX};
@@ -54,7 +55,41 @@ impl Node {
                 self.outputs
                     .push_back(NodeOutput::Respond { client, response });
             }
+            Request::InitProducerId(request) => {
+                self.producer_ids.handle_request(step.now, client, &request)
+            }
             request => self.serve_data(step, Asker::Client(client), request),
+        }
+    }
+
+    /// Routes the producer id blocks' outputs: allocations to the controller (once this
+    /// broker has a registration to name), answers to clients.
+    pub(super) fn drain_producer_ids(&mut self, step: &mut Step<'_>) {
+        while let Some(output) = self.producer_ids.poll_output() {
+            match output {
+                ProducerIdOutput::Allocate => {
+                    let epoch = self
+                        .lifecycle
+                        .as_ref()
+                        .and_then(|l| l.status().broker_epoch);
+                    let Some(broker_epoch) = epoch else {
+                        self.producer_ids.allocation_failed(step.now);
+                        continue;
+                    };
+                    let request = ControllerRequest::AllocateProducerIds {
+                        broker_id: self.config.broker_id(),
+                        broker_epoch,
+                    };
+                    self.ask_controller(step, Purpose::AllocateProducerIds, request);
+                }
+                ProducerIdOutput::Answer { token, response } => {
+                    let response = Response::InitProducerId(response);
+                    self.outputs.push_back(NodeOutput::Respond {
+                        client: token,
+                        response,
+                    });
+                }
+            }
         }
     }
 
@@ -224,6 +259,9 @@ fn refusal(request: &Request, error: ErrorCode) -> Option<Response> {
                     .map(|p| EpochEndOffset::error(p.partition.clone(), error))
                     .collect(),
             })
+        }
+        Request::InitProducerId(_) => {
+            Response::InitProducerId(InitProducerIdResponse::error(error))
         }
         Request::Metadata(_) => Response::Metadata(MetadataResponse {
             brokers: Vec::new(),

@@ -39,6 +39,9 @@ pub(crate) struct ProducerBatch {
     pub(crate) maybe_appended: bool,
     /// The error of the last failed attempt.
     pub(crate) last_error: Option<ErrorCode>,
+    /// The idempotent producer's id, epoch and first sequence it was built with; kept for
+    /// every retry, so the leader recognises a batch it already holds.
+    pub(crate) producer: Option<(i64, i16, i32)>,
 }
 
 #[derive(Clone, Debug)]
@@ -126,6 +129,7 @@ impl Accumulator {
                 retries: 0,
                 maybe_appended: false,
                 last_error: None,
+                producer: None,
             });
         }
         let batch = queue.back_mut().expect("pushed above when missing");
@@ -146,8 +150,15 @@ impl Accumulator {
         fronts.filter_map(|(partition, queue)| queue.front().map(|batch| (partition, batch)))
     }
 
-    /// Closes the front batch, marks it in flight in request `id` and returns its bytes.
-    pub(crate) fn send_front(&mut self, partition: &TopicPartition, id: u64) -> Vec<u8> {
+    /// Closes the front batch, marks it in flight in request `id` and returns its bytes. A
+    /// batch built now takes `producer` (id, epoch, first sequence); one built before keeps
+    /// what it had.
+    pub(crate) fn send_front(
+        &mut self,
+        partition: &TopicPartition,
+        id: u64,
+        producer: Option<(i64, i16, i32)>,
+    ) -> Vec<u8> {
         let batch = self.front_mut(partition);
         assert!(
             batch.in_flight.is_none(),
@@ -157,7 +168,12 @@ impl Accumulator {
         batch.in_flight = Some(id);
         batch.retry_after = None;
         if let Body::Open(builder) = &mut batch.body {
-            let builder = core::mem::replace(builder, RecordBatchBuilder::new(Compression::None));
+            let mut builder =
+                core::mem::replace(builder, RecordBatchBuilder::new(Compression::None));
+            if let Some((producer_id, epoch, sequence)) = producer {
+                builder = builder.producer(producer_id, epoch, sequence);
+                batch.producer = producer;
+            }
             batch.body = Body::Built(builder.build());
         }
         let Body::Built(bytes) = &batch.body else {
@@ -165,6 +181,12 @@ impl Accumulator {
         };
         assert!(!bytes.is_empty());
         bytes.clone()
+    }
+
+    /// Whether the front batch of `partition` is still to be built (it never was sent).
+    pub(crate) fn front_unbuilt(&self, partition: &TopicPartition) -> bool {
+        self.front(partition)
+            .is_some_and(|b| matches!(b.body, Body::Open(_)))
     }
 
     /// The front batch of `partition`, if it has any.
@@ -290,7 +312,7 @@ mod tests {
         let mut acc = Accumulator::new(100, Compression::None);
         acc.append(Instant::ZERO, &tp(), None, &[0; 50], 1, 0);
         acc.append(Instant::ZERO, &tp(), None, &[0; 50], 1, 1);
-        let bytes = acc.send_front(&tp(), 9);
+        let bytes = acc.send_front(&tp(), 9, None);
         assert!(!bytes.is_empty());
         let timeout = Duration::from_millis(10);
         assert_eq!(acc.next_expiry(timeout), Some(Instant::ZERO + timeout));

@@ -140,6 +140,14 @@ impl MetadataCache {
         (to, request)
     }
 
+    /// A broker to ask something any broker answers (Kafka's "least loaded node"): the known
+    /// and bootstrap brokers in turn, by `attempt`.
+    pub(crate) fn any_broker(&self, attempt: u64) -> BrokerId {
+        let candidates: Vec<BrokerId> = self.brokers.union(&self.bootstrap).copied().collect();
+        assert!(!candidates.is_empty());
+        candidates[(attempt % candidates.len() as u64) as usize]
+    }
+
     /// Whether `id` is the Metadata request in flight.
     pub(crate) fn is_in_flight(&self, id: u64) -> bool {
         self.in_flight == Some(id)

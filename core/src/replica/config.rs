@@ -39,6 +39,9 @@ pub struct ReplicaConfig {
     /// `replica.socket.timeout.ms`: a follower request unanswered for this long (past its
     /// own wait) is given up.
     pub replica_socket_timeout_ms: u64,
+    /// `producer.id.expiration.ms`: a producer id with no batch for this long (by its
+    /// batches' timestamps against the broker's wall clock) is forgotten.
+    pub producer_id_expiration_ms: i64,
 }
 
 impl Default for ReplicaConfig {
@@ -54,6 +57,7 @@ impl Default for ReplicaConfig {
             replica_fetch_response_max_bytes: 10 * 1024 * 1024,
             replica_fetch_backoff_ms: 1_000,
             replica_socket_timeout_ms: 30_000,
+            producer_id_expiration_ms: super::producer_state::PRODUCER_ID_EXPIRATION_MS_DEFAULT,
         }
     }
 }

@@ -88,6 +88,9 @@ pub struct ReplicaStats {
     /// Follower fetches refused as leader for naming an older leader epoch (KIP-320's
     /// FENCED_LEADER_EPOCH): a follower still acting on an epoch that has moved on.
     pub fenced_follower_fetches: u64,
+    /// Idempotent producers' retries of batches the log already held, answered with the
+    /// original offsets and not appended again.
+    pub duplicate_batches: u64,
 }
 
 /// Every replica of one broker. See the module documentation.
@@ -571,5 +574,6 @@ impl ReplicaStats {
         self.produce_timeouts += other.produce_timeouts;
         self.stale_leaderships_refused += other.stale_leaderships_refused;
         self.fenced_follower_fetches += other.fenced_follower_fetches;
+        self.duplicate_batches += other.duplicate_batches;
     }
 }

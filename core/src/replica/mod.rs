@@ -13,6 +13,7 @@ mod follower;
 mod leader;
 mod manager;
 mod partition;
+mod producer_state;
 mod reads;
 mod serve;
 
@@ -23,7 +24,11 @@ pub use fetcher::Fetcher;
 pub use follower::{divergence, Divergence, FollowerState, Phase};
 pub use leader::{LeaderState, PendingIsr, Progress};
 pub use manager::{PartitionKey, ReplicaManager, ReplicaOutput, ReplicaStats, StoredRecord};
-pub use partition::{Partition, ReplicaRole};
+pub use partition::{LeaderAppend, Partition, ReplicaRole};
+pub use producer_state::{
+    increment_sequence, BatchMetadata, ProducerEntry, ProducerStates, SequenceCheck,
+    BATCHES_RETAINED, PRODUCER_ID_EXPIRATION_MS_DEFAULT,
+};
 pub(crate) use serve::metadata as metadata_response;
 
 #[cfg(test)]

@@ -6,11 +6,21 @@ use super::config::{Durability, ReplicaConfig};
 use super::epoch_cache::{EpochCacheError, LeaderEpochCache};
 use super::follower::FollowerState;
 use super::leader::LeaderState;
+use super::producer_state::{ProducerStates, SequenceCheck};
 use crate::api::{ErrorCode, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 use crate::controller::Uuid;
 use crate::disk::Disk;
 use crate::log::{AppendInfo, Log, LogError, ReadSlice};
 use crate::record::{stamp_partition_leader_epoch, BatchHeader, RecordBatch};
+
+/// A leader's append of a producer's batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaderAppend {
+    /// Where the batch is: where it was just written, or where its original is.
+    pub info: AppendInfo,
+    /// The batch repeated one the log holds, and nothing was written.
+    pub duplicate: bool,
+}
 
 /// What the replica does in its current epoch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +50,8 @@ pub struct Partition {
     pub role: ReplicaRole,
     /// Why the log is offline, after a storage failure.
     pub offline: Option<String>,
+    /// The idempotent producers' epochs and latest batches, as the log holds them.
+    pub producers: ProducerStates,
     /// The epoch cache changed but a full disk kept it from being written: nothing is
     /// appended or truncated until it is, so the disk never holds records of an epoch its
     /// checkpoint lacks.
@@ -74,7 +86,7 @@ impl Partition {
         };
         epochs.truncate_from_end(log.log_end_offset());
         epochs.truncate_from_start(log.log_start_offset());
-        Ok(Partition {
+        let mut partition = Partition {
             topic: topic.to_string(),
             topic_id,
             index,
@@ -83,8 +95,44 @@ impl Partition {
             epochs,
             role,
             offline: None,
+            producers: ProducerStates::new(config.producer_id_expiration_ms),
             epochs_unwritten: false,
-        })
+        };
+        partition.rebuild_producers(disk);
+        Ok(partition)
+    }
+
+    /// Rebuilds the producers' state from every batch header in the log (see
+    /// [`super::producer_state`] for why a scan and not a snapshot). A log that cannot be read
+    /// through leaves every producer unknown: their next batches are taken at any sequence,
+    /// which loses duplicate detection for them but never refuses a good batch; the read
+    /// error itself surfaces when the records are next served.
+    fn rebuild_producers(&mut self, disk: &mut dyn Disk) {
+        if self.scan_producers(disk).is_err() {
+            self.producers.clear();
+        }
+    }
+
+    fn scan_producers(&mut self, disk: &mut dyn Disk) -> Result<(), LogError> {
+        self.producers.clear();
+        let end = self.log.log_end_offset();
+        let mut offset = self.log.log_start_offset();
+        while offset < end {
+            let slice = self.log.read(disk, offset, 1 << 20, None)?;
+            let mut at = 0;
+            while let Ok(header) = BatchHeader::parse(&slice.bytes[at..]) {
+                self.producers.record(&header);
+                at += header.total_bytes();
+                if at >= slice.bytes.len() {
+                    break;
+                }
+            }
+            if slice.next_offset <= offset {
+                break;
+            }
+            offset = slice.next_offset;
+        }
+        Ok(())
     }
 
     /// The leader epoch this replica acts in.
@@ -143,27 +191,53 @@ impl Partition {
         self.start_epoch_at(disk, epoch, end)
     }
 
-    /// Appends a producer's batch as leader: stamps the leader epoch and the offsets, writes
-    /// it, and syncs it in fsync mode.
+    /// Appends a producer's batch as leader: checks its producer's epoch and sequence, stamps
+    /// the leader epoch and the offsets, writes it, and syncs it in fsync mode. A retry of a
+    /// batch the log already holds is not written again: the answer carries the original's
+    /// offsets and `duplicate`.
     pub fn append_as_leader(
         &mut self,
         disk: &mut dyn Disk,
         batch: &mut [u8],
         durability: Durability,
         now_ms: i64,
-    ) -> Result<AppendInfo, ErrorCode> {
+    ) -> Result<LeaderAppend, ErrorCode> {
         self.usable()?;
         self.write_pending_epochs(disk)?;
-        RecordBatch::parse(batch)
-            .and_then(|parsed| parsed.validate_records())
+        let header = RecordBatch::parse(batch)
+            .and_then(|parsed| parsed.validate_records().map(|()| *parsed.header()))
             .map_err(|_| ErrorCode::CorruptMessage)?;
+        self.producers.maybe_expire(now_ms);
+        if let SequenceCheck::Duplicate(original) = self.producers.check(&header)? {
+            let info = AppendInfo {
+                base_offset: original.first_offset,
+                last_offset: original.last_offset,
+                max_timestamp: header.max_timestamp,
+                record_count: header.record_count,
+            };
+            return Ok(LeaderAppend {
+                info,
+                duplicate: true,
+            });
+        }
         stamp_partition_leader_epoch(batch, self.leader_epoch());
         let info = self
             .log
             .append(disk, batch, now_ms)
             .map_err(|e| self.log_error(e))?;
+        self.record_producer(batch);
         self.sync_if(disk, durability, now_ms)?;
-        Ok(info)
+        Ok(LeaderAppend {
+            info,
+            duplicate: false,
+        })
+    }
+
+    /// Notes an appended batch (its offsets now stamped) in the producers' state.
+    fn record_producer(&mut self, batch: &[u8]) {
+        let header = BatchHeader::parse(batch).expect("the log appended it");
+        assert!(header.base_offset < self.log.log_end_offset());
+        self.producers.record(&header);
     }
 
     /// Appends the batches a leader sent, keeping their offsets and epochs. Each must start
@@ -177,6 +251,7 @@ impl Partition {
     ) -> Result<(), ErrorCode> {
         self.usable()?;
         self.write_pending_epochs(disk)?;
+        self.producers.maybe_expire(now_ms);
         let mut start = 0;
         while start < records.len() {
             let Ok(header) = BatchHeader::parse(&records[start..]) else {
@@ -202,6 +277,7 @@ impl Partition {
             self.log
                 .append(disk, batch, now_ms)
                 .map_err(|e| self.log_error(e))?;
+            self.record_producer(&records[start..end]);
             start = end;
         }
         self.sync_if(disk, durability, now_ms)
@@ -263,6 +339,8 @@ impl Partition {
             self.flush_epochs(disk)?;
         }
         self.high_watermark = self.high_watermark.min(self.log.log_end_offset());
+        // The removed batches may have been any producer's latest: start over from the log.
+        self.rebuild_producers(disk);
         Ok(())
     }
 

@@ -4,9 +4,9 @@
 
 use super::manager::{PartitionKey, ReplicaManager, ReplicaOutput};
 use crate::api::{
-    ErrorCode, FetchRequest, MetadataRequest, MetadataResponse, PartitionMetadata,
-    ProducePartitionResponse, ProduceRequest, ProduceResponse, Request, Response, TopicMetadata,
-    TopicPartition, CONSUMER_REPLICA_ID,
+    ErrorCode, FetchRequest, InitProducerIdResponse, MetadataRequest, MetadataResponse,
+    PartitionMetadata, ProducePartitionResponse, ProduceRequest, ProduceResponse, Request,
+    Response, TopicMetadata, TopicPartition, CONSUMER_REPLICA_ID,
 };
 use crate::controller::{MetadataImage, NO_LEADER};
 use crate::disk::Disk;
@@ -57,6 +57,11 @@ impl ReplicaManager {
             Request::OffsetForLeaderEpoch(request) => {
                 Response::OffsetForLeaderEpoch(self.epoch_end_offsets(image, &request))
             }
+            // Producer ids come from the broker's block (`crate::broker::ProducerIdBlocks`),
+            // which its driver consults before the replicas; a manager alone has none.
+            Request::InitProducerId(_) => Response::InitProducerId(InitProducerIdResponse::error(
+                ErrorCode::CoordinatorNotAvailable,
+            )),
         };
         self.respond(client, response);
     }
@@ -157,7 +162,11 @@ impl ReplicaManager {
             return Err(ErrorCode::NotEnoughReplicas);
         }
         let epoch = state.leader_epoch;
-        let info = partition.append_as_leader(disk, batch, durability, wall_ms)?;
+        let append = partition.append_as_leader(disk, batch, durability, wall_ms)?;
+        if append.duplicate {
+            self.stats.duplicate_batches += 1;
+        }
+        let info = append.info;
         Ok((key, info.base_offset, info.last_offset + 1, epoch))
     }
 

@@ -485,3 +485,5 @@ fn a_leader_on_a_full_disk_refuses_writes_until_its_epoch_checkpoint_is_written(
         assert_eq!(cluster.values(broker), ["a", "c"], "broker {broker}");
     }
 }
+
+mod idempotence;

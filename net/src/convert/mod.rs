@@ -5,7 +5,7 @@
 //!
 //! 1. [`decode_request`](crate::request::decode_request) gives a
 //!    [`RequestBody`]; [`to_core`] turns a data-plane body (Produce, Fetch, ListOffsets,
-//!    Metadata, OffsetForLeaderEpoch) into a [`Request`] for the broker, plus the
+//!    Metadata, InitProducerId, OffsetForLeaderEpoch) into a [`Request`] for the broker, plus the
 //!    [`ResponseContext`] the answer needs.
 //! 2. The broker answers with a [`Response`]; [`from_core`] builds the kafka-protocol body at
 //!    the request's version, filling every field that version has, and
@@ -45,6 +45,7 @@ use crate::versions::is_supported;
 mod fetch;
 mod fields;
 mod grouping;
+mod init_producer_id;
 mod list_offsets;
 mod metadata;
 mod offset_for_leader_epoch;
@@ -54,11 +55,12 @@ mod produce;
 mod test_support;
 
 /// The APIs this module converts.
-pub const DATA_PLANE_APIS: [ApiKey; 5] = [
+pub const DATA_PLANE_APIS: [ApiKey; 6] = [
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
     ApiKey::Metadata,
+    ApiKey::InitProducerId,
     ApiKey::OffsetForLeaderEpoch,
 ];
 
@@ -310,6 +312,9 @@ pub fn to_core(body: &RequestBody, api_version: i16) -> Result<Converted, Conver
         RequestBody::OffsetForLeaderEpoch(body) => {
             Request::OffsetForLeaderEpoch(offset_for_leader_epoch::request(body, api_version))
         }
+        RequestBody::InitProducerId(body) => {
+            Request::InitProducerId(init_producer_id::request(body, api_version))
+        }
         _ => return Err(ConvertError::NotDataPlane { api_key }),
     };
     Ok(Converted { request, context })
@@ -335,6 +340,9 @@ pub fn from_core(
         }
         (ApiKey::OffsetForLeaderEpoch, Response::OffsetForLeaderEpoch(response)) => {
             offset_for_leader_epoch::response(response, context).into()
+        }
+        (ApiKey::InitProducerId, Response::InitProducerId(response)) => {
+            init_producer_id::response(response).into()
         }
         (request, response) => {
             return Err(FromCoreError::WrongApi {
@@ -422,6 +430,9 @@ mod tests {
                         .map(|p| EpochEndOffset::error(p.partition.clone(), error))
                         .collect(),
                 })
+            }
+            Request::InitProducerId(_) => {
+                Response::InitProducerId(sluice_core::api::InitProducerIdResponse::fresh(1))
             }
         }
     }
@@ -522,6 +533,7 @@ mod tests {
             (ApiKey::ListOffsets, 8),
             (ApiKey::Metadata, 13),
             (ApiKey::OffsetForLeaderEpoch, 1),
+            (ApiKey::InitProducerId, 5),
         ] {
             let served = crate::versions::supported_range(api_key as i16).unwrap();
             let body = sample_request(api_key, served.min_version);

@@ -11,8 +11,9 @@
 use bytes::Bytes;
 use kafka_protocol::messages::{
     fetch_request, list_offsets_request, metadata_request, offset_for_leader_epoch_request,
-    produce_request, ApiKey, BrokerId, FetchRequest, ListOffsetsRequest, MetadataRequest,
-    OffsetForLeaderEpochRequest, ProduceRequest, TopicName,
+    produce_request, ApiKey, BrokerId, FetchRequest, InitProducerIdRequest, ListOffsetsRequest,
+    MetadataRequest, OffsetForLeaderEpochRequest, ProduceRequest, ProducerId, TopicName,
+    TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 use sluice_core::api::{
@@ -83,6 +84,27 @@ pub fn request_to_kafka(request: Request, version: i16) -> RequestBody {
         Request::OffsetForLeaderEpoch(request) => {
             RequestBody::OffsetForLeaderEpoch(offset_for_leader_epoch(&request))
         }
+        Request::InitProducerId(request) => {
+            RequestBody::InitProducerId(init_producer_id(&request, version))
+        }
+    }
+}
+
+fn init_producer_id(request: &api::InitProducerIdRequest, version: i16) -> InitProducerIdRequest {
+    let body = InitProducerIdRequest::default()
+        .with_transactional_id(
+            request
+                .transactional_id
+                .as_ref()
+                .map(|id| TransactionalId(StrBytes::from_string(id.clone()))),
+        )
+        .with_transaction_timeout_ms(request.transaction_timeout_ms);
+    // The producer's current id and epoch travel from v3 (KIP-360).
+    match version >= 3 {
+        true => body
+            .with_producer_id(ProducerId(request.producer_id))
+            .with_producer_epoch(request.producer_epoch),
+        false => body,
     }
 }
 
@@ -94,6 +116,7 @@ pub fn api_key_of(request: &Request) -> ApiKey {
         Request::ListOffsets(_) => ApiKey::ListOffsets,
         Request::Metadata(_) => ApiKey::Metadata,
         Request::OffsetForLeaderEpoch(_) => ApiKey::OffsetForLeaderEpoch,
+        Request::InitProducerId(_) => ApiKey::InitProducerId,
     }
 }
 
@@ -331,6 +354,13 @@ pub fn response_to_core(api_key: ApiKey, body: ResponseBody) -> Result<Answer, O
             )))
         }
         (ApiKey::Metadata, ResponseBody::Metadata(body)) => metadata_answer(body),
+        (ApiKey::InitProducerId, ResponseBody::InitProducerId(body)) => Ok(plain(
+            Response::InitProducerId(api::InitProducerIdResponse {
+                error: error(body.error_code),
+                producer_id: body.producer_id.0,
+                producer_epoch: body.producer_epoch,
+            }),
+        )),
         _ => Err(OutboundError::WrongApi),
     }
 }
@@ -500,6 +530,18 @@ mod tests {
                 }),
                 version,
             );
+        }
+    }
+
+    #[test]
+    fn init_producer_id_goes_and_comes_back_at_every_version() {
+        for version in 0..=4 {
+            let mut request = api::InitProducerIdRequest::idempotent();
+            request.transaction_timeout_ms = 60_000;
+            let sent = round_trip(Request::InitProducerId(request), version);
+            let response = Response::InitProducerId(api::InitProducerIdResponse::fresh(4000));
+            let back = answer(&sent, response.clone(), &ClusterInfo::default());
+            assert_eq!(back.response, response, "v{version}");
         }
     }
 

@@ -20,6 +20,7 @@ const HEARTBEAT: u8 = 1;
 const CREATE_TOPIC: u8 = 2;
 const ALTER_PARTITION: u8 = 3;
 const METADATA: u8 = 4;
+const PRODUCER_IDS: u8 = 5;
 
 pub(super) fn encode_request(
     w: &mut Writer,
@@ -61,6 +62,14 @@ pub(super) fn encode_request(
             w.u8(METADATA);
             w.u64(*from_index);
         }
+        ControllerRequest::AllocateProducerIds {
+            broker_id,
+            broker_epoch,
+        } => {
+            w.u8(PRODUCER_IDS);
+            w.i32(*broker_id);
+            w.i64(*broker_epoch);
+        }
     }
     Ok(())
 }
@@ -100,6 +109,10 @@ pub(super) fn decode_request(r: &mut Reader<'_>) -> Result<ControllerRequest, De
         }),
         METADATA => ControllerRequest::MetadataFetch {
             from_index: r.u64("from index")?,
+        },
+        PRODUCER_IDS => ControllerRequest::AllocateProducerIds {
+            broker_id: r.i32("broker id")?,
+            broker_epoch: r.i64("broker epoch")?,
         },
         other => {
             return Err(DecodeError::UnknownType {
@@ -198,6 +211,14 @@ pub(super) fn encode_response(
             w.u8(METADATA);
             encode_read(w, read)?;
         }
+        ControllerResponse::ProducerIds(result) => {
+            w.u8(PRODUCER_IDS);
+            encode_result(w, result, |w, (first, count)| {
+                w.i64(*first);
+                w.i64(*count);
+                Ok(())
+            })?;
+        }
     }
     Ok(())
 }
@@ -228,6 +249,9 @@ pub(super) fn decode_response(r: &mut Reader<'_>) -> Result<ControllerResponse, 
             })
         })?),
         METADATA => ControllerResponse::Metadata(decode_read(r)?),
+        PRODUCER_IDS => ControllerResponse::ProducerIds(decode_result(r, |r| {
+            Ok((r.i64("first producer id")?, r.i64("producer id count")?))
+        })?),
         other => {
             return Err(DecodeError::UnknownType {
                 what: "controller response",

@@ -14,7 +14,6 @@ use sluice_core::controller::{
 use sluice_core::raft::{AppendOutcome, CommittedRead, Entry, Message};
 
 use super::controller::CONTROLLER_ERRORS;
-use super::replica::ERROR_CODES;
 use super::*;
 use crate::frame::FrameDecoder;
 
@@ -173,6 +172,12 @@ fn controller_request() -> impl Strategy<Value = ControllerRequest> {
                 })
             }),
         any::<u64>().prop_map(|from_index| ControllerRequest::MetadataFetch { from_index }),
+        (any::<i32>(), any::<i64>()).prop_map(|(broker_id, broker_epoch)| {
+            ControllerRequest::AllocateProducerIds {
+                broker_id,
+                broker_epoch,
+            }
+        }),
     ]
 }
 
@@ -229,6 +234,7 @@ fn controller_response() -> impl Strategy<Value = ControllerResponse> {
         )
         .prop_map(ControllerResponse::AlterPartition),
         read.prop_map(ControllerResponse::Metadata),
+        result(any::<(i64, i64)>()).prop_map(ControllerResponse::ProducerIds),
     ]
 }
 
@@ -237,7 +243,7 @@ fn partition() -> impl Strategy<Value = TopicPartition> {
 }
 
 fn error_code() -> impl Strategy<Value = sluice_core::api::ErrorCode> {
-    proptest::sample::select(ERROR_CODES)
+    proptest::sample::select(&sluice_core::api::ErrorCode::ALL[..])
 }
 
 fn replica_request() -> impl Strategy<Value = Request> {
@@ -417,8 +423,9 @@ fn error_tables_hold_each_code_once() {
             .iter()
             .all(|e| e.code() != error.code()));
     }
-    for (index, error) in ERROR_CODES.iter().enumerate() {
-        assert!(ERROR_CODES[..index]
+    use sluice_core::api::ErrorCode;
+    for (index, error) in ErrorCode::ALL.iter().enumerate() {
+        assert!(ErrorCode::ALL[..index]
             .iter()
             .all(|e| e.code() != error.code()));
     }

@@ -65,6 +65,11 @@ pub fn produce(args: &[String]) -> Result<(), CliError> {
         allow_auto_topic_creation: true,
         ..ProducerConfig::default()
     };
+    // Idempotent under acks=all, as Kafka's producer is by default.
+    let config = ProducerConfig {
+        enable_idempotence: config.acks == -1,
+        ..config
+    };
     if records == 0 || size == 0 {
         return Err(CliError::Usage(
             "--num-records and --record-size must be positive".into(),

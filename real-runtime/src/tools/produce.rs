@@ -50,6 +50,8 @@ pub fn run(args: &[String]) -> Result<(), CliError> {
     {
         config.acks = parse_acks(acks)?;
     }
+    // Kafka's producer is idempotent by default, and quietly not when acks is not all.
+    config.enable_idempotence = config.acks == -1;
     let mut parse_key = false;
     let mut separator = "\t".to_string();
     for (key, value) in flags.pairs("--property")? {

@@ -97,6 +97,14 @@ impl Cluster {
                 let reply = reply(Response::AlterPartition(result.response));
                 self.propose(index, result.records, reply);
             }
+            Request::AllocateProducerIds {
+                broker_id,
+                broker_epoch,
+            } => {
+                let result = controller.allocate_producer_ids(broker_id, broker_epoch);
+                let reply = reply(Response::ProducerIds(result.response));
+                self.propose(index, result.records, reply);
+            }
             Request::ElectLeadersUnclean => {
                 let result = controller.elect_leaders(ElectionType::Unclean, None);
                 let reply = reply(Response::LeadersElected(Ok(result.response)));
@@ -169,6 +177,12 @@ impl Cluster {
                 self.brokers[index].target = (self.brokers[index].target + 1) % controllers;
             }
             return self.alter_partition_answered(index, id, result);
+        }
+        if let Response::ProducerIds(result) = response {
+            if result == Err(sluice_core::controller::ControllerError::NotController) {
+                self.brokers[index].target = (self.brokers[index].target + 1) % controllers;
+            }
+            return self.producer_ids_answered(index, id, result);
         }
         let broker = &mut self.brokers[index];
         if let Response::Metadata(read) = response {

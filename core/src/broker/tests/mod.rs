@@ -2,6 +2,7 @@
 //! one 10 ms step is delivered in the next, in the order sent.
 
 mod cluster;
+mod producer_ids;
 mod single;
 
 use std::collections::{BTreeMap, VecDeque};

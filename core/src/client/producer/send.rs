@@ -13,6 +13,9 @@ use crate::time::{Duration, Instant};
 impl Producer {
     /// Sends every ready front batch whose leader is known, one Produce per leader.
     pub(super) fn drain(&mut self, now: Instant) {
+        if !self.may_send_batches() {
+            return;
+        }
         let linger = Duration::from_millis(self.config.linger_ms);
         let mut by_leader: BTreeMap<BrokerId, Vec<TopicPartition>> = BTreeMap::new();
         for (partition, batch) in self.accumulator.fronts() {
@@ -39,10 +42,21 @@ impl Producer {
             self.requests
                 .start(deadline, Purpose::Produce(partitions.clone()))
         };
-        let batches: Vec<(TopicPartition, Vec<u8>)> = partitions
-            .iter()
-            .map(|tp| (tp.clone(), self.accumulator.send_front(tp, id)))
-            .collect();
+        let mut batches: Vec<(TopicPartition, Vec<u8>)> = Vec::with_capacity(partitions.len());
+        for tp in &partitions {
+            // A batch gets its sequence when first built; a retry resends it unchanged.
+            let stamp = match (
+                self.idempotence.as_mut(),
+                self.accumulator.front_unbuilt(tp),
+            ) {
+                (Some(idempotence), true) => {
+                    let records = self.accumulator.front(tp).map_or(0, |b| b.tokens.len());
+                    idempotence.stamp(tp, records)
+                }
+                _ => None,
+            };
+            batches.push((tp.clone(), self.accumulator.send_front(tp, id, stamp)));
+        }
         let timeout_ms = i32::try_from(self.config.request_timeout_ms).unwrap_or(i32::MAX);
         let produce = ProduceRequest {
             acks,
@@ -76,6 +90,7 @@ impl Producer {
                 };
                 self.metadata.handle_response(now, answer);
             }
+            Purpose::InitProducerId => self.init_producer_id_answered(now, response),
             Purpose::Produce(partitions) => {
                 let answers = match response {
                     Ok(Response::Produce(produce)) => &produce.partitions[..],
@@ -100,7 +115,12 @@ impl Producer {
     ) {
         assert_eq!(self.accumulator.front_mut(tp).in_flight, Some(id));
         let (error, may_have_appended, retriable) = match answer {
-            Ok(answer) if answer.error == ErrorCode::None => {
+            // Kafka's producer counts DUPLICATE_SEQUENCE_NUMBER as a success whose offset it
+            // does not know; Sluice's brokers answer a duplicate NONE with its offsets.
+            Ok(answer)
+                if answer.error == ErrorCode::None
+                    || answer.error == ErrorCode::DuplicateSequenceNumber =>
+            {
                 let batch = self.accumulator.pop_front(tp);
                 self.succeed(tp.partition, answer.base_offset, batch);
                 return;
@@ -152,6 +172,9 @@ impl Producer {
             "{tp:?}: a batch in flight has no outcome yet"
         );
         let definite = !batch.maybe_appended;
+        if let (Some(idempotence), Some(stamped)) = (self.idempotence.as_mut(), batch.producer) {
+            idempotence.batch_failed(stamped);
+        }
         for token in batch.tokens {
             let outcome = SendOutcome::Err { error, definite };
             self.outputs

@@ -2,6 +2,7 @@
 //! epoch, answering at once (a fetch with nothing to return is parked, like a long poll).
 
 mod consumer;
+mod idempotent;
 mod producer;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -12,6 +13,7 @@ use crate::controller::BrokerId;
 use crate::record::{
     stamp_base_offset, stamp_partition_leader_epoch, BatchHeader, Compression, RecordBatchBuilder,
 };
+use crate::replica::{ProducerStates, SequenceCheck, PRODUCER_ID_EXPIRATION_MS_DEFAULT};
 
 pub(super) fn tp(topic: &str, partition: i32) -> TopicPartition {
     TopicPartition {
@@ -29,6 +31,8 @@ pub(super) struct FakePartition {
     pub(super) epochs: Vec<(i32, i64)>,
     pub(super) batches: Vec<Vec<u8>>,
     pub(super) log_start: i64,
+    /// Idempotent producers' state, checked as a real leader checks it.
+    pub(super) producers: ProducerStates,
 }
 
 impl FakePartition {
@@ -57,6 +61,10 @@ pub(super) struct FakeCluster {
     pub(super) brokers: Vec<BrokerId>,
     pub(super) topics: BTreeMap<String, Vec<FakePartition>>,
     pub(super) produce_faults: VecDeque<Fault>,
+    /// The next producer id InitProducerId hands out.
+    pub(super) next_producer_id: i64,
+    /// Answers to InitProducerId to give before handing out ids.
+    pub(super) init_faults: VecDeque<ErrorCode>,
 }
 
 impl FakeCluster {
@@ -73,6 +81,7 @@ impl FakeCluster {
                 epochs: vec![(0, 0)],
                 batches: Vec::new(),
                 log_start: 0,
+                producers: ProducerStates::new(PRODUCER_ID_EXPIRATION_MS_DEFAULT),
             };
             cluster
                 .topics
@@ -99,6 +108,9 @@ impl FakeCluster {
         let base = partition.end();
         stamp_base_offset(&mut batch, base);
         stamp_partition_leader_epoch(&mut batch, partition.epoch);
+        partition
+            .producers
+            .record(&BatchHeader::parse(&batch).unwrap());
         partition.batches.push(batch);
         base
     }
@@ -158,6 +170,16 @@ impl FakeCluster {
             Request::OffsetForLeaderEpoch(epochs) => {
                 let answer = self.epochs(to, epochs);
                 Some(Ok(Response::OffsetForLeaderEpoch(answer)))
+            }
+            Request::InitProducerId(_) => {
+                let answer = match self.init_faults.pop_front() {
+                    Some(error) => InitProducerIdResponse::error(error),
+                    None => {
+                        self.next_producer_id += 1;
+                        InitProducerIdResponse::fresh(self.next_producer_id - 1)
+                    }
+                };
+                Some(Ok(Response::InitProducerId(answer)))
             }
         }
     }
@@ -227,12 +249,7 @@ impl FakeCluster {
                     self.append_batch(tp, batch.clone());
                     ProducePartitionResponse::error(tp.clone(), code)
                 }
-                _ => {
-                    let base_offset = self.append_batch(tp, batch.clone());
-                    let mut answer = ProducePartitionResponse::error(tp.clone(), ErrorCode::None);
-                    answer.base_offset = base_offset;
-                    answer
-                }
+                _ => self.produce_one(tp, batch),
             };
             partitions.push(answer);
         }
@@ -242,6 +259,19 @@ impl FakeCluster {
             _ if request.acks == 0 => None,
             _ => Some(Ok(Response::Produce(ProduceResponse { partitions }))),
         }
+    }
+
+    /// Checks the batch's sequence as a leader does, then appends it.
+    fn produce_one(&mut self, tp: &TopicPartition, batch: &[u8]) -> ProducePartitionResponse {
+        let header = BatchHeader::parse(batch).unwrap();
+        let base_offset = match self.partition(tp).producers.check(&header) {
+            Err(error) => return ProducePartitionResponse::error(tp.clone(), error),
+            Ok(SequenceCheck::Duplicate(original)) => original.first_offset,
+            Ok(SequenceCheck::Append) => self.append_batch(tp, batch.to_vec()),
+        };
+        let mut answer = ProducePartitionResponse::error(tp.clone(), ErrorCode::None);
+        answer.base_offset = base_offset;
+        answer
     }
 
     fn fetch(&mut self, to: BrokerId, request: &FetchRequest) -> (FetchResponse, bool) {

@@ -10,23 +10,23 @@ use crate::record::RecordBatch;
 use crate::rng::SplitMix64;
 use crate::time::{Duration, Instant};
 
-fn ms(millis: u64) -> Instant {
+pub(super) fn ms(millis: u64) -> Instant {
     Instant::ZERO + Duration::from_millis(millis)
 }
 
 /// A producer wired to the fake cluster; answers are delivered at once.
-struct Harness {
-    producer: Producer,
-    cluster: FakeCluster,
-    now: Instant,
+pub(super) struct Harness {
+    pub(super) producer: Producer,
+    pub(super) cluster: FakeCluster,
+    pub(super) now: Instant,
     rng: SplitMix64,
     /// Every request sent: (time, broker, request).
-    sent: Vec<(Instant, BrokerId, Request)>,
-    completed: Vec<(u64, SendOutcome)>,
+    pub(super) sent: Vec<(Instant, BrokerId, Request)>,
+    pub(super) completed: Vec<(u64, SendOutcome)>,
 }
 
 impl Harness {
-    fn new(config: ProducerConfig, cluster: FakeCluster) -> Harness {
+    pub(super) fn new(config: ProducerConfig, cluster: FakeCluster) -> Harness {
         Harness {
             producer: Producer::new(config, vec![1]),
             cluster,
@@ -37,7 +37,7 @@ impl Harness {
         }
     }
 
-    fn send(&mut self, topic: &str, key: Option<&str>, value: &str, token: u64) {
+    pub(super) fn send(&mut self, topic: &str, key: Option<&str>, value: &str, token: u64) {
         let key = key.map(|k| k.as_bytes().to_vec());
         let value = value.as_bytes().to_vec();
         self.producer
@@ -68,7 +68,7 @@ impl Harness {
         }
     }
 
-    fn advance_to(&mut self, until: Instant) {
+    pub(super) fn advance_to(&mut self, until: Instant) {
         while let Some(at) = self.producer.poll_timeout() {
             if at > until {
                 break;
@@ -108,11 +108,11 @@ impl Harness {
     }
 }
 
-fn ok(partition: i32, offset: i64) -> SendOutcome {
+pub(super) fn ok(partition: i32, offset: i64) -> SendOutcome {
     SendOutcome::Ok { partition, offset }
 }
 
-fn err(error: ErrorCode, definite: bool) -> SendOutcome {
+pub(super) fn err(error: ErrorCode, definite: bool) -> SendOutcome {
     SendOutcome::Err { error, definite }
 }
 
