@@ -378,6 +378,74 @@ fn acknowledged_records_survive_a_leader_kill_9() {
     check(&consumed, &acknowledged).unwrap();
 }
 
+/// Runs `tests/clients/failover.py` for `client` and kills the leader of partition 0 when
+/// the script says it is mid-stream; the script checks every acknowledged record.
+fn python_client_across_a_leader_kill_9(client: &str) {
+    use std::io::BufRead;
+    let mut cluster = Cluster::start();
+    cluster.wait_for_metadata("saw 3 brokers", |text| text.contains(" 3 brokers:"));
+    let topic = format!("failover-{client}");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/failover.py");
+    let mut child = Command::new("python3")
+        .arg(script)
+        .args([client, &cluster.bootstrap(), &topic])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let stdout = child.stdout.take().unwrap();
+    let (said, heard) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if said.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut killed = None;
+    let mut output = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        match heard.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) if line == "MIDSTREAM" && killed.is_none() => {
+                let args = ["-L", "-t", topic.as_str(), "-m", "5"];
+                let metadata = Kcat::spawn(&cluster.bootstrap(), &args).finish();
+                let text = String::from_utf8_lossy(&metadata.stdout).into_owned();
+                let victim = leader_of(&text, 0).expect("partition 0 has a leader");
+                cluster.kill_9(victim);
+                killed = Some(victim);
+            }
+            Ok(line) => output.push(line),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    let mut errors = String::new();
+    let _ = std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut errors);
+    assert!(
+        killed.is_some(),
+        "{client} never got mid-stream: {output:?} {errors}"
+    );
+    assert!(status.success(), "{client}: {status} {output:?}\n{errors}");
+}
+
+#[test]
+fn confluent_kafka_loses_nothing_across_a_leader_kill_9() {
+    python_client_across_a_leader_kill_9("confluent-kafka");
+}
+
+#[test]
+fn kafka_python_loses_nothing_across_a_leader_kill_9() {
+    python_client_across_a_leader_kill_9("kafka-python");
+}
+
 #[test]
 fn the_check_catches_lost_and_reordered_records() {
     let acknowledged = vec!["a-0001".to_string(), "a-0002".to_string()];
