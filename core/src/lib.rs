@@ -14,8 +14,7 @@ pub mod client;
 pub mod controller;
 pub mod disk;
 pub mod log;
-#[cfg(test)]
-mod mem_disk;
+pub mod mem_disk;
 pub mod raft;
 pub mod record;
 pub mod replica;

@@ -17,8 +17,9 @@ use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 
 use sluice_core::api;
-use sluice_core::broker::{Node, NodeConfig, NodeId, NodeOutput, ProcessRoles};
+use sluice_core::broker::{Node, NodeConfig, NodeId, NodeMessage, NodeOutput, ProcessRoles};
 use sluice_core::controller::Listener;
+use sluice_core::disk::Disk;
 use sluice_core::replica::ReplicaConfig;
 use sluice_core::rng::SplitMix64;
 use sluice_core::time::Duration;
@@ -31,7 +32,7 @@ use sluice_net::request::{DecodedRequest, RequestBody};
 use sluice_net::response::{api_versions_body_for, ResponseBody};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::clock::MonotonicClock;
+use crate::clock::NodeClocks;
 use crate::config::{Endpoint, ServerConfig};
 use crate::file_disk::FileDisk;
 use crate::peers::{PeerInbox, PeerInput, Peers};
@@ -124,9 +125,46 @@ pub fn start_with<C: Connector>(
         .first()
         .ok_or_else(|| "log.dirs names no directory".to_string())?;
     let clean = page_cache_survived(dir);
-    let mut disk = FileDisk::open(dir)
+    let disk = FileDisk::open(dir)
         .map_err(|error| format!("cannot open the data directory {}: {error}", dir.display()))?;
-    let mut rng = SplitMix64::new(entropy());
+    let environment = Environment {
+        disk,
+        clean,
+        seed: entropy(),
+        clocks: NodeClocks::os(),
+    };
+    start_in(config, advertised, connector, environment)
+}
+
+/// What a node runs on besides the network: its disk, whether its last stop kept the page
+/// cache (see [`sluice_core::broker::Node::open`]), the seed of its RNG and its clocks. The
+/// binary gives it the file disk and the OS's clocks; a turmoil test an in-memory disk, a
+/// fixed seed and the simulation's clock.
+pub struct Environment<D> {
+    /// The disk.
+    pub disk: D,
+    /// The page cache survived the last stop.
+    pub clean: bool,
+    /// Seeds the node's RNG (election timeouts, ids).
+    pub seed: u64,
+    /// The clocks.
+    pub clocks: NodeClocks,
+}
+
+/// [`start_with`] on an explicit [`Environment`].
+pub fn start_in<C: Connector, D: Disk + Send + 'static>(
+    config: &ServerConfig,
+    advertised: &[Endpoint],
+    connector: C,
+    environment: Environment<D>,
+) -> Result<NodeHandler, String> {
+    let Environment {
+        mut disk,
+        clean,
+        seed,
+        clocks,
+    } = environment;
+    let mut rng = SplitMix64::new(seed);
     let node_config = node_config(config, advertised);
     let node = Node::open(node_config, &mut disk, &mut rng, clean)
         .map_err(|error| format!("cannot start the node: {error}"))?;
@@ -138,7 +176,8 @@ pub fn start_with<C: Connector>(
         clients: receiver,
         peers: peer_inputs,
     };
-    tokio::spawn(run_node(node, disk, rng, channels, peers, cluster_id));
+    let parts = Parts { disk, rng, clocks };
+    tokio::spawn(run_node(node, parts, channels, peers, cluster_id));
     Ok(NodeHandler {
         inputs,
         peers: inbox,
@@ -251,20 +290,11 @@ fn entropy() -> u64 {
     hasher.finish()
 }
 
-fn wall_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
-}
-
 /// The node's loop: client requests, peer messages and timeouts in; answers and messages to
 /// peers out.
-async fn run_node<C: Connector>(
+async fn run_node<C: Connector, D: Disk>(
     mut node: Node,
-    mut disk: FileDisk,
-    mut rng: SplitMix64,
+    mut parts: Parts<D>,
     channels: Channels,
     mut peers: Peers<C>,
     cluster_id: String,
@@ -273,14 +303,13 @@ async fn run_node<C: Connector>(
         clients: mut inputs,
         peers: mut peer_inputs,
     } = channels;
-    let clock = MonotonicClock::start();
     let mut waiting = Waiting::new();
     let mut next_token: u64 = 0;
     // As Kafka opens its listeners only once the broker has caught up with the metadata log,
     // requests wait until the broker is unfenced and acting on its roles: before that its
     // image may be empty and would call every topic unknown.
     let mut held: Vec<ClientInput> = Vec::new();
-    node.handle_timeout(clock.now(), wall_ms(), &mut disk, &mut rng);
+    parts.timeout(&mut node);
     loop {
         let ready = node
             .broker_status()
@@ -289,22 +318,19 @@ async fn run_node<C: Connector>(
             for input in std::mem::take(&mut held) {
                 next_token += 1;
                 let token = next_token;
-                submit(
-                    &mut node,
-                    &mut disk,
-                    &mut rng,
-                    &clock,
-                    &mut waiting,
-                    token,
-                    input,
-                );
+                parts.submit(&mut node, &mut waiting, token, input);
             }
         }
-        let sleep = node.poll_timeout().map(|deadline| {
-            let left = deadline.saturating_duration_since(clock.now());
-            std::time::Duration::from_nanos(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX))
-        });
+        let sleep = node
+            .poll_timeout()
+            .map(|deadline| parts.clocks.until(deadline));
+        // Biased, so that a turmoil run of one seed repeats itself: timers first, so that a
+        // flood of requests cannot starve them, then clients, then peers.
         tokio::select! {
+            biased;
+            _ = tokio::time::sleep(sleep.unwrap_or_default()), if sleep.is_some() => {
+                parts.timeout(&mut node);
+            }
             input = inputs.recv() => {
                 let Some(input) = input else { break };
                 if !ready {
@@ -313,17 +339,12 @@ async fn run_node<C: Connector>(
                 }
                 next_token += 1;
                 let token = next_token;
-                submit(&mut node, &mut disk, &mut rng, &clock, &mut waiting, token, input);
+                parts.submit(&mut node, &mut waiting, token, input);
             }
             Some(input) = peer_inputs.recv() => match input {
                 PeerInput::Hello(hello) => peers.learn(&hello),
-                PeerInput::Message { from, message } => {
-                    node.handle_message(clock.now(), wall_ms(), &mut disk, &mut rng, from, message);
-                }
+                PeerInput::Message { from, message } => parts.message(&mut node, from, message),
             },
-            _ = tokio::time::sleep(sleep.unwrap_or_default()), if sleep.is_some() => {
-                node.handle_timeout(clock.now(), wall_ms(), &mut disk, &mut rng);
-            }
         }
         while let Some(output) = node.poll_output() {
             match output {
@@ -352,20 +373,39 @@ async fn run_node<C: Connector>(
     }
 }
 
-/// Hands one client request to the node under `token`, remembering whom to answer.
-fn submit(
-    node: &mut Node,
-    disk: &mut FileDisk,
-    rng: &mut SplitMix64,
-    clock: &MonotonicClock,
-    waiting: &mut Waiting,
-    token: u64,
-    input: ClientInput,
-) {
-    if let Some(reply) = input.reply {
-        waiting.insert(token, (input.context, reply));
+/// What the node task drives the node with.
+struct Parts<D> {
+    disk: D,
+    rng: SplitMix64,
+    clocks: NodeClocks,
+}
+
+impl<D: Disk> Parts<D> {
+    /// Hands one client request to the node under `token`, remembering whom to answer.
+    fn submit(&mut self, node: &mut Node, waiting: &mut Waiting, token: u64, input: ClientInput) {
+        if let Some(reply) = input.reply {
+            waiting.insert(token, (input.context, reply));
+        }
+        let (now, wall_ms) = (self.clocks.now(), self.clocks.wall_ms());
+        node.handle_client_request(
+            now,
+            wall_ms,
+            &mut self.disk,
+            &mut self.rng,
+            token,
+            input.request,
+        );
     }
-    node.handle_client_request(clock.now(), wall_ms(), disk, rng, token, input.request);
+
+    fn message(&mut self, node: &mut Node, from: NodeId, message: NodeMessage) {
+        let (now, wall_ms) = (self.clocks.now(), self.clocks.wall_ms());
+        node.handle_message(now, wall_ms, &mut self.disk, &mut self.rng, from, message);
+    }
+
+    fn timeout(&mut self, node: &mut Node) {
+        let (now, wall_ms) = (self.clocks.now(), self.clocks.wall_ms());
+        node.handle_timeout(now, wall_ms, &mut self.disk, &mut self.rng);
+    }
 }
 
 /// Requests the node has yet to answer: token → (what the answer needs, where it goes).

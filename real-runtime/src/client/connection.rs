@@ -183,6 +183,7 @@ impl<S: Stream> Connection<S> {
         });
         loop {
             tokio::select! {
+                biased;
                 request = incoming.recv() => {
                     let Some((id, request)) = request else { break };
                     let api_key = api_key_of(&request);

@@ -57,6 +57,7 @@ impl SansIo for Consumer {
 async fn turn(driver: &mut Driver<TokioConnector>, client: &mut impl SansIo) {
     let wait = driver.time_until(client.poll_timeout());
     tokio::select! {
+        biased;
         (id, answer) = driver.answer() => client.handle_response(driver.now(), id, answer),
         _ = sleep(wait) => client.handle_timeout(driver.now()),
     }

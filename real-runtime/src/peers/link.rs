@@ -155,6 +155,7 @@ async fn pump(
             writer.flush().await.map_err(broken)?;
         }
         tokio::select! {
+            biased;
             frame = frames.recv() => match frame {
                 Some(frame) => writer.write_all(&frame).await.map_err(broken)?,
                 None => return Ok(()),

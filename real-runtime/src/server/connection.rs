@@ -88,6 +88,7 @@ pub(super) async fn serve_connection(
     let writing = write_responses(writer, queued, &info);
     tokio::pin!(reading, writing);
     tokio::select! {
+        biased;
         end = &mut reading => {
             if let ReadEnd::Stopped = end {
                 writing.await;
@@ -116,8 +117,9 @@ async fn first_frame(
             }
         }
         let read = tokio::select! {
-            read = reader.read(&mut chunk) => read,
+            biased;
             () = super::stopped(shutdown) => return None,
+            read = reader.read(&mut chunk) => read,
         };
         match read {
             Ok(0) | Err(_) => return None,
@@ -160,8 +162,9 @@ async fn read_requests(
             }
         }
         let read = tokio::select! {
-            read = reader.read(&mut chunk) => read,
+            biased;
             () = super::stopped(shutdown) => return ReadEnd::Stopped,
+            read = reader.read(&mut chunk) => read,
         };
         match read {
             Ok(0) => return ReadEnd::PeerGone,

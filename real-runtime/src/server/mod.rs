@@ -119,6 +119,7 @@ async fn accept_loop<L: Listener>(
     let connection_stopping = stopping.clone();
     loop {
         tokio::select! {
+            biased;
             () = stopped(&mut stopping) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {

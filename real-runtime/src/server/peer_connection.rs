@@ -73,8 +73,9 @@ pub(super) async fn serve_peer(
             }
         }
         let read = tokio::select! {
-            read = reader.read(&mut chunk) => read,
+            biased;
             () = super::stopped(&mut shutdown) => return,
+            read = reader.read(&mut chunk) => read,
         };
         match read {
             Ok(0) => break,
