@@ -224,6 +224,12 @@ impl Accumulator {
     ) -> Vec<(TopicPartition, ProducerBatch)> {
         let mut expired = Vec::new();
         for (partition, queue) in &mut self.queues {
+            // Batches are created in queue order, so the oldest one waiting says whether any
+            // has expired; most steps expire nothing and move no batch.
+            let oldest_waiting = queue.iter().find(|b| b.in_flight.is_none());
+            if oldest_waiting.is_none_or(|b| b.created + timeout > now) {
+                continue;
+            }
             let (keep, gone): (VecDeque<_>, VecDeque<_>) = core::mem::take(queue)
                 .into_iter()
                 .partition(|b| b.in_flight.is_some() || b.created + timeout > now);
@@ -236,9 +242,12 @@ impl Accumulator {
 
     /// The earliest `created + timeout` among batches not in flight.
     pub(crate) fn next_expiry(&self, timeout: Duration) -> Option<Instant> {
-        let waiting = self.queues.values().flatten();
-        let waiting = waiting.filter(|batch| batch.in_flight.is_none());
-        waiting.map(|batch| batch.created + timeout).min()
+        // The oldest batch waiting in each queue is its first to expire (see `expire`).
+        let oldest = self
+            .queues
+            .values()
+            .filter_map(|queue| queue.iter().find(|batch| batch.in_flight.is_none()));
+        oldest.map(|batch| batch.created + timeout).min()
     }
 
     /// Records not yet completed, in flight or not.
