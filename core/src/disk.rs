@@ -97,6 +97,13 @@ pub trait Disk {
 
     /// Makes the names in `dir` durable (rule 4).
     fn sync_dir(&mut self, dir: &str) -> Result<(), DiskError>;
+
+    /// Removes `dir` if it holds no files. A disk whose directories exist only through their
+    /// files (the in-memory ones) has nothing to do.
+    fn remove_empty_dir(&mut self, dir: &str) -> Result<(), DiskError> {
+        let _ = dir;
+        Ok(())
+    }
 }
 
 impl<D: Disk + ?Sized> Disk for &mut D {
@@ -132,6 +139,9 @@ impl<D: Disk + ?Sized> Disk for &mut D {
     }
     fn sync_dir(&mut self, dir: &str) -> Result<(), DiskError> {
         (**self).sync_dir(dir)
+    }
+    fn remove_empty_dir(&mut self, dir: &str) -> Result<(), DiskError> {
+        (**self).remove_empty_dir(dir)
     }
 }
 

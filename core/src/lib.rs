@@ -20,3 +20,4 @@ pub mod record;
 pub mod replica;
 pub mod rng;
 pub mod time;
+pub mod topic_config;

@@ -5,7 +5,7 @@
 //! side, handed to the node task in arrival order over one channel (so a connection's
 //! Produce batches reach the log in the order they came), and its answer converted back at
 //! the request's version. ApiVersions is answered on the spot and lists only
-//! [`SERVED_APIS`]; any other request (the admin APIs) closes the connection,
+//! [`SERVED_APIS`]; any other request (the group APIs) closes the connection,
 //! as Kafka does for a request it cannot parse, and is logged.
 //!
 //! Messages to other nodes go out through [`Peers`], and messages from them come in through
@@ -49,6 +49,14 @@ pub const SERVED_APIS: &[ApiKey] = &[
     ApiKey::ListOffsets,
     ApiKey::OffsetForLeaderEpoch,
     ApiKey::InitProducerId,
+    ApiKey::CreateTopics,
+    ApiKey::DeleteTopics,
+    ApiKey::DeleteRecords,
+    ApiKey::DescribeConfigs,
+    ApiKey::AlterConfigs,
+    ApiKey::CreatePartitions,
+    ApiKey::IncrementalAlterConfigs,
+    ApiKey::DescribeCluster,
 ];
 
 /// A client's request on its way to the node task.
@@ -261,6 +269,10 @@ fn node_config(config: &ServerConfig, advertised: &[Endpoint]) -> NodeConfig {
         ..node.replica.clone()
     };
     replica.log.segment_bytes = u64::try_from(config.log_segment_bytes).unwrap_or(1 << 30);
+    // No value means forever, as Kafka's -1.
+    replica.log.retention_ms = config
+        .log_retention_ms
+        .map_or(-1, |ms| i64::try_from(ms).unwrap_or(i64::MAX));
     node.replica = replica;
     node
 }
@@ -352,9 +364,12 @@ async fn run_node<C: Connector, D: Disk>(
                     let Some((context, reply)) = waiting.remove(&client) else {
                         continue;
                     };
-                    // Only Metadata answers name brokers: the rest need no walk of the image.
+                    // Only Metadata and DescribeCluster answers name brokers: the rest need
+                    // no walk of the image.
                     let info = match context.api_key {
-                        ApiKey::Metadata => cluster_info(&node, &cluster_id),
+                        ApiKey::Metadata | ApiKey::DescribeCluster => {
+                            cluster_info(&node, &cluster_id)
+                        }
                         _ => ClusterInfo::default(),
                     };
                     let outcome = match from_core(response, &context, &info) {

@@ -106,6 +106,11 @@ impl Disk for FileDisk {
         fs::create_dir_all(real).map_err(|error| disk_error(dir, &error))
     }
 
+    fn remove_empty_dir(&mut self, dir: &str) -> Result<(), DiskError> {
+        let real = self.resolve(dir)?;
+        fs::remove_dir(real).map_err(|error| disk_error(dir, &error))
+    }
+
     fn list(&mut self, dir: &str) -> Result<Vec<String>, DiskError> {
         let real = self.resolve(dir)?;
         let mut names = Vec::new();
@@ -301,6 +306,17 @@ mod tests {
         assert_eq!(contents(&mut disk, "target"), b"new contents");
         assert_eq!(disk.len("old"), Err(DiskError::NotFound("old".into())));
         assert_eq!(disk.list("").unwrap(), vec!["target".to_owned()]);
+    }
+
+    #[test]
+    fn only_empty_directories_are_removed() {
+        let (_dir, mut disk) = disk();
+        disk.create_dir_all("d").unwrap();
+        disk.create("d/a").unwrap();
+        assert!(disk.remove_empty_dir("d").is_err());
+        disk.remove("d/a").unwrap();
+        disk.remove_empty_dir("d").unwrap();
+        assert!(matches!(disk.list("d"), Err(DiskError::NotFound(_))));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Kafka's error codes for the data plane.
+//! Kafka's error codes for the data plane and the admin APIs.
 
 use core::fmt;
 
@@ -64,13 +64,31 @@ pub enum ErrorCode {
     OffsetNotAvailable,
     /// INVALID_RECORD (87).
     InvalidRecord,
+    /// INVALID_TOPIC_EXCEPTION (17): a topic name Kafka's rule refuses.
+    InvalidTopicException,
+    /// TOPIC_ALREADY_EXISTS (36).
+    TopicAlreadyExists,
+    /// INVALID_PARTITIONS (37).
+    InvalidPartitions,
+    /// INVALID_REPLICATION_FACTOR (38).
+    InvalidReplicationFactor,
+    /// INVALID_REPLICA_ASSIGNMENT (39).
+    InvalidReplicaAssignment,
+    /// INVALID_CONFIG (40): an unknown config name or a value out of its domain.
+    InvalidConfig,
+    /// NOT_CONTROLLER (41): the request reached a controller that is not the active one.
+    NotController,
+    /// POLICY_VIOLATION (44): a cluster limit refused the request.
+    PolicyViolation,
+    /// UNSUPPORTED_ENDPOINT_TYPE (115): DescribeCluster asked a broker for controllers.
+    UnsupportedEndpointType,
     /// UNKNOWN_TOPIC_ID (100).
     UnknownTopicId,
 }
 
 impl ErrorCode {
     /// Every code, for reading one back from its number.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 37] = [
         ErrorCode::None,
         ErrorCode::UnknownServerError,
         ErrorCode::OffsetOutOfRange,
@@ -99,6 +117,15 @@ impl ErrorCode {
         ErrorCode::DuplicateSequenceNumber,
         ErrorCode::InvalidProducerEpoch,
         ErrorCode::UnknownProducerId,
+        ErrorCode::InvalidTopicException,
+        ErrorCode::TopicAlreadyExists,
+        ErrorCode::InvalidPartitions,
+        ErrorCode::InvalidReplicationFactor,
+        ErrorCode::InvalidReplicaAssignment,
+        ErrorCode::InvalidConfig,
+        ErrorCode::NotController,
+        ErrorCode::PolicyViolation,
+        ErrorCode::UnsupportedEndpointType,
     ];
 
     /// The code Kafka numbers `code`, if core names it.
@@ -138,6 +165,15 @@ impl ErrorCode {
             ErrorCode::UnknownLeaderEpoch => 75,
             ErrorCode::OffsetNotAvailable => 78,
             ErrorCode::InvalidRecord => 87,
+            ErrorCode::InvalidTopicException => 17,
+            ErrorCode::TopicAlreadyExists => 36,
+            ErrorCode::InvalidPartitions => 37,
+            ErrorCode::InvalidReplicationFactor => 38,
+            ErrorCode::InvalidReplicaAssignment => 39,
+            ErrorCode::InvalidConfig => 40,
+            ErrorCode::NotController => 41,
+            ErrorCode::PolicyViolation => 44,
+            ErrorCode::UnsupportedEndpointType => 115,
             ErrorCode::UnknownTopicId => 100,
         }
     }
@@ -174,6 +210,15 @@ impl ErrorCode {
             ErrorCode::UnknownLeaderEpoch => "UNKNOWN_LEADER_EPOCH",
             ErrorCode::OffsetNotAvailable => "OFFSET_NOT_AVAILABLE",
             ErrorCode::InvalidRecord => "INVALID_RECORD",
+            ErrorCode::InvalidTopicException => "INVALID_TOPIC_EXCEPTION",
+            ErrorCode::TopicAlreadyExists => "TOPIC_ALREADY_EXISTS",
+            ErrorCode::InvalidPartitions => "INVALID_PARTITIONS",
+            ErrorCode::InvalidReplicationFactor => "INVALID_REPLICATION_FACTOR",
+            ErrorCode::InvalidReplicaAssignment => "INVALID_REPLICA_ASSIGNMENT",
+            ErrorCode::InvalidConfig => "INVALID_CONFIG",
+            ErrorCode::NotController => "NOT_CONTROLLER",
+            ErrorCode::PolicyViolation => "POLICY_VIOLATION",
+            ErrorCode::UnsupportedEndpointType => "UNSUPPORTED_ENDPOINT_TYPE",
             ErrorCode::UnknownTopicId => "UNKNOWN_TOPIC_ID",
         }
     }
@@ -198,6 +243,7 @@ impl ErrorCode {
                 | ErrorCode::UnknownTopicId
                 | ErrorCode::CoordinatorLoadInProgress
                 | ErrorCode::CoordinatorNotAvailable
+                | ErrorCode::NotController
         )
     }
 
@@ -286,7 +332,16 @@ mod tests {
             | ErrorCode::OutOfOrderSequenceNumber
             | ErrorCode::DuplicateSequenceNumber
             | ErrorCode::InvalidProducerEpoch
-            | ErrorCode::UnknownProducerId => ErrorCode::ALL.contains(&error),
+            | ErrorCode::UnknownProducerId
+            | ErrorCode::InvalidTopicException
+            | ErrorCode::TopicAlreadyExists
+            | ErrorCode::InvalidPartitions
+            | ErrorCode::InvalidReplicationFactor
+            | ErrorCode::InvalidReplicaAssignment
+            | ErrorCode::InvalidConfig
+            | ErrorCode::NotController
+            | ErrorCode::PolicyViolation
+            | ErrorCode::UnsupportedEndpointType => ErrorCode::ALL.contains(&error),
         };
         for error in ErrorCode::ALL {
             assert!(listed(error));

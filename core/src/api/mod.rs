@@ -3,6 +3,7 @@
 //! brokers exchange directly. Names and error codes are Kafka's; partitions are named by topic
 //! name and index, as Fetch ≤ 12 and Produce ≤ 11 name them.
 
+mod admin;
 mod error;
 mod fetch;
 mod init_producer_id;
@@ -10,6 +11,13 @@ mod metadata;
 mod offsets;
 mod produce;
 
+pub use admin::{
+    resource_type, AdminRequest, AdminResponse, AlterConfigOp, AlterConfigsRequest,
+    AlterConfigsResource, AlterConfigsResult, ConfigResource, ConfigSource, ConfigSynonym,
+    ConfigType, CreatableTopic, CreatePartitionsRequest, CreateTopicResult, CreateTopicsRequest,
+    DeleteRecordsRequest, DeleteRecordsResult, DeleteTopicResult, DeleteTopicsRequest,
+    DescribeConfigsRequest, DescribeConfigsResult, DescribedConfig, NewPartitions, TopicError,
+};
 pub use error::ErrorCode;
 pub use fetch::{FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse};
 pub use init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
@@ -55,6 +63,8 @@ pub enum Request {
     OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
     /// InitProducerId (key 22), from an idempotent producer.
     InitProducerId(InitProducerIdRequest),
+    /// The admin APIs.
+    Admin(AdminRequest),
 }
 
 /// A broker's answer to a [`Request`] of the same kind.
@@ -72,6 +82,8 @@ pub enum Response {
     OffsetForLeaderEpoch(OffsetForLeaderEpochResponse),
     /// To InitProducerId.
     InitProducerId(InitProducerIdResponse),
+    /// To an admin request.
+    Admin(AdminResponse),
 }
 
 impl Request {
@@ -84,6 +96,7 @@ impl Request {
             Request::Metadata(_) => "Metadata",
             Request::OffsetForLeaderEpoch(_) => "OffsetForLeaderEpoch",
             Request::InitProducerId(_) => "InitProducerId",
+            Request::Admin(request) => request.name(),
         }
     }
 }
@@ -98,6 +111,7 @@ impl Response {
             Response::Metadata(_) => "Metadata",
             Response::OffsetForLeaderEpoch(_) => "OffsetForLeaderEpoch",
             Response::InitProducerId(_) => "InitProducerId",
+            Response::Admin(response) => response.name(),
         }
     }
 }

@@ -22,6 +22,13 @@ pub(super) enum Purpose {
     CreateTopic(String),
     /// The next block of producer ids (one at a time).
     AllocateProducerIds,
+    /// A client's admin request, answered with the controller's answer.
+    Admin {
+        /// The client's token.
+        client: u64,
+        /// The request, for the answer that says it timed out.
+        request: Box<crate::api::AdminRequest>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -59,6 +66,11 @@ impl ControllerChannel {
 
     pub(super) fn is_waiting_for(&self, purpose: &Purpose) -> bool {
         self.inflight.values().any(|i| i.purpose == *purpose)
+    }
+
+    pub(super) fn admin_requests(&self) -> usize {
+        let admin = |i: &&Inflight| matches!(i.purpose, Purpose::Admin { .. });
+        self.inflight.values().filter(admin).count()
     }
 
     pub(super) fn creations(&self) -> usize {
@@ -127,6 +139,9 @@ impl Node {
                 Ok((first, count)) => self.producer_ids.block_allocated(step.now, first, count),
                 Err(_) => self.producer_ids.allocation_failed(step.now),
             },
+            (Purpose::Admin { client, request }, ControllerResponse::Admin(response)) => {
+                self.admin_answered(client, &request, Some(response))
+            }
             (purpose, _) => {
                 self.stats.peer_messages_ignored += 1;
                 self.request_abandoned(step, purpose);
@@ -167,6 +182,7 @@ impl Node {
             }
             Purpose::CreateTopic(_) => {}
             Purpose::AllocateProducerIds => self.producer_ids.allocation_failed(now),
+            Purpose::Admin { client, request } => self.admin_answered(client, &request, None),
         }
     }
 }

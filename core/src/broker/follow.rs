@@ -48,6 +48,9 @@ impl Node {
                 self.apply_role(step, &change);
             }
         }
+        if self.follower.take_configs_changed() {
+            self.manager.sync_topic_configs(self.follower.image());
+        }
         self.activate(step);
     }
 

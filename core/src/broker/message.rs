@@ -68,6 +68,9 @@ pub enum ControllerRequest {
         /// The first index wanted.
         from_index: u64,
     },
+    /// A client's admin request the controller decides (CreateTopics, DeleteTopics,
+    /// CreatePartitions, (Incremental)AlterConfigs), forwarded by a broker.
+    Admin(api::AdminRequest),
 }
 
 /// A controller's answer to a [`ControllerRequest`] of the same kind.
@@ -85,6 +88,8 @@ pub enum ControllerResponse {
     ProducerIds(Result<(i64, i64), ControllerError>),
     /// Committed entries, a snapshot, or nothing new.
     Metadata(CommittedRead),
+    /// The answer to a forwarded admin request.
+    Admin(api::AdminResponse),
 }
 
 impl ControllerRequest {
@@ -97,6 +102,7 @@ impl ControllerRequest {
             ControllerRequest::AlterPartition(_) => "AlterPartition",
             ControllerRequest::AllocateProducerIds { .. } => "AllocateProducerIds",
             ControllerRequest::MetadataFetch { .. } => "MetadataFetch",
+            ControllerRequest::Admin(request) => request.name(),
         }
     }
 }
@@ -116,6 +122,9 @@ impl ControllerResponse {
             ControllerRequest::MetadataFetch { .. } => {
                 ControllerResponse::Metadata(CommittedRead::UpToDate { commit: 0 })
             }
+            ControllerRequest::Admin(request) => {
+                ControllerResponse::Admin(request.refuse(api::ErrorCode::NotController))
+            }
         }
     }
 
@@ -132,6 +141,9 @@ impl ControllerResponse {
             ControllerResponse::Metadata(_) => {
                 ControllerResponse::Metadata(CommittedRead::UpToDate { commit: 0 })
             }
+            ControllerResponse::Admin(response) => {
+                ControllerResponse::Admin(response.clone().into_not_controller())
+            }
         }
     }
 
@@ -143,6 +155,7 @@ impl ControllerResponse {
             | ControllerResponse::TopicCreated(Err(error))
             | ControllerResponse::AlterPartition(Err(error))
             | ControllerResponse::ProducerIds(Err(error)) => error,
+            ControllerResponse::Admin(response) => return response.is_not_controller(),
             _ => return false,
         };
         *error == ControllerError::NotController

@@ -63,6 +63,7 @@
 //! elections) at the controller's deadlines, and snapshots its image to compact the log every
 //! `metadata_snapshot_interval_entries` entries.
 
+mod admin;
 mod channel;
 mod config;
 mod epoch_file;

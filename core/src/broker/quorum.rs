@@ -300,6 +300,10 @@ impl Node {
                     ControllerResponse::ProducerIds(result.response),
                 )
             }
+            ControllerRequest::Admin(request) => {
+                let result = controller.admin(step.rng, &request);
+                (result.records, ControllerResponse::Admin(result.response))
+            }
             ControllerRequest::MetadataFetch { .. } => unreachable!("served above"),
         };
         let reply = Reply {

@@ -9,7 +9,7 @@ use super::message::{ControllerRequest, NodeMessage, NodeOutput};
 use super::node::{Node, Step};
 use super::producer_ids::ProducerIdOutput;
 use crate::api::{
-    Disconnected, EpochEndOffset, ErrorCode, FetchPartitionResponse, FetchResponse,
+    AdminRequest, Disconnected, EpochEndOffset, ErrorCode, FetchPartitionResponse, FetchResponse,
     InitProducerIdResponse, ListOffsetsResponse, ListedOffset, MetadataRequest, MetadataResponse,
     OffsetForLeaderEpochResponse, ProducePartitionResponse, ProduceResponse, Request, Response,
 };
@@ -57,6 +57,9 @@ impl Node {
             }
             Request::InitProducerId(request) => {
                 self.producer_ids.handle_request(step.now, client, &request)
+            }
+            Request::Admin(request) if !matches!(request, AdminRequest::DeleteRecords(_)) => {
+                self.serve_admin(step, client, request)
             }
             request => self.serve_data(step, Asker::Client(client), request),
         }
@@ -263,6 +266,7 @@ fn refusal(request: &Request, error: ErrorCode) -> Option<Response> {
         Request::InitProducerId(_) => {
             Response::InitProducerId(InitProducerIdResponse::error(error))
         }
+        Request::Admin(request) => Response::Admin(request.refuse(error)),
         Request::Metadata(_) => Response::Metadata(MetadataResponse {
             brokers: Vec::new(),
             topics: Vec::new(),

@@ -39,7 +39,12 @@ impl QuorumController {
         };
         self.check_alter_partition(state, request)?;
         let recovery_unchanged = request.leader_recovery == state.leader_recovery;
-        let elr = next_elr(&state.elr, &state.isr, &request.new_isr, self.min_isr());
+        let elr = next_elr(
+            &state.elr,
+            &state.isr,
+            &request.new_isr,
+            self.min_isr(request.topic_id),
+        );
         if request.new_isr == state.isr && elr == state.elr && recovery_unchanged {
             return Ok(reply(state));
         }

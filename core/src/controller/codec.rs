@@ -30,6 +30,7 @@ const TYPE_PARTITION_CHANGE: u8 = 7;
 const TYPE_REMOVE_TOPIC: u8 = 8;
 const TYPE_PRODUCER_IDS: u8 = 9;
 const TYPE_NO_OP: u8 = 10;
+const TYPE_CONFIG: u8 = 11;
 
 /// Why bytes did not decode into a record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,6 +144,18 @@ impl MetadataRecord {
                 w.i64(*next_producer_id);
             }
             MetadataRecord::NoOp => w.header(TYPE_NO_OP),
+            MetadataRecord::Config {
+                resource_type,
+                resource_name,
+                name,
+                value,
+            } => {
+                w.header(TYPE_CONFIG);
+                w.u8(*resource_type as u8);
+                w.string(resource_name);
+                w.string(name);
+                w.option_string(value.as_deref());
+            }
         }
         out
     }
@@ -152,7 +165,7 @@ impl MetadataRecord {
         let mut r = Reader { rest: bytes };
         let record_type = r.u8("record type")?;
         let version = r.u8("record version")?;
-        if record_type > TYPE_NO_OP {
+        if record_type > TYPE_CONFIG {
             return Err(DecodeError::UnknownType(record_type));
         }
         if version != RECORD_VERSION {
@@ -204,6 +217,12 @@ fn decode_body(r: &mut Reader<'_>, record_type: u8) -> Result<MetadataRecord, De
             next_producer_id: r.i64("next producer id")?,
         },
         TYPE_NO_OP => MetadataRecord::NoOp,
+        TYPE_CONFIG => MetadataRecord::Config {
+            resource_type: r.u8("config resource type")? as i8,
+            resource_name: r.string("config resource name")?,
+            name: r.string("config name")?,
+            value: r.option_string("config value")?,
+        },
         other => return Err(DecodeError::UnknownType(other)),
     };
     Ok(record)
@@ -371,6 +390,13 @@ impl Writer<'_> {
         self.out.extend_from_slice(value.as_bytes());
     }
 
+    pub(super) fn option_string(&mut self, value: Option<&str>) {
+        self.bool(value.is_some());
+        if let Some(value) = value {
+            self.string(value);
+        }
+    }
+
     pub(super) fn brokers(&mut self, brokers: &[i32]) {
         self.len(brokers.len());
         for broker in brokers {
@@ -486,6 +512,16 @@ impl<'b> Reader<'b> {
         }
     }
 
+    pub(super) fn option_string(
+        &mut self,
+        what: &'static str,
+    ) -> Result<Option<String>, DecodeError> {
+        match self.bool(what)? {
+            false => Ok(None),
+            true => self.string(what).map(Some),
+        }
+    }
+
     pub(super) fn brokers(&mut self, what: &'static str) -> Result<Vec<i32>, DecodeError> {
         let len = self.len(what, 4)?;
         let mut out = Vec::with_capacity(len);
@@ -585,7 +621,7 @@ mod tests {
 
     fn simple_records() -> impl Strategy<Value = MetadataRecord> {
         (
-            0u8..9,
+            0u8..10,
             any::<i32>(),
             any::<i64>(),
             any::<u128>(),
@@ -620,6 +656,12 @@ mod tests {
                         broker_id,
                         broker_epoch,
                         next_producer_id: broker_epoch.wrapping_mul(3),
+                    },
+                    7 => MetadataRecord::Config {
+                        resource_type: broker_id as i8,
+                        resource_name: name.clone(),
+                        name,
+                        value: unclean.map(|b| b.to_string()),
                     },
                     _ => MetadataRecord::NoOp,
                 },

@@ -34,6 +34,9 @@ impl Default for ImageLimits {
 // Every array a record carries must fit the codec.
 const _: () = assert!(32 <= super::codec::ARRAY_LEN_MAX);
 
+/// Configs one topic may override; Kafka defines fewer topic configs than this.
+pub const TOPIC_CONFIGS_MAX: usize = 64;
+
 /// The longest topic name, as Kafka's `Topic.MAX_NAME_LENGTH`.
 pub const TOPIC_NAME_BYTES_MAX: usize = 249;
 

@@ -187,6 +187,20 @@ impl QuorumController {
         out.push(record);
     }
 
+    /// Runs `decide` and then undoes whatever it proposed: validate_only requests are decided
+    /// exactly as real ones, and nothing of them is kept.
+    pub(super) fn dry_run<T>(
+        &mut self,
+        decide: impl FnOnce(&mut QuorumController, &mut Vec<MetadataRecord>) -> T,
+    ) -> T {
+        let working = self.working.clone();
+        let queued = self.uncommitted.len();
+        let result = decide(self, &mut Vec::new());
+        self.working = working;
+        self.uncommitted.truncate(queued);
+        result
+    }
+
     /// Refuses new work while too many proposals await commit.
     pub(super) fn check_room(&self) -> Result<(), ControllerError> {
         if self.uncommitted.len() >= self.config.uncommitted_records_max {

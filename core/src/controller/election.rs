@@ -196,9 +196,13 @@ impl QuorumController {
             .unwrap_or(self.config.unclean_leader_election_enable)
     }
 
-    /// `min.insync.replicas` as the ELR rules use it.
-    pub(super) fn min_isr(&self) -> usize {
-        self.config.min_insync_replicas
+    /// `min.insync.replicas` for a topic as the ELR rules use it: its own setting, else the
+    /// cluster's.
+    pub(super) fn min_isr(&self, topic_id: Uuid) -> usize {
+        self.working
+            .topic(topic_id)
+            .and_then(|t| crate::topic_config::min_insync_replicas(&t.configs))
+            .unwrap_or(self.config.min_insync_replicas)
     }
 
     /// Proposes the changes that take `broker_id` out of every ISR it is in (keeping last
@@ -242,9 +246,9 @@ impl QuorumController {
             .map(|(topic_id, index, _)| (topic_id, index))
             .collect();
         let count = affected.len();
-        let min_isr = self.min_isr();
         for (topic_id, index) in affected {
             let unclean = self.unclean_allowed(topic_id);
+            let min_isr = self.min_isr(topic_id);
             let Some(state) = self.working.partition(topic_id, index) else {
                 continue;
             };
@@ -286,12 +290,12 @@ impl QuorumController {
             .map(|(topic_id, index, _)| (topic_id, index))
             .collect();
         let mut changes = 0;
-        let min_isr = self.min_isr();
         for (topic_id, index) in leaderless {
             if changes >= budget {
                 break;
             }
             let unclean = self.unclean_allowed(topic_id);
+            let min_isr = self.min_isr(topic_id);
             let Some(state) = self.working.partition(topic_id, index) else {
                 continue;
             };

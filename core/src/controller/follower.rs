@@ -208,6 +208,8 @@ pub struct MetadataFollower {
     commit_seen: u64,
     /// Role changes of the last read, not yet polled.
     changes: VecDeque<PartitionRole>,
+    /// A topic config changed since [`MetadataFollower::take_configs_changed`] last said so.
+    configs_changed: bool,
     stats: FollowerStats,
 }
 
@@ -223,10 +225,17 @@ impl MetadataFollower {
             applied_term: 0,
             commit_seen: 0,
             changes: VecDeque::new(),
+            configs_changed: false,
             stats: FollowerStats::default(),
         };
         follower.check_invariants();
         follower
+    }
+
+    /// Whether a topic config changed (a ConfigRecord, or a snapshot loaded) since the last
+    /// call: the replicas then put their topics' configs in force again.
+    pub fn take_configs_changed(&mut self) -> bool {
+        std::mem::take(&mut self.configs_changed)
     }
 
     /// The next index wanted: pass it to `read_committed`.
@@ -380,6 +389,7 @@ impl MetadataFollower {
                         self.touch(&mut before, *topic_id, partition);
                     }
                 }
+                MetadataRecord::Config { .. } => self.configs_changed = true,
                 _ => {}
             }
             self.image.apply(record);
@@ -429,6 +439,7 @@ impl MetadataFollower {
         let image = MetadataImage::decode_snapshot(limits, data)
             .map_err(|error| FollowError::UndecodableSnapshot { index, error })?;
         let old = std::mem::replace(&mut self.image, image);
+        self.configs_changed = true;
         self.load_snapshot_diff(&old);
         self.applied = index;
         self.applied_term = term;

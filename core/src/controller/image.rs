@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use super::config::{ImageLimits, TOPIC_NAME_BYTES_MAX};
+use super::config::{ImageLimits, TOPIC_CONFIGS_MAX, TOPIC_NAME_BYTES_MAX};
 use super::record::{
     BrokerId, LeaderRecoveryState, Listener, MetadataRecord, PartitionChange, PartitionRecord,
-    RegisterBroker, Uuid, NO_LEADER,
+    RegisterBroker, Uuid, CONFIG_RESOURCE_TOPIC, NO_LEADER,
 };
 
 /// What the image knows about one registered broker.
@@ -74,6 +74,8 @@ pub struct TopicImage {
     pub unclean_leader_election_enable: Option<bool>,
     /// Its partitions, indexed by partition number.
     pub partitions: Vec<PartitionState>,
+    /// The topic configs set on it (DYNAMIC_TOPIC_CONFIG), by name; the rest are defaults.
+    pub configs: BTreeMap<String, String>,
 }
 
 /// Whether [`MetadataImage::apply`] took a record.
@@ -157,6 +159,12 @@ impl MetadataImage {
                 next_producer_id, ..
             } => self.apply_producer_ids(*next_producer_id),
             MetadataRecord::NoOp => Ok(()),
+            MetadataRecord::Config {
+                resource_type,
+                resource_name,
+                name,
+                value,
+            } => self.apply_config(*resource_type, resource_name, name, value.as_deref()),
         };
         match result {
             Ok(()) => {
@@ -246,6 +254,7 @@ impl MetadataImage {
             topic_id,
             unclean_leader_election_enable: unclean,
             partitions: Vec::new(),
+            configs: BTreeMap::new(),
         };
         self.topics.insert(topic_id, topic);
         assert_eq!(self.topics.len(), self.topic_ids.len());
@@ -320,6 +329,38 @@ impl MetadataImage {
         self.topic_ids.remove(&topic.name);
         assert!(self.partition_count >= topic.partitions.len());
         self.partition_count -= topic.partitions.len();
+        Ok(())
+    }
+
+    fn apply_config(
+        &mut self,
+        resource_type: i8,
+        resource_name: &str,
+        name: &str,
+        value: Option<&str>,
+    ) -> Result<(), &'static str> {
+        if resource_type != CONFIG_RESOURCE_TOPIC {
+            return Err("config: only topic configs are kept");
+        }
+        let Some(topic_id) = self.topic_ids.get(resource_name) else {
+            return Err("config: unknown topic");
+        };
+        let topic = self.topics.get_mut(topic_id).expect("names index topics");
+        match value {
+            None => {
+                topic.configs.remove(name);
+            }
+            Some(value) => {
+                if !topic.configs.contains_key(name) && topic.configs.len() >= TOPIC_CONFIGS_MAX {
+                    return Err("config: TOPIC_CONFIGS_MAX reached");
+                }
+                topic.configs.insert(name.to_string(), value.to_string());
+            }
+        }
+        // Elections read the topic's setting from here (absent: the cluster default).
+        if name == "unclean.leader.election.enable" {
+            topic.unclean_leader_election_enable = value.and_then(|v| v.parse().ok());
+        }
         Ok(())
     }
 

@@ -99,7 +99,7 @@ impl QuorumController {
         if state.leader != NO_LEADER {
             return Err(ControllerError::ElectionNotNeeded);
         }
-        let target = elect(&self.working, state, None, true, self.min_isr());
+        let target = elect(&self.working, state, None, true, self.min_isr(topic_id));
         if target.leader == NO_LEADER {
             return Err(ControllerError::EligibleLeadersNotAvailable);
         }

@@ -39,6 +39,8 @@
 //! 5. After each applied record (or batch), [`check_invariants`] must hold. Records are ordered
 //!    so that it holds after every single record, not only after a whole batch.
 
+mod admin_configs;
+mod admin_topics;
 mod alter_partition;
 mod batch;
 mod brokers;
@@ -63,7 +65,9 @@ mod topics;
 
 pub use batch::{decode_batch, encode_batch};
 pub use codec::{DecodeError, ARRAY_LEN_MAX, RECORD_VERSION, STRING_BYTES_MAX};
-pub use config::{ControllerConfig, ImageLimits, PRODUCER_ID_BLOCK_SIZE, TOPIC_NAME_BYTES_MAX};
+pub use config::{
+    ControllerConfig, ImageLimits, PRODUCER_ID_BLOCK_SIZE, TOPIC_CONFIGS_MAX, TOPIC_NAME_BYTES_MAX,
+};
 pub use controller::QuorumController;
 pub use error::ControllerError;
 pub use follower::{FollowError, FollowerStats, MetadataFollower, PartitionRole, Role};
@@ -71,7 +75,7 @@ pub use image::{ApplyOutcome, BrokerRegistration, MetadataImage, PartitionState,
 pub use invariants::{check_invariants, InvariantViolation};
 pub use record::{
     BrokerId, LeaderRecoveryState, Listener, MetadataRecord, PartitionChange, PartitionRecord,
-    RegisterBroker, Uuid, NO_LEADER,
+    RegisterBroker, Uuid, CONFIG_RESOURCE_TOPIC, NO_LEADER,
 };
 pub use requests::{
     AlterPartitionRequest, ControllerResult, CreateTopicRequest, CreatedTopic, ElectionResult,

@@ -1,6 +1,6 @@
 //! The metadata records the controller proposes and every node applies, after KIP-631's
 //! record types (RegisterBrokerRecord, FenceBrokerRecord, TopicRecord, PartitionRecord,
-//! PartitionChangeRecord, RemoveTopicRecord, ProducerIdsRecord, NoOpRecord).
+//! PartitionChangeRecord, RemoveTopicRecord, ProducerIdsRecord, NoOpRecord, ConfigRecord).
 
 use core::fmt;
 
@@ -188,4 +188,19 @@ pub enum MetadataRecord {
     },
     /// Nothing: written so that a new controller's first entry commits (KIP-631's NoOpRecord).
     NoOp,
+    /// A config of a resource is set or removed (KIP-631's ConfigRecord). Images keep topic
+    /// configs only ([`CONFIG_RESOURCE_TOPIC`]).
+    Config {
+        /// Kafka's `ConfigResource.Type`.
+        resource_type: i8,
+        /// The topic's name.
+        resource_name: String,
+        /// The config's name.
+        name: String,
+        /// Its value; `None` removes it (back to the default).
+        value: Option<String>,
+    },
 }
+
+/// The resource type of a topic's configs, as Kafka's `ConfigResource.Type.TOPIC`.
+pub const CONFIG_RESOURCE_TOPIC: i8 = 2;

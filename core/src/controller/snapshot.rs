@@ -1,22 +1,29 @@
 //! Snapshots of a [`MetadataImage`], so the Raft log below it can be truncated and a node far
 //! behind can load the state instead of replaying every record (KIP-630's metadata snapshots).
 //!
-//! A snapshot is `[version: u8][counters][brokers][topics]`. Loading rebuilds the image
+//! A snapshot is `[version: u8][counters][brokers][topics][topic configs]` (version 0 has no
+//! topic configs). Loading rebuilds the image
 //! through [`MetadataImage::apply`], so a corrupt or hostile snapshot is held to the same
 //! rules (and limits) as the log, and fails with a [`DecodeError`] instead of a panic.
 
 use super::codec::{decode_register_broker, encode_register_broker, DecodeError, Reader, Writer};
 use super::config::ImageLimits;
+use super::config::TOPIC_CONFIGS_MAX;
 use super::image::{check_leader_and_isr, ApplyOutcome, MetadataImage};
-use super::record::{LeaderRecoveryState, MetadataRecord, PartitionRecord, RegisterBroker};
+use super::record::{
+    LeaderRecoveryState, MetadataRecord, PartitionRecord, RegisterBroker, CONFIG_RESOURCE_TOPIC,
+};
 
 /// The snapshot format this code writes and reads.
-pub const SNAPSHOT_VERSION: u8 = 0;
+pub const SNAPSHOT_VERSION: u8 = 1;
+/// The format before topic configs, still read.
+const SNAPSHOT_VERSION_NO_CONFIGS: u8 = 0;
 
 /// Smallest encodings, used to refuse counts that cannot fit before allocating.
 const BROKER_BYTES_MIN: usize = 33;
 const TOPIC_BYTES_MIN: usize = 23;
 const PARTITION_BYTES_MIN: usize = 27;
+const CONFIG_BYTES_MIN: usize = 7;
 
 impl MetadataImage {
     /// The image's state as bytes; [`MetadataImage::decode_snapshot`] gives back an equal
@@ -67,6 +74,15 @@ impl MetadataImage {
                 w.brokers(&p.elr);
             }
         }
+        let configs = self.topics.values().map(|t| t.configs.len()).sum::<usize>();
+        w.out.extend_from_slice(&(configs as u32).to_be_bytes());
+        for topic in self.topics.values() {
+            for (name, value) in &topic.configs {
+                w.string(&topic.name);
+                w.string(name);
+                w.string(value);
+            }
+        }
         out
     }
 
@@ -78,7 +94,7 @@ impl MetadataImage {
     ) -> Result<MetadataImage, DecodeError> {
         let mut r = Reader { rest: bytes };
         let version = r.u8("snapshot version")?;
-        if version != SNAPSHOT_VERSION {
+        if version != SNAPSHOT_VERSION && version != SNAPSHOT_VERSION_NO_CONFIGS {
             return Err(DecodeError::UnsupportedVersion {
                 record_type: u8::MAX,
                 version,
@@ -93,6 +109,9 @@ impl MetadataImage {
         let mut image = MetadataImage::new(limits);
         load_brokers(&mut image, &mut r)?;
         load_topics(&mut image, &mut r)?;
+        if version != SNAPSHOT_VERSION_NO_CONFIGS {
+            load_configs(&mut image, &mut r)?;
+        }
         if !r.rest.is_empty() {
             return Err(DecodeError::TrailingBytes(r.rest.len()));
         }
@@ -209,6 +228,21 @@ fn load_topics(image: &mut MetadataImage, r: &mut Reader<'_>) -> Result<(), Deco
     Ok(())
 }
 
+fn load_configs(image: &mut MetadataImage, r: &mut Reader<'_>) -> Result<(), DecodeError> {
+    let max = image.limits.topics_max.saturating_mul(TOPIC_CONFIGS_MAX);
+    let count = r.count("snapshot configs", max, CONFIG_BYTES_MIN)?;
+    for _ in 0..count {
+        let record = MetadataRecord::Config {
+            resource_type: CONFIG_RESOURCE_TOPIC,
+            resource_name: r.string("config topic")?,
+            name: r.string("config name")?,
+            value: Some(r.string("config value")?),
+        };
+        apply_or_fail(image, &record, "snapshot config")?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +252,12 @@ mod tests {
     /// KIP-630: a snapshot loads into exactly the image it was taken from.
     #[test]
     fn snapshots_round_trip() {
+        let with_configs = (0..20).filter(|seed| {
+            random_image(*seed)
+                .topics()
+                .any(|topic| !topic.configs.is_empty())
+        });
+        assert!(with_configs.count() > 0, "topic configs are covered");
         for seed in 0..20 {
             let image = random_image(seed);
             let bytes = image.encode_snapshot();
@@ -240,6 +280,23 @@ mod tests {
             ..*image.limits()
         };
         assert!(MetadataImage::decode_snapshot(tight, &bytes).is_err());
+    }
+
+    /// Snapshots written before topic configs existed still load.
+    #[test]
+    fn version_zero_snapshots_load() {
+        let mut image = MetadataImage::default();
+        let topic = MetadataRecord::Topic {
+            name: "t".to_string(),
+            topic_id: super::super::record::Uuid(7),
+            unclean_leader_election_enable: Some(true),
+        };
+        assert_eq!(image.apply(&topic), ApplyOutcome::Applied);
+        let mut bytes = image.encode_snapshot();
+        bytes.truncate(bytes.len() - 4);
+        bytes[0] = SNAPSHOT_VERSION_NO_CONFIGS;
+        let loaded = MetadataImage::decode_snapshot(*image.limits(), &bytes);
+        assert_eq!(loaded.as_ref(), Ok(&image));
     }
 
     proptest! {

@@ -142,7 +142,7 @@ impl QuorumController {
 
     /// The unfenced brokers to place `replication_factor` replicas on, and that factor, or
     /// INVALID_REPLICATION_FACTOR when it is out of range or there are too few.
-    fn placement_brokers(
+    pub(super) fn placement_brokers(
         &self,
         replication_factor: i16,
     ) -> Result<(Vec<BrokerId>, usize), ControllerError> {
@@ -163,7 +163,7 @@ impl QuorumController {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn propose_partitions(
+    pub(super) fn propose_partitions(
         &mut self,
         out: &mut Vec<MetadataRecord>,
         rng: &mut dyn Rng,
@@ -192,7 +192,7 @@ impl QuorumController {
 
 /// INVALID_TOPIC_EXCEPTION unless the name is 1..=249 of `[a-zA-Z0-9._-]` and not `.` or
 /// `..`, as Kafka's `Topic.validate`.
-fn validate_topic_name(name: &str) -> Result<(), ControllerError> {
+pub(super) fn validate_topic_name(name: &str) -> Result<(), ControllerError> {
     let legal = name
         .bytes()
         .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'_' || c == b'-');

@@ -79,6 +79,14 @@ impl Log {
         &self.config
     }
 
+    /// Replaces the settings, when a topic's configs change: sizes and ages apply from the
+    /// next append, roll or retention run.
+    pub fn set_config(&mut self, config: LogConfig) -> Result<(), LogError> {
+        config.validate()?;
+        self.config = config;
+        Ok(())
+    }
+
     /// The first offset a reader may fetch.
     pub fn log_start_offset(&self) -> i64 {
         self.log_start_offset
@@ -171,11 +179,22 @@ impl Log {
         disk: &mut D,
         now_ms: i64,
     ) -> Result<Vec<i64>, LogError> {
+        self.maintain_below(disk, now_ms, i64::MAX)
+    }
+
+    /// [`Log::maintain`], deleting no segment that holds an offset at or above `upper`: a
+    /// replica passes its high watermark, as Kafka deletes only committed segments.
+    pub fn maintain_below<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        now_ms: i64,
+        upper: i64,
+    ) -> Result<Vec<i64>, LogError> {
         self.check_usable()?;
         if self.flush_due(now_ms) {
             self.flush(disk, now_ms)?;
         }
-        self.enforce_retention(disk, now_ms)
+        self.enforce_retention(disk, now_ms, upper)
     }
 
     /// When [`Log::maintain`] next has a flush to do, if ever.

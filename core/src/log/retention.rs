@@ -13,8 +13,9 @@ impl Log {
         &mut self,
         disk: &mut D,
         now_ms: i64,
+        upper: i64,
     ) -> Result<Vec<i64>, LogError> {
-        let deletable = self.deletable_segments(disk, now_ms)?;
+        let deletable = self.deletable_segments(disk, now_ms, upper)?;
         let Some(&last) = deletable.last() else {
             return Ok(Vec::new());
         };
@@ -29,11 +30,13 @@ impl Log {
         Ok(deletable)
     }
 
-    /// The oldest segments, in order, that retention may delete.
+    /// The oldest segments, in order, that retention may delete: none holding an offset at
+    /// or above `upper`.
     fn deletable_segments<D: Disk + ?Sized>(
         &mut self,
         disk: &mut D,
         now_ms: i64,
+        upper: i64,
     ) -> Result<Vec<i64>, LogError> {
         let bases: Vec<i64> = self.segments.keys().copied().collect();
         let mut over_size = match self.config.retention_bytes {
@@ -44,7 +47,7 @@ impl Log {
         for (index, base) in bases.iter().copied().enumerate() {
             let is_active = index + 1 == bases.len();
             let size = self.segments[&base].size as i64;
-            if is_active && size == 0 {
+            if (is_active && size == 0) || self.segment_next_offset(base) > upper {
                 break;
             }
             let below_start = !is_active && self.segment_next_offset(base) <= self.log_start_offset;

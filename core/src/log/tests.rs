@@ -266,6 +266,22 @@ fn delete_records_and_retention_remove_whole_segments() {
     assert_eq!(log.log_end_offset(), 90);
 }
 
+/// A replica's retention stops below its high watermark: segments holding offsets at or
+/// above it stay, however old.
+#[test]
+fn retention_below_an_upper_bound_keeps_the_segments_at_and_above_it() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, small_config());
+    fill(&mut log, &mut disk, 30);
+    let week_later = NOW + 8 * 24 * 60 * 60 * 1000;
+    log.maintain_below(&mut disk, week_later, 40).unwrap();
+    let start = log.log_start_offset();
+    assert!(start > 0 && start <= 40, "start {start}");
+    assert!(log.read(&mut disk, 40, 1, None).is_ok());
+    log.maintain_below(&mut disk, week_later, 0).unwrap();
+    assert_eq!(log.log_start_offset(), start, "nothing below 0 to delete");
+}
+
 #[test]
 fn segments_roll_by_time() {
     let mut disk = MemDisk::default();

@@ -350,6 +350,12 @@ impl ReplicaManager {
                 Ok(()) => {
                     let hw = answer.high_watermark.min(partition.log_end_offset());
                     partition.raise_high_watermark(hw);
+                    // Records the leader deleted (DeleteRecords) go here too, as far as this
+                    // replica has them committed.
+                    let start = answer.log_start_offset.min(partition.high_watermark);
+                    if start > partition.log.log_start_offset() {
+                        let _ = partition.delete_records_before(disk, start, wall_ms);
+                    }
                 }
                 Err(ErrorCode::OffsetOutOfRange) => {
                     // The leader's log ends below this one, or the batches did not continue

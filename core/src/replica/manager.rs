@@ -107,6 +107,8 @@ pub struct ReplicaManager {
     pub(super) fetches: BTreeMap<u64, DelayedFetch>,
     pub(super) alters: BTreeMap<u64, (PartitionKey, Instant)>,
     pub(super) next_isr_check: Option<Instant>,
+    /// When retention next runs (see `retention`).
+    pub(super) next_retention_check: Option<Instant>,
     /// Each replica's key by topic name and index, as requests name partitions.
     pub(super) names: BTreeMap<(String, i32), PartitionKey>,
     /// A held fetch may be answerable (set by appends and high watermark moves).
@@ -132,6 +134,7 @@ impl ReplicaManager {
             fetches: BTreeMap::new(),
             alters: BTreeMap::new(),
             next_isr_check: None,
+            next_retention_check: None,
             names: BTreeMap::new(),
             wake_fetches: false,
             unopened: BTreeMap::new(),
@@ -194,7 +197,12 @@ impl ReplicaManager {
         let key = (change.topic_id, change.partition);
         self.unopened.remove(&key);
         if change.role == Role::None {
-            self.drop_partition(key, disk, wall_ms);
+            let dropped = self.drop_partition(key, disk, wall_ms);
+            if let Some(name) = dropped.filter(|_| image.topic(key.0).is_none()) {
+                // The topic was deleted: its data goes too (Kafka deletes the log directory).
+                let dir = Partition::dir(&self.config, &name, key.1);
+                super::admin::delete_log_dir(disk, &dir);
+            }
             return Ok(());
         }
         let Some(topic) = image.topic(change.topic_id) else {
@@ -227,6 +235,8 @@ impl ReplicaManager {
             };
             self.names.insert((name, key.1), key);
             self.partitions.insert(key, partition);
+            self.apply_topic_configs(image, key);
+            self.schedule_retention(now);
         }
         let replicas = image
             .partition(key.0, key.1)
@@ -355,13 +365,19 @@ impl ReplicaManager {
         self.complete_produces_for(key);
     }
 
-    fn drop_partition(&mut self, key: PartitionKey, disk: &mut dyn Disk, wall_ms: i64) {
+    /// Closes the replica; returns its topic's name if it was open.
+    fn drop_partition(
+        &mut self,
+        key: PartitionKey,
+        disk: &mut dyn Disk,
+        wall_ms: i64,
+    ) -> Option<String> {
         self.complete_produces_for(key);
-        if let Some(partition) = self.partitions.remove(&key) {
-            self.names.remove(&(partition.topic.clone(), key.1));
-            // A clean close keeps the next open fast; a failure here only costs a scan later.
-            let _ = partition.log.close(disk, wall_ms);
-        }
+        let partition = self.partitions.remove(&key)?;
+        self.names.remove(&(partition.topic.clone(), key.1));
+        // A clean close keeps the next open fast; a failure here only costs a scan later.
+        let _ = partition.log.close(disk, wall_ms);
+        Some(partition.topic)
     }
 
     /// The controller's answer to an AlterPartition this broker sent.
@@ -438,7 +454,7 @@ impl ReplicaManager {
     }
 
     /// Runs what is due at `now`: replicas to try opening again, expired produces and
-    /// fetches, lost requests, ISR checks and follower fetches.
+    /// fetches, lost requests, ISR checks, follower fetches and retention.
     pub fn handle_timeout(
         &mut self,
         now: Instant,
@@ -458,6 +474,7 @@ impl ReplicaManager {
         }
         self.expire_delayed(now, disk);
         self.expire_alters(now);
+        self.retention_due(now, wall_ms, disk);
         if self.next_isr_check.is_some_and(|at| at <= now) {
             let keys: Vec<PartitionKey> = self
                 .partitions
@@ -506,6 +523,7 @@ impl ReplicaManager {
             .chain(alters)
             .chain(fetchers)
             .chain(self.next_isr_check)
+            .chain(self.next_retention_check)
             .chain(wake)
             .min()
     }

@@ -6,6 +6,7 @@
 //!
 //! [`ReplicaManager`] is the entry point; see its module for the call order.
 
+mod admin;
 mod config;
 mod epoch_cache;
 mod fetcher;
@@ -15,6 +16,7 @@ mod manager;
 mod partition;
 mod producer_state;
 mod reads;
+mod retention;
 mod serve;
 
 pub use crate::api::Disconnected;
@@ -29,6 +31,7 @@ pub use producer_state::{
     increment_sequence, BatchMetadata, ProducerEntry, ProducerStates, SequenceCheck,
     BATCHES_RETAINED, PRODUCER_ID_EXPIRATION_MS_DEFAULT,
 };
+pub use retention::RETENTION_CHECK_INTERVAL;
 pub(crate) use serve::metadata as metadata_response;
 
 #[cfg(test)]

@@ -52,6 +52,8 @@ pub struct Partition {
     pub offline: Option<String>,
     /// The idempotent producers' epochs and latest batches, as the log holds them.
     pub producers: ProducerStates,
+    /// The topic's `min.insync.replicas`, when it overrides the broker's.
+    pub min_insync_replicas: Option<usize>,
     /// The epoch cache changed but a full disk kept it from being written: nothing is
     /// appended or truncated until it is, so the disk never holds records of an epoch its
     /// checkpoint lacks.
@@ -96,6 +98,7 @@ impl Partition {
             role,
             offline: None,
             producers: ProducerStates::new(config.producer_id_expiration_ms),
+            min_insync_replicas: None,
             epochs_unwritten: false,
         };
         partition.rebuild_producers(disk);
@@ -281,6 +284,40 @@ impl Partition {
             start = end;
         }
         self.sync_if(disk, durability, now_ms)
+    }
+
+    /// DeleteRecords, and a follower taking up its leader's log start offset: moves the log
+    /// start offset up to `offset` and drops the epochs below it. Returns the new start.
+    pub fn delete_records_before(
+        &mut self,
+        disk: &mut dyn Disk,
+        offset: i64,
+        now_ms: i64,
+    ) -> Result<i64, ErrorCode> {
+        self.usable()?;
+        let start = match self.log.delete_records_before(disk, offset, now_ms) {
+            Ok(start) => start,
+            Err(error) => return Err(self.log_error(error)),
+        };
+        self.high_watermark = self.high_watermark.max(start);
+        if self.epochs.truncate_from_start(start) {
+            self.flush_epochs(disk)?;
+        }
+        Ok(start)
+    }
+
+    /// Retention (`retention.ms`, `retention.bytes`) and a due `flush.ms`, deleting only
+    /// segments below the high watermark.
+    pub fn maintain(&mut self, disk: &mut dyn Disk, now_ms: i64) -> Result<(), ErrorCode> {
+        self.usable()?;
+        let deleted = match self.log.maintain_below(disk, now_ms, self.high_watermark) {
+            Ok(deleted) => deleted,
+            Err(error) => return Err(self.log_error(error)),
+        };
+        if !deleted.is_empty() && self.epochs.truncate_from_start(self.log.log_start_offset()) {
+            self.flush_epochs(disk)?;
+        }
+        Ok(())
     }
 
     fn start_epoch_at(

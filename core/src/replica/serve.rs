@@ -4,9 +4,9 @@
 
 use super::manager::{PartitionKey, ReplicaManager, ReplicaOutput};
 use crate::api::{
-    ErrorCode, FetchRequest, InitProducerIdResponse, MetadataRequest, MetadataResponse,
-    PartitionMetadata, ProducePartitionResponse, ProduceRequest, ProduceResponse, Request,
-    Response, TopicMetadata, TopicPartition, CONSUMER_REPLICA_ID,
+    AdminRequest, ErrorCode, FetchRequest, InitProducerIdResponse, MetadataRequest,
+    MetadataResponse, PartitionMetadata, ProducePartitionResponse, ProduceRequest, ProduceResponse,
+    Request, Response, TopicMetadata, TopicPartition, CONSUMER_REPLICA_ID,
 };
 use crate::controller::{MetadataImage, NO_LEADER};
 use crate::disk::Disk;
@@ -62,6 +62,11 @@ impl ReplicaManager {
             Request::InitProducerId(_) => Response::InitProducerId(InitProducerIdResponse::error(
                 ErrorCode::CoordinatorNotAvailable,
             )),
+            Request::Admin(AdminRequest::DeleteRecords(request)) => {
+                Response::Admin(self.delete_records(wall_ms, disk, image, &request))
+            }
+            // The broker serves the other admin requests itself.
+            Request::Admin(request) => Response::Admin(request.refuse(ErrorCode::InvalidRequest)),
         };
         self.respond(client, response);
     }
@@ -156,6 +161,7 @@ impl ReplicaManager {
         let min_isr = self.config.min_insync_replicas;
         let durability = self.config.durability;
         let partition = self.partitions.get_mut(&key).expect("leader_key found it");
+        let min_isr = partition.min_insync_replicas.unwrap_or(min_isr);
         let state = partition.leader().expect("leader_key checked");
         if acks == -1 && state.isr.len() < min_isr {
             self.stats.not_enough_replicas += 1;
@@ -191,7 +197,7 @@ impl ReplicaManager {
                     } else if !expired {
                         still_waiting.push((index, key, required, epoch));
                         continue;
-                    } else if isr_size < min_isr {
+                    } else if isr_size < p.min_insync_replicas.unwrap_or(min_isr) {
                         Some(ErrorCode::NotEnoughReplicasAfterAppend)
                     } else {
                         Some(ErrorCode::RequestTimedOut)
@@ -254,6 +260,7 @@ impl ReplicaManager {
         let Some(partition) = self.partitions.get_mut(&key) else {
             return false;
         };
+        let min_isr = partition.min_insync_replicas.unwrap_or(min_isr);
         let Some(state) = partition.leader() else {
             return false;
         };

@@ -5,7 +5,8 @@
 //!
 //! 1. [`decode_request`](crate::request::decode_request) gives a
 //!    [`RequestBody`]; [`to_core`] turns a data-plane body (Produce, Fetch, ListOffsets,
-//!    Metadata, InitProducerId, OffsetForLeaderEpoch) into a [`Request`] for the broker, plus the
+//!    Metadata, InitProducerId, OffsetForLeaderEpoch) or an admin body ([`ADMIN_APIS`]) into a
+//!    [`Request`] for the broker, plus the
 //!    [`ResponseContext`] the answer needs.
 //! 2. The broker answers with a [`Response`]; [`from_core`] builds the kafka-protocol body at
 //!    the request's version, filling every field that version has, and
@@ -36,12 +37,16 @@
 use std::collections::BTreeMap;
 
 use kafka_protocol::messages::ApiKey;
-use sluice_core::api::{ErrorCode, Request, Response, TopicPartition};
+use sluice_core::api::{AdminResponse, ErrorCode, Request, Response, TopicPartition};
 
 use crate::request::RequestBody;
 use crate::response::ResponseBody;
 use crate::versions::is_supported;
 
+mod admin_configs;
+#[cfg(test)]
+mod admin_tests;
+mod admin_topics;
 mod fetch;
 mod fields;
 mod grouping;
@@ -64,13 +69,25 @@ pub const DATA_PLANE_APIS: [ApiKey; 6] = [
     ApiKey::OffsetForLeaderEpoch,
 ];
 
+/// The admin APIs this module converts.
+pub const ADMIN_APIS: [ApiKey; 8] = [
+    ApiKey::CreateTopics,
+    ApiKey::DeleteTopics,
+    ApiKey::DeleteRecords,
+    ApiKey::DescribeConfigs,
+    ApiKey::AlterConfigs,
+    ApiKey::CreatePartitions,
+    ApiKey::IncrementalAlterConfigs,
+    ApiKey::DescribeCluster,
+];
+
 /// Why a decoded request cannot go to the broker. The driver answers the ones with an
 /// [`error_code`](ConvertError::error_code) with
 /// [`error_response`](crate::error_response::error_response); the others are bugs in the
 /// driver (it routed a request here that is not the data plane's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConvertError {
-    /// The API is not one of [`DATA_PLANE_APIS`].
+    /// The API is not one of [`DATA_PLANE_APIS`] or [`ADMIN_APIS`].
     NotDataPlane {
         /// The request's API.
         api_key: ApiKey,
@@ -113,6 +130,11 @@ pub enum ConvertError {
         /// The request's version.
         api_version: i16,
     },
+    /// An IncrementalAlterConfigs operation other than SET, DELETE, APPEND and SUBTRACT.
+    UnknownConfigOperation {
+        /// The byte on the wire.
+        operation: i8,
+    },
 }
 
 impl ConvertError {
@@ -140,6 +162,7 @@ impl ConvertError {
             ConvertError::TopicIdLookup => Some(ErrorCode::UnknownTopicId),
             // Kafka's KafkaApis throws InvalidRequestException for these.
             ConvertError::InvalidMetadataTopic { .. } => Some(ErrorCode::InvalidRequest),
+            ConvertError::UnknownConfigOperation { .. } => Some(ErrorCode::InvalidRequest),
         }
     }
 }
@@ -174,6 +197,9 @@ impl std::fmt::Display for ConvertError {
                 f,
                 "a Metadata v{api_version} topic without a name, or with an id before v12"
             ),
+            ConvertError::UnknownConfigOperation { operation } => {
+                write!(f, "unknown config operation {operation}")
+            }
         }
     }
 }
@@ -274,7 +300,7 @@ impl std::error::Error for FromCoreError {}
 /// Converts a decoded data-plane request at `api_version` into core's request.
 pub fn to_core(body: &RequestBody, api_version: i16) -> Result<Converted, ConvertError> {
     let api_key = body.api_key();
-    if !DATA_PLANE_APIS.contains(&api_key) {
+    if !DATA_PLANE_APIS.contains(&api_key) && !ADMIN_APIS.contains(&api_key) {
         return Err(ConvertError::NotDataPlane { api_key });
     }
     if !is_supported(api_key as i16, api_version) {
@@ -315,6 +341,22 @@ pub fn to_core(body: &RequestBody, api_version: i16) -> Result<Converted, Conver
         RequestBody::InitProducerId(body) => {
             Request::InitProducerId(init_producer_id::request(body, api_version))
         }
+        RequestBody::CreateTopics(body) => Request::Admin(admin_topics::create_topics(body)),
+        RequestBody::DeleteTopics(body) => {
+            Request::Admin(admin_topics::delete_topics(body, api_version)?)
+        }
+        RequestBody::CreatePartitions(body) => {
+            Request::Admin(admin_topics::create_partitions(body))
+        }
+        RequestBody::DeleteRecords(body) => Request::Admin(admin_topics::delete_records(body)),
+        RequestBody::DescribeConfigs(body) => Request::Admin(admin_configs::describe_configs(body)),
+        RequestBody::AlterConfigs(body) => Request::Admin(admin_configs::alter_configs(body)),
+        RequestBody::IncrementalAlterConfigs(body) => {
+            Request::Admin(admin_configs::incremental_alter_configs(body)?)
+        }
+        RequestBody::DescribeCluster(body) => {
+            Request::Admin(admin_configs::describe_cluster(body, api_version))
+        }
         _ => return Err(ConvertError::NotDataPlane { api_key }),
     };
     Ok(Converted { request, context })
@@ -343,6 +385,50 @@ pub fn from_core(
         }
         (ApiKey::InitProducerId, Response::InitProducerId(response)) => {
             init_producer_id::response(response).into()
+        }
+        (api_key, Response::Admin(response)) => {
+            admin_response(api_key, response, context, cluster)?
+        }
+        (request, response) => {
+            return Err(FromCoreError::WrongApi {
+                request,
+                response: response.name(),
+            })
+        }
+    };
+    Ok(body)
+}
+
+fn admin_response(
+    api_key: ApiKey,
+    response: AdminResponse,
+    context: &ResponseContext,
+    cluster: &ClusterInfo,
+) -> Result<ResponseBody, FromCoreError> {
+    let body = match (api_key, response) {
+        (ApiKey::CreateTopics, AdminResponse::CreateTopics(results)) => {
+            admin_topics::create_topics_response(results, context).into()
+        }
+        (ApiKey::DeleteTopics, AdminResponse::DeleteTopics(results)) => {
+            admin_topics::delete_topics_response(results, context).into()
+        }
+        (ApiKey::CreatePartitions, AdminResponse::CreatePartitions(results)) => {
+            admin_topics::create_partitions_response(results).into()
+        }
+        (ApiKey::DeleteRecords, AdminResponse::DeleteRecords(results)) => {
+            admin_topics::delete_records_response(results).into()
+        }
+        (ApiKey::DescribeConfigs, AdminResponse::DescribeConfigs(results)) => {
+            admin_configs::describe_configs_response(results, context).into()
+        }
+        (ApiKey::AlterConfigs, AdminResponse::AlterConfigs(results)) => {
+            admin_configs::alter_configs_response(results).into()
+        }
+        (ApiKey::IncrementalAlterConfigs, AdminResponse::AlterConfigs(results)) => {
+            admin_configs::incremental_alter_configs_response(results).into()
+        }
+        (ApiKey::DescribeCluster, AdminResponse::DescribeCluster { error }) => {
+            admin_configs::describe_cluster_response(error, context, cluster).into()
         }
         (request, response) => {
             return Err(FromCoreError::WrongApi {
@@ -434,6 +520,7 @@ mod tests {
             Request::InitProducerId(_) => {
                 Response::InitProducerId(sluice_core::api::InitProducerIdResponse::fresh(1))
             }
+            Request::Admin(request) => Response::Admin(request.refuse(error)),
         }
     }
 
@@ -441,6 +528,7 @@ mod tests {
     fn data_plane_versions() -> Vec<(ApiKey, i16)> {
         DATA_PLANE_APIS
             .iter()
+            .chain(ADMIN_APIS.iter())
             .filter_map(|&api_key| crate::versions::supported_range(api_key as i16))
             .flat_map(|row| (row.min_version..=row.max_version).map(move |v| (row.api_key, v)))
             .collect()

@@ -73,10 +73,11 @@ fn error(code: i16) -> ErrorCode {
     ErrorCode::from_code(code).unwrap_or(ErrorCode::UnknownServerError)
 }
 
-/// `request` as kafka-protocol's body at `version`. It takes the request by value so that a
-/// Produce's batches move into the body uncopied.
-pub fn request_to_kafka(request: Request, version: i16) -> RequestBody {
-    match request {
+/// `request` as kafka-protocol's body at `version`, or `None` for an admin request (the
+/// tools build those as kafka-protocol bodies directly). It takes the request by value so
+/// that a Produce's batches move into the body uncopied.
+pub fn request_to_kafka(request: Request, version: i16) -> Option<RequestBody> {
+    let body = match request {
         Request::Produce(request) => RequestBody::Produce(produce(request)),
         Request::Fetch(request) => RequestBody::Fetch(fetch(&request, version)),
         Request::ListOffsets(request) => RequestBody::ListOffsets(list_offsets(&request)),
@@ -87,7 +88,9 @@ pub fn request_to_kafka(request: Request, version: i16) -> RequestBody {
         Request::InitProducerId(request) => {
             RequestBody::InitProducerId(init_producer_id(&request, version))
         }
-    }
+        Request::Admin(_) => return None,
+    };
+    Some(body)
 }
 
 fn init_producer_id(request: &api::InitProducerIdRequest, version: i16) -> InitProducerIdRequest {
@@ -117,6 +120,18 @@ pub fn api_key_of(request: &Request) -> ApiKey {
         Request::Metadata(_) => ApiKey::Metadata,
         Request::OffsetForLeaderEpoch(_) => ApiKey::OffsetForLeaderEpoch,
         Request::InitProducerId(_) => ApiKey::InitProducerId,
+        Request::Admin(request) => match request {
+            api::AdminRequest::CreateTopics(_) => ApiKey::CreateTopics,
+            api::AdminRequest::DeleteTopics(_) => ApiKey::DeleteTopics,
+            api::AdminRequest::CreatePartitions(_) => ApiKey::CreatePartitions,
+            api::AdminRequest::DescribeConfigs(_) => ApiKey::DescribeConfigs,
+            api::AdminRequest::AlterConfigs(alter) if alter.incremental => {
+                ApiKey::IncrementalAlterConfigs
+            }
+            api::AdminRequest::AlterConfigs(_) => ApiKey::AlterConfigs,
+            api::AdminRequest::DeleteRecords(_) => ApiKey::DeleteRecords,
+            api::AdminRequest::DescribeCluster { .. } => ApiKey::DescribeCluster,
+        },
     }
 }
 
@@ -430,7 +445,7 @@ mod tests {
     /// Sends `request` as a client at `version`, lets the broker's converter read it back,
     /// and checks it arrives as sent.
     fn round_trip(request: Request, version: i16) -> Converted {
-        let converted = through_wire(request_to_kafka(request.clone(), version), version)
+        let converted = through_wire(request_to_kafka(request.clone(), version).unwrap(), version)
             .unwrap_or_else(|error| panic!("v{version}: {error}"));
         assert_eq!(converted.request, request, "v{version}");
         converted
@@ -463,7 +478,8 @@ mod tests {
         });
         for version in 3..=11 {
             // Grouped by topic on the wire, so the order within a topic is what survives.
-            let sent = through_wire(request_to_kafka(request.clone(), version), version).unwrap();
+            let sent =
+                through_wire(request_to_kafka(request.clone(), version).unwrap(), version).unwrap();
             let Request::Produce(got) = &sent.request else {
                 panic!()
             };

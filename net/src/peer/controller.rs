@@ -70,6 +70,9 @@ pub(super) fn encode_request(
             w.i32(*broker_id);
             w.i64(*broker_epoch);
         }
+        // Forwarded admin requests have no peer encoding yet: a broker that is not the active
+        // controller answers them REQUEST_TIMED_OUT once its wait runs out.
+        ControllerRequest::Admin(request) => return Err(EncodeError::Unsupported(request.name())),
     }
     Ok(())
 }
@@ -210,6 +213,9 @@ pub(super) fn encode_response(
         ControllerResponse::Metadata(read) => {
             w.u8(METADATA);
             encode_read(w, read)?;
+        }
+        ControllerResponse::Admin(response) => {
+            return Err(EncodeError::Unsupported(response.name()))
         }
         ControllerResponse::ProducerIds(result) => {
             w.u8(PRODUCER_IDS);

@@ -115,6 +115,8 @@ pub enum EncodeError {
     NotReplicaTraffic(&'static str),
     /// The frame, or a value in it, is over what its length fields can say.
     TooLarge,
+    /// A message the peer codec has no encoding for yet.
+    Unsupported(&'static str),
 }
 
 impl fmt::Display for EncodeError {
@@ -124,6 +126,7 @@ impl fmt::Display for EncodeError {
                 write!(f, "{name} is not sent between replicas")
             }
             EncodeError::TooLarge => write!(f, "message too large for a peer frame"),
+            EncodeError::Unsupported(name) => write!(f, "{name} has no peer encoding yet"),
         }
     }
 }

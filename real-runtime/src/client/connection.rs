@@ -190,9 +190,11 @@ impl<S: Stream> Connection<S> {
                     let frame = match (broken, self.versions.get(&(api_key as i16))) {
                         (false, Some(&version)) => {
                             let acks_zero = matches!(&request, api::Request::Produce(p) if p.acks == 0);
-                            let body = request_to_kafka(request, version);
-                            encode_request(correlation_id, &self.client_id, version, &body)
-                                .ok()
+                            request_to_kafka(request, version)
+                                .and_then(|body| {
+                                    encode_request(correlation_id, &self.client_id, version, &body)
+                                        .ok()
+                                })
                                 .map(|frame| (version, frame, acks_zero))
                         }
                         _ => None,

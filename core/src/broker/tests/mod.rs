@@ -1,6 +1,7 @@
 //! Whole nodes on in-memory disks, wired by a tiny message pump: every message sent during
 //! one 10 ms step is delivered in the next, in the order sent.
 
+mod admin;
 mod cluster;
 mod producer_ids;
 mod single;

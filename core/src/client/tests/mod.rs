@@ -181,6 +181,10 @@ impl FakeCluster {
                 };
                 Some(Ok(Response::InitProducerId(answer)))
             }
+            // The client state machines send no admin requests.
+            Request::Admin(admin) => Some(Ok(Response::Admin(
+                admin.refuse(crate::api::ErrorCode::InvalidRequest),
+            ))),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Controller tests: requests in, exact records and responses out, records replayed as
 //! committed with [`check_invariants`] after every one.
 
+mod admin;
 mod brokers;
 mod eligible;
 mod follower;

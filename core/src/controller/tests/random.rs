@@ -90,8 +90,35 @@ impl Run {
                 self.take(result);
             }
             9 if self.pick(10) == 0 => self.failover(),
+            10 if self.pick(2) == 0 => self.alter_config(),
             _ => self.commit_some(),
         }
+    }
+
+    fn alter_config(&mut self) {
+        let (name, value) = [
+            ("retention.ms", Some("1000")),
+            ("unclean.leader.election.enable", Some("true")),
+            ("cleanup.policy", Some("compact")),
+            ("retention.ms", None),
+        ][self.pick(4) as usize];
+        let op = match value {
+            Some(_) => crate::api::AlterConfigOp::Set,
+            None => crate::api::AlterConfigOp::Delete,
+        };
+        let request = crate::api::AdminRequest::AlterConfigs(crate::api::AlterConfigsRequest {
+            resources: vec![crate::api::AlterConfigsResource {
+                resource: crate::api::ConfigResource {
+                    resource_type: crate::api::resource_type::TOPIC,
+                    name: format!("t{}", self.pick(4)),
+                },
+                ops: vec![(name.to_string(), op, value.map(str::to_string))],
+            }],
+            validate_only: self.pick(4) == 0,
+            incremental: true,
+        });
+        let result = self.controller.admin(&mut self.rng, &request);
+        self.take(result);
     }
 
     fn heartbeat(&mut self) {

@@ -1,0 +1,87 @@
+//! What the admin APIs ask of a broker's replicas: DeleteRecords on partition leaders, topic
+//! configs taking effect on the logs, and the logs of deleted topics going away.
+
+use super::manager::{PartitionKey, ReplicaManager};
+use crate::api::{AdminResponse, DeleteRecordsRequest, DeleteRecordsResult, ErrorCode};
+use crate::controller::MetadataImage;
+use crate::disk::Disk;
+use crate::topic_config;
+
+impl ReplicaManager {
+    /// DeleteRecords: each led partition's log start moves up to the offset asked (-1 = the
+    /// high watermark); beyond the high watermark is OFFSET_OUT_OF_RANGE, as in Kafka. The low
+    /// watermark answered is the leader's new log start: followers take it up from their next
+    /// fetch answers, and the leader does not wait for them (Kafka does).
+    pub(super) fn delete_records(
+        &mut self,
+        wall_ms: i64,
+        disk: &mut dyn Disk,
+        image: &MetadataImage,
+        request: &DeleteRecordsRequest,
+    ) -> AdminResponse {
+        let mut results = Vec::with_capacity(request.partitions.len());
+        for (tp, offset) in &request.partitions {
+            let answer = self.leader_key(image, tp, None).and_then(|key| {
+                let partition = self.partitions.get_mut(&key).expect("leader_key found it");
+                let hw = partition.high_watermark;
+                let offset = if *offset == -1 { hw } else { *offset };
+                if offset < 0 || offset > hw {
+                    return Err(ErrorCode::OffsetOutOfRange);
+                }
+                partition.delete_records_before(disk, offset, wall_ms)
+            });
+            let (low_watermark, error) = match answer {
+                Ok(start) => (start, ErrorCode::None),
+                Err(error) => (-1, error),
+            };
+            results.push(DeleteRecordsResult {
+                partition: tp.clone(),
+                low_watermark,
+                error,
+            });
+        }
+        AdminResponse::DeleteRecords(results)
+    }
+
+    /// Puts every replica's topic configs in force (after the metadata changed them).
+    pub fn sync_topic_configs(&mut self, image: &MetadataImage) {
+        let keys: Vec<PartitionKey> = self.partitions.keys().copied().collect();
+        for key in keys {
+            self.apply_topic_configs(image, key);
+        }
+    }
+
+    /// Puts the topic configs of one replica in force: its log settings and
+    /// `min.insync.replicas`. A topic gone from the image leaves them as they are.
+    pub(super) fn apply_topic_configs(&mut self, image: &MetadataImage, key: PartitionKey) {
+        let Some(topic) = image.topic(key.0) else {
+            return;
+        };
+        let base = self.config.log.clone();
+        let Some(partition) = self.partitions.get_mut(&key) else {
+            return;
+        };
+        let wanted = topic_config::log_config(&base, &topic.configs);
+        if *partition.log.config() != wanted {
+            // log_config only yields settings that validate.
+            let _ = partition.log.set_config(wanted);
+        }
+        partition.min_insync_replicas = topic_config::min_insync_replicas(&topic.configs);
+    }
+}
+
+/// Removes every file of a deleted replica's log directory, the data first, so a crash half
+/// way leaves no segment a later topic of the same name could mistake for its own, then the
+/// directory.
+pub(super) fn delete_log_dir(disk: &mut dyn Disk, dir: &str) {
+    let Ok(names) = disk.list(dir) else {
+        return;
+    };
+    let (data, rest): (Vec<&String>, Vec<&String>) =
+        names.iter().partition(|name| name.ends_with(".log"));
+    for name in data.into_iter().chain(rest) {
+        let _ = disk.remove(&format!("{dir}/{name}"));
+    }
+    let _ = disk.sync_dir(dir);
+    let _ = disk.remove_empty_dir(dir);
+}

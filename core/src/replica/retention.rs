@@ -1,0 +1,33 @@
+//! Kafka's log retention thread: every `log.retention.check.interval.ms` each replica drops
+//! the segments its topic's `retention.ms` and `retention.bytes` no longer keep (never past
+//! its high watermark), and syncs a write `flush.ms` has made due.
+
+use super::manager::ReplicaManager;
+use crate::disk::Disk;
+use crate::time::{Duration, Instant};
+
+/// Kafka's default `log.retention.check.interval.ms` (five minutes).
+pub const RETENTION_CHECK_INTERVAL: Duration = Duration::from_millis(300_000);
+
+impl ReplicaManager {
+    /// Schedules the next retention run, if none is due yet.
+    pub(super) fn schedule_retention(&mut self, now: Instant) {
+        let at = now.checked_add(RETENTION_CHECK_INTERVAL).unwrap_or(now);
+        self.next_retention_check.get_or_insert(at);
+    }
+
+    /// Runs retention on every replica if it is due at `now`. A failure takes only that
+    /// replica offline, as any other log failure does.
+    pub(super) fn retention_due(&mut self, now: Instant, wall_ms: i64, disk: &mut dyn Disk) {
+        if self.next_retention_check.is_none_or(|at| at > now) {
+            return;
+        }
+        self.next_retention_check = None;
+        for partition in self.partitions.values_mut() {
+            let _ = partition.maintain(disk, wall_ms);
+        }
+        if !self.partitions.is_empty() {
+            self.schedule_retention(now);
+        }
+    }
+}
