@@ -5,7 +5,7 @@
 //! side, handed to the node task in arrival order over one channel (so a connection's
 //! Produce batches reach the log in the order they came), and its answer converted back at
 //! the request's version. ApiVersions is answered on the spot and lists only
-//! [`SERVED_APIS`]; any other request (the group APIs) closes the connection,
+//! the APIs it [`serves`]; any other request (the group APIs) closes the connection,
 //! as Kafka does for a request it cannot parse, and is logged.
 //!
 //! Messages to other nodes go out through [`Peers`], and messages from them come in through
@@ -24,7 +24,8 @@ use sluice_core::replica::ReplicaConfig;
 use sluice_core::rng::SplitMix64;
 use sluice_core::time::Duration;
 use sluice_net::convert::{
-    expects_response, from_core, to_core, BrokerEndpoint, ClusterInfo, ResponseContext,
+    expects_response, from_core, to_core, BrokerEndpoint, ClusterInfo, ResponseContext, ADMIN_APIS,
+    DATA_PLANE_APIS,
 };
 use sluice_net::kafka_protocol::messages::ApiKey;
 use sluice_net::peer::Hello;
@@ -39,25 +40,14 @@ use crate::peers::{PeerInbox, PeerInput, Peers};
 use crate::server::{ConnectionInfo, Outcome, Reply, RequestHandler};
 use crate::transport::{Connector, TokioConnector};
 
-/// The APIs the node answers, and so the only ones ApiVersions lists: a client that sees an
-/// API listed uses it, and one the broker cannot serve would cost it its connection.
-pub const SERVED_APIS: &[ApiKey] = &[
-    ApiKey::ApiVersions,
-    ApiKey::Metadata,
-    ApiKey::Produce,
-    ApiKey::Fetch,
-    ApiKey::ListOffsets,
-    ApiKey::OffsetForLeaderEpoch,
-    ApiKey::InitProducerId,
-    ApiKey::CreateTopics,
-    ApiKey::DeleteTopics,
-    ApiKey::DeleteRecords,
-    ApiKey::DescribeConfigs,
-    ApiKey::AlterConfigs,
-    ApiKey::CreatePartitions,
-    ApiKey::IncrementalAlterConfigs,
-    ApiKey::DescribeCluster,
-];
+/// Whether the node answers `api_key`, and so whether ApiVersions lists it: a client that
+/// sees an API listed uses it, and one the broker cannot serve would cost it its connection.
+/// ApiVersions, and every API `sluice-net` converts for it.
+pub fn serves(api_key: ApiKey) -> bool {
+    api_key == ApiKey::ApiVersions
+        || DATA_PLANE_APIS.contains(&api_key)
+        || ADMIN_APIS.contains(&api_key)
+}
 
 /// A client's request on its way to the node task.
 struct ClientInput {
@@ -78,7 +68,7 @@ impl RequestHandler for NodeHandler {
     fn handle(&self, connection: &ConnectionInfo, request: DecodedRequest) -> Reply {
         let version = request.header.api_version;
         if let RequestBody::ApiVersions(_) = request.body {
-            let body = api_versions_body_for(|key| SERVED_APIS.contains(&key));
+            let body = api_versions_body_for(serves);
             return Reply::Ready(Outcome::Respond(ResponseBody::ApiVersions(body)));
         }
         let converted = match to_core(&request.body, version) {
