@@ -102,6 +102,54 @@ fn tools_produce_consume_and_describe() {
         described.contains("\tTopic: lines\tPartition: 1\tLeader: 1\tReplicas: 1\tIsr: 1\n"),
         "{described}"
     );
+    tool(
+        &[
+            "topics",
+            "--bootstrap-server",
+            b,
+            "alter",
+            "--topic",
+            "lines",
+            "--partitions",
+            "3",
+            "--config",
+            "retention.ms=86400000",
+        ],
+        "",
+    );
+    tool(
+        &[
+            "topics",
+            "--bootstrap-server",
+            b,
+            "create",
+            "--topic",
+            "made",
+            "--partitions",
+            "4",
+        ],
+        "",
+    );
+    let described = stdout(&tool(&["topics", "--bootstrap-server", b, "describe"], ""));
+    assert!(
+        described.contains("Topic: lines\tPartitionCount: 3\t"),
+        "{described}"
+    );
+    assert!(
+        described.contains("Topic: made\tPartitionCount: 4\t"),
+        "{described}"
+    );
+    tool(
+        &[
+            "topics",
+            "--bootstrap-server",
+            b,
+            "delete",
+            "--topic",
+            "made",
+        ],
+        "",
+    );
     let cluster = stdout(&tool(&["cluster", "describe", "--bootstrap-server", b], ""));
     assert!(cluster.contains("Active controller: 1\n"), "{cluster}");
     assert!(cluster.contains(&format!("\t1 at {b}\n")), "{cluster}");

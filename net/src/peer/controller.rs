@@ -21,6 +21,7 @@ const CREATE_TOPIC: u8 = 2;
 const ALTER_PARTITION: u8 = 3;
 const METADATA: u8 = 4;
 const PRODUCER_IDS: u8 = 5;
+const ADMIN: u8 = 6;
 
 pub(super) fn encode_request(
     w: &mut Writer,
@@ -70,9 +71,10 @@ pub(super) fn encode_request(
             w.i32(*broker_id);
             w.i64(*broker_epoch);
         }
-        // Forwarded admin requests have no peer encoding yet: a broker that is not the active
-        // controller answers them REQUEST_TIMED_OUT once its wait runs out.
-        ControllerRequest::Admin(request) => return Err(EncodeError::Unsupported(request.name())),
+        ControllerRequest::Admin(request) => {
+            w.u8(ADMIN);
+            super::admin::encode_request(w, request)?;
+        }
     }
     Ok(())
 }
@@ -113,6 +115,7 @@ pub(super) fn decode_request(r: &mut Reader<'_>) -> Result<ControllerRequest, De
         METADATA => ControllerRequest::MetadataFetch {
             from_index: r.u64("from index")?,
         },
+        ADMIN => ControllerRequest::Admin(super::admin::decode_request(r)?),
         PRODUCER_IDS => ControllerRequest::AllocateProducerIds {
             broker_id: r.i32("broker id")?,
             broker_epoch: r.i64("broker epoch")?,
@@ -215,7 +218,8 @@ pub(super) fn encode_response(
             encode_read(w, read)?;
         }
         ControllerResponse::Admin(response) => {
-            return Err(EncodeError::Unsupported(response.name()))
+            w.u8(ADMIN);
+            super::admin::encode_response(w, response)?;
         }
         ControllerResponse::ProducerIds(result) => {
             w.u8(PRODUCER_IDS);
@@ -255,6 +259,7 @@ pub(super) fn decode_response(r: &mut Reader<'_>) -> Result<ControllerResponse, 
             })
         })?),
         METADATA => ControllerResponse::Metadata(decode_read(r)?),
+        ADMIN => ControllerResponse::Admin(super::admin::decode_response(r)?),
         PRODUCER_IDS => ControllerResponse::ProducerIds(decode_result(r, |r| {
             Ok((r.i64("first producer id")?, r.i64("producer id count")?))
         })?),

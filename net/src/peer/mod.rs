@@ -17,6 +17,7 @@
 //! Decoding is total: bytes from a peer never panic and never size an allocation by a length
 //! the frame cannot hold. Frames are split with [`crate::frame::FrameDecoder`].
 
+mod admin;
 mod controller;
 mod raft;
 mod replica;

@@ -2,8 +2,8 @@ use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 use sluice_core::api::{
-    EpochEndOffset, FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse,
-    IsolationLevel, OffsetForLeaderEpochPartition, OffsetForLeaderEpochRequest,
+    self as api, EpochEndOffset, FetchPartition, FetchPartitionResponse, FetchRequest,
+    FetchResponse, IsolationLevel, OffsetForLeaderEpochPartition, OffsetForLeaderEpochRequest,
     OffsetForLeaderEpochResponse, Request, Response, TopicPartition,
 };
 use sluice_core::broker::{ControllerRequest, ControllerResponse, NodeId, NodeMessage};
@@ -178,6 +178,165 @@ fn controller_request() -> impl Strategy<Value = ControllerRequest> {
                 broker_epoch,
             }
         }),
+        admin_request().prop_map(ControllerRequest::Admin),
+    ]
+}
+
+fn resource() -> impl Strategy<Value = api::ConfigResource> {
+    (any::<i8>(), text()).prop_map(|(resource_type, name)| api::ConfigResource {
+        resource_type,
+        name,
+    })
+}
+
+fn admin_request() -> impl Strategy<Value = api::AdminRequest> {
+    let topic = (
+        text(),
+        any::<i32>(),
+        any::<i16>(),
+        vec((any::<i32>(), vec(any::<i32>(), 0..3)), 0..3),
+        vec((text(), option::of(text())), 0..3),
+    )
+        .prop_map(
+            |(name, num_partitions, replication_factor, assignments, configs)| {
+                api::CreatableTopic {
+                    name,
+                    num_partitions,
+                    replication_factor,
+                    assignments,
+                    configs,
+                }
+            },
+        );
+    let new_partitions = (
+        text(),
+        any::<i32>(),
+        option::of(vec(vec(any::<i32>(), 0..3), 0..3)),
+    )
+        .prop_map(|(topic, count, assignments)| api::NewPartitions {
+            topic,
+            count,
+            assignments,
+        });
+    let op = prop_oneof![
+        Just(api::AlterConfigOp::Set),
+        Just(api::AlterConfigOp::Delete),
+        Just(api::AlterConfigOp::Append),
+        Just(api::AlterConfigOp::Subtract),
+    ];
+    let alter = (resource(), vec((text(), op, option::of(text())), 0..3))
+        .prop_map(|(resource, ops)| api::AlterConfigsResource { resource, ops });
+    prop_oneof![
+        (vec(topic, 0..3), any::<bool>()).prop_map(|(topics, validate_only)| {
+            api::AdminRequest::CreateTopics(api::CreateTopicsRequest {
+                topics,
+                validate_only,
+            })
+        }),
+        vec(text(), 0..3)
+            .prop_map(|names| api::AdminRequest::DeleteTopics(api::DeleteTopicsRequest { names })),
+        (vec(new_partitions, 0..3), any::<bool>()).prop_map(|(topics, validate_only)| {
+            api::AdminRequest::CreatePartitions(api::CreatePartitionsRequest {
+                topics,
+                validate_only,
+            })
+        }),
+        (vec(alter, 0..3), any::<bool>(), any::<bool>()).prop_map(
+            |(resources, validate_only, incremental)| {
+                api::AdminRequest::AlterConfigs(api::AlterConfigsRequest {
+                    resources,
+                    validate_only,
+                    incremental,
+                })
+            }
+        ),
+    ]
+}
+
+fn admin_response() -> impl Strategy<Value = api::AdminResponse> {
+    let source = prop_oneof![
+        Just(api::ConfigSource::DynamicTopic),
+        Just(api::ConfigSource::StaticBroker),
+        Just(api::ConfigSource::Default),
+    ];
+    let synonym = (text(), option::of(text()), source.clone()).prop_map(|(name, value, source)| {
+        api::ConfigSynonym {
+            name,
+            value,
+            source,
+        }
+    });
+    let config_type = prop_oneof![
+        Just(api::ConfigType::Boolean),
+        Just(api::ConfigType::String),
+        Just(api::ConfigType::Int),
+        Just(api::ConfigType::Long),
+        Just(api::ConfigType::Double),
+        Just(api::ConfigType::List),
+    ];
+    let described = (
+        (text(), option::of(text()), any::<[bool; 2]>(), source),
+        (vec(synonym, 0..2), config_type, option::of(text())),
+    )
+        .prop_map(
+            |((name, value, flags, source), (synonyms, config_type, documentation))| {
+                api::DescribedConfig {
+                    name,
+                    value,
+                    read_only: flags[0],
+                    source,
+                    sensitive: flags[1],
+                    synonyms,
+                    config_type,
+                    documentation,
+                }
+            },
+        );
+    let created = (
+        (text(), any::<u128>(), error_code(), option::of(text())),
+        (any::<i32>(), any::<i16>(), vec(described, 0..2)),
+    )
+        .prop_map(
+            |((name, id, error, message), (num_partitions, replication_factor, configs))| {
+                api::CreateTopicResult {
+                    name,
+                    topic_id: Uuid(id),
+                    error,
+                    message,
+                    num_partitions,
+                    replication_factor,
+                    configs,
+                }
+            },
+        );
+    let deleted = (text(), any::<u128>(), error_code()).prop_map(|(name, id, error)| {
+        api::DeleteTopicResult {
+            name,
+            topic_id: Uuid(id),
+            error,
+        }
+    });
+    let topic_error =
+        (text(), error_code(), option::of(text())).prop_map(|(name, error, message)| {
+            api::TopicError {
+                name,
+                error,
+                message,
+            }
+        });
+    let altered =
+        (resource(), error_code(), option::of(text())).prop_map(|(resource, error, message)| {
+            api::AlterConfigsResult {
+                resource,
+                error,
+                message,
+            }
+        });
+    prop_oneof![
+        vec(created, 0..3).prop_map(api::AdminResponse::CreateTopics),
+        vec(deleted, 0..3).prop_map(api::AdminResponse::DeleteTopics),
+        vec(topic_error, 0..3).prop_map(api::AdminResponse::CreatePartitions),
+        vec(altered, 0..3).prop_map(api::AdminResponse::AlterConfigs),
     ]
 }
 
@@ -234,6 +393,7 @@ fn controller_response() -> impl Strategy<Value = ControllerResponse> {
         )
         .prop_map(ControllerResponse::AlterPartition),
         read.prop_map(ControllerResponse::Metadata),
+        admin_response().prop_map(ControllerResponse::Admin),
         result(any::<(i64, i64)>()).prop_map(ControllerResponse::ProducerIds),
     ]
 }

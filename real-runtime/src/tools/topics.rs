@@ -168,7 +168,9 @@ async fn alter(
     if flags.has("--partitions") {
         let topic = create_partitions_request::CreatePartitionsTopic::default()
             .with_name(topic_name(name))
-            .with_count(flags.number("--partitions", 0)?);
+            .with_count(flags.number("--partitions", 0)?)
+            // Null: the controller places the new partitions (an empty list would name none).
+            .with_assignments(None);
         let body = RequestBody::CreatePartitions(
             CreatePartitionsRequest::default()
                 .with_topics(vec![topic])
