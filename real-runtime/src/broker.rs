@@ -62,6 +62,22 @@ struct ClientInput {
 pub struct NodeHandler {
     inputs: mpsc::UnboundedSender<ClientInput>,
     peers: PeerInbox,
+    shutdowns: mpsc::UnboundedSender<oneshot::Sender<()>>,
+}
+
+impl NodeHandler {
+    /// Asks the controller to move this broker's leaderships away (KIP-631's controlled
+    /// shutdown, which Kafka's `controlled.shutdown.enable` does by default) and waits until
+    /// it lets the broker go, or `limit` passes: a partition with no other in-sync replica has
+    /// nowhere to move, and the broker must stop anyway. Returns whether the controller
+    /// answered in time.
+    pub async fn controlled_shutdown(&self, limit: std::time::Duration) -> bool {
+        let (done, finished) = oneshot::channel();
+        if self.shutdowns.send(done).is_err() {
+            return false;
+        }
+        matches!(tokio::time::timeout(limit, finished).await, Ok(Ok(())))
+    }
 }
 
 impl RequestHandler for NodeHandler {
@@ -170,15 +186,18 @@ pub fn start_in<C: Connector, D: Disk + Send + 'static>(
     let peers = peers(config, advertised, connector)?;
     let (inbox, peer_inputs) = PeerInbox::new(&cluster_id, node.config().raft_id());
     let (inputs, receiver) = mpsc::unbounded_channel();
+    let (shutdowns, shutdown_requests) = mpsc::unbounded_channel();
     let channels = Channels {
         clients: receiver,
         peers: peer_inputs,
+        shutdowns: shutdown_requests,
     };
     let parts = Parts { disk, rng, clocks };
     tokio::spawn(run_node(node, parts, channels, peers, cluster_id));
     Ok(NodeHandler {
         inputs,
         peers: inbox,
+        shutdowns,
     })
 }
 
@@ -216,6 +235,7 @@ fn peers<C: Connector>(
 struct Channels {
     clients: mpsc::UnboundedReceiver<ClientInput>,
     peers: mpsc::Receiver<PeerInput>,
+    shutdowns: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
 }
 
 /// The node's settings from the server's (Kafka's names on both sides).
@@ -304,7 +324,10 @@ async fn run_node<C: Connector, D: Disk>(
     let Channels {
         clients: mut inputs,
         peers: mut peer_inputs,
+        shutdowns: mut shutdown_requests,
     } = channels;
+    // Who waits for the controlled shutdown to finish.
+    let mut shutdown_waiters: Vec<oneshot::Sender<()>> = Vec::new();
     let mut waiting = Waiting::new();
     let mut next_token: u64 = 0;
     // As Kafka opens its listeners only once the broker has caught up with the metadata log,
@@ -347,6 +370,11 @@ async fn run_node<C: Connector, D: Disk>(
                 PeerInput::Hello(hello) => peers.learn(&hello),
                 PeerInput::Message { from, message } => parts.message(&mut node, from, message),
             },
+            Some(waiter) = shutdown_requests.recv() => {
+                tracing::info!("controlled shutdown: asking the controller to move leaderships away");
+                shutdown_waiters.push(waiter);
+                parts.begin_controlled_shutdown(&mut node);
+            }
         }
         while let Some(output) = node.poll_output() {
             match output {
@@ -369,6 +397,12 @@ async fn run_node<C: Connector, D: Disk>(
                     let _ = reply.send(outcome);
                 }
                 NodeOutput::Send { to, message } => peers.send(to, &message, node.image()),
+            }
+        }
+        if !shutdown_waiters.is_empty() && node.controlled_shutdown_done() {
+            tracing::info!("controlled shutdown: the controller let the broker go");
+            for waiter in shutdown_waiters.drain(..) {
+                let _ = waiter.send(());
             }
         }
         if let Some(failure) = node.failure() {
@@ -405,6 +439,11 @@ impl<D: Disk> Parts<D> {
     fn message(&mut self, node: &mut Node, from: NodeId, message: NodeMessage) {
         let (now, wall_ms) = (self.clocks.now(), self.clocks.wall_ms());
         node.handle_message(now, wall_ms, &mut self.disk, &mut self.rng, from, message);
+    }
+
+    fn begin_controlled_shutdown(&mut self, node: &mut Node) {
+        let (now, wall_ms) = (self.clocks.now(), self.clocks.wall_ms());
+        node.begin_controlled_shutdown(now, wall_ms, &mut self.disk, &mut self.rng);
     }
 
     fn timeout(&mut self, node: &mut Node) {

@@ -99,6 +99,29 @@ impl Cluster {
         node.child = Some(child);
     }
 
+    /// Sends SIGTERM and waits for the process to exit on its own.
+    fn terminate(&mut self, id: usize) {
+        let mut child = self.nodes[id - 1].child.take().expect("the node runs");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + SETTLE;
+        while child.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "node {id} did not stop on SIGTERM"
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn logged(&self, id: usize, text: &str) -> bool {
+        let log = self.nodes[id - 1].log.lock().unwrap();
+        log.iter().any(|line| line.contains(text))
+    }
+
     fn kill_9(&mut self, id: usize) {
         let mut child = self.nodes[id - 1].child.take().expect("the node runs");
         child.kill().unwrap();
@@ -376,6 +399,37 @@ fn acknowledged_records_survive_a_leader_kill_9() {
         cluster.nodes[victim - 1].client_port
     ));
     check(&consumed, &acknowledged).unwrap();
+}
+
+/// SIGTERM makes a partition leader hand its leaderships over before it exits (controlled
+/// shutdown): the controller lets it go only once they moved, and nothing acknowledged is lost.
+#[test]
+fn sigterm_moves_leadership_before_the_node_stops() {
+    let mut cluster = Cluster::start();
+    cluster.wait_for_metadata("saw 3 brokers", |text| text.contains(" 3 brokers:"));
+    let first = records("s", 40);
+    let mut producer = Kcat::spawn(&cluster.bootstrap(), PRODUCE);
+    producer.write(&lines(&first));
+    let output = producer.finish();
+    assert!(output.status.success(), "produce: {output:?}");
+    let metadata = cluster.wait_for_metadata("replicated the topic", |text| {
+        fully_replicated(text, 3, NODES)
+    });
+    let victim = leader_of(&metadata, 0).expect("partition 0 has a leader");
+    cluster.terminate(victim);
+    assert!(
+        cluster.logged(
+            victim,
+            "controlled shutdown: the controller let the broker go"
+        ),
+        "node {victim} stopped without a controlled shutdown"
+    );
+    let metadata = cluster.wait_for_metadata("moved the leaders", |text| {
+        fully_replicated(text, 3, NODES - 1)
+    });
+    assert_ne!(leader_of(&metadata, 0), Some(victim), "{metadata}");
+    let consumed = consume(&cluster.bootstrap());
+    check(&consumed, &first).unwrap();
 }
 
 /// Runs `tests/clients/failover.py` for `client` and kills the leader of partition 0 when

@@ -28,6 +28,10 @@ pub(super) struct Lifecycle {
     /// When a broker-only node next fetches metadata; `None` while a fetch is in flight, and
     /// always on a voter, whose image comes from its own log.
     pub(super) fetch_at: Option<Instant>,
+    /// A controlled shutdown was asked for: heartbeats say `want_shutdown`.
+    shutting_down: bool,
+    /// The controller moved this broker's leaderships away and let it go.
+    shut_down: bool,
 }
 
 impl Lifecycle {
@@ -41,6 +45,8 @@ impl Lifecycle {
             active: false,
             next_at: Some(Instant::ZERO),
             fetch_at: observer.then_some(Instant::ZERO),
+            shutting_down: false,
+            shut_down: false,
         }
     }
 
@@ -97,7 +103,7 @@ impl Node {
                 // Caught up: its own registration is in the metadata it has applied.
                 caught_up: self.follower.is_registered(broker_epoch),
                 want_fence: false,
-                want_shutdown: false,
+                want_shutdown: lifecycle.shutting_down,
             }),
         }
     }
@@ -135,7 +141,14 @@ impl Node {
         match result {
             Ok(reply) => {
                 lifecycle.unfenced = !reply.is_fenced;
-                lifecycle.next_at = Some(now.checked_add(interval).unwrap_or(now));
+                lifecycle.shut_down |= lifecycle.shutting_down && reply.should_shut_down;
+                // While shutting down, ask again soon: the controller moves leaderships as its
+                // records commit, and the process waits on the answer.
+                let pause = match lifecycle.shutting_down {
+                    true => self.config.retry_backoff,
+                    false => interval,
+                };
+                lifecycle.next_at = Some(now.checked_add(pause).unwrap_or(now));
             }
             Err(ControllerError::StaleBrokerEpoch | ControllerError::BrokerIdNotRegistered) => {
                 // The controller lost or replaced this registration: register again at once.
@@ -165,6 +178,23 @@ impl Node {
         if let Some(lifecycle) = self.lifecycle.as_mut() {
             lifecycle.next_at = Some(now.checked_add(backoff).unwrap_or(now));
         }
+    }
+
+    /// Starts a controlled shutdown (KIP-631): heartbeats ask the controller to move this
+    /// broker's leaderships away, until it answers that the broker may stop.
+    pub(super) fn ask_controlled_shutdown(&mut self, now: Instant) {
+        if let Some(lifecycle) = self.lifecycle.as_mut() {
+            lifecycle.shutting_down = true;
+        }
+        self.heartbeat_soon(now);
+    }
+
+    /// Whether a controlled shutdown has finished: the controller let the broker go, or there
+    /// is no registration to shut down (a controller-only node, or a broker never accepted).
+    pub(super) fn let_go(&self) -> bool {
+        self.lifecycle
+            .as_ref()
+            .is_none_or(|lifecycle| lifecycle.shut_down || lifecycle.epoch.is_none())
     }
 
     /// Heartbeats at once, unless one is already on its way: used when the broker catches up

@@ -316,6 +316,28 @@ impl Node {
         self.follower.image().brokers().filter(|b| b.is_active())
     }
 
+    /// Starts a controlled shutdown: the broker asks the controller, through its heartbeats,
+    /// to move its leaderships to other replicas. The driver stops the process once
+    /// [`Node::controlled_shutdown_done`] (or a deadline of its own) says so.
+    pub fn begin_controlled_shutdown(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        disk: &mut dyn Disk,
+        rng: &mut dyn Rng,
+    ) {
+        self.step(now, wall_ms, disk, rng, |node, step| {
+            node.ask_controlled_shutdown(step.now);
+            node.lifecycle_timeout(step);
+        });
+    }
+
+    /// Whether the controller has let this broker go (always true on a node with no broker
+    /// registration to give up).
+    pub fn controlled_shutdown_done(&self) -> bool {
+        self.let_go()
+    }
+
     /// The broker side's standing, on a broker.
     pub fn broker_status(&self) -> Option<BrokerStatus> {
         self.lifecycle.as_ref().map(Lifecycle::status)

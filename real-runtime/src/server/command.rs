@@ -110,6 +110,16 @@ async fn serve_config(config: &ServerConfig) -> Result<(), CliError> {
         request_bytes_max: config.socket_request_max_bytes as usize,
         ..ServerOptions::default()
     };
+    // On SIGTERM the broker first hands its leaderships over, as Kafka's controlled shutdown
+    // does, for at most the session timeout after which the controller would fence it anyway.
+    let limit = std::time::Duration::from_millis(u64::from(config.broker_session_timeout_ms));
+    let controlled = handler.clone();
+    let shutdown = async move {
+        shutdown.await;
+        if !controlled.controlled_shutdown(limit).await {
+            tracing::warn!("controlled shutdown did not finish in {limit:?}; stopping anyway");
+        }
+    };
     serve(listeners, Arc::new(handler), options, shutdown).await;
     tracing::info!("stopped");
     Ok(())

@@ -36,6 +36,50 @@ fn three_combined_nodes_replicate_an_acks_all_produce() {
     assert_eq!(records, vec![(0, b"all".to_vec())]);
 }
 
+/// A controlled shutdown of a partition leader: the controller moves the leadership to
+/// another ISR member before it lets the broker go, and the record stays readable.
+#[test]
+fn a_controlled_shutdown_moves_leadership_before_the_broker_stops() {
+    let mut harness = Harness::new(combined_configs(3, 3), 13);
+    let limit = Duration::from_secs(30);
+    harness.run_until(limit, "all unfenced", |h| (0..3).all(|i| h.unfenced(i)));
+    let leader = harness.await_leader(1);
+    assert_eq!(harness.await_leader(leader), leader);
+    harness.run_until(limit, "a full ISR", |h| {
+        let image = h.node(0).image();
+        let id = image.topic_id(TOPIC);
+        id.and_then(|id| image.partition(id, 0))
+            .is_some_and(|state| state.isr.len() == 3)
+    });
+    assert_eq!(produced_offset(&harness.call(leader, produce("kept"))), 0);
+    assert!(!harness.node(leader).controlled_shutdown_done());
+
+    let (now, wall_ms) = (harness.now, harness.wall_ms());
+    harness.begin_controlled_shutdown(leader, now, wall_ms);
+    harness.run_until(limit, "the controller let the leader go", |h| {
+        h.node(leader).controlled_shutdown_done()
+    });
+    // The controller answered once the records that moved the leadership committed: the
+    // other nodes apply them as they learn of the commit.
+    let other = (leader + 1) % 3;
+    let led_by = |h: &Harness| {
+        let image = h.node(other).image();
+        let id = image.topic_id(TOPIC).expect("created");
+        image.partition(id, 0).map(|state| state.leader)
+    };
+    harness.run_until(limit, "the move applied", |h| {
+        led_by(h).is_some_and(|l| l >= 0 && l != leader as i32 + 1)
+    });
+    let new_leader = harness.await_leader(other);
+    assert_ne!(
+        new_leader, leader,
+        "the leadership moved before the broker stopped"
+    );
+    harness.stop(leader);
+    let records = fetched_records(&harness.call(new_leader, fetch(0)));
+    assert_eq!(records, vec![(0, b"kept".to_vec())]);
+}
+
 /// The same seed gives the same run: every decision comes from the inputs.
 #[test]
 fn a_three_node_run_is_deterministic() {

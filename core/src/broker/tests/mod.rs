@@ -192,6 +192,12 @@ impl Harness {
         }
     }
 
+    fn begin_controlled_shutdown(&mut self, index: usize, now: Instant, wall_ms: i64) {
+        let node = self.nodes[index].as_mut().expect("running");
+        node.begin_controlled_shutdown(now, wall_ms, &mut self.disks[index], &mut self.rng);
+        self.drain(index);
+    }
+
     fn unfenced(&self, index: usize) -> bool {
         let node = self.nodes[index].as_ref();
         node.and_then(Node::broker_status)
