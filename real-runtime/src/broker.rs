@@ -471,9 +471,19 @@ fn cluster_info(node: &Node, cluster_id: &str) -> ClusterInfo {
             ))
         })
         .collect();
+    // The active controller when this node knows it and clients can reach it (a combined
+    // node); otherwise, as Kafka's KRaft brokers do, a live broker, which forwards what needs
+    // the controller.
+    let active = node
+        .raft()
+        .and_then(|raft| raft.leader())
+        .and_then(|id| i32::try_from(id.0).ok())
+        .filter(|id| brokers.contains_key(id));
     ClusterInfo {
         cluster_id: Some(cluster_id.to_string()),
-        controller_id: brokers.keys().next().copied().unwrap_or(-1),
+        controller_id: active
+            .or_else(|| brokers.keys().next().copied())
+            .unwrap_or(-1),
         brokers,
     }
 }
