@@ -9,42 +9,13 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use support::{listening_address, start_server};
+use support::{run_python, start_node};
 
 #[test]
 fn kafka_python_admin_client() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("server.properties");
-    let text = format!(
-        "listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs={}\n",
-        dir.path().join("data").display()
-    );
-    std::fs::write(&config, text).unwrap();
-    let (mut server, lines) = start_server(&config);
-    let address = listening_address(&mut server, &lines);
-    std::thread::spawn(move || for _ in lines {});
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/kafka_python_admin.py");
-    let mut client = Command::new("python3")
-        .arg(script)
-        .arg(&address)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while client.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = client.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = client.wait_with_output().unwrap();
+    let (mut server, address) = start_node(dir.path(), "");
+    let output = run_python("kafka_python_admin.py", &[address.as_str()]);
     server.kill().unwrap();
     server.wait().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

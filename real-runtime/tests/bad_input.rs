@@ -12,8 +12,7 @@ use sluice::client::Connection;
 use sluice::transport::TokioConnector;
 use sluice_core::record::{Compression, RecordBatchBuilder};
 use sluice_net::kafka_protocol::messages::{
-    fetch_request, metadata_request, produce_request, BrokerId, FetchRequest, MetadataRequest,
-    ProduceRequest, TopicName,
+    metadata_request, produce_request, MetadataRequest, ProduceRequest, TopicName,
 };
 use sluice_net::kafka_protocol::protocol::StrBytes;
 use sluice_net::request::RequestBody;
@@ -21,7 +20,7 @@ use sluice_net::response::ResponseBody;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use support::start_node;
+use support::{fetch_partition_0, records_of, start_node};
 
 const TOPIC: &str = "guarded";
 const REQUEST_BYTES_MAX: usize = 65_536;
@@ -64,34 +63,16 @@ async fn values(connection: &mut Connection<TcpStream>) -> Vec<String> {
     let mut values = Vec::new();
     let mut offset = 0;
     loop {
-        let partition = fetch_request::FetchPartition::default()
-            .with_partition(0)
-            .with_fetch_offset(offset)
-            .with_partition_max_bytes(1 << 20);
-        let body = RequestBody::Fetch(
-            FetchRequest::default()
-                .with_replica_id(BrokerId(-1))
-                .with_max_wait_ms(0)
-                .with_max_bytes(1 << 20)
-                .with_session_epoch(-1)
-                .with_topics(vec![fetch_request::FetchTopic::default()
-                    .with_topic(topic())
-                    .with_partitions(vec![partition])]),
-        );
+        let body = fetch_partition_0(TOPIC, offset);
         let ResponseBody::Fetch(answer) = connection.call(&body).await.unwrap() else {
             panic!("not a Fetch answer")
         };
         let partition = &answer.responses[0].partitions[0];
         assert_eq!(partition.error_code, 0);
         let bytes = partition.records.clone().unwrap_or_default();
-        let mut rest = &bytes[..];
-        while !rest.is_empty() {
-            let batch = sluice_core::record::RecordBatch::parse(rest).unwrap();
-            for record in batch.records().unwrap() {
-                values.push(String::from_utf8(record.value.unwrap()).unwrap());
-                offset = record.offset + 1;
-            }
-            rest = &rest[batch.bytes().len()..];
+        for (at, value) in records_of(&bytes).expect("the batches parse") {
+            values.push(value);
+            offset = at + 1;
         }
         if offset >= partition.high_watermark {
             return values;

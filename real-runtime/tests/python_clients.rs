@@ -9,34 +9,13 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use support::start_node;
+use support::{run_python, start_node};
 
 fn run_client(script: &str) {
     let dir = tempfile::tempdir().unwrap();
     // Three partitions per auto-created topic, so that keys spread.
     let (mut server, address) = start_node(dir.path(), "num.partitions=3\n");
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
-    let mut client = Command::new("python3")
-        .arg(scripts.join(script))
-        .args([address.as_str(), "checked"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while client.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = client.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = client.wait_with_output().unwrap();
+    let output = run_python(script, &[address.as_str(), "checked"]);
     server.kill().unwrap();
     server.wait().unwrap();
     assert!(

@@ -6,6 +6,8 @@
 //! readable. The same seed must give the same run: a test runs one seed twice and compares
 //! what the client saw, record by record.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,14 +22,14 @@ use sluice::server::{serve, NamedListener, ServerOptions};
 use sluice::transport::{Connector, Listener};
 use sluice_core::disk::{Disk, DiskError};
 use sluice_core::mem_disk::MemDisk;
-use sluice_core::record::{Compression, RecordBatch, RecordBatchBuilder};
+use sluice_core::record::{Compression, RecordBatchBuilder};
 use sluice_net::kafka_protocol::messages::{
-    fetch_request, metadata_request, produce_request, BrokerId, FetchRequest, MetadataRequest,
-    ProduceRequest, TopicName,
+    metadata_request, produce_request, MetadataRequest, ProduceRequest, TopicName,
 };
 use sluice_net::kafka_protocol::protocol::StrBytes;
 use sluice_net::request::RequestBody;
 use sluice_net::response::ResponseBody;
+use support::{fetch_partition_0, records_of};
 
 const NODES: [&str; 3] = ["n1", "n2", "n3"];
 const TOPIC: &str = "simulated";
@@ -221,20 +223,7 @@ async fn read_all(leader: usize) -> Option<Vec<(i64, String)>> {
     let mut records = Vec::new();
     let mut offset = 0;
     loop {
-        let partition = fetch_request::FetchPartition::default()
-            .with_partition(0)
-            .with_fetch_offset(offset)
-            .with_partition_max_bytes(1 << 20);
-        let body = RequestBody::Fetch(
-            FetchRequest::default()
-                .with_replica_id(BrokerId(-1))
-                .with_max_wait_ms(0)
-                .with_max_bytes(1 << 20)
-                .with_session_epoch(-1)
-                .with_topics(vec![fetch_request::FetchTopic::default()
-                    .with_topic(topic())
-                    .with_partitions(vec![partition])]),
-        );
+        let body = fetch_partition_0(TOPIC, offset);
         let Some(ResponseBody::Fetch(answer)) = call(&mut client, body).await else {
             return None;
         };
@@ -243,15 +232,9 @@ async fn read_all(leader: usize) -> Option<Vec<(i64, String)>> {
             return None;
         }
         let bytes = partition.records.clone().unwrap_or_default();
-        let mut rest = &bytes[..];
-        while !rest.is_empty() {
-            let batch = RecordBatch::parse(rest).ok()?;
-            for record in batch.records().ok()? {
-                let value = String::from_utf8(record.value.unwrap_or_default()).ok()?;
-                records.push((record.offset, value));
-                offset = record.offset + 1;
-            }
-            rest = &rest[batch.bytes().len()..];
+        for (at, value) in records_of(&bytes)? {
+            records.push((at, value));
+            offset = at + 1;
         }
         if offset >= partition.high_watermark {
             return Some(records);

@@ -49,11 +49,7 @@ const BUFFER_MEMORY: usize = 64 << 20;
 /// Runs `sluice bench produce <args>`.
 pub fn produce(args: &[String]) -> Result<(), CliError> {
     let flags = Flags::parse(args, PRODUCE_FLAGS)?;
-    let bootstrap = bootstrap_servers(
-        flags
-            .value("--bootstrap-server")
-            .unwrap_or(DEFAULT_BOOTSTRAP),
-    )?;
+    let bootstrap = bootstrap_or_default(&flags)?;
     let topic = flags.value("--topic").unwrap_or(DEFAULT_TOPIC).to_string();
     let records: u64 = flags.number("--num-records", 1_000_000)?;
     let size: usize = flags.number("--record-size", 1024)?;
@@ -133,11 +129,7 @@ pub fn produce(args: &[String]) -> Result<(), CliError> {
 /// Runs `sluice bench consume <args>`.
 pub fn consume(args: &[String]) -> Result<(), CliError> {
     let flags = Flags::parse(args, CONSUME_FLAGS)?;
-    let bootstrap = bootstrap_servers(
-        flags
-            .value("--bootstrap-server")
-            .unwrap_or(DEFAULT_BOOTSTRAP),
-    )?;
+    let bootstrap = bootstrap_or_default(&flags)?;
     let topic = flags.value("--topic").unwrap_or(DEFAULT_TOPIC).to_string();
     let records: u64 = flags.number("--num-records", 1_000_000)?;
     let idle = Duration::from_millis(flags.number("--timeout-ms", 10_000)?);
@@ -199,11 +191,7 @@ pub fn consume(args: &[String]) -> Result<(), CliError> {
 /// runs from its `send` to the consumer handing it over (Kafka's EndToEndLatency tool).
 pub fn end_to_end(args: &[String]) -> Result<(), CliError> {
     let flags = Flags::parse(args, END_TO_END_FLAGS)?;
-    let bootstrap = bootstrap_servers(
-        flags
-            .value("--bootstrap-server")
-            .unwrap_or(DEFAULT_BOOTSTRAP),
-    )?;
+    let bootstrap = bootstrap_or_default(&flags)?;
     let topic = flags
         .value("--topic")
         .unwrap_or("sluice-bench-e2e")
@@ -296,6 +284,15 @@ pub fn end_to_end(args: &[String]) -> Result<(), CliError> {
         print_latencies(&mut latencies);
         Ok(())
     })
+}
+
+/// `--bootstrap-server`, or the single node the README starts.
+fn bootstrap_or_default(flags: &Flags) -> Result<Vec<(String, u16)>, CliError> {
+    bootstrap_servers(
+        flags
+            .value("--bootstrap-server")
+            .unwrap_or(DEFAULT_BOOTSTRAP),
+    )
 }
 
 fn report(records: u64, size: usize, elapsed: Duration) {

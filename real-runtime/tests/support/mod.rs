@@ -74,3 +74,59 @@ pub fn start_node(dir: &Path, extra: &str) -> (Child, String) {
     thread::spawn(move || for _ in lines {});
     (child, address)
 }
+
+/// Runs `tests/clients/SCRIPT ARGS…` with python3, killed if it outlasts two minutes.
+pub fn run_python(script: &str, args: &[&str]) -> std::process::Output {
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
+    let mut client = Command::new("python3")
+        .arg(scripts.join(script))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while client.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = client.kill();
+            break;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    client.wait_with_output().unwrap()
+}
+
+/// A sessionless Fetch of partition 0 of `topic` from `offset`, answered at once.
+pub fn fetch_partition_0(topic: &'static str, offset: i64) -> sluice_net::request::RequestBody {
+    use sluice_net::kafka_protocol::messages::{fetch_request, BrokerId, FetchRequest, TopicName};
+    use sluice_net::kafka_protocol::protocol::StrBytes;
+    let partition = fetch_request::FetchPartition::default()
+        .with_partition(0)
+        .with_fetch_offset(offset)
+        .with_partition_max_bytes(1 << 20);
+    sluice_net::request::RequestBody::Fetch(
+        FetchRequest::default()
+            .with_replica_id(BrokerId(-1))
+            .with_max_wait_ms(0)
+            .with_max_bytes(1 << 20)
+            .with_session_epoch(-1)
+            .with_topics(vec![fetch_request::FetchTopic::default()
+                .with_topic(TopicName(StrBytes::from_static_str(topic)))
+                .with_partitions(vec![partition])]),
+    )
+}
+
+/// Every record in fetched `bytes` as (offset, value), or `None` if a batch does not parse.
+pub fn records_of(bytes: &[u8]) -> Option<Vec<(i64, String)>> {
+    let mut records = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let batch = sluice_core::record::RecordBatch::parse(rest).ok()?;
+        for record in batch.records().ok()? {
+            records.push((record.offset, String::from_utf8(record.value?).ok()?));
+        }
+        rest = &rest[batch.bytes().len()..];
+    }
+    Some(records)
+}
