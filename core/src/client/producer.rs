@@ -158,6 +158,8 @@ pub struct Producer {
     outputs: VecDeque<ProducerOutput>,
     /// The producer id and sequences, with `enable_idempotence`.
     idempotence: Option<Idempotence>,
+    /// Records sent and not yet completed, counted rather than walked: drivers ask per record.
+    pending: usize,
 }
 
 impl Producer {
@@ -180,6 +182,7 @@ impl Producer {
             unrouted: BTreeMap::new(),
             outputs: VecDeque::new(),
             idempotence: config.enable_idempotence.then(Idempotence::default),
+            pending: 0,
             config,
         }
     }
@@ -291,11 +294,18 @@ impl Producer {
 
     /// Records sent but not yet completed.
     pub fn pending_count(&self) -> usize {
-        let unrouted: usize = self.unrouted.values().map(VecDeque::len).sum();
-        unrouted + self.accumulator.record_count()
+        self.pending
+    }
+
+    /// Hands a record's outcome to the driver: the one place a record stops being pending.
+    pub(super) fn complete(&mut self, token: u64, outcome: SendOutcome) {
+        self.pending -= 1;
+        self.outputs
+            .push_back(ProducerOutput::Completed { token, outcome });
     }
 
     fn queue(&mut self, now: Instant, topic: &str, record: Unrouted) {
+        self.pending += 1;
         self.metadata.want(topic);
         self.unrouted
             .entry(topic.to_owned())
@@ -330,6 +340,8 @@ impl Producer {
 
     fn check_invariants(&self) {
         self.accumulator.check_invariants();
+        let unrouted: usize = self.unrouted.values().map(VecDeque::len).sum();
+        assert_eq!(self.pending, unrouted + self.accumulator.record_count());
         for (id, purpose) in self.requests.purposes() {
             match purpose {
                 Purpose::Metadata => assert!(self.metadata.is_in_flight(id)),

@@ -69,8 +69,6 @@ pub struct ProducerSession {
     producer: Producer,
     rng: SplitMix64,
     done: Vec<(u64, SendOutcome)>,
-    /// Records sent and not yet completed (the producer's own count walks every batch).
-    outstanding: usize,
 }
 
 impl ProducerSession {
@@ -82,7 +80,6 @@ impl ProducerSession {
             producer: Producer::new(config, ids),
             rng: SplitMix64::new(u64::from(std::process::id()) ^ wall_clock_ms() as u64),
             done: Vec::new(),
-            outstanding: 0,
         }
     }
 
@@ -97,19 +94,18 @@ impl ProducerSession {
         let timestamp = wall_clock_ms();
         self.producer
             .send(now, &mut self.rng, topic, key, value, timestamp, token);
-        self.outstanding += 1;
         self.drain();
     }
 
     /// Records sent and not yet completed.
     pub fn pending(&self) -> usize {
-        self.outstanding
+        self.producer.pending_count()
     }
 
     /// Waits until at least one record completes, or the producer has nothing left, and
     /// returns the outcomes so far.
     pub async fn completions(&mut self) -> Vec<(u64, SendOutcome)> {
-        while self.done.is_empty() && self.outstanding > 0 {
+        while self.done.is_empty() && self.producer.pending_count() > 0 {
             turn(&mut self.driver, &mut self.producer).await;
             self.drain();
         }
@@ -120,10 +116,7 @@ impl ProducerSession {
         while let Some(output) = self.producer.poll_output() {
             match output {
                 ProducerOutput::Request { to, id, request } => self.driver.send(to, id, request),
-                ProducerOutput::Completed { token, outcome } => {
-                    self.outstanding -= 1;
-                    self.done.push((token, outcome));
-                }
+                ProducerOutput::Completed { token, outcome } => self.done.push((token, outcome)),
             }
         }
     }

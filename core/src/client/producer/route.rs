@@ -1,7 +1,7 @@
 //! Routing: records wait for their topic's metadata, then get a partition and a batch; those
 //! that wait too long fail.
 
-use super::{Producer, ProducerOutput, SendOutcome};
+use super::{Producer, SendOutcome};
 use crate::api::{ErrorCode, TopicPartition};
 use crate::client::accumulator::record_bytes_max;
 use crate::client::metadata::TopicView;
@@ -51,8 +51,7 @@ impl Producer {
                 error,
                 definite: true,
             };
-            self.outputs
-                .push_back(ProducerOutput::Completed { token, outcome });
+            self.complete(token, outcome);
         }
     }
 
@@ -79,8 +78,7 @@ impl Producer {
                         definite: true,
                     };
                     let token = record.token;
-                    self.outputs
-                        .push_back(ProducerOutput::Completed { token, outcome });
+                    self.complete(token, outcome);
                     continue;
                 };
                 let key = record.key.as_deref();

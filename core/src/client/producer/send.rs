@@ -161,8 +161,7 @@ impl Producer {
                 base_offset + index as i64
             };
             let outcome = SendOutcome::Ok { partition, offset };
-            self.outputs
-                .push_back(ProducerOutput::Completed { token, outcome });
+            self.complete(token, outcome);
         }
     }
 
@@ -177,8 +176,7 @@ impl Producer {
         }
         for token in batch.tokens {
             let outcome = SendOutcome::Err { error, definite };
-            self.outputs
-                .push_back(ProducerOutput::Completed { token, outcome });
+            self.complete(token, outcome);
         }
     }
 }
