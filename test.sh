@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-step() { printf '\n==> %s\n' "$*"; }
+started=$SECONDS
+# Each step prints the seconds the suite has run so far, so CI logs show where its time goes.
+step() { printf '\n==> [%ss] %s\n' "$((SECONDS - started))" "$*"; }
 
 step "test dependencies (installed only where missing)"
 ./scripts/test-deps.sh
@@ -59,3 +61,4 @@ done
 
 step "sweep: 500 seeds of every scenario not marked known to fail"
 "$chaos" sweep all --seeds 500
+step "done"
