@@ -21,6 +21,11 @@
 //!    [`response::encode_response`] frames it with the right response header (v0 or v1;
 //!    always v0 for ApiVersions). Other APIs answer with a [`response::ResponseBody`] directly.
 //!
+//! A Fetch answer whose records lie in segment files takes another way out:
+//! [`convert::fetch_from_core`] leaves those records out of the body, and
+//! [`fetch_frame::encode_fetch_frame`] writes the frame around them, so that the driver sends
+//! them from the file.
+//!
 //! [`versions::SUPPORTED_APIS`] is the single table of what Sluice advertises; ApiVersions
 //! answers ([`response::api_versions_response`]) are built from it. [`error_response`] refuses
 //! a whole decoded request with one error code, as Kafka's `getErrorResponse` does.
@@ -60,6 +65,7 @@ mod bounds;
 pub mod client;
 pub mod convert;
 pub mod error_response;
+pub mod fetch_frame;
 pub mod frame;
 pub mod header;
 pub mod peer;

@@ -20,12 +20,12 @@ use sluice_core::api;
 use sluice_core::broker::{Node, NodeConfig, NodeId, NodeMessage, NodeOutput, ProcessRoles};
 use sluice_core::controller::Listener;
 use sluice_core::disk::Disk;
-use sluice_core::replica::ReplicaConfig;
+use sluice_core::replica::{ConsumerReads, ReplicaConfig};
 use sluice_core::rng::SplitMix64;
 use sluice_core::time::Duration;
 use sluice_net::convert::{
-    expects_response, from_core, to_core, BrokerEndpoint, ClusterInfo, ResponseContext, ADMIN_APIS,
-    DATA_PLANE_APIS,
+    expects_response, fetch_from_core, from_core, to_core, BrokerEndpoint, ClusterInfo,
+    ResponseContext, ADMIN_APIS, DATA_PLANE_APIS,
 };
 use sluice_net::kafka_protocol::messages::ApiKey;
 use sluice_net::peer::Hello;
@@ -37,7 +37,8 @@ use crate::clock::NodeClocks;
 use crate::config::{Endpoint, ServerConfig};
 use crate::file_disk::FileDisk;
 use crate::peers::{PeerInbox, PeerInput, Peers};
-use crate::server::{ConnectionInfo, Outcome, Reply, RequestHandler};
+use crate::records::RecordFiles;
+use crate::server::{ConnectionInfo, FetchAnswer, Outcome, Reply, RequestHandler};
 use crate::transport::{Connector, TokioConnector};
 
 /// Whether the node answers `api_key`, and so whether ApiVersions lists it: a client that
@@ -166,7 +167,7 @@ pub struct Environment<D> {
 }
 
 /// [`start_with`] on an explicit [`Environment`].
-pub fn start_in<C: Connector, D: Disk + Send + 'static>(
+pub fn start_in<C: Connector, D: RecordFiles + Send + 'static>(
     config: &ServerConfig,
     advertised: &[Endpoint],
     connector: C,
@@ -276,6 +277,8 @@ fn node_config(config: &ServerConfig, advertised: &[Endpoint]) -> NodeConfig {
     let mut replica = ReplicaConfig {
         min_insync_replicas: min_isr,
         replica_lag_time_max_ms: config.replica_lag_time_max_ms,
+        // Consumers are answered from the segment files with sendfile (see `server::writer`).
+        consumer_reads: ConsumerReads::FileRanges,
         ..node.replica.clone()
     };
     replica.log.segment_bytes = u64::try_from(config.log_segment_bytes).unwrap_or(1 << 30);
@@ -314,7 +317,7 @@ fn entropy() -> u64 {
 
 /// The node's loop: client requests, peer messages and timeouts in; answers and messages to
 /// peers out.
-async fn run_node<C: Connector, D: Disk>(
+async fn run_node<C: Connector, D: RecordFiles>(
     mut node: Node,
     mut parts: Parts<D>,
     channels: Channels,
@@ -390,9 +393,14 @@ async fn run_node<C: Connector, D: Disk>(
                         }
                         _ => ClusterInfo::default(),
                     };
-                    let outcome = match from_core(response, &context, &info) {
-                        Ok(body) => Outcome::Respond(body),
-                        Err(error) => Outcome::Close(format!("{error:?}")),
+                    let outcome = match response {
+                        api::Response::Fetch(fetch) => {
+                            fetch_outcome(&mut parts.disk, fetch, &context)
+                        }
+                        response => match from_core(response, &context, &info) {
+                            Ok(body) => Outcome::Respond(body),
+                            Err(error) => Outcome::Close(format!("{error:?}")),
+                        },
                     };
                     let _ = reply.send(outcome);
                 }
@@ -410,6 +418,35 @@ async fn run_node<C: Connector, D: Disk>(
             break;
         }
     }
+}
+
+/// The outcome of a Fetch answer: records in files are taken from the disk now, while the
+/// files hold what the broker read.
+fn fetch_outcome(
+    disk: &mut impl RecordFiles,
+    response: api::FetchResponse,
+    context: &ResponseContext,
+) -> Outcome {
+    let (body, files) = fetch_from_core(response, context);
+    if files.iter().all(Option::is_none) {
+        return Outcome::Respond(body.into());
+    }
+    let mut records = Vec::new();
+    for range in files.iter().flatten() {
+        match disk.stored_records(range) {
+            Ok(stored) => records.push(stored),
+            Err(error) => {
+                // The segment went away between the read and now (retention, a deleted
+                // topic): the client reconnects and fetches again.
+                return Outcome::Close(format!("cannot open {}: {error}", range.path));
+            }
+        }
+    }
+    Outcome::Fetch(FetchAnswer {
+        body,
+        files,
+        records,
+    })
 }
 
 /// What the node task drives the node with.

@@ -9,6 +9,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind};
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use sluice_core::disk::{Disk, DiskError};
 
@@ -28,7 +29,9 @@ const ENOSPC: i32 = 28;
 #[derive(Debug)]
 pub struct FileDisk {
     root: PathBuf,
-    open: BTreeMap<String, File>,
+    // Shared, so that a Fetch answer being sent from a segment keeps its handle (and the
+    // file's bytes, even once removed) after the cache closes it.
+    open: BTreeMap<String, Arc<File>>,
     open_files_max: usize,
 }
 
@@ -90,12 +93,18 @@ impl FileDisk {
         Ok(&self.open[path])
     }
 
+    /// A shared handle to `path`, for sending its bytes from another task.
+    pub fn shared_handle(&mut self, path: &str) -> Result<Arc<File>, DiskError> {
+        self.handle(path)?;
+        Ok(Arc::clone(&self.open[path]))
+    }
+
     /// Adds an open handle to the cache, closing another one first when the cache is full.
     fn cache(&mut self, path: &str, file: File) {
         if self.open.len() >= self.open_files_max && !self.open.contains_key(path) {
             self.open.pop_first();
         }
-        self.open.insert(path.to_owned(), file);
+        self.open.insert(path.to_owned(), Arc::new(file));
         assert!(self.open.len() <= self.open_files_max);
     }
 }

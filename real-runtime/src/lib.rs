@@ -15,6 +15,7 @@ pub mod config;
 pub mod file_disk;
 pub mod logging;
 pub mod peers;
+pub mod records;
 pub mod server;
 pub mod tools;
 pub mod transport;

@@ -12,10 +12,15 @@ use std::net::SocketAddr;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::server::writer::ResponseWriter;
+
 /// A byte stream to one peer.
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
+/// The read half of a stream.
+pub type ReadHalf = Box<dyn AsyncRead + Unpin + Send>;
 
 /// A bound socket that accepts connections.
 pub trait Listener: Send + 'static {
@@ -27,6 +32,14 @@ pub trait Listener: Send + 'static {
 
     /// The address it is bound to (with the real port when it was bound to port 0).
     fn local_addr(&self) -> io::Result<SocketAddr>;
+
+    /// Splits an accepted stream into its read half and the writer its responses go out on.
+    /// The default goes through tokio's generic halves; a TCP listener keeps the socket, so
+    /// that Fetch answers are sent from segment files with sendfile.
+    fn split(stream: Self::Stream) -> (ReadHalf, ResponseWriter) {
+        let (read, write) = tokio::io::split(stream);
+        (Box::new(read), ResponseWriter::Other(Box::new(write)))
+    }
 }
 
 /// Opens connections to other nodes (replica fetchers, the controller quorum, tests).
@@ -55,6 +68,11 @@ impl Listener for tokio::net::TcpListener {
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
         tokio::net::TcpListener::local_addr(self)
+    }
+
+    fn split(stream: tokio::net::TcpStream) -> (ReadHalf, ResponseWriter) {
+        let (read, write) = stream.into_split();
+        (Box::new(read), ResponseWriter::Tcp(write))
     }
 }
 

@@ -18,6 +18,7 @@ use sluice::broker::{start_in, Environment};
 use sluice::client::Connection;
 use sluice::clock::NodeClocks;
 use sluice::config::{self, ServerConfig};
+use sluice::records::RecordFiles;
 use sluice::server::{serve, NamedListener, ServerOptions};
 use sluice::transport::{Connector, Listener};
 use sluice_core::disk::{Disk, DiskError};
@@ -64,6 +65,9 @@ impl Connector for SimConnector {
 /// what it wrote is all still there.
 #[derive(Clone, Default)]
 struct SharedDisk(Arc<Mutex<MemDisk>>);
+
+/// Its Fetch answers read the records: there are no files to send them from.
+impl RecordFiles for SharedDisk {}
 
 impl Disk for SharedDisk {
     fn create_dir_all(&mut self, dir: &str) -> Result<(), DiskError> {

@@ -50,7 +50,75 @@ pub struct FetchPartitionResponse {
     /// The leader's log start offset.
     pub log_start_offset: i64,
     /// Whole batches, as stored; the first may start before the fetch offset.
-    pub records: Vec<u8>,
+    pub records: FetchRecords,
+}
+
+/// The record bytes of one partition's fetch answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchRecords {
+    /// The batches in memory: read with their CRCs checked, or received over a network.
+    Bytes(Vec<u8>),
+    /// The batches where they lie in a segment file, for a driver that sends them from the file
+    /// to the socket without copying them through memory (sendfile), as Kafka does. Only a
+    /// leader's answer to a consumer takes this form (see
+    /// [`crate::replica::ConsumerReads::FileRanges`]): it never crosses a network as such.
+    File(FileRange),
+}
+
+/// Whole batches at a byte range of a segment file. Their headers were walked and continue one
+/// another; their CRCs were not checked (the consumer checks them, as with Kafka's sendfile).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRange {
+    /// The segment file, as a path on the broker's [`crate::disk::Disk`].
+    pub path: String,
+    /// Byte position of the first batch in the file.
+    pub position: u64,
+    /// Byte length of the batches.
+    pub len: u32,
+}
+
+impl FetchRecords {
+    /// The byte length of the batches.
+    pub fn len(&self) -> usize {
+        match self {
+            FetchRecords::Bytes(bytes) => bytes.len(),
+            FetchRecords::File(range) => range.len as usize,
+        }
+    }
+
+    /// Whether there are no batches.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The batches in memory; a file range (which only a driver that sends from files
+    /// receives) has none here and reads as empty.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            FetchRecords::Bytes(bytes) => bytes,
+            FetchRecords::File(_) => &[],
+        }
+    }
+
+    /// The batches in memory, owned; see [`FetchRecords::bytes`].
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            FetchRecords::Bytes(bytes) => bytes,
+            FetchRecords::File(_) => Vec::new(),
+        }
+    }
+}
+
+impl Default for FetchRecords {
+    fn default() -> Self {
+        FetchRecords::Bytes(Vec::new())
+    }
+}
+
+impl From<Vec<u8>> for FetchRecords {
+    fn from(bytes: Vec<u8>) -> Self {
+        FetchRecords::Bytes(bytes)
+    }
 }
 
 /// A Fetch response.
@@ -71,7 +139,7 @@ impl FetchPartitionResponse {
             high_watermark: -1,
             last_stable_offset: -1,
             log_start_offset: -1,
-            records: Vec::new(),
+            records: FetchRecords::default(),
         }
     }
 }

@@ -19,7 +19,9 @@ pub use admin::{
     DescribeConfigsRequest, DescribeConfigsResult, DescribedConfig, NewPartitions, TopicError,
 };
 pub use error::ErrorCode;
-pub use fetch::{FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse};
+pub use fetch::{
+    FetchPartition, FetchPartitionResponse, FetchRecords, FetchRequest, FetchResponse, FileRange,
+};
 pub use init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
 pub use metadata::{MetadataRequest, MetadataResponse, PartitionMetadata, TopicMetadata};
 pub use offsets::{

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 
 pub use config::LogConfig;
 pub use error::LogError;
-pub use read::ReadSlice;
+pub use read::{ReadRange, ReadSlice};
 pub use recovery::{RecoveryReport, TailCut, TailCutReason};
 pub use timestamp::TimestampOffset;
 

@@ -23,6 +23,42 @@ pub struct ReadSlice {
     pub next_offset: i64,
 }
 
+/// Whole batches of one segment as a byte range of its file, from [`Log::read_range`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadRange {
+    /// The segment file.
+    pub path: String,
+    /// Byte position of the first batch in that file.
+    pub position: u64,
+    /// Byte length of the batches; zero when there are none.
+    pub len: u64,
+    /// Base offset of the first batch (see [`ReadSlice::first_offset`]).
+    pub first_offset: i64,
+    /// The offset after the last batch; equals the offset asked for when empty.
+    pub next_offset: i64,
+}
+
+/// Where a read lies: positions `start..end` of segment file `path`.
+struct Span {
+    path: String,
+    start: u64,
+    end: u64,
+    first_offset: i64,
+    next_offset: i64,
+}
+
+impl Span {
+    fn into_slice(self, bytes: Vec<u8>) -> ReadSlice {
+        ReadSlice {
+            path: self.path,
+            position: self.start,
+            bytes,
+            first_offset: self.first_offset,
+            next_offset: self.next_offset,
+        }
+    }
+}
+
 impl Log {
     /// Kafka's `Log.read`: the whole batches from the one containing `offset`, as many as fit
     /// in `max_bytes` — but always the first one, even when larger, so a consumer never stalls
@@ -36,6 +72,60 @@ impl Log {
         max_bytes: usize,
         max_offset: Option<i64>,
     ) -> Result<ReadSlice, LogError> {
+        let span = self.span(disk, offset, max_bytes, max_offset)?;
+        if span.start == span.end {
+            return Ok(span.into_slice(Vec::new()));
+        }
+        let mut bytes = vec![0u8; (span.end - span.start) as usize];
+        read_exact_at(disk, &span.path, span.start, &mut bytes)?;
+        // Serve the valid batches before any bad one; a read starting at the bad one reports it.
+        let (valid, next_offset) = valid_prefix(&bytes, span.first_offset);
+        if valid == 0 {
+            let detail = validate_batch(&bytes)
+                .err()
+                .map_or("offset mismatch".into(), |e| e.to_string());
+            return Err(LogError::CorruptData {
+                path: span.path,
+                position: span.start,
+                detail,
+            });
+        }
+        bytes.truncate(valid);
+        let mut slice = span.into_slice(bytes);
+        slice.next_offset = next_offset;
+        Ok(slice)
+    }
+
+    /// What [`Log::read`] would return, as a byte range of the segment file instead of the
+    /// bytes: the same batches, found by the same walk over batch headers (each continuing the
+    /// one before), but neither read nor CRC-checked. A driver that sends records from the file
+    /// to the socket (sendfile) serves consumers from this, as Kafka does; the consumer checks
+    /// the CRCs.
+    pub fn read_range<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        offset: i64,
+        max_bytes: usize,
+        max_offset: Option<i64>,
+    ) -> Result<ReadRange, LogError> {
+        let span = self.span(disk, offset, max_bytes, max_offset)?;
+        Ok(ReadRange {
+            len: span.end - span.start,
+            path: span.path,
+            position: span.start,
+            first_offset: span.first_offset,
+            next_offset: span.next_offset,
+        })
+    }
+
+    /// Where a read from `offset` lies in its segment, by batch headers alone.
+    fn span<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        offset: i64,
+        max_bytes: usize,
+        max_offset: Option<i64>,
+    ) -> Result<Span, LogError> {
         self.check_usable()?;
         if offset < self.log_start_offset || offset > self.log_end_offset {
             return Err(self.out_of_range(offset));
@@ -43,11 +133,11 @@ impl Log {
         let upper = max_offset.map_or(self.log_end_offset, |max| max.min(self.log_end_offset));
         let base = self.segment_holding(offset);
         self.ensure_indexes(disk, base)?;
-        let segment = &self.segments[&base];
-        let empty = ReadSlice {
-            path: segment.log_path.clone(),
-            position: 0,
-            bytes: Vec::new(),
+        let path = self.segments[&base].log_path.clone();
+        let empty = Span {
+            path: path.clone(),
+            start: 0,
+            end: 0,
             first_offset: offset,
             next_offset: offset,
         };
@@ -57,27 +147,11 @@ impl Log {
         let Some((start, first)) = self.locate(disk, base, offset)? else {
             return Ok(empty);
         };
-        let end = self.extent(disk, base, start, max_bytes, upper)?;
-        let segment = &self.segments[&base];
-        let mut bytes = vec![0u8; (end - start) as usize];
-        read_exact_at(disk, &segment.log_path, start, &mut bytes)?;
-        // Serve the valid batches before any bad one; a read starting at the bad one reports it.
-        let (valid, next_offset) = valid_prefix(&bytes, first);
-        if valid == 0 {
-            let detail = validate_batch(&bytes)
-                .err()
-                .map_or("offset mismatch".into(), |e| e.to_string());
-            return Err(LogError::CorruptData {
-                path: segment.log_path.clone(),
-                position: start,
-                detail,
-            });
-        }
-        bytes.truncate(valid);
-        Ok(ReadSlice {
-            path: segment.log_path.clone(),
-            position: start,
-            bytes,
+        let (end, next_offset) = self.extent(disk, base, start, first, max_bytes, upper)?;
+        Ok(Span {
+            path,
+            start,
+            end,
             first_offset: first,
             next_offset,
         })
@@ -121,17 +195,20 @@ impl Log {
         }
     }
 
-    /// How far a read starting at `start` goes: the end position.
+    /// How far a read starting at `start` (the batch with base offset `first`) goes: the end
+    /// position and the offset after the last batch it takes.
     fn extent<D: Disk + ?Sized>(
         &self,
         disk: &mut D,
         base: i64,
         start: u64,
+        first: i64,
         max_bytes: usize,
         upper: i64,
-    ) -> Result<u64, LogError> {
+    ) -> Result<(u64, i64), LogError> {
         let segment = &self.segments[&base];
         let mut position = start;
+        let mut next_offset = first;
         loop {
             let header = match probe_header(disk, &segment.log_path, position, segment.size)? {
                 Probe::End => break,
@@ -148,12 +225,15 @@ impl Log {
             };
             let total = header.total_bytes() as u64;
             let over_budget = position > start && position - start + total > max_bytes as u64;
-            if header.base_offset >= upper || over_budget {
+            // A header that does not continue the one before ends the read; the next read,
+            // starting there, reports it.
+            if header.base_offset >= upper || over_budget || header.base_offset != next_offset {
                 break;
             }
             position += total;
+            next_offset = header.next_offset();
         }
-        Ok(position)
+        Ok((position, next_offset))
     }
 
     /// Loads segment `base`'s indexes, rebuilding them from its data when they are missing or

@@ -422,3 +422,64 @@ fn a_bad_header_after_a_good_batch_does_not_fail_the_read_of_the_good_one() {
         Err(LogError::CorruptData { .. })
     ));
 }
+
+#[test]
+fn a_range_read_names_the_bytes_a_read_returns() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, small_config());
+    let written = fill(&mut log, &mut disk, 40);
+    let one = written[0].len();
+    for offset in 0..=log.log_end_offset() {
+        for max_bytes in [1, one * 2, one * 5 / 2, usize::MAX] {
+            for max_offset in [None, Some(offset + 4), Some(offset)] {
+                let slice = log.read(&mut disk, offset, max_bytes, max_offset).unwrap();
+                let range = log
+                    .read_range(&mut disk, offset, max_bytes, max_offset)
+                    .unwrap();
+                let case = format!("offset {offset}, max {max_bytes}, upper {max_offset:?}");
+                assert_eq!(range.path, slice.path, "{case}");
+                assert_eq!(range.position, slice.position, "{case}");
+                assert_eq!(range.len, slice.bytes.len() as u64, "{case}");
+                assert_eq!(range.first_offset, slice.first_offset, "{case}");
+                assert_eq!(range.next_offset, slice.next_offset, "{case}");
+                let mut bytes = vec![0; range.len as usize];
+                crate::disk::read_exact_at(&mut disk, &range.path, range.position, &mut bytes)
+                    .unwrap();
+                assert_eq!(bytes, slice.bytes, "{case}");
+            }
+        }
+    }
+    assert!(matches!(
+        log.read_range(&mut disk, 121, 100, None),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+}
+
+#[test]
+fn a_range_read_leaves_crcs_to_the_consumer_but_stops_at_a_broken_header() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, LogConfig::default());
+    let written = fill(&mut log, &mut disk, 4);
+    let path = "t-0/00000000000000000000.log";
+    let second = written[0].len();
+    // A record byte of the second batch: its CRC fails, its header still continues the log.
+    disk.damage(path, |bytes| bytes[second + 70] ^= 4);
+    assert!(matches!(
+        log.read(&mut disk, 3, 1, None),
+        Err(LogError::CorruptData { .. })
+    ));
+    let range = log.read_range(&mut disk, 0, usize::MAX, None).unwrap();
+    assert_eq!(
+        range.len as usize,
+        written.iter().map(Vec::len).sum::<usize>()
+    );
+    // The third batch's base offset: the range ends before it, and a range read from it fails.
+    let third = second * 2;
+    disk.damage(path, |bytes| bytes[third + 7] ^= 1);
+    let range = log.read_range(&mut disk, 0, usize::MAX, None).unwrap();
+    assert_eq!((range.len as usize, range.next_offset), (third, 6));
+    assert!(matches!(
+        log.read_range(&mut disk, 6, 1, None),
+        Err(LogError::CorruptData { .. })
+    ));
+}

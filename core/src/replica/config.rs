@@ -13,6 +13,19 @@ pub enum Durability {
     PageCache,
 }
 
+/// How a leader hands consumers their records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerReads {
+    /// Read into memory, every batch's CRC checked: for drivers whose network carries bytes
+    /// (the simulator).
+    Copied,
+    /// As byte ranges of segment files ([`crate::api::FetchRecords::File`]), found by walking
+    /// batch headers, for a driver that sends them from the file to the socket (the real
+    /// runtime, with sendfile). Kafka's broker serves consumers this way and leaves CRCs to
+    /// them. Followers are always answered with bytes.
+    FileRanges,
+}
+
 /// Replication settings for one broker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplicaConfig {
@@ -42,6 +55,8 @@ pub struct ReplicaConfig {
     /// `producer.id.expiration.ms`: a producer id with no batch for this long (by its
     /// batches' timestamps against the broker's wall clock) is forgotten.
     pub producer_id_expiration_ms: i64,
+    /// How consumers' fetches are answered.
+    pub consumer_reads: ConsumerReads,
 }
 
 impl Default for ReplicaConfig {
@@ -58,6 +73,7 @@ impl Default for ReplicaConfig {
             replica_fetch_backoff_ms: 1_000,
             replica_socket_timeout_ms: 30_000,
             producer_id_expiration_ms: super::producer_state::PRODUCER_ID_EXPIRATION_MS_DEFAULT,
+            consumer_reads: ConsumerReads::Copied,
         }
     }
 }

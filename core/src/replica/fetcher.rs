@@ -341,9 +341,12 @@ impl ReplicaManager {
                 continue;
             }
             let result = match answer.error {
-                ErrorCode::None => {
-                    partition.append_as_follower(disk, answer.records, durability, wall_ms)
-                }
+                ErrorCode::None => partition.append_as_follower(
+                    disk,
+                    answer.records.into_bytes(),
+                    durability,
+                    wall_ms,
+                ),
                 error => Err(error),
             };
             match result {

@@ -10,7 +10,7 @@ use super::producer_state::{ProducerStates, SequenceCheck};
 use crate::api::{ErrorCode, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 use crate::controller::Uuid;
 use crate::disk::Disk;
-use crate::log::{AppendInfo, Log, LogError, ReadSlice};
+use crate::log::{AppendInfo, Log, LogError, ReadRange, ReadSlice};
 use crate::record::{stamp_partition_leader_epoch, BatchHeader, RecordBatch};
 
 /// A leader's append of a producer's batch.
@@ -392,6 +392,20 @@ impl Partition {
         self.usable()?;
         self.log
             .read(disk, offset, max_bytes, max_offset)
+            .map_err(|e| self.log_error(e))
+    }
+
+    /// [`Partition::read`] as a byte range of the segment file (see [`Log::read_range`]).
+    pub fn read_range(
+        &mut self,
+        disk: &mut dyn Disk,
+        offset: i64,
+        max_bytes: usize,
+        max_offset: Option<i64>,
+    ) -> Result<ReadRange, ErrorCode> {
+        self.usable()?;
+        self.log
+            .read_range(disk, offset, max_bytes, max_offset)
             .map_err(|e| self.log_error(e))
     }
 

@@ -1,11 +1,12 @@
 //! Serving reads: fetches (answered at once or held for `min_bytes`), ListOffsets and
 //! OffsetForLeaderEpoch.
 
+use super::config::ConsumerReads;
 use super::manager::{PartitionKey, ReplicaManager};
 use super::partition::Partition;
 use crate::api::{
-    EpochEndOffset, ErrorCode, FetchPartition, FetchPartitionResponse, FetchResponse,
-    ListOffsetsRequest, ListOffsetsResponse, ListedOffset, OffsetForLeaderEpochRequest,
+    EpochEndOffset, ErrorCode, FetchPartition, FetchPartitionResponse, FetchRecords, FetchResponse,
+    FileRange, ListOffsetsRequest, ListOffsetsResponse, ListedOffset, OffsetForLeaderEpochRequest,
     OffsetForLeaderEpochResponse, Response, CONSUMER_REPLICA_ID, EARLIEST_TIMESTAMP,
     LATEST_TIMESTAMP,
 };
@@ -100,14 +101,34 @@ impl ReplicaManager {
         let max_offset = follower.is_none().then_some(hw);
         let max_bytes = (wanted.partition_max_bytes.max(0) as usize).min(budget);
         let log_start = partition.log.log_start_offset();
-        match partition.read(disk, wanted.fetch_offset, max_bytes, max_offset) {
-            Ok(slice) => FetchPartitionResponse {
+        let as_range =
+            follower.is_none() && self.config.consumer_reads == ConsumerReads::FileRanges;
+        let offset = wanted.fetch_offset;
+        let records = if as_range {
+            partition
+                .read_range(disk, offset, max_bytes, max_offset)
+                .map(|range| match range.len {
+                    0 => FetchRecords::default(),
+                    len => FetchRecords::File(FileRange {
+                        path: range.path,
+                        position: range.position,
+                        len: u32::try_from(len)
+                            .expect("a read is at most max_bytes or one batch, both int32"),
+                    }),
+                })
+        } else {
+            partition
+                .read(disk, offset, max_bytes, max_offset)
+                .map(|slice| FetchRecords::Bytes(slice.bytes))
+        };
+        match records {
+            Ok(records) => FetchPartitionResponse {
                 partition: tp,
                 error: ErrorCode::None,
                 high_watermark: hw,
                 last_stable_offset: hw,
                 log_start_offset: log_start,
-                records: slice.bytes,
+                records,
             },
             Err(error) => {
                 let mut answer = FetchPartitionResponse::error(tp, error);

@@ -34,7 +34,10 @@
 use bytes::Bytes;
 use kafka_protocol::messages::{fetch_response, BrokerId, FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use sluice_core::api::{self, ErrorCode, FetchPartition, FetchPartitionResponse, TopicPartition};
+use sluice_core::api::{
+    self, ErrorCode, FetchPartition, FetchPartitionResponse, FetchRecords, FileRange,
+    TopicPartition,
+};
 
 use super::fields::{current_leader_epoch, isolation_level, replica_id};
 use super::grouping::{group_by_topic, keep_last, with_refused};
@@ -103,9 +106,16 @@ pub(super) fn request(
     })
 }
 
-/// The answer at the context's version, the refused partitions after the broker's.
-pub(super) fn response(response: api::FetchResponse, context: &ResponseContext) -> FetchResponse {
+/// The answer at the context's version, the refused partitions after the broker's, and the
+/// file range of each partition whose records lie in a file, in the order the body lists
+/// partitions (topic by topic). Those partitions' records are left null in the body: only
+/// [`crate::fetch_frame`] can encode it, filling them from the files.
+pub(super) fn response(
+    response: api::FetchResponse,
+    context: &ResponseContext,
+) -> (FetchResponse, Vec<Option<FileRange>>) {
     let version = context.api_version;
+    let mut files = Vec::new();
     let partitions = with_refused(response.partitions, context, FetchPartitionResponse::error);
     // Before v7 there is no top-level error: clients read it from the partitions.
     let fallback = if version < 7 {
@@ -118,7 +128,11 @@ pub(super) fn response(response: api::FetchResponse, context: &ResponseContext) 
         .map(|(topic, answers)| {
             let partitions = answers
                 .into_iter()
-                .map(|answer| partition_data(answer, context, fallback))
+                .map(|answer| {
+                    let (data, file) = partition_data(answer, context, fallback);
+                    files.push(file);
+                    data
+                })
                 .collect();
             fetch_response::FetchableTopicResponse::default()
                 .with_topic(TopicName(StrBytes::from_string(topic)))
@@ -128,19 +142,20 @@ pub(super) fn response(response: api::FetchResponse, context: &ResponseContext) 
     let body = FetchResponse::default()
         .with_throttle_time_ms(0)
         .with_responses(responses);
-    if version >= 7 {
+    let body = if version >= 7 {
         body.with_error_code(response.error.code())
             .with_session_id(0)
     } else {
         body
-    }
+    };
+    (body, files)
 }
 
 fn partition_data(
     answer: FetchPartitionResponse,
     context: &ResponseContext,
     fallback: ErrorCode,
-) -> fetch_response::PartitionData {
+) -> (fetch_response::PartitionData, Option<FileRange>) {
     let error = if answer.error == ErrorCode::None {
         fallback
     } else {
@@ -153,13 +168,18 @@ fn partition_data(
         .with_high_watermark(answer.high_watermark)
         .with_last_stable_offset(answer.last_stable_offset)
         .with_aborted_transactions(aborted_transactions)
-        .with_preferred_read_replica(BrokerId(-1))
-        .with_records(Some(Bytes::from(answer.records)));
-    if context.api_version >= 5 {
+        .with_preferred_read_replica(BrokerId(-1));
+    let (records, file) = match answer.records {
+        FetchRecords::Bytes(bytes) => (Some(Bytes::from(bytes)), None),
+        FetchRecords::File(range) => (None, Some(range)),
+    };
+    let partition = partition.with_records(records);
+    let partition = if context.api_version >= 5 {
         partition.with_log_start_offset(answer.log_start_offset)
     } else {
         partition
-    }
+    };
+    (partition, file)
 }
 
 #[cfg(test)]
@@ -328,7 +348,7 @@ mod tests {
                     high_watermark: 30,
                     last_stable_offset: 30,
                     log_start_offset: 2,
-                    records: vec![9; 80],
+                    records: vec![9; 80].into(),
                 },
                 FetchPartitionResponse::error(tp("payments", 4), ErrorCode::FencedLeaderEpoch),
             ],

@@ -36,7 +36,7 @@
 
 use std::collections::BTreeMap;
 
-use kafka_protocol::messages::ApiKey;
+use kafka_protocol::messages::{ApiKey, FetchResponse};
 use sluice_core::api::{AdminResponse, ErrorCode, Request, Response, TopicPartition};
 
 use crate::request::RequestBody;
@@ -283,6 +283,9 @@ pub enum FromCoreError {
         /// Kafka's name of the response's API.
         response: &'static str,
     },
+    /// A Fetch answer has records in files, which only [`fetch_from_core`] and
+    /// [`crate::fetch_frame`] handle.
+    RecordsInFiles,
 }
 
 impl std::fmt::Display for FromCoreError {
@@ -290,6 +293,12 @@ impl std::fmt::Display for FromCoreError {
         match self {
             FromCoreError::WrongApi { request, response } => {
                 write!(f, "a {response} response to a {request:?} request")
+            }
+            FromCoreError::RecordsInFiles => {
+                write!(
+                    f,
+                    "a Fetch answer with records in files needs the fetch frame encoder"
+                )
             }
         }
     }
@@ -373,7 +382,10 @@ pub fn from_core(
         (ApiKey::Produce, Response::Produce(response)) => {
             produce::response(response, context).into()
         }
-        (ApiKey::Fetch, Response::Fetch(response)) => fetch::response(response, context).into(),
+        (ApiKey::Fetch, Response::Fetch(response)) => match fetch::response(response, context) {
+            (body, files) if files.iter().all(Option::is_none) => body.into(),
+            _ => return Err(FromCoreError::RecordsInFiles),
+        },
         (ApiKey::ListOffsets, Response::ListOffsets(response)) => {
             list_offsets::response(response, context).into()
         }
@@ -397,6 +409,17 @@ pub fn from_core(
         }
     };
     Ok(body)
+}
+
+/// Builds the kafka-protocol Fetch answer to the request `context` describes, with the
+/// partitions refused in [`to_core`] added, and the file range of each partition whose records
+/// lie in a segment file, in the order the body lists partitions. Those partitions' records are
+/// null in the body; [`crate::fetch_frame::encode_fetch_frame`] encodes it with the ranges.
+pub fn fetch_from_core(
+    response: sluice_core::api::FetchResponse,
+    context: &ResponseContext,
+) -> (FetchResponse, Vec<Option<sluice_core::api::FileRange>>) {
+    fetch::response(response, context)
 }
 
 fn admin_response(

@@ -324,7 +324,8 @@ pub fn response_to_core(api_key: ApiKey, body: ResponseBody) -> Result<Answer, O
                             records: p
                                 .records
                                 .map(|records| records.to_vec())
-                                .unwrap_or_default(),
+                                .unwrap_or_default()
+                                .into(),
                         })
                 })
                 .collect();

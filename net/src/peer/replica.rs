@@ -107,7 +107,8 @@ pub(super) fn encode_response(w: &mut Writer, response: &Response) -> Result<(),
                 w.i64(partition.high_watermark);
                 w.i64(partition.last_stable_offset);
                 w.i64(partition.log_start_offset);
-                w.bytes(&partition.records)
+                // Followers are answered with bytes, never file ranges (`ConsumerReads`).
+                w.bytes(partition.records.bytes())
             })
         }
         Response::OffsetForLeaderEpoch(response) => {
@@ -135,7 +136,7 @@ pub(super) fn decode_response(r: &mut Reader<'_>) -> Result<Response, DecodeErro
                     high_watermark: r.i64("high watermark")?,
                     last_stable_offset: r.i64("last stable offset")?,
                     log_start_offset: r.i64("log start offset")?,
-                    records: r.bytes("records")?,
+                    records: r.bytes("records")?.into(),
                 })
             })?,
         })),

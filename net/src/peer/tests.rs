@@ -466,7 +466,7 @@ fn replica_response() -> impl Strategy<Value = Response> {
             high_watermark: offsets[0],
             last_stable_offset: offsets[1],
             log_start_offset: offsets[2],
-            records,
+            records: records.into(),
         },
     );
     let end = (partition(), error_code(), any::<i32>(), any::<i64>()).prop_map(

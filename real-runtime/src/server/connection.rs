@@ -15,16 +15,18 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use sluice_net::fetch_frame::{encode_fetch_frame, FramePart};
 use sluice_net::frame::FrameDecoder;
 use sluice_net::header::RequestHeader;
 use sluice_net::request::{decode_request, RequestBody};
-use sluice_net::response::encode_response;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use sluice_net::response::{encode_response, EncodeError};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::sync::{mpsc, watch};
 
-use super::handler::{ConnectionInfo, Outcome, Reply, RequestHandler};
+use super::handler::{ConnectionInfo, FetchAnswer, Outcome, Reply, RequestHandler};
+use super::writer::ResponseWriter;
 use super::ServerOptions;
-use crate::transport::Stream;
+use crate::transport::ReadHalf;
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
@@ -54,14 +56,14 @@ enum ReadEnd {
 
 /// Serves one connection until it ends.
 pub(super) async fn serve_connection(
-    stream: impl Stream,
+    mut reader: ReadHalf,
+    writer: ResponseWriter,
     info: ConnectionInfo,
     handler: Arc<dyn RequestHandler>,
     options: ServerOptions,
     mut shutdown: watch::Receiver<bool>,
 ) {
     tracing::debug!(connection = info.id, peer = %info.peer, listener = %info.listener, "accepted");
-    let (mut reader, writer) = tokio::io::split(stream);
     let mut decoder = FrameDecoder::new(options.request_bytes_max);
     let Some(first) = first_frame(&mut reader, &mut decoder, &info, &mut shutdown).await else {
         tracing::debug!(connection = info.id, peer = %info.peer, "closed before a request");
@@ -72,7 +74,7 @@ pub(super) async fn serve_connection(
     if sluice_net::peer::is_hello(&first) {
         let inbox = handler.peer_inbox();
         super::peer_connection::serve_peer(reader, decoder, first, &info, inbox, shutdown).await;
-        drop(writer);
+        writer.forget();
         return;
     }
     let (queue, queued) = mpsc::channel(options.inflight_requests_max.max(1));
@@ -206,14 +208,14 @@ fn queue_entry(frame: Bytes, info: &ConnectionInfo, handler: &dyn RequestHandler
 }
 
 async fn write_responses(
-    writer: impl AsyncWrite + Unpin,
+    writer: ResponseWriter,
     mut queued: mpsc::Receiver<Queued>,
     info: &ConnectionInfo,
 ) {
     let mut writer = BufWriter::new(writer);
     while let Some(entry) = queued.recv().await {
-        let frame = match entry {
-            Queued::Frame(frame) => Some(frame),
+        let written = match entry {
+            Queued::Frame(frame) => writer.write_all(&frame).await,
             Queued::Close => break,
             Queued::Reply {
                 header,
@@ -221,7 +223,7 @@ async fn write_responses(
                 respond,
             } => match reply.outcome().await {
                 Outcome::Respond(body) if respond => match encode_response(&header, &body) {
-                    Ok(frame) => Some(frame),
+                    Ok(frame) => writer.write_all(&frame).await,
                     Err(error) => {
                         // A handler bug, not the client's doing: the client cannot be answered
                         // in order any more, so it is disconnected and will retry.
@@ -229,17 +231,23 @@ async fn write_responses(
                         break;
                     }
                 },
-                Outcome::Respond(_) | Outcome::NoResponse => None,
+                Outcome::Fetch(answer) => match write_fetch(&mut writer, &header, &answer).await {
+                    Ok(written) => written,
+                    Err(error) => {
+                        tracing::error!(connection = info.id, %error, "cannot encode a response");
+                        break;
+                    }
+                },
+                Outcome::Respond(_) | Outcome::NoResponse => Ok(()),
                 Outcome::Close(reason) => {
                     tracing::debug!(connection = info.id, peer = %info.peer, reason, "closing");
                     break;
                 }
             },
         };
-        if let Some(frame) = frame {
-            if writer.write_all(&frame).await.is_err() {
-                return;
-            }
+        if let Err(error) = written {
+            tracing::debug!(connection = info.id, peer = %info.peer, %error, "write failed");
+            return;
         }
         // Pipelined answers that are already known go out in one write.
         if queued.is_empty() && writer.flush().await.is_err() {
@@ -250,4 +258,28 @@ async fn write_responses(
         // Errors here mean the peer is gone already, which is where this was heading.
         let _ = writer.shutdown().await;
     }
+}
+
+/// Writes a Fetch answer whose records lie in files: the encoded parts through the buffer, each
+/// file's records straight to the stream after flushing what came before them. The outer error
+/// is an encoding failure; the inner one a failed write.
+async fn write_fetch(
+    writer: &mut BufWriter<ResponseWriter>,
+    header: &RequestHeader,
+    answer: &FetchAnswer,
+) -> Result<std::io::Result<()>, EncodeError> {
+    let parts = encode_fetch_frame(header, &answer.body, &answer.files)?;
+    for part in &parts {
+        let written = match part {
+            FramePart::Bytes(bytes) => writer.write_all(bytes).await,
+            FramePart::File(slot) => match writer.flush().await {
+                Ok(()) => writer.get_mut().send_records(&answer.records[*slot]).await,
+                Err(error) => Err(error),
+            },
+        };
+        if written.is_err() {
+            return Ok(written);
+        }
+    }
+    Ok(Ok(()))
 }

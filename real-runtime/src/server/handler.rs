@@ -19,11 +19,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use sluice_core::api::FileRange;
+use sluice_net::kafka_protocol::messages::FetchResponse;
 use sluice_net::request::{DecodedRequest, RequestBody};
 use sluice_net::response::{api_versions_body, ResponseBody};
 use tokio::sync::oneshot;
 
 use crate::peers::PeerInbox;
+use crate::records::StoredRecords;
 
 /// Who sent a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,11 +44,25 @@ pub struct ConnectionInfo {
 pub enum Outcome {
     /// Write this response (encoded at the request's version).
     Respond(ResponseBody),
+    /// Write this Fetch answer, whose records lie in segment files in part.
+    Fetch(FetchAnswer),
     /// Write nothing: the request expects no answer (Produce with `acks=0`).
     NoResponse,
     /// Write the responses to earlier requests, then close the connection. This is Kafka's
     /// answer to a request it cannot serve, since most responses have no generic error field.
     Close(String),
+}
+
+/// A Fetch answer with records in segment files, as
+/// [`sluice_net::convert::fetch_from_core`] builds it.
+#[derive(Debug)]
+pub struct FetchAnswer {
+    /// The body, those partitions' records left null.
+    pub body: FetchResponse,
+    /// One entry per partition, in the body's order: the range of the records in a file.
+    pub files: Vec<Option<FileRange>>,
+    /// The records of each `Some` in `files`, in order.
+    pub records: Vec<StoredRecords>,
 }
 
 /// A handler's answer to [`RequestHandler::handle`]: ready now, or later through a channel.

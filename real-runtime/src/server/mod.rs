@@ -12,6 +12,7 @@ pub mod command;
 mod connection;
 mod handler;
 mod peer_connection;
+pub mod writer;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +23,7 @@ use sluice_net::frame::REQUEST_BYTES_MAX_DEFAULT;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-pub use handler::{ApiVersionsOnly, ConnectionInfo, Outcome, Reply, RequestHandler};
+pub use handler::{ApiVersionsOnly, ConnectionInfo, FetchAnswer, Outcome, Reply, RequestHandler};
 
 use crate::transport::Listener;
 
@@ -129,8 +130,9 @@ async fn accept_loop<L: Listener>(
                         peer,
                     };
                     let handler = Arc::clone(&handler);
+                    let (reader, writer) = L::split(stream);
                     connections.spawn(connection::serve_connection(
-                        stream, info, handler, options, connection_stopping.clone(),
+                        reader, writer, info, handler, options, connection_stopping.clone(),
                     ));
                 }
                 Err(error) => {

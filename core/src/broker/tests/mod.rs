@@ -259,8 +259,9 @@ fn fetched_records(response: &Response) -> Vec<(i64, Vec<u8>)> {
     assert_eq!(partition.error, crate::api::ErrorCode::None, "{response:?}");
     let mut records = Vec::new();
     let mut at = 0;
-    while at < partition.records.len() {
-        let batch = RecordBatch::parse(&partition.records[at..]).unwrap();
+    let bytes = partition.records.bytes();
+    while at < bytes.len() {
+        let batch = RecordBatch::parse(&bytes[at..]).unwrap();
         at += batch.header().total_bytes();
         for record in batch.records().unwrap() {
             records.push((record.offset, record.value.unwrap_or_default()));

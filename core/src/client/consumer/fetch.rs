@@ -84,7 +84,7 @@ impl Consumer {
         if answer.error != ErrorCode::None {
             return self.fetch_failed(now, tp, answer.error);
         }
-        let read = read_batches(&answer.records, position);
+        let read = read_batches(answer.records.bytes(), position);
         assert!(
             read.position.offset >= position.offset,
             "positions only move forward"

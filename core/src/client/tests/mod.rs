@@ -295,11 +295,13 @@ impl FakeCluster {
             if error == ErrorCode::None {
                 answer.high_watermark = end;
                 answer.log_start_offset = start;
+                let mut records = Vec::new();
                 for batch in &partition.batches {
                     if BatchHeader::parse(batch).unwrap().next_offset() > asked.fetch_offset {
-                        answer.records.extend_from_slice(batch);
+                        records.extend_from_slice(batch);
                     }
                 }
+                answer.records = FetchRecords::Bytes(records);
             }
             worth_answering |= error != ErrorCode::None || !answer.records.is_empty();
             partitions.push(answer);

@@ -1,0 +1,158 @@
+//! The write half of a client connection, which can send record bytes straight from a segment
+//! file to a TCP socket (sendfile), as Kafka's `FileRecords.writeTo` does: the bytes go from the
+//! page cache to the socket without passing through the broker's memory.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::AsyncWrite;
+
+use crate::records::StoredRecords;
+
+/// Bytes read per step when a stream cannot take a file directly.
+const COPY_CHUNK_BYTES: usize = 256 * 1024;
+
+/// Where a connection writes its responses.
+pub enum ResponseWriter {
+    /// A TCP socket: file records go out with sendfile.
+    Tcp(tokio::net::tcp::OwnedWriteHalf),
+    /// Any other stream (turmoil's simulated TCP): file records are read, then written.
+    Other(Box<dyn AsyncWrite + Unpin + Send>),
+}
+
+impl ResponseWriter {
+    /// Writes `records`. For a file, fails if the file no longer holds the whole range.
+    pub async fn send_records(&mut self, records: &StoredRecords) -> io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        match (self, records) {
+            (writer, StoredRecords::Bytes(bytes)) => writer.write_all(bytes).await,
+            #[cfg(target_os = "linux")]
+            (
+                ResponseWriter::Tcp(half),
+                StoredRecords::File {
+                    file,
+                    position,
+                    len,
+                },
+            ) => send_file(half.as_ref(), file, *position, *len).await,
+            (
+                writer,
+                StoredRecords::File {
+                    file,
+                    position,
+                    len,
+                },
+            ) => copy_file(writer, file, *position, *len).await,
+        }
+    }
+
+    /// Drops the writer without closing the stream's write side: a connection that only
+    /// reads (from a peer node) must not look closed to the other end.
+    pub fn forget(self) {
+        match self {
+            ResponseWriter::Tcp(half) => half.forget(),
+            ResponseWriter::Other(writer) => drop(writer),
+        }
+    }
+}
+
+/// sendfile(2) from `file` at `position` to the socket, `len` bytes, waiting for the socket
+/// whenever its buffer is full.
+#[cfg(target_os = "linux")]
+async fn send_file(
+    socket: &tokio::net::TcpStream,
+    file: &std::fs::File,
+    mut position: u64,
+    mut len: usize,
+) -> io::Result<()> {
+    while len > 0 {
+        socket.writable().await?;
+        let sent = socket.try_io(tokio::io::Interest::WRITABLE, || {
+            rustix::fs::sendfile(socket, file, Some(&mut position), len).map_err(io::Error::from)
+        });
+        match sent {
+            Ok(0) => return Err(cut_short()),
+            Ok(sent) => len -= sent,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// Reads the range in chunks and writes them: one copy through memory.
+async fn copy_file(
+    writer: &mut ResponseWriter,
+    file: &std::fs::File,
+    mut position: u64,
+    mut len: usize,
+) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    use tokio::io::AsyncWriteExt;
+    let mut chunk = vec![0; len.min(COPY_CHUNK_BYTES)];
+    while len > 0 {
+        let want = len.min(chunk.len());
+        // A read from the page cache: short enough not to need a blocking thread.
+        let read = file.read_at(&mut chunk[..want], position)?;
+        if read == 0 {
+            return Err(cut_short());
+        }
+        writer.write_all(&chunk[..read]).await?;
+        position += read as u64;
+        len -= read;
+    }
+    Ok(())
+}
+
+fn cut_short() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the segment file was cut shorter than the records being sent",
+    )
+}
+
+impl AsyncWrite for ResponseWriter {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ResponseWriter::Tcp(half) => Pin::new(half).poll_write(cx, buf),
+            ResponseWriter::Other(writer) => Pin::new(writer).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ResponseWriter::Tcp(half) => Pin::new(half).poll_write_vectored(cx, bufs),
+            ResponseWriter::Other(writer) => Pin::new(writer).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            ResponseWriter::Tcp(half) => half.is_write_vectored(),
+            ResponseWriter::Other(writer) => writer.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ResponseWriter::Tcp(half) => Pin::new(half).poll_flush(cx),
+            ResponseWriter::Other(writer) => Pin::new(writer).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ResponseWriter::Tcp(half) => Pin::new(half).poll_shutdown(cx),
+            ResponseWriter::Other(writer) => Pin::new(writer).poll_shutdown(cx),
+        }
+    }
+}
