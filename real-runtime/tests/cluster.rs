@@ -501,6 +501,11 @@ fn kafka_python_loses_nothing_across_a_leader_kill_9() {
 }
 
 #[test]
+fn aiokafka_loses_nothing_across_a_leader_kill_9() {
+    python_client_across_a_leader_kill_9("aiokafka");
+}
+
+#[test]
 fn the_check_catches_lost_and_reordered_records() {
     let acknowledged = vec!["a-0001".to_string(), "a-0002".to_string()];
     let whole = vec![(0, "a-0001".to_string()), (0, "a-0002".to_string())];
