@@ -339,7 +339,7 @@ mod tests {
                     high_watermark: hw,
                     last_stable_offset: hw,
                     log_start_offset: hw / 2,
-                    records: FetchRecords::Bytes(records),
+                    records: FetchRecords::from(records),
                 };
                 (answer, in_file)
             })

@@ -1,5 +1,7 @@
 //! Fetch (key 1), from consumers and from follower replicas.
 
+use bytes::Bytes;
+
 use super::{ErrorCode, IsolationLevel, TopicPartition};
 
 /// One partition of a Fetch request.
@@ -56,8 +58,9 @@ pub struct FetchPartitionResponse {
 /// The record bytes of one partition's fetch answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FetchRecords {
-    /// The batches in memory: read with their CRCs checked, or received over a network.
-    Bytes(Vec<u8>),
+    /// The batches in memory: read with their CRCs checked, or received over a network (a
+    /// slice of the frame they came in, not a copy).
+    Bytes(Bytes),
     /// The batches where they lie in a segment file, for a driver that sends them from the file
     /// to the socket without copying them through memory (sendfile), as Kafka does. Only a
     /// leader's answer to a consumer takes this form (see
@@ -103,7 +106,8 @@ impl FetchRecords {
     /// The batches in memory, owned; see [`FetchRecords::bytes`].
     pub fn into_bytes(self) -> Vec<u8> {
         match self {
-            FetchRecords::Bytes(bytes) => bytes,
+            // No copy when the bytes own their whole buffer (read from a log, or decoded).
+            FetchRecords::Bytes(bytes) => Vec::from(bytes),
             FetchRecords::File(_) => Vec::new(),
         }
     }
@@ -111,12 +115,18 @@ impl FetchRecords {
 
 impl Default for FetchRecords {
     fn default() -> Self {
-        FetchRecords::Bytes(Vec::new())
+        FetchRecords::Bytes(Bytes::new())
     }
 }
 
 impl From<Vec<u8>> for FetchRecords {
     fn from(bytes: Vec<u8>) -> Self {
+        FetchRecords::Bytes(Bytes::from(bytes))
+    }
+}
+
+impl From<Bytes> for FetchRecords {
+    fn from(bytes: Bytes) -> Self {
         FetchRecords::Bytes(bytes)
     }
 }

@@ -119,7 +119,7 @@ impl ReplicaManager {
         } else {
             partition
                 .read(disk, offset, max_bytes, max_offset)
-                .map(|slice| FetchRecords::Bytes(slice.bytes))
+                .map(|slice| FetchRecords::from(slice.bytes))
         };
         match records {
             Ok(records) => FetchPartitionResponse {

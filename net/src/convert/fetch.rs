@@ -31,7 +31,6 @@
 //! `aborted_transactions` is null for READ_UNCOMMITTED and an empty list for READ_COMMITTED, as
 //! Kafka sends them while no transaction has aborted.
 
-use bytes::Bytes;
 use kafka_protocol::messages::{fetch_response, BrokerId, FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use sluice_core::api::{
@@ -170,7 +169,7 @@ fn partition_data(
         .with_aborted_transactions(aborted_transactions)
         .with_preferred_read_replica(BrokerId(-1));
     let (records, file) = match answer.records {
-        FetchRecords::Bytes(bytes) => (Some(Bytes::from(bytes)), None),
+        FetchRecords::Bytes(bytes) => (Some(bytes), None),
         FetchRecords::File(range) => (None, Some(range)),
     };
     let partition = partition.with_records(records);

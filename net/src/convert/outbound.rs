@@ -321,11 +321,7 @@ pub fn response_to_core(api_key: ApiKey, body: ResponseBody) -> Result<Answer, O
                             high_watermark: p.high_watermark,
                             last_stable_offset: p.last_stable_offset,
                             log_start_offset: p.log_start_offset,
-                            records: p
-                                .records
-                                .map(|records| records.to_vec())
-                                .unwrap_or_default()
-                                .into(),
+                            records: p.records.unwrap_or_default().into(),
                         })
                 })
                 .collect();

@@ -5,10 +5,11 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use sluice_core::api::{self, Disconnected};
 use sluice_net::client::{decode_response, encode_request, ClientCodecError};
 use sluice_net::convert::outbound::{api_key_of, request_to_kafka, response_to_core, Answer};
+use sluice_net::frame::SIZE_PREFIX_BYTES;
 use sluice_net::kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
 use sluice_net::kafka_protocol::protocol::StrBytes;
 use sluice_net::request::RequestBody;
@@ -72,6 +73,7 @@ pub struct Connection<S> {
     client_id: String,
     versions: BTreeMap<i16, i16>,
     next_correlation_id: i32,
+    frames: FrameReader,
 }
 
 impl<S: Stream> Connection<S> {
@@ -89,6 +91,7 @@ impl<S: Stream> Connection<S> {
             client_id: client_id.to_string(),
             versions: BTreeMap::new(),
             next_correlation_id: 0,
+            frames: FrameReader::default(),
         };
         let body = RequestBody::ApiVersions(
             ApiVersionsRequest::default()
@@ -138,7 +141,7 @@ impl<S: Stream> Connection<S> {
         body: &RequestBody,
     ) -> Result<ResponseBody, ClientError> {
         let correlation_id = self.write(version, body).await?;
-        let frame = read_frame(&mut self.stream).await?;
+        let frame = self.frames.next(&mut self.stream).await?;
         let (answered, body) = decode_response(body.api_key(), version, frame)?;
         if answered != correlation_id {
             return Err(ClientError::Protocol(format!(
@@ -172,9 +175,10 @@ impl<S: Stream> Connection<S> {
         let mut broken = false;
         // Reads run on their own task: `read_exact` is not cancel-safe inside a select.
         let (frames_in, mut frames) = mpsc::unbounded_channel();
+        let mut reading = self.frames;
         let read_task = tokio::spawn(async move {
             loop {
-                let frame = read_frame(&mut reader).await;
+                let frame = reading.next(&mut reader).await;
                 let failed = frame.is_err();
                 if frames_in.send(frame).is_err() || failed {
                     break;
@@ -281,26 +285,51 @@ fn fail_all(
     }
 }
 
-/// Reads one size-prefixed frame.
-async fn read_frame(
-    stream: &mut (impl tokio::io::AsyncRead + Unpin),
-) -> Result<Bytes, ClientError> {
-    let mut prefix = [0u8; 4];
-    stream.read_exact(&mut prefix).await?;
-    let size = usize::try_from(i32::from_be_bytes(prefix))
-        .ok()
-        .filter(|size| *size <= RESPONSE_BYTES_MAX)
-        .ok_or_else(|| ClientError::Protocol(format!("answer size {prefix:?} is out of range")))?;
-    let mut frame = BytesMut::with_capacity(size);
-    while frame.len() < size {
-        let wanted = size - frame.len();
-        let read = (&mut *stream)
-            .take(wanted as u64)
-            .read_buf(&mut frame)
-            .await?;
-        if read == 0 {
-            return Err(ClientError::Io(std::io::ErrorKind::UnexpectedEof.into()));
-        }
+/// Reads size-prefixed frames into one buffer, handing each out as a shared slice. Once the
+/// frames handed out are dropped (a Fetch answer's records are parsed and let go), the next
+/// frame reuses the same memory instead of a fresh allocation the kernel must fault in.
+#[derive(Default)]
+struct FrameReader {
+    buffer: BytesMut,
+}
+
+/// The least spare room a read asks the socket to fill.
+const READ_BYTES_MIN: usize = 64 * 1024;
+
+impl FrameReader {
+    /// The next frame, without its size prefix.
+    async fn next(
+        &mut self,
+        stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    ) -> Result<Bytes, ClientError> {
+        self.fill(stream, SIZE_PREFIX_BYTES).await?;
+        let prefix: [u8; SIZE_PREFIX_BYTES] = self.buffer[..SIZE_PREFIX_BYTES]
+            .try_into()
+            .expect("four bytes");
+        let size = usize::try_from(i32::from_be_bytes(prefix))
+            .ok()
+            .filter(|size| *size <= RESPONSE_BYTES_MAX)
+            .ok_or_else(|| {
+                ClientError::Protocol(format!("answer size {prefix:?} is out of range"))
+            })?;
+        self.fill(stream, SIZE_PREFIX_BYTES + size).await?;
+        self.buffer.advance(SIZE_PREFIX_BYTES);
+        Ok(self.buffer.split_to(size).freeze())
     }
-    Ok(frame.freeze())
+
+    /// Reads until the buffer holds at least `wanted` bytes.
+    async fn fill(
+        &mut self,
+        stream: &mut (impl tokio::io::AsyncRead + Unpin),
+        wanted: usize,
+    ) -> Result<(), ClientError> {
+        while self.buffer.len() < wanted {
+            let missing = wanted - self.buffer.len();
+            self.buffer.reserve(missing.max(READ_BYTES_MIN));
+            if stream.read_buf(&mut self.buffer).await? == 0 {
+                return Err(ClientError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+        }
+        Ok(())
+    }
 }

@@ -301,7 +301,7 @@ impl FakeCluster {
                         records.extend_from_slice(batch);
                     }
                 }
-                answer.records = FetchRecords::Bytes(records);
+                answer.records = FetchRecords::from(records);
             }
             worth_answering |= error != ErrorCode::None || !answer.records.is_empty();
             partitions.push(answer);
