@@ -50,7 +50,12 @@ pub fn encode_request(
         .with_request_api_version(version)
         .with_correlation_id(correlation_id)
         .with_client_id(Some(StrBytes::from_string(client_id.to_string())));
-    let mut buffer = BytesMut::with_capacity(64);
+    // Sized up front: a Produce body is mostly its batches, and growing the buffer as it is
+    // written would copy them again at every doubling.
+    let body_size = body
+        .compute_size(version)
+        .map_err(ClientCodecError::Encode)?;
+    let mut buffer = BytesMut::with_capacity(64 + client_id.len() + body_size);
     buffer.extend_from_slice(&[0; 4]);
     header
         .encode(&mut buffer, api_key.request_header_version(version))

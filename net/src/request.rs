@@ -68,6 +68,15 @@ macro_rules! request_bodies {
                 }
             }
 
+            /// The encoded body's size in bytes at `version`.
+            pub fn compute_size(&self, version: i16) -> Result<usize, String> {
+                use kafka_protocol::protocol::Encodable;
+                match self {
+                    $(RequestBody::$variant(body) => body.compute_size(version),)*
+                }
+                .map_err(|error| format!("{error:#}"))
+            }
+
             /// Encodes the body as a client does.
             pub fn encode(
                 &self,

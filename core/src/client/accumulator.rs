@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::api::{ErrorCode, TopicPartition};
-use crate::record::{Compression, RecordBatchBuilder};
+use crate::record::{Compression, RecordBatchBuilder, BATCH_HEADER_BYTES};
 use crate::time::{Duration, Instant};
 
 /// The most bytes a record adds to a batch beyond its key and value: the length, attributes,
@@ -120,7 +120,12 @@ impl Accumulator {
                 last.closed = true;
             }
             queue.push_back(ProducerBatch {
-                body: Body::Open(RecordBatchBuilder::new(self.compression)),
+                // Room for a full batch, as Kafka's producer takes `batch.size` from its pool:
+                // the records are written once, in place.
+                body: Body::Open(RecordBatchBuilder::with_capacity(
+                    self.compression,
+                    self.batch_bytes_max.max(record_bytes + BATCH_HEADER_BYTES),
+                )),
                 tokens: Vec::new(),
                 created: now,
                 closed: false,

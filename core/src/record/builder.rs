@@ -37,6 +37,8 @@ pub struct RecordBatchBuilder {
     producer_id: i64,
     producer_epoch: i16,
     base_sequence: i32,
+    /// Room for the batch header (written by [`RecordBatchBuilder::build`]), then the encoded
+    /// records: an uncompressed batch is built in place, without copying its records.
     records: Vec<u8>,
     record_count: i32,
     base_timestamp: i64,
@@ -46,6 +48,13 @@ pub struct RecordBatchBuilder {
 impl RecordBatchBuilder {
     /// An empty builder whose records section will be compressed with `compression`.
     pub fn new(compression: Compression) -> RecordBatchBuilder {
+        RecordBatchBuilder::with_capacity(compression, 0)
+    }
+
+    /// [`RecordBatchBuilder::new`], with room for a batch of `bytes` before it must grow.
+    pub fn with_capacity(compression: Compression, bytes: usize) -> RecordBatchBuilder {
+        let mut records = Vec::with_capacity(bytes.max(BATCH_HEADER_BYTES));
+        records.resize(BATCH_HEADER_BYTES, 0);
         RecordBatchBuilder {
             compression,
             timestamp_type: TimestampType::CreateTime,
@@ -55,7 +64,7 @@ impl RecordBatchBuilder {
             producer_id: NO_PRODUCER_ID,
             producer_epoch: NO_PRODUCER_EPOCH,
             base_sequence: NO_SEQUENCE,
-            records: Vec::new(),
+            records,
             record_count: 0,
             base_timestamp: 0,
             max_timestamp: 0,
@@ -151,7 +160,7 @@ impl RecordBatchBuilder {
     /// records. Compression usually shrinks it, but may add a few bytes of framing to
     /// incompressible records.
     pub fn estimated_bytes(&self) -> usize {
-        BATCH_HEADER_BYTES + self.records.len()
+        self.records.len()
     }
 
     /// Encodes the batch: base offset 0, CRC-32C over attributes..end.
@@ -168,18 +177,25 @@ impl RecordBatchBuilder {
             return Vec::new();
         }
         self.assert_producer_state();
-        let compressed;
-        let section = if self.compression == Compression::None {
-            &self.records
-        } else {
-            compressed = compress(self.compression, &self.records);
-            &compressed
-        };
-        let total = BATCH_HEADER_BYTES + section.len();
+        let compressed = (self.compression != Compression::None)
+            .then(|| compress(self.compression, &self.records[BATCH_HEADER_BYTES..]));
+        let section_len = compressed
+            .as_ref()
+            .map_or(self.records.len() - BATCH_HEADER_BYTES, Vec::len);
+        let total = BATCH_HEADER_BYTES + section_len;
         let batch_length = i32::try_from(total - LOG_OVERHEAD).expect("batch exceeds 2 GiB");
-        let mut batch = Vec::with_capacity(total);
-        self.write_header(&mut batch, batch_length);
-        batch.extend_from_slice(section);
+        let mut header = Vec::with_capacity(BATCH_HEADER_BYTES);
+        self.write_header(&mut header, batch_length);
+        let mut batch = match compressed {
+            None => self.records,
+            Some(section) => {
+                let mut batch = Vec::with_capacity(total);
+                batch.resize(BATCH_HEADER_BYTES, 0);
+                batch.extend_from_slice(&section);
+                batch
+            }
+        };
+        batch[..BATCH_HEADER_BYTES].copy_from_slice(&header);
         let crc = compute_crc(&batch);
         batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
         let header = BatchHeader::parse(&batch).expect("a built batch parses");
