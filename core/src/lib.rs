@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod broker;
+pub mod bugs;
 pub mod client;
 pub mod controller;
 pub mod disk;

@@ -7,6 +7,7 @@ use super::controller::QuorumController;
 use super::error::ControllerError;
 use super::record::{BrokerId, MetadataRecord, RegisterBroker, Uuid};
 use super::requests::{ControllerResult, HeartbeatReply, HeartbeatRequest, RegisterBrokerRequest};
+use crate::bugs::{self, Bug};
 use crate::time::Instant;
 
 impl QuorumController {
@@ -52,9 +53,9 @@ impl QuorumController {
             }
             None => (false, false),
         };
-        // The `bug-controller-ignore-unclean-shutdown` switch trusts every restart, a planted
+        // The `Bug::ControllerIgnoreUncleanShutdown` switch trusts every restart, a planted
         // bug that lossy-follower must catch.
-        if !clean && !cfg!(feature = "bug-controller-ignore-unclean-shutdown") {
+        if !clean && !bugs::active(Bug::ControllerIgnoreUncleanShutdown) {
             self.exclude_lost(out, broker_id);
         } else if live {
             self.move_away_from(out, broker_id);

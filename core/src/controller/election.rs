@@ -7,6 +7,7 @@ use super::image::{MetadataImage, PartitionState};
 use super::record::{
     BrokerId, LeaderRecoveryState, MetadataRecord, PartitionChange, Uuid, NO_LEADER,
 };
+use crate::bugs::{self, Bug};
 
 /// The leader, ISR and ELR a partition should have.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,14 +39,14 @@ impl Departure {
 /// Whether `broker` may lead: registered, unfenced, not shutting down, and not `leaving`
 /// (the broker about to be fenced or removed).
 ///
-/// The `bug-controller-elect-fenced` switch accepts fenced and leaving brokers, a planted bug
+/// The `Bug::ControllerElectFenced` switch accepts fenced and leaving brokers, a planted bug
 /// that `check_invariants` must catch.
 pub(super) fn acceptable_leader(
     image: &MetadataImage,
     broker: BrokerId,
     leaving: Option<BrokerId>,
 ) -> bool {
-    if cfg!(feature = "bug-controller-elect-fenced") {
+    if bugs::active(Bug::ControllerElectFenced) {
         return image.broker(broker).is_some();
     }
     Some(broker) != leaving && image.is_active_broker(broker)

@@ -17,6 +17,7 @@ use super::segment::{
     parse_file_name, probe_batch, Probe, Segment, Tail, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX,
 };
 use super::{Log, LogConfig, LogError};
+use crate::bugs::{self, Bug};
 use crate::disk::{read_exact_at, Disk, DiskError};
 
 /// Why recovery cut the end of a segment.
@@ -374,7 +375,7 @@ fn cut_tail<D: Disk + ?Sized>(
     cut: &TailCut,
 ) -> Result<(), DiskError> {
     assert_eq!(segment.size, cut.position, "cut where the scan stopped");
-    if cfg!(feature = "bug-skip-torn-tail-truncation") && cut.reason == TailCutReason::Torn {
+    if bugs::active(Bug::SkipTornTailTruncation) && cut.reason == TailCutReason::Torn {
         // Deliberately broken (test-only): keep the torn bytes as if they were log data.
         segment.size += cut.bytes_cut;
         return Ok(());

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::message::{Entry, Message, NodeId};
 use super::replication::Progress;
 use super::{LeaderState, RaftError, RaftNode, Role};
+use crate::bugs::{self, Bug};
 use crate::disk::Disk;
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
@@ -46,7 +47,7 @@ impl RaftNode {
     /// The election restriction (Raft §5.4.1): vote only for a candidate whose log is at least
     /// as up to date as ours.
     fn log_is_up_to_date(&self, last_log_index: u64, last_log_term: u64) -> bool {
-        if cfg!(feature = "bug-raft-vote-for-stale-log") {
+        if bugs::active(Bug::RaftVoteForStaleLog) {
             return true;
         }
         let (my_index, my_term) = (self.log.last_index(), self.log.last_term());
@@ -281,7 +282,7 @@ impl RaftNode {
             self.hard.voted_for = Some(from);
             // The vote must be durable before the reply leaves (Raft Figure 2); otherwise a
             // restart could vote again in this term and elect two leaders.
-            if !cfg!(feature = "bug-raft-vote-not-persisted") {
+            if !bugs::active(Bug::RaftVoteNotPersisted) {
                 self.persist_hard_state(disk)?;
             }
             self.reset_election_timer(now);

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use super::error::Refusal;
 use super::message::{AppendOutcome, Entry, Message, NodeId};
 use super::{RaftError, RaftNode, Role};
+use crate::bugs::{self, Bug};
 use crate::disk::Disk;
 use crate::time::Instant;
 
@@ -215,7 +216,7 @@ impl RaftNode {
             return;
         }
         let current_term = self.log.term_at(candidate) == Some(self.hard.term);
-        if !current_term && !cfg!(feature = "bug-raft-commit-old-term-by-count") {
+        if !current_term && !bugs::active(Bug::RaftCommitOldTermByCount) {
             return;
         }
         self.commit = candidate;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::bugs::{self, Bug};
 use crate::controller::BrokerId;
 use crate::time::{Duration, Instant};
 
@@ -139,7 +140,7 @@ impl LeaderState {
             return None;
         }
         let mut hw = own_end;
-        if cfg!(feature = "bug-replica-hw-outside-isr") {
+        if bugs::active(Bug::ReplicaHwOutsideIsr) {
             // The planted bug counts whichever followers fetched, in the ISR or not.
             let ends = self.followers.values().filter_map(|p| p.log_end_offset);
             return Some(ends.fold(hw, i64::min));

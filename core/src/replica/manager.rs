@@ -25,6 +25,7 @@ use super::leader::LeaderState;
 use super::partition::{Partition, ReplicaRole};
 use super::serve::{DelayedFetch, DelayedProduce};
 use crate::api::{Request, Response};
+use crate::bugs::{self, Bug};
 use crate::controller::{
     AlterPartitionRequest, BrokerId, ControllerError, LeaderRecoveryState, MetadataImage,
     PartitionReply, PartitionRole, Role, Uuid,
@@ -351,7 +352,7 @@ impl ReplicaManager {
             Some(_) => Phase::Truncating { asking },
             None => Phase::Fetching,
         };
-        if cfg!(feature = "bug-replica-truncate-to-hw") {
+        if bugs::active(Bug::ReplicaTruncateToHw) {
             // The pre-KIP-101 rule, planted for the simulator to catch: cut to the local HW.
             let hw = partition.high_watermark;
             let _ = partition.truncate_to(disk, hw, wall_ms);

@@ -10,6 +10,7 @@ use crate::api::{
     OffsetForLeaderEpochResponse, Response, CONSUMER_REPLICA_ID, EARLIEST_TIMESTAMP,
     LATEST_TIMESTAMP,
 };
+use crate::bugs::{self, Bug};
 use crate::controller::{BrokerId, MetadataImage};
 use crate::disk::Disk;
 use crate::time::Instant;
@@ -79,9 +80,9 @@ impl ReplicaManager {
         let Some(partition) = self.partitions.get_mut(&key) else {
             return FetchPartitionResponse::error(tp, ErrorCode::NotLeaderOrFollower);
         };
-        // The `bug-replica-skip-fetch-epoch-check` switch serves fetches whatever leader epoch
+        // The `Bug::ReplicaSkipFetchEpochCheck` switch serves fetches whatever leader epoch
         // they name, a planted bug the replication scenarios must catch.
-        let epoch = match cfg!(feature = "bug-replica-skip-fetch-epoch-check") {
+        let epoch = match bugs::active(Bug::ReplicaSkipFetchEpochCheck) {
             true => None,
             false => wanted.current_leader_epoch,
         };

@@ -8,6 +8,7 @@ use crate::api::{
     MetadataResponse, PartitionMetadata, ProducePartitionResponse, ProduceRequest, ProduceResponse,
     Request, Response, TopicMetadata, TopicPartition, CONSUMER_REPLICA_ID,
 };
+use crate::bugs::{self, Bug};
 use crate::controller::{MetadataImage, NO_LEADER};
 use crate::disk::Disk;
 use crate::time::{Duration, Instant};
@@ -188,7 +189,7 @@ impl ReplicaManager {
                 Some(p) if p.leader().is_some_and(|s| s.leader_epoch == epoch) => {
                     let isr_size = p.leader().map_or(0, |s| s.isr.len());
                     // The planted bug answers once the leader alone holds the batch.
-                    let held = match cfg!(feature = "bug-replica-ack-before-isr") {
+                    let held = match bugs::active(Bug::ReplicaAckBeforeIsr) {
                         true => p.log_end_offset(),
                         false => p.high_watermark,
                     };

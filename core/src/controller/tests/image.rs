@@ -2,6 +2,7 @@
 //! must (KIP-631's metadata records; the checker's fenced-leader and epoch-regression rules).
 
 use super::*;
+use crate::bugs::{self, Bug};
 
 fn register(broker_id: BrokerId, broker_epoch: i64, fenced: bool) -> MetadataRecord {
     MetadataRecord::RegisterBroker(RegisterBroker {
@@ -141,7 +142,7 @@ fn invariants_catch_a_fenced_leader() {
     assert!(violation.what.contains("fenced"), "{violation}");
 }
 
-/// The planted bug `bug-controller-elect-fenced` keeps a fenced broker as leader when it is the
+/// The planted bug `Bug::ControllerElectFenced` keeps a fenced broker as leader when it is the
 /// last ISR member; without it the partition goes leaderless and the invariants hold.
 #[test]
 fn bug_switch_elects_a_fenced_leader() {
@@ -175,7 +176,7 @@ fn bug_switch_elects_a_fenced_leader() {
     let checked = check_invariants(h.controller.image());
     assert_eq!(
         checked.is_err(),
-        cfg!(feature = "bug-controller-elect-fenced"),
+        bugs::active(Bug::ControllerElectFenced),
         "{checked:?}"
     );
 }
@@ -259,4 +260,13 @@ fn foreign_commit_resyncs_the_working_image() {
     assert_eq!(h.controller.resyncs(), 1);
     assert_eq!(h.controller.uncommitted_len(), 0);
     assert!(h.controller.working_image().topic_id("lost").is_none());
+}
+
+#[cfg(feature = "bug-switches")]
+#[test]
+fn bug_switch_elects_a_fenced_leader_when_switched_on() {
+    bugs::with(
+        Bug::ControllerElectFenced,
+        bug_switch_elects_a_fenced_leader,
+    );
 }

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::bugs::{self, Bug};
 use crate::disk::DiskError;
 use crate::mem_disk::MemDisk;
 use crate::raft::*;
@@ -547,15 +548,15 @@ fn run_seed(seed: u64, voters: usize) -> (u64, Coverage) {
 }
 
 fn sweep(count: u64, voters: usize) {
-    if cfg!(feature = "bug-raft-vote-for-stale-log") {
+    if bugs::active(Bug::RaftVoteForStaleLog) {
         // The planted bug must be caught: some seed elects a leader that lacks a committed
         // entry, and the checks fail.
         let caught = seeds(count, voters as u64)
             .into_iter()
             .position(|seed| std::panic::catch_unwind(|| run_seed(seed, voters)).is_err());
-        let caught = caught.expect("bug-raft-vote-for-stale-log went unnoticed");
+        let caught = caught.expect("the planted Bug::RaftVoteForStaleLog went unnoticed");
         println!(
-            "bug-raft-vote-for-stale-log caught by seed number {}",
+            "Bug::RaftVoteForStaleLog caught by seed number {}",
             caught + 1
         );
         return;
@@ -595,4 +596,13 @@ fn five_voters_stay_safe_under_faults_and_converge() {
 fn a_seed_replays_to_the_same_trace() {
     assert_eq!(run_seed(42, 5).0, run_seed(42, 5).0);
     assert_ne!(run_seed(42, 5).0, run_seed(43, 5).0);
+}
+
+#[cfg(feature = "bug-switches")]
+#[test]
+fn a_vote_for_a_stale_log_is_caught() {
+    bugs::with(Bug::RaftVoteForStaleLog, || {
+        sweep(60, 3);
+        sweep(40, 5);
+    });
 }

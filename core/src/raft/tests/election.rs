@@ -1,6 +1,7 @@
 //! Election tests: randomized timeouts, pre-vote, the election restriction, check-quorum.
 
 use super::*;
+use crate::bugs::{self, Bug};
 
 #[test]
 fn election_runs_pre_vote_then_vote_then_leads() {
@@ -97,7 +98,7 @@ fn majority_refusal_ends_the_pre_vote_round() {
 fn vote_is_durable_before_the_reply() {
     // Raft Figure 2 ("persistent state ... updated on stable storage before responding"): a
     // node restarted after voting remembers the vote and refuses a second candidate. The
-    // planted bug `bug-raft-vote-not-persisted` forgets it and votes twice in one term.
+    // planted bug `Bug::RaftVoteNotPersisted` forgets it and votes twice in one term.
     let mut disk = MemDisk::default();
     let mut node = open(&mut disk, 2, 3);
     let request = Message::RequestVote {
@@ -113,7 +114,7 @@ fn vote_is_durable_before_the_reply() {
     };
     assert_eq!(drain(&mut node), vec![send(1, granted)]);
 
-    let bug = cfg!(feature = "bug-raft-vote-not-persisted");
+    let bug = bugs::active(Bug::RaftVoteNotPersisted);
     let mut node = open(&mut disk, 2, 3);
     let remembered = if bug { None } else { Some(NodeId(1)) };
     assert_eq!((node.term(), node.voted_for()), (4, remembered));
@@ -134,7 +135,7 @@ fn vote_is_durable_before_the_reply() {
 #[test]
 fn vote_refused_to_a_candidate_with_a_stale_log() {
     // Raft §5.4.1: vote only for a candidate whose log is at least as up to date. The planted
-    // bug `bug-raft-vote-for-stale-log` skips the check.
+    // bug `Bug::RaftVoteForStaleLog` skips the check.
     let mut disk = MemDisk::default();
     let mut node = open(&mut disk, 2, 3);
     let append = Message::AppendEntries {
@@ -158,7 +159,7 @@ fn vote_refused_to_a_candidate_with_a_stale_log() {
         };
         node.handle_message(late, &mut disk.clone(), NodeId(3), request)
             .unwrap();
-        let granted = granted || cfg!(feature = "bug-raft-vote-for-stale-log");
+        let granted = granted || bugs::active(Bug::RaftVoteForStaleLog);
         let reply = Message::RequestVoteResponse { term: 3, granted };
         assert_eq!(drain(&mut node), vec![send(3, reply)]);
     }
@@ -318,4 +319,14 @@ fn single_voter_elects_itself_and_commits_alone() {
         node.compact(&mut disk, 2, b"s".to_vec()),
         Err(CompactError::OutOfRange { .. })
     ));
+}
+
+#[cfg(feature = "bug-switches")]
+#[test]
+fn planted_vote_bugs_change_the_votes() {
+    bugs::with(Bug::RaftVoteNotPersisted, vote_is_durable_before_the_reply);
+    bugs::with(
+        Bug::RaftVoteForStaleLog,
+        vote_refused_to_a_candidate_with_a_stale_log,
+    );
 }

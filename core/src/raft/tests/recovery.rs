@@ -1,6 +1,7 @@
 //! Persistence tests: snapshots, restart, torn tails, disk failures.
 
 use super::*;
+use crate::bugs::{self, Bug};
 
 #[test]
 fn compacted_leader_sends_its_snapshot_and_the_follower_installs_it() {
@@ -124,7 +125,7 @@ fn restart_recovers_term_vote_and_log() {
         .unwrap();
     drain(&mut node);
     let reopened = open(&mut disk, 2, 3);
-    let vote = (!cfg!(feature = "bug-raft-vote-not-persisted")).then_some(NodeId(3));
+    let vote = (!bugs::active(Bug::RaftVoteNotPersisted)).then_some(NodeId(3));
     assert_eq!((reopened.term(), reopened.voted_for()), (4, vote));
     assert_eq!(reopened.last_index(), 2);
     assert_eq!(reopened.entry(2), Some(&entry(2, 3, b"yy")));
@@ -213,4 +214,13 @@ fn disk_error_fails_the_node_until_reopened() {
     disk.fail_after_calls = None;
     let reopened = open(&mut disk, 1, 3);
     assert!(reopened.term() <= 2);
+}
+
+#[cfg(feature = "bug-switches")]
+#[test]
+fn a_vote_not_persisted_is_forgotten_by_a_restart() {
+    bugs::with(
+        Bug::RaftVoteNotPersisted,
+        restart_recovers_term_vote_and_log,
+    );
 }

@@ -1,6 +1,7 @@
 //! Replication tests: the consistency check, back-off, the commit rules, refusals.
 
 use super::*;
+use crate::bugs::{self, Bug};
 
 #[test]
 fn stale_leader_is_told_the_newer_term() {
@@ -220,7 +221,7 @@ fn figure_8_old_term_entry_is_not_committed_by_counting() {
     // Raft §5.4.2 and Figure 8: a leader of term 4 holding an entry of term 2 on a majority
     // must not commit it by counting replicas; it commits once an entry of term 4 is on a
     // majority, and the term-2 entry with it. The planted bug
-    // `bug-raft-commit-old-term-by-count` commits it early.
+    // `Bug::RaftCommitOldTermByCount` commits it early.
     let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(7));
     let mut config = config(1, 5);
     config.append_entries_max = 1;
@@ -255,7 +256,7 @@ fn figure_8_old_term_entry_is_not_committed_by_counting() {
         node.handle_message(now, &mut disk, NodeId(peer), success(4, 2))
             .unwrap();
     }
-    let bug = cfg!(feature = "bug-raft-commit-old-term-by-count");
+    let bug = bugs::active(Bug::RaftCommitOldTermByCount);
     assert_eq!(node.commit_index(), if bug { 2 } else { 1 });
     node.handle_message(now, &mut disk, NodeId(2), success(4, 3))
         .unwrap();
@@ -368,4 +369,13 @@ fn bad_peer_messages_are_refused_not_fatal() {
         Message::Heartbeat { term: 1, commit: 0 },
     )
     .unwrap();
+}
+
+#[cfg(feature = "bug-switches")]
+#[test]
+fn figure_8_old_term_entry_is_committed_by_counting_with_the_planted_bug() {
+    bugs::with(
+        Bug::RaftCommitOldTermByCount,
+        figure_8_old_term_entry_is_not_committed_by_counting,
+    );
 }

@@ -1,0 +1,146 @@
+//! The bug-switch canaries: each planted bug of `sluice_core::bugs`, switched on for its test's
+//! thread, must be caught by a sweep of a scenario, with a failing seed that replays to the
+//! same failure and trace, and that passes again once the bug is switched off. One build runs
+//! them all: `cargo test -p sluice-chaos --features bug-switches --test bug_switches`.
+//!
+//! A scenario run executes on the calling thread (only `sweep` spreads seeds over threads, and
+//! these tests do not use it), so the thread-local switch holds for every run it starts.
+#![cfg(feature = "bug-switches")]
+
+use sluice_chaos::registry::{lookup, scenarios};
+use sluice_chaos::{RunOptions, RunOutcome};
+use sluice_core::bugs::{self, Bug};
+
+/// The canary of each planted bug: the scenario whose sweep must catch it, how many seeds from
+/// seed 0 it may take, and the anomaly it must report (`None`: any).
+fn canary(bug: Bug) -> (&'static str, u64, Option<&'static str>) {
+    match bug {
+        Bug::SkipTornTailTruncation => ("log-crash-recovery", 500, None),
+        Bug::RaftVoteForStaleLog => ("controller-partition", 500, Some("committed-entry-changed")),
+        Bug::ControllerElectFenced => ("broker-fencing", 500, Some("metadata-invariant")),
+        Bug::RaftVoteNotPersisted => ("controller-failover", 1_000, Some("two-leaders-one-term")),
+        Bug::RaftCommitOldTermByCount => (
+            "controller-failover",
+            1_000,
+            Some("committed-entry-changed"),
+        ),
+        Bug::ReplicaAckBeforeIsr => ("leader-crash", 200, Some("inconsistent-offsets")),
+        Bug::ReplicaTruncateToHw => ("follower-truncation", 200, Some("log-divergence")),
+        Bug::ReplicaHwOutsideIsr => ("leader-crash", 200, Some("log-divergence")),
+        Bug::ControllerIgnoreUncleanShutdown => ("lossy-follower", 200, Some("unclean-admission")),
+        Bug::ReplicaSkipFetchEpochCheck => ("stale-follower", 200, Some("log-divergence")),
+    }
+}
+
+/// With `bug` switched on, sweeps its canary's scenario from seed 0 until a seed fails, checks
+/// the anomaly and that the seed replays to the same failure and trace; then checks that the
+/// same seed passes with the bug switched off.
+fn caught(bug: Bug) {
+    let (scenario, seeds, anomaly) = canary(bug);
+    let registry = scenarios();
+    let scenario = lookup(&registry, scenario).expect("registered");
+    let options = RunOptions::default();
+    let (failure, replay): (RunOutcome, RunOutcome) = bugs::with(bug, || {
+        assert!(bugs::active(bug));
+        let failure = (0..seeds)
+            .map(|seed| scenario.run(seed, &options))
+            .find(|outcome| !outcome.passed())
+            .unwrap_or_else(|| {
+                panic!(
+                    "{seeds} seeds of {} never caught {}",
+                    scenario.name(),
+                    bug.name()
+                )
+            });
+        (failure.clone(), scenario.run(failure.seed, &options))
+    });
+    assert_eq!(replay.failure, failure.failure, "the failing seed replays");
+    assert_eq!(replay.trace_hash, failure.trace_hash, "to the same trace");
+    println!(
+        "{} caught by {} at seed {}: {:?}",
+        bug.name(),
+        scenario.name(),
+        failure.seed,
+        failure.failure
+    );
+    if let Some(anomaly) = anomaly {
+        assert_eq!(failure.failure.as_ref().unwrap().anomaly, anomaly);
+    }
+    assert!(!bugs::active(bug), "switched off again");
+    let control = scenario.run(failure.seed, &options);
+    assert!(
+        control.passed(),
+        "seed {} of {} fails without {} too: {:?}",
+        failure.seed,
+        scenario.name(),
+        bug.name(),
+        control.failure
+    );
+}
+
+#[test]
+fn no_bug_is_active_unless_switched_on_and_only_on_its_thread() {
+    assert!(Bug::ALL.iter().all(|&bug| !bugs::active(bug)));
+    bugs::with(Bug::ReplicaAckBeforeIsr, || {
+        assert!(bugs::active(Bug::ReplicaAckBeforeIsr));
+        let elsewhere = std::thread::spawn(|| Bug::ALL.map(bugs::active));
+        assert_eq!(elsewhere.join().unwrap(), [false; 10]);
+    });
+    assert!(Bug::ALL.iter().all(|&bug| !bugs::active(bug)));
+}
+
+// Recovery of the partition log.
+
+#[test]
+fn skipping_torn_tail_truncation_is_caught_and_replays() {
+    caught(Bug::SkipTornTailTruncation);
+}
+
+// The controller quorum.
+
+#[test]
+fn a_vote_for_a_stale_log_is_caught() {
+    caught(Bug::RaftVoteForStaleLog);
+}
+
+#[test]
+fn a_fenced_leader_is_caught() {
+    caught(Bug::ControllerElectFenced);
+}
+
+#[test]
+fn a_vote_forgotten_by_a_restart_is_caught() {
+    caught(Bug::RaftVoteNotPersisted);
+}
+
+#[test]
+fn committing_an_old_term_entry_by_counting_is_caught() {
+    caught(Bug::RaftCommitOldTermByCount);
+}
+
+// Partition replication.
+
+#[test]
+fn acknowledging_before_the_isr_holds_a_batch_is_caught() {
+    caught(Bug::ReplicaAckBeforeIsr);
+}
+
+#[test]
+fn truncating_to_the_high_watermark_is_caught() {
+    caught(Bug::ReplicaTruncateToHw);
+}
+
+#[test]
+fn a_high_watermark_from_outside_the_isr_is_caught() {
+    caught(Bug::ReplicaHwOutsideIsr);
+}
+
+#[test]
+fn electing_a_replica_back_from_an_unclean_shutdown_is_caught() {
+    caught(Bug::ControllerIgnoreUncleanShutdown);
+}
+
+#[test]
+fn serving_a_fetch_from_an_older_leader_epoch_is_caught() {
+    caught(Bug::ReplicaSkipFetchEpochCheck);
+}
