@@ -156,3 +156,101 @@ impl AsyncWrite for ResponseWriter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Arc;
+
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+    use crate::transport::{Connector, Listener, TokioConnector};
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// A segment-like file of `len` bytes, each its position modulo 251.
+    fn segment(len: usize) -> Arc<std::fs::File> {
+        let mut file = tempfile::tempfile().unwrap();
+        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        file.write_all(&bytes).unwrap();
+        Arc::new(file)
+    }
+
+    fn range(file: &Arc<std::fs::File>, position: u64, len: usize) -> StoredRecords {
+        StoredRecords::File {
+            file: Arc::clone(file),
+            position,
+            len,
+        }
+    }
+
+    fn expected(position: usize, len: usize) -> Vec<u8> {
+        (position..position + len)
+            .map(|i| (i % 251) as u8)
+            .collect()
+    }
+
+    /// Over TCP (sendfile): a range larger than the socket buffers arrives whole and in
+    /// order, and a range past the file's end fails instead of sending a short frame.
+    #[test]
+    fn a_tcp_writer_sends_file_ranges_whole_or_fails() {
+        runtime().block_on(async {
+            let mut listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = Listener::local_addr(&listener).unwrap().port();
+            let (accepted, connected) = tokio::join!(
+                Listener::accept(&mut listener),
+                TokioConnector.connect("127.0.0.1", port)
+            );
+            let (_read, mut writer) = tokio::net::TcpListener::split(accepted.unwrap().0);
+            assert!(matches!(writer, ResponseWriter::Tcp(_)));
+            let mut client = connected.unwrap();
+            let file = segment(8 << 20);
+            let (len, position) = (6 << 20, 12_345);
+            let reading = async {
+                let mut received = vec![0; len];
+                client.read_exact(&mut received).await.unwrap();
+                received
+            };
+            let records = range(&file, position as u64, len);
+            let (sent, received) = tokio::join!(writer.send_records(&records), reading);
+            sent.unwrap();
+            assert!(received == expected(position, len), "the bytes differ");
+            let past_the_end = writer.send_records(&range(&file, (8 << 20) - 10, 20)).await;
+            assert_eq!(
+                past_the_end.unwrap_err().kind(),
+                io::ErrorKind::UnexpectedEof
+            );
+        });
+    }
+
+    /// Over any other stream the range is read and written, with the same outcome.
+    #[test]
+    fn another_writer_copies_file_ranges() {
+        runtime().block_on(async {
+            let (ours, mut theirs) = tokio::io::duplex(64 * 1024);
+            let mut writer = ResponseWriter::Other(Box::new(ours));
+            let file = segment(1 << 20);
+            let (len, position) = (700_000, 99);
+            let reading = async {
+                let mut received = vec![0; len];
+                theirs.read_exact(&mut received).await.unwrap();
+                received
+            };
+            let records = range(&file, position as u64, len);
+            let (sent, received) = tokio::join!(writer.send_records(&records), reading);
+            sent.unwrap();
+            assert!(received == expected(position, len), "the bytes differ");
+            let past_the_end = writer.send_records(&range(&file, (1 << 20) - 1, 2)).await;
+            assert_eq!(
+                past_the_end.unwrap_err().kind(),
+                io::ErrorKind::UnexpectedEof
+            );
+        });
+    }
+}
