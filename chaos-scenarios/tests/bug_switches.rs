@@ -45,20 +45,13 @@ fn caught(bug: Bug) {
         let failure = (0..seeds)
             .map(|seed| scenario.run(seed, &options))
             .find(|outcome| !outcome.passed())
-            .unwrap_or_else(|| {
-                panic!(
-                    "{seeds} seeds of {} never caught {}",
-                    scenario.name(),
-                    bug.name()
-                )
-            });
+            .unwrap_or_else(|| panic!("{seeds} seeds of {} never caught {bug:?}", scenario.name()));
         (failure.clone(), scenario.run(failure.seed, &options))
     });
     assert_eq!(replay.failure, failure.failure, "the failing seed replays");
     assert_eq!(replay.trace_hash, failure.trace_hash, "to the same trace");
     println!(
-        "{} caught by {} at seed {}: {:?}",
-        bug.name(),
+        "{bug:?} caught by {} at seed {}: {:?}",
         scenario.name(),
         failure.seed,
         failure.failure
@@ -70,10 +63,9 @@ fn caught(bug: Bug) {
     let control = scenario.run(failure.seed, &options);
     assert!(
         control.passed(),
-        "seed {} of {} fails without {} too: {:?}",
+        "seed {} of {} fails without {bug:?} too: {:?}",
         failure.seed,
         scenario.name(),
-        bug.name(),
         control.failure
     );
 }

@@ -61,23 +61,6 @@ impl Bug {
         Bug::ReplicaSkipFetchEpochCheck,
     ];
 
-    /// The bug's name in kebab case, as the feature that once planted it was called:
-    /// `bug-skip-torn-tail-truncation`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Bug::SkipTornTailTruncation => "bug-skip-torn-tail-truncation",
-            Bug::ControllerElectFenced => "bug-controller-elect-fenced",
-            Bug::RaftVoteNotPersisted => "bug-raft-vote-not-persisted",
-            Bug::RaftCommitOldTermByCount => "bug-raft-commit-old-term-by-count",
-            Bug::RaftVoteForStaleLog => "bug-raft-vote-for-stale-log",
-            Bug::ReplicaTruncateToHw => "bug-replica-truncate-to-hw",
-            Bug::ReplicaAckBeforeIsr => "bug-replica-ack-before-isr",
-            Bug::ReplicaHwOutsideIsr => "bug-replica-hw-outside-isr",
-            Bug::ControllerIgnoreUncleanShutdown => "bug-controller-ignore-unclean-shutdown",
-            Bug::ReplicaSkipFetchEpochCheck => "bug-replica-skip-fetch-epoch-check",
-        }
-    }
-
     /// The bit of this bug in the calling thread's set of active bugs.
     fn bit(self) -> u16 {
         1 << self as u16
@@ -163,12 +146,5 @@ mod tests {
         });
         assert!(unwound.is_err());
         assert!(!active(Bug::ReplicaAckBeforeIsr), "a panic switches it off");
-    }
-
-    #[test]
-    fn names_are_distinct_and_kebab_case() {
-        let names: std::collections::BTreeSet<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
-        assert_eq!(names.len(), Bug::ALL.len());
-        assert!(names.iter().all(|n| n.starts_with("bug-")));
     }
 }

@@ -70,7 +70,7 @@ pub fn encode_fetch_frame(
         out.i16(body.error_code);
         out.i32(body.session_id);
     }
-    out.array_len(body.responses.len());
+    out.length(body.responses.len()).map_err(refuse)?;
     let mut files = files.iter();
     for topic in &body.responses {
         topic_response(&mut out, topic, &mut files).map_err(refuse)?;
@@ -88,7 +88,7 @@ fn topic_response<'a>(
         return Err("tagged fields are not written");
     }
     out.string(topic.topic.as_bytes())?;
-    out.array_len(topic.partitions.len());
+    out.length(topic.partitions.len())?;
     for partition in &topic.partitions {
         let file = files.next().expect("counted");
         partition_data(out, partition, file.as_ref())?;
@@ -119,9 +119,9 @@ fn partition_data(
         out.i64(partition.log_start_offset);
     }
     match &partition.aborted_transactions {
-        None => out.null_array(),
+        None => out.null(),
         Some(aborted) => {
-            out.array_len(aborted.len());
+            out.length(aborted.len())?;
             for transaction in aborted {
                 if !transaction.unknown_tagged_fields.is_empty() {
                     return Err("tagged fields are not written");
@@ -139,10 +139,10 @@ fn partition_data(
         (Some(_), Some(_)) => return Err("records both in the body and in a file"),
         (Some(range), None) => out.file(range.len as usize)?,
         (None, Some(records)) => {
-            out.bytes_len(records.len())?;
+            out.length(records.len())?;
             out.bytes.extend_from_slice(records);
         }
-        (None, None) => out.null_bytes(),
+        (None, None) => out.null(),
     }
     out.tagged_fields();
     Ok(())
@@ -193,16 +193,20 @@ impl Parts {
         self.bytes.push(value as u8);
     }
 
-    /// An array's length: int32, or in flexible versions an unsigned varint of length + 1.
-    fn array_len(&mut self, len: usize) {
+    /// The length of an array or of bytes: int32, or in flexible versions an unsigned varint
+    /// of length + 1.
+    fn length(&mut self, len: usize) -> Result<(), &'static str> {
+        let len = i32::try_from(len).map_err(|_| "a field over 2 GiB")?;
         if self.flexible() {
             self.unsigned_varint(len as u64 + 1);
         } else {
-            self.i32(len as i32);
+            self.i32(len);
         }
+        Ok(())
     }
 
-    fn null_array(&mut self) {
+    /// A null array or null bytes.
+    fn null(&mut self) {
         if self.flexible() {
             self.unsigned_varint(0);
         } else {
@@ -221,24 +225,6 @@ impl Parts {
         Ok(())
     }
 
-    fn bytes_len(&mut self, len: usize) -> Result<(), &'static str> {
-        let len = i32::try_from(len).map_err(|_| "records over 2 GiB")?;
-        if self.flexible() {
-            self.unsigned_varint(len as u64 + 1);
-        } else {
-            self.i32(len);
-        }
-        Ok(())
-    }
-
-    fn null_bytes(&mut self) {
-        if self.flexible() {
-            self.unsigned_varint(0);
-        } else {
-            self.i32(-1);
-        }
-    }
-
     /// An empty tagged-field section, in flexible versions.
     fn tagged_fields(&mut self) {
         if self.flexible() {
@@ -248,7 +234,7 @@ impl Parts {
 
     /// The length prefix of a file's records, then a slot for them.
     fn file(&mut self, len: usize) -> Result<(), &'static str> {
-        self.bytes_len(len)?;
+        self.length(len)?;
         let bytes = std::mem::take(&mut self.bytes);
         self.parts.push(FramePart::Bytes(bytes));
         self.parts.push(FramePart::File(self.files));

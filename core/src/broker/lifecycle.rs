@@ -191,7 +191,7 @@ impl Node {
 
     /// Whether a controlled shutdown has finished: the controller let the broker go, or there
     /// is no registration to shut down (a controller-only node, or a broker never accepted).
-    pub(super) fn let_go(&self) -> bool {
+    pub fn controlled_shutdown_done(&self) -> bool {
         self.lifecycle
             .as_ref()
             .is_none_or(|lifecycle| lifecycle.shut_down || lifecycle.epoch.is_none())

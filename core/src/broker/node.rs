@@ -332,12 +332,6 @@ impl Node {
         });
     }
 
-    /// Whether the controller has let this broker go (always true on a node with no broker
-    /// registration to give up).
-    pub fn controlled_shutdown_done(&self) -> bool {
-        self.let_go()
-    }
-
     /// The broker side's standing, on a broker.
     pub fn broker_status(&self) -> Option<BrokerStatus> {
         self.lifecycle.as_ref().map(Lifecycle::status)

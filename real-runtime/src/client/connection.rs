@@ -9,7 +9,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use sluice_core::api::{self, Disconnected};
 use sluice_net::client::{decode_response, encode_request, ClientCodecError};
 use sluice_net::convert::outbound::{api_key_of, request_to_kafka, response_to_core, Answer};
-use sluice_net::frame::SIZE_PREFIX_BYTES;
+use sluice_net::frame::{parse_frame, FrameStatus};
 use sluice_net::kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
 use sluice_net::kafka_protocol::protocol::StrBytes;
 use sluice_net::request::RequestBody;
@@ -302,34 +302,29 @@ impl FrameReader {
         &mut self,
         stream: &mut (impl tokio::io::AsyncRead + Unpin),
     ) -> Result<Bytes, ClientError> {
-        self.fill(stream, SIZE_PREFIX_BYTES).await?;
-        let prefix: [u8; SIZE_PREFIX_BYTES] = self.buffer[..SIZE_PREFIX_BYTES]
-            .try_into()
-            .expect("four bytes");
-        let size = usize::try_from(i32::from_be_bytes(prefix))
-            .ok()
-            .filter(|size| *size <= RESPONSE_BYTES_MAX)
-            .ok_or_else(|| {
-                ClientError::Protocol(format!("answer size {prefix:?} is out of range"))
-            })?;
-        self.fill(stream, SIZE_PREFIX_BYTES + size).await?;
-        self.buffer.advance(SIZE_PREFIX_BYTES);
-        Ok(self.buffer.split_to(size).freeze())
-    }
-
-    /// Reads until the buffer holds at least `wanted` bytes.
-    async fn fill(
-        &mut self,
-        stream: &mut (impl tokio::io::AsyncRead + Unpin),
-        wanted: usize,
-    ) -> Result<(), ClientError> {
-        while self.buffer.len() < wanted {
-            let missing = wanted - self.buffer.len();
+        loop {
+            let missing = match parse_frame(&self.buffer, RESPONSE_BYTES_MAX) {
+                FrameStatus::Frame(payload) => {
+                    let mut frame = self.buffer.split_to(payload.end);
+                    frame.advance(payload.start);
+                    return Ok(frame.freeze());
+                }
+                FrameStatus::NeedMore(missing) => missing,
+                FrameStatus::TooLarge(size) => {
+                    return Err(ClientError::Protocol(format!(
+                        "answer of {size} bytes is over the client's limit"
+                    )))
+                }
+                FrameStatus::Negative(size) => {
+                    return Err(ClientError::Protocol(format!(
+                        "negative answer size {size}"
+                    )))
+                }
+            };
             self.buffer.reserve(missing.max(READ_BYTES_MIN));
             if stream.read_buf(&mut self.buffer).await? == 0 {
                 return Err(ClientError::Io(std::io::ErrorKind::UnexpectedEof.into()));
             }
         }
-        Ok(())
     }
 }

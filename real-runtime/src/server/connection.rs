@@ -19,7 +19,7 @@ use sluice_net::fetch_frame::{encode_fetch_frame, FramePart};
 use sluice_net::frame::FrameDecoder;
 use sluice_net::header::RequestHeader;
 use sluice_net::request::{decode_request, RequestBody};
-use sluice_net::response::{encode_response, EncodeError};
+use sluice_net::response::encode_response;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::sync::{mpsc, watch};
 
@@ -231,13 +231,15 @@ async fn write_responses(
                         break;
                     }
                 },
-                Outcome::Fetch(answer) => match write_fetch(&mut writer, &header, &answer).await {
-                    Ok(written) => written,
-                    Err(error) => {
-                        tracing::error!(connection = info.id, %error, "cannot encode a response");
-                        break;
+                Outcome::Fetch(answer) => {
+                    match encode_fetch_frame(&header, &answer.body, &answer.files) {
+                        Ok(parts) => write_parts(&mut writer, &parts, &answer).await,
+                        Err(error) => {
+                            tracing::error!(connection = info.id, %error, "cannot encode a response");
+                            break;
+                        }
                     }
-                },
+                }
                 Outcome::Respond(_) | Outcome::NoResponse => Ok(()),
                 Outcome::Close(reason) => {
                     tracing::debug!(connection = info.id, peer = %info.peer, reason, "closing");
@@ -260,26 +262,24 @@ async fn write_responses(
     }
 }
 
-/// Writes a Fetch answer whose records lie in files: the encoded parts through the buffer, each
-/// file's records straight to the stream after flushing what came before them. The outer error
-/// is an encoding failure; the inner one a failed write.
-async fn write_fetch(
+/// Writes a Fetch frame's parts: encoded bytes through the buffer, each file's records
+/// straight to the stream after flushing what came before them.
+async fn write_parts(
     writer: &mut BufWriter<ResponseWriter>,
-    header: &RequestHeader,
+    parts: &[FramePart],
     answer: &FetchAnswer,
-) -> Result<std::io::Result<()>, EncodeError> {
-    let parts = encode_fetch_frame(header, &answer.body, &answer.files)?;
-    for part in &parts {
-        let written = match part {
-            FramePart::Bytes(bytes) => writer.write_all(bytes).await,
-            FramePart::File(slot) => match writer.flush().await {
-                Ok(()) => writer.get_mut().send_records(&answer.records[*slot]).await,
-                Err(error) => Err(error),
-            },
-        };
-        if written.is_err() {
-            return Ok(written);
+) -> std::io::Result<()> {
+    for part in parts {
+        match part {
+            FramePart::Bytes(bytes) => writer.write_all(bytes).await?,
+            FramePart::File(slot) => {
+                writer.flush().await?;
+                writer
+                    .get_mut()
+                    .send_records(&answer.records[*slot])
+                    .await?;
+            }
         }
     }
-    Ok(Ok(()))
+    Ok(())
 }
