@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod cluster;
 pub mod determinism;
 pub mod registry;
 pub mod report;
@@ -52,6 +53,7 @@ macro_rules! story_scenario {
 }
 
 // Scenario modules go here, one per story:
+pub mod admin_faults;
 pub mod log_crash_recovery;
 pub mod metadata_quorum;
 pub mod replication;

@@ -16,6 +16,7 @@ pub fn scenarios() -> Vec<Box<dyn Scenario>> {
         Box::new(crate::metadata_quorum::BrokerFencing),
         Box::new(crate::metadata_quorum::MetadataCatchUp),
         Box::new(crate::metadata_quorum::ManyTopics),
+        Box::new(crate::admin_faults::AdminUnderFaults),
         Box::new(crate::replication::LeaderCrash),
         Box::new(crate::replication::FollowerTruncation),
         Box::new(crate::replication::LeaderIsolated),

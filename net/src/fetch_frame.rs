@@ -26,8 +26,8 @@ const FLEXIBLE: i16 = 12;
 pub enum FramePart {
     /// Bytes to write as they are.
     Bytes(Vec<u8>),
-    /// The records of the `n`th entry of the `files` passed to [`encode_fetch_frame`]: its
-    /// whole range goes here. Its length prefix is already in the bytes before.
+    /// The records of the `n`th file range passed to [`encode_fetch_frame`], counting only
+    /// the `Some` entries of `files`: its whole range goes here. Its length prefix is already in the bytes before.
     File(usize),
 }
 

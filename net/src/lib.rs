@@ -73,6 +73,7 @@ pub mod request;
 pub mod response;
 #[cfg(test)]
 mod samples;
+pub mod serving;
 pub mod versions;
 mod wire;
 

@@ -24,13 +24,13 @@ use sluice_core::replica::{ConsumerReads, ReplicaConfig};
 use sluice_core::rng::SplitMix64;
 use sluice_core::time::Duration;
 use sluice_net::convert::{
-    expects_response, fetch_from_core, from_core, to_core, BrokerEndpoint, ClusterInfo,
-    ResponseContext, ADMIN_APIS, DATA_PLANE_APIS,
+    expects_response, fetch_from_core, from_core, to_core, ClusterInfo, ResponseContext,
 };
 use sluice_net::kafka_protocol::messages::ApiKey;
 use sluice_net::peer::Hello;
 use sluice_net::request::{DecodedRequest, RequestBody};
 use sluice_net::response::{api_versions_body_for, ResponseBody};
+use sluice_net::serving::cluster_info;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::NodeClocks;
@@ -41,14 +41,7 @@ use crate::records::RecordFiles;
 use crate::server::{ConnectionInfo, FetchAnswer, Outcome, Reply, RequestHandler};
 use crate::transport::{Connector, TokioConnector};
 
-/// Whether the node answers `api_key`, and so whether ApiVersions lists it: a client that
-/// sees an API listed uses it, and one the broker cannot serve would cost it its connection.
-/// ApiVersions, and every API `sluice-net` converts for it.
-pub fn serves(api_key: ApiKey) -> bool {
-    api_key == ApiKey::ApiVersions
-        || DATA_PLANE_APIS.contains(&api_key)
-        || ADMIN_APIS.contains(&api_key)
-}
+pub use sluice_net::serving::serves;
 
 /// A client's request on its way to the node task.
 struct ClientInput {
@@ -333,22 +326,8 @@ async fn run_node<C: Connector, D: RecordFiles>(
     let mut shutdown_waiters: Vec<oneshot::Sender<()>> = Vec::new();
     let mut waiting = Waiting::new();
     let mut next_token: u64 = 0;
-    // As Kafka opens its listeners only once the broker has caught up with the metadata log,
-    // requests wait until the broker is unfenced and acting on its roles: before that its
-    // image may be empty and would call every topic unknown.
-    let mut held: Vec<ClientInput> = Vec::new();
     parts.timeout(&mut node);
     loop {
-        let ready = node
-            .broker_status()
-            .is_some_and(|status| status.unfenced && status.active);
-        if ready {
-            for input in std::mem::take(&mut held) {
-                next_token += 1;
-                let token = next_token;
-                parts.submit(&mut node, &mut waiting, token, input);
-            }
-        }
         let sleep = node
             .poll_timeout()
             .map(|deadline| parts.clocks.until(deadline));
@@ -361,10 +340,6 @@ async fn run_node<C: Connector, D: RecordFiles>(
             }
             input = inputs.recv() => {
                 let Some(input) = input else { break };
-                if !ready {
-                    held.push(input);
-                    continue;
-                }
                 next_token += 1;
                 let token = next_token;
                 parts.submit(&mut node, &mut waiting, token, input);
@@ -491,36 +466,3 @@ impl<D: Disk> Parts<D> {
 
 /// Requests the node has yet to answer: token → (what the answer needs, where it goes).
 type Waiting = BTreeMap<u64, (ResponseContext, oneshot::Sender<Outcome>)>;
-
-/// What Metadata answers say about the cluster, from the node's image.
-fn cluster_info(node: &Node, cluster_id: &str) -> ClusterInfo {
-    let brokers: BTreeMap<i32, BrokerEndpoint> = node
-        .live_brokers()
-        .filter_map(|broker| {
-            let listener = broker.listeners.first()?;
-            Some((
-                broker.broker_id,
-                BrokerEndpoint {
-                    host: listener.host.clone(),
-                    port: i32::from(listener.port),
-                    rack: broker.rack.clone(),
-                },
-            ))
-        })
-        .collect();
-    // The active controller when this node knows it and clients can reach it (a combined
-    // node); otherwise, as Kafka's KRaft brokers do, a live broker, which forwards what needs
-    // the controller.
-    let active = node
-        .raft()
-        .and_then(|raft| raft.leader())
-        .and_then(|id| i32::try_from(id.0).ok())
-        .filter(|id| brokers.contains_key(id));
-    ClusterInfo {
-        cluster_id: Some(cluster_id.to_string()),
-        controller_id: active
-            .or_else(|| brokers.keys().next().copied())
-            .unwrap_or(-1),
-        brokers,
-    }
-}

@@ -2,19 +2,23 @@
 
 use sluice_core::raft::Role;
 
-use super::cluster::Cluster;
 use super::script::Script;
+use crate::cluster::Cluster;
 
-/// The node acting as the active controller in the highest term, if any.
+/// The process acting as the active controller in the highest term, if any.
 pub fn active_controller(cluster: &Cluster) -> Option<usize> {
-    let term = cluster.history.last_term()?;
-    cluster.nodes.iter().position(|node| {
-        node.controller.is_some()
-            && node
-                .raft
-                .as_ref()
-                .is_some_and(|raft| raft.role() == Role::Leader && raft.term() == term)
-    })
+    cluster
+        .controller_indexes()
+        .into_iter()
+        .filter(|index| {
+            cluster.procs[*index].node.as_ref().is_some_and(|node| {
+                node.is_active_controller() && node.raft().is_some_and(|r| r.role() == Role::Leader)
+            })
+        })
+        .max_by_key(|index| {
+            let node = cluster.procs[*index].node.as_ref().expect("filtered");
+            node.raft().map_or(0, |raft| raft.term())
+        })
 }
 
 /// After the healed phase: one active controller, every node applied what it committed,
@@ -23,16 +27,16 @@ pub fn check_liveness(cluster: &mut Cluster, script: &Script) {
     let Some(leader) = active_controller(cluster) else {
         return cluster.fail("no-controller", "no active controller at the end".into());
     };
-    let commit = cluster.nodes[leader]
-        .raft
-        .as_ref()
-        .expect("running")
-        .commit_index();
+    let node = cluster.procs[leader].node.as_ref().expect("active");
+    let commit = node.raft().expect("a controller").commit_index();
     let behind: Vec<String> = cluster
-        .nodes
-        .iter()
-        .filter(|node| node.applied + 8 < commit)
-        .map(|node| format!("{} at {}", node.id, node.applied))
+        .controller_indexes()
+        .into_iter()
+        .filter_map(|index| {
+            let process = &cluster.procs[index];
+            let applied = process.node.as_ref().map_or(0, |n| n.applied_index());
+            (applied + 8 < commit).then(|| format!("{} at {applied}", process.net_id))
+        })
         .collect();
     if !behind.is_empty() {
         return cluster.fail(
@@ -44,15 +48,12 @@ pub fn check_liveness(cluster: &mut Cluster, script: &Script) {
     // committed ten seconds before the end.
     let target = script.commit_before_end.unwrap_or(0);
     let lagging: Vec<String> = cluster
-        .brokers
-        .iter()
-        .filter(|broker| broker.follower.applied_index() < target)
-        .map(|broker| {
-            format!(
-                "broker {} at {}",
-                broker.broker_id,
-                broker.follower.applied_index()
-            )
+        .broker_indexes()
+        .into_iter()
+        .filter_map(|index| {
+            let process = &cluster.procs[index];
+            let applied = process.node.as_ref().map_or(0, |n| n.applied_index());
+            (applied < target).then(|| format!("{} at {applied}", process.net_id))
         })
         .collect();
     if !lagging.is_empty() {
@@ -61,33 +62,38 @@ pub fn check_liveness(cluster: &mut Cluster, script: &Script) {
             format!("commit {target}: {lagging:?}"),
         );
     }
-    let image = &cluster.nodes[leader].image;
-    for broker in &cluster.brokers {
-        let active = image
-            .broker(broker.broker_id)
-            .is_some_and(|b| b.is_active());
-        if !active {
-            let detail = format!("broker {} is not registered and unfenced", broker.broker_id);
+    let image = cluster.procs[leader].node.as_ref().expect("active").image();
+    for id in cluster.topology.broker_ids() {
+        if !image.broker(id).is_some_and(|b| b.is_active()) {
+            let detail = format!("broker {id} is not registered and unfenced");
             return cluster.fail("broker-not-unfenced", detail);
         }
     }
     let leaderless: Vec<String> = image
         .partitions()
         .filter(|(_, _, state)| state.leader < 0)
-        .map(|(topic, partition, _)| format!("{topic:?}-{partition}"))
+        .map(|(topic, partition, state)| {
+            let name = image.topic(topic).map_or("?", |t| t.name.as_str());
+            format!(
+                "{name}-{partition} (replicas {:?}, ISR {:?}, ELR {:?})",
+                state.replicas, state.isr, state.elr
+            )
+        })
         .collect();
     if !leaderless.is_empty() {
         cluster.fail("leaderless-partition", format!("{leaderless:?}"));
     }
 }
 
-/// Marks that come from Raft's own counters.
+/// Marks that come from Raft's own counters, of running and stopped processes alike.
 pub fn note_stats(cluster: &mut Cluster) {
-    let stats: Vec<_> = cluster
-        .nodes
-        .iter()
-        .filter_map(|n| n.raft.as_ref().map(|r| *r.stats()))
-        .collect();
+    let mut stats = cluster.retired_raft.clone();
+    stats.extend(
+        cluster
+            .procs
+            .iter()
+            .filter_map(|p| p.node.as_ref().and_then(|n| n.raft()).map(|r| *r.stats())),
+    );
     if stats
         .iter()
         .any(|s| s.pre_votes_refused_for_lease + s.votes_ignored_for_lease > 0)

@@ -18,25 +18,18 @@
 //!   move, and they return and are unfenced.
 //! - `many-topics`: hundreds of partitions created and deleted under the partition faults.
 
-pub(crate) mod checks;
-pub(crate) mod clients;
-pub(crate) mod cluster;
 pub(crate) mod liveness;
-pub(crate) mod node;
 pub(crate) mod script;
-pub(crate) mod wire;
 
-use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
-use sluice_sim::NodeId;
 
+use crate::cluster::{AdminClient, Cluster, Event, Role, Settings, Topology};
 use crate::swarm::{FaultMix, FaultSpec};
 use crate::{Marks, RunOptions, RunOutcome};
-use cluster::{Cluster, Event, Shape};
 use liveness::{check_liveness, note_stats};
 use script::{
-    Script, ELECTION_BOUND, ELECTION_CHECK, FAULT, HEAL_ALL, LIVENESS_PHASE, NOTE_COMMIT,
-    SAFETY_PHASE,
+    Script, ADMIN_TICK, ELECTION_BOUND, ELECTION_CHECK, FAULT, HEAL_ALL, LIVENESS_PHASE,
+    NOTE_COMMIT, SAFETY_PHASE, UNCLEAN_RECOVERY,
 };
 
 /// One of the stories in the module documentation.
@@ -55,6 +48,8 @@ pub enum Story {
 }
 
 const PARTITION_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
     "controller-elected",
     "controller-failover",
     "pre-vote-refused",
@@ -70,6 +65,8 @@ const PARTITION_MARKS: &[&str] = &[
 ];
 
 const FAILOVER_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
     "controller-failover",
     "active-controller-crashed",
     "crash-with-uncommitted-decisions",
@@ -83,6 +80,8 @@ const FAILOVER_MARKS: &[&str] = &[
 ];
 
 const FENCING_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
     "broker-fenced",
     "partition-leader-moved",
     "broker-unfenced",
@@ -91,6 +90,8 @@ const FENCING_MARKS: &[&str] = &[
 ];
 
 const MANY_TOPICS_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
     "topic-deleted",
     "log-compacted",
     "snapshot-installed",
@@ -98,6 +99,8 @@ const MANY_TOPICS_MARKS: &[&str] = &[
 ];
 
 const CATCH_UP_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
     "broker-loaded-snapshot",
     "broker-fenced",
     "broker-unfenced",
@@ -149,32 +152,31 @@ impl Story {
         }
     }
 
-    /// The cluster this seed runs.
-    fn shape(self, mix: &FaultMix, rng: &mut impl Rng) -> Shape {
-        let controllers = if rng.chance(1, 3) { 5 } else { 3 };
-        let mut shape = Shape::new(controllers, rng.range_inclusive(3, 5) as u32);
+    /// The settings of this seed's nodes and the admin's pace.
+    fn settings(self, mix: &FaultMix) -> (Settings, (u64, u64)) {
+        let mut settings = Settings::new();
+        // These stories are about the metadata quorum: brokers fsync, so that a machine crash
+        // of a combined node never makes a single-replica partition wait for an operator's
+        // unclean election (KIP-966), which is the replication stories' business.
+        settings.node.replica.durability = sluice_core::replica::Durability::Fsync;
         // Knobs any story's mix may enable.
         let crash_points = u64::from(mix.rate_per_mille("crash-points"));
-        shape.crash_after_vote_per_mille = crash_points;
-        shape.crash_after_append_per_mille = crash_points;
+        settings.crash_after_vote_per_mille = crash_points;
+        settings.crash_after_append_per_mille = crash_points;
         if mix.enabled("tight-elections") {
-            shape.election_timeout = (Duration::from_millis(300), Duration::from_millis(360));
-            shape.heartbeat = Duration::from_millis(60);
+            settings.election_timeout = Duration::from_millis(300);
+            settings.heartbeat = Duration::from_millis(60);
         }
-        if self == Story::Failover {
-            shape.admin_interval_ms = (200, 1_000);
-            if mix.enabled("one-entry-appends") {
-                shape.append_entries_max = 1;
-            }
+        let admin_interval_ms = match self {
+            Story::Failover => (200, 1_000),
+            Story::ManyTopics => (50, 400),
+            Story::CatchUp => (100, 600),
+            _ => (1_000, 4_000),
+        };
+        if self == Story::Failover && mix.enabled("one-entry-appends") {
+            settings.append_entries_max = 1;
         }
-        if self == Story::ManyTopics {
-            shape.admin_deletes = true;
-            shape.admin_interval_ms = (50, 400);
-        }
-        if self == Story::CatchUp {
-            shape.admin_interval_ms = (100, 600);
-        }
-        shape
+        (settings, admin_interval_ms)
     }
 }
 
@@ -182,21 +184,33 @@ impl Story {
 fn run_story(story: Story, name: &'static str, seed: u64, options: &RunOptions) -> RunOutcome {
     let mut fault_rng = sluice_sim::SimRng::new(seed ^ 0x5eed_fa17);
     let mix = FaultMix::draw(&mut fault_rng, story.faults());
-    let shape = story.shape(&mix, &mut fault_rng);
-    let mut cluster = Cluster::new(seed, options.keep_trace, &shape, Marks::new(story.marks()));
+    let topology = Topology::draw(&mut fault_rng, &[3, 5], (3, 5));
+    let (settings, admin_interval_ms) = story.settings(&mix);
+    let marks = Marks::new(story.marks());
+    let mut cluster = Cluster::new(seed, options.keep_trace, topology, &settings, marks);
     if mix.enabled("slow-links") {
         slow_links(&mut cluster);
     }
+    let admin = AdminClient::new(cluster.topology.broker_ids(), &mut cluster.rng);
+    let admin = cluster.add_client(Role::Admin(admin));
     let mut script = Script {
         story,
         mix,
         down: Vec::new(),
         commit_before_end: None,
+        paused: Vec::new(),
+        admin,
+        admin_interval_ms,
+        next_topic: 0,
+        deletes: story == Story::ManyTopics,
     };
     let before_end = SAFETY_PHASE + LIVENESS_PHASE - Duration::from_secs(10);
     cluster
         .kernel
         .schedule_after(before_end, Event::Script(NOTE_COMMIT));
+    cluster
+        .kernel
+        .schedule_after(Duration::from_secs(3), Event::Script(ADMIN_TICK));
     cluster
         .kernel
         .schedule_after(Duration::from_secs(5), Event::Script(FAULT));
@@ -206,6 +220,10 @@ fn run_story(story: Story, name: &'static str, seed: u64, options: &RunOptions) 
     cluster
         .kernel
         .schedule_after(SAFETY_PHASE + ELECTION_BOUND, Event::Script(ELECTION_CHECK));
+    cluster.kernel.schedule_after(
+        SAFETY_PHASE + ELECTION_BOUND + Duration::from_secs(2),
+        Event::Script(UNCLEAN_RECOVERY),
+    );
     let end = Instant::ZERO + SAFETY_PHASE + LIVENESS_PHASE;
     cluster.run_until(end, &mut |cluster, step| script.step(cluster, step));
     if cluster.failure.is_none() {
@@ -213,8 +231,8 @@ fn run_story(story: Story, name: &'static str, seed: u64, options: &RunOptions) 
     }
     note_stats(&mut cluster);
     let swarm = format!(
-        "{} controllers={} brokers={} append_entries_max={}",
-        script.mix, shape.controllers, shape.brokers, shape.append_entries_max
+        "{} append_entries_max={}",
+        script.mix, settings.append_entries_max
     );
     cluster.outcome(seed, name, swarm)
 }
@@ -227,10 +245,14 @@ pub(crate) fn slow_links(cluster: &mut Cluster) {
         tail_max: Duration::from_millis(200),
         ..sluice_sim::LinkConfig::LAN
     };
-    let n = cluster.nodes.len() as u32;
-    for a in 1..=n {
-        for b in (1..=n).filter(|b| *b != a) {
-            cluster.net.set_link(NodeId(a), NodeId(b), slow);
+    let controllers: Vec<_> = cluster
+        .controller_indexes()
+        .into_iter()
+        .map(|i| cluster.procs[i].net_id)
+        .collect();
+    for a in &controllers {
+        for b in controllers.iter().filter(|b| *b != a) {
+            cluster.net.set_link(*a, *b, slow);
         }
     }
 }

@@ -2,11 +2,11 @@
 
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
-use sluice_sim::{CrashKind, NodeId};
+use sluice_sim::CrashKind;
 
-use super::cluster::{Cluster, Event};
 use super::liveness::active_controller;
 use super::{slow_links, Story};
+use crate::cluster::{AdminOp, Cluster, Event};
 use crate::swarm::FaultMix;
 
 /// How long faults strike before everything heals.
@@ -23,6 +23,8 @@ pub const HEAL_ALL: u32 = 2;
 pub const ELECTION_CHECK: u32 = 3;
 const RESTART: u32 = 4;
 pub const NOTE_COMMIT: u32 = 5;
+pub const ADMIN_TICK: u32 = 6;
+pub const UNCLEAN_RECOVERY: u32 = 7;
 
 /// The faults of one run.
 pub struct Script {
@@ -34,6 +36,16 @@ pub struct Script {
     pub down: Vec<usize>,
     /// The active controller's commit index ten seconds before the end.
     pub commit_before_end: Option<u64>,
+    /// Controllers paused by a fault, resumed when it heals.
+    pub paused: Vec<usize>,
+    /// The admin client.
+    pub admin: usize,
+    /// The admin's pause between requests, in milliseconds.
+    pub admin_interval_ms: (u64, u64),
+    /// The next topic number to create.
+    pub next_topic: u32,
+    /// The admin also deletes topics.
+    pub deletes: bool,
 }
 
 impl Script {
@@ -55,9 +67,12 @@ impl Script {
                 self.heal(cluster);
             }
             RESTART => self.restart_down(cluster),
+            ADMIN_TICK => self.admin_tick(cluster),
+            UNCLEAN_RECOVERY => self.unclean_recovery(cluster),
             NOTE_COMMIT => {
                 self.commit_before_end = active_controller(cluster)
-                    .and_then(|leader| cluster.nodes[leader].raft.as_ref())
+                    .and_then(|leader| cluster.procs[leader].node.as_ref())
+                    .and_then(|node| node.raft())
                     .map(|raft| raft.commit_index());
             }
             ELECTION_CHECK => {
@@ -72,6 +87,64 @@ impl Script {
         }
     }
 
+    /// The admin's next topic: created (1 to 4 partitions, replication factor 1 to 3) or,
+    /// for a third of many-topics' requests, deleted; one at a time, as Kafka's admin does.
+    fn admin_tick(&mut self, cluster: &mut Cluster) {
+        let idle = cluster.clients[self.admin]
+            .admin()
+            .is_some_and(|admin| admin.is_idle());
+        if idle {
+            let op = if self.deletes && self.next_topic > 0 && cluster.rng.chance(1, 3) {
+                let name = format!("topic-{}", cluster.rng.below(u64::from(self.next_topic)));
+                AdminOp::Delete { name }
+            } else {
+                self.next_topic += 1;
+                AdminOp::Create {
+                    name: format!("topic-{}", self.next_topic - 1),
+                    partitions: cluster.rng.range_inclusive(1, 4) as i32,
+                    replication_factor: cluster.rng.range_inclusive(1, 3) as i16,
+                }
+            };
+            let admin = cluster.clients[self.admin].admin_mut().expect("an admin");
+            admin.submit(op);
+            cluster.poke_client(self.admin);
+        }
+        let (low, high) = self.admin_interval_ms;
+        let interval = Duration::from_millis(cluster.rng.range_inclusive(low, high));
+        cluster
+            .kernel
+            .schedule_after(interval, Event::Script(ADMIN_TICK));
+    }
+
+    /// A combined node's broker that crashed before it recorded its last registration comes
+    /// back unable to vouch for its log, and leaves every ISR and ELR (KIP-966): a partition
+    /// whose every replica did so waits for an operator. Once healed, the operator enables
+    /// unclean leader election on those topics, as Kafka's operators do.
+    fn unclean_recovery(&mut self, cluster: &mut Cluster) {
+        let Some(image) = cluster.latest_image() else {
+            return;
+        };
+        let mut topics: Vec<String> = image
+            .partitions()
+            .filter(|(_, _, s)| s.leader < 0 && s.isr.is_empty() && s.elr.is_empty())
+            .filter_map(|(topic, _, _)| image.topic(topic).map(|t| t.name.clone()))
+            .collect();
+        topics.dedup();
+        if topics.is_empty() {
+            return;
+        }
+        cluster.mark("unclean-recovery");
+        let admin = cluster.clients[self.admin].admin_mut().expect("an admin");
+        for name in topics {
+            admin.submit(AdminOp::Alter {
+                name,
+                key: "unclean.leader.election.enable".to_string(),
+                value: "true".to_string(),
+            });
+        }
+        cluster.poke_client(self.admin);
+    }
+
     /// controller-failover: crash whoever is the active controller now — or, on flapping
     /// seeds, sometimes a voter that may just have granted a vote, restarted at once.
     fn crash_active(&mut self, cluster: &mut Cluster) -> Duration {
@@ -83,8 +156,9 @@ impl Script {
         let next = Duration::from_millis(low + cluster.rng.below(span));
         let flap = self.mix.enabled("flap") && cluster.rng.chance(1, 2);
         let victim = if flap && cluster.rng.chance(1, 3) {
-            let n = cluster.nodes.len() as u64;
-            Some(cluster.rng.below(n) as usize).filter(|i| cluster.nodes[*i].raft.is_some())
+            let controllers = cluster.controller_indexes();
+            let pick = controllers[cluster.rng.below(controllers.len() as u64) as usize];
+            Some(pick).filter(|i| cluster.procs[*i].node.is_some())
         } else {
             active_controller(cluster)
         };
@@ -92,7 +166,7 @@ impl Script {
             return next;
         };
         let kind = CrashKind::random(&mut cluster.rng);
-        cluster.crash_node(victim, kind);
+        cluster.crash(victim, kind);
         self.down.push(victim);
         let restart_after = if flap {
             cluster.mark("flapping-controller");
@@ -106,27 +180,25 @@ impl Script {
         next
     }
 
-    /// broker-fencing: one broker stalls for longer than its session, now and then a
-    /// controller fault on top.
+    /// broker-fencing: one broker stalls for longer than its session (or is asked to shut
+    /// down), now and then a controller fault on top.
     fn stall_broker(&mut self, cluster: &mut Cluster) -> Duration {
-        let victim = cluster.rng.below(cluster.brokers.len() as u64) as usize;
-        let broker = &cluster.brokers[victim];
-        let idle = broker
-            .muted_until
-            .is_none_or(|until| until <= cluster.kernel.now());
-        if idle && broker.epoch.is_some() && cluster.rng.chance(1, 2) {
-            cluster.brokers[victim].shutting_down = true;
-            cluster
-                .kernel
-                .record(format_args!("broker {victim} asked to shut down"));
+        let brokers = cluster.broker_indexes();
+        let victim = brokers[cluster.rng.below(brokers.len() as u64) as usize];
+        let registered = cluster.procs[victim]
+            .node
+            .as_ref()
+            .and_then(|node| node.broker_status())
+            .is_some_and(|status| status.broker_epoch.is_some());
+        if cluster.procs[victim].is_up() && registered && cluster.rng.chance(1, 2) {
+            cluster.begin_controlled_shutdown(victim);
             return Duration::from_millis(4_000 + cluster.rng.below(6_000));
         }
-        let stall = Duration::from_millis(10_000 + cluster.rng.below(8_000));
-        let until = cluster.kernel.now() + stall;
-        cluster.brokers[victim].muted_until = Some(until);
-        cluster
-            .kernel
-            .record(format_args!("broker {victim} stalls until {until}"));
+        if cluster.procs[victim].is_up() {
+            let stall = Duration::from_millis(10_000 + cluster.rng.below(8_000));
+            cluster.pause(victim);
+            cluster.kernel.schedule_after(stall, Event::Resume(victim));
+        }
         if cluster.rng.chance(1, 3) {
             self.strike(cluster);
         }
@@ -137,20 +209,18 @@ impl Script {
     /// meanwhile get the controllers' logs compacted past it) and restarts with nothing in
     /// memory; now and then a controller fault on top.
     fn take_broker_down(&mut self, cluster: &mut Cluster) -> Duration {
-        let victim = cluster.rng.below(cluster.brokers.len() as u64) as usize;
+        let brokers = cluster.broker_indexes();
+        let victim = brokers[cluster.rng.below(brokers.len() as u64) as usize];
         let down = Duration::from_millis(15_000 + cluster.rng.below(15_000));
         // Back before the faults stop, so the liveness phase can hold it to being unfenced.
         let until = (cluster.kernel.now() + down).min(Instant::ZERO + SAFETY_PHASE);
-        let broker = &mut cluster.brokers[victim];
-        if broker
-            .muted_until
-            .is_none_or(|current| current <= cluster.kernel.now())
-        {
-            broker.muted_until = Some(until);
-            broker.restart_on_wake = true;
+        if cluster.procs[victim].node.is_some() && !self.down.contains(&victim) {
+            cluster.crash(victim, CrashKind::Process);
+            cluster.kernel.schedule_at(until, Event::Start(victim));
+            let id = cluster.procs[victim].net_id;
             cluster
                 .kernel
-                .record(format_args!("broker {victim} down until {until}"));
+                .record(format_args!("{id} down until {until}"));
         }
         if cluster.rng.chance(1, 4) {
             self.strike(cluster);
@@ -161,7 +231,8 @@ impl Script {
     /// One fault from the seed's mix, healed after a few seconds.
     fn strike(&mut self, cluster: &mut Cluster) -> Duration {
         let next = Duration::from_millis(2_000 + cluster.rng.below(6_000));
-        let n = cluster.nodes.len();
+        let controllers = cluster.controller_indexes();
+        let n = controllers.len();
         let victim = cluster.rng.below(n as u64) as usize;
         let enabled: Vec<&str> = [
             "isolate",
@@ -179,32 +250,44 @@ impl Script {
             return next;
         }
         let fault = enabled[cluster.rng.below(enabled.len() as u64) as usize];
-        let id = |index: usize| NodeId(index as u32 + 1);
+        let ids: Vec<_> = controllers
+            .iter()
+            .map(|i| cluster.procs[*i].net_id)
+            .collect();
+        let id = |index: usize| ids[index];
         match fault {
-            "isolate" => (0..n)
-                .filter(|i| *i != victim)
-                .for_each(|i| cluster.net.partition(id(victim), id(i))),
+            "isolate" => {
+                for i in (0..n).filter(|i| *i != victim) {
+                    let (a, b) = (id(victim), id(i));
+                    cluster.net.partition(a, b);
+                }
+            }
             "split" => {
                 let minority: Vec<usize> = (0..n).filter(|i| (i + victim) % n < n / 2).collect();
                 for a in &minority {
-                    (0..n)
-                        .filter(|b| !minority.contains(b))
-                        .for_each(|b| cluster.net.partition(id(*a), id(b)));
+                    for b in (0..n).filter(|b| !minority.contains(b)) {
+                        let (a, b) = (id(*a), id(b));
+                        cluster.net.partition(a, b);
+                    }
                 }
             }
             "one-way" => {
                 let other = (victim + 1 + cluster.rng.below(n as u64 - 1) as usize) % n;
-                cluster.net.block(id(victim), id(other));
+                let (a, b) = (id(victim), id(other));
+                cluster.net.block(a, b);
                 cluster.mark("one-way-partition");
             }
             "pause" => {
-                cluster.net.pause(id(victim));
-                cluster.nodes[victim].paused = true;
+                cluster.pause(controllers[victim]);
+                self.paused.push(controllers[victim]);
             }
-            "crash" if !self.down.contains(&victim) && cluster.nodes[victim].raft.is_some() => {
+            "crash"
+                if !self.down.contains(&controllers[victim])
+                    && cluster.procs[controllers[victim]].node.is_some() =>
+            {
                 let kind = CrashKind::random(&mut cluster.rng);
-                cluster.crash_node(victim, kind);
-                self.down.push(victim);
+                cluster.crash(controllers[victim], kind);
+                self.down.push(controllers[victim]);
             }
             "bridge" => {
                 // Jepsen's bridge: two halves that hear each other only through the victim, so
@@ -212,9 +295,10 @@ impl Script {
                 let others: Vec<usize> = (0..n).filter(|i| *i != victim).collect();
                 let (left, right) = others.split_at(others.len() / 2);
                 for a in left {
-                    right
-                        .iter()
-                        .for_each(|b| cluster.net.partition(id(*a), id(*b)));
+                    for b in right {
+                        let (a, b) = (id(*a), id(*b));
+                        cluster.net.partition(a, b);
+                    }
                 }
                 cluster.mark("bridge-partition");
             }
@@ -224,14 +308,14 @@ impl Script {
                     ..sluice_sim::LinkConfig::LAN
                 };
                 let other = (victim + 1) % n;
-                cluster.net.set_link(id(victim), id(other), link);
-                cluster.net.set_link(id(other), id(victim), link);
+                let (a, b) = (id(victim), id(other));
+                cluster.net.set_link(a, b, link);
+                cluster.net.set_link(b, a, link);
             }
             _ => {}
         }
-        cluster
-            .kernel
-            .record(format_args!("fault {fault} at n{}", victim + 1));
+        let at = id(victim);
+        cluster.kernel.record(format_args!("fault {fault} at {at}"));
         let heal_after = Duration::from_millis(1_000 + cluster.rng.below(5_000));
         cluster
             .kernel
@@ -242,7 +326,7 @@ impl Script {
     /// Restarts the crashed controllers.
     fn restart_down(&mut self, cluster: &mut Cluster) {
         for index in std::mem::take(&mut self.down) {
-            cluster.start_node(index);
+            cluster.start(index);
             cluster.mark("controller-restarted");
         }
     }
@@ -251,19 +335,14 @@ impl Script {
     fn heal(&mut self, cluster: &mut Cluster) {
         if self.story != Story::Failover {
             cluster.net.heal();
-            let n = cluster.nodes.len();
-            for index in 0..n {
-                let id = NodeId(index as u32 + 1);
-                for other in 0..n {
-                    cluster
-                        .net
-                        .set_link(id, NodeId(other as u32 + 1), sluice_sim::LinkConfig::LAN);
+            let ids: Vec<_> = cluster.procs.iter().map(|p| p.net_id).collect();
+            for a in &ids {
+                for b in &ids {
+                    cluster.net.set_link(*a, *b, sluice_sim::LinkConfig::LAN);
                 }
-                if cluster.nodes[index].paused {
-                    cluster.nodes[index].paused = false;
-                    cluster.net.resume(id);
-                    cluster.reschedule(index);
-                }
+            }
+            for index in std::mem::take(&mut self.paused) {
+                cluster.resume(index);
             }
             // Slow links are the seed's network, not a fault: they stay.
             if self.mix.enabled("slow-links") {

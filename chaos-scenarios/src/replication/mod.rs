@@ -9,24 +9,17 @@
 //! - at the end: every replica equals its leader's log, nothing is pending, and the client
 //!   history passes the checker (no lost, duplicated, reordered or inconsistent record).
 
-mod audit;
-mod clients;
-mod plane;
 mod script;
 
-pub use plane::DataPlane;
-
-use sluice_core::controller::CreateTopicRequest;
 use sluice_core::replica::{Durability, ReplicaConfig};
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
-use sluice_sim::SimDisk;
 
-use crate::metadata_quorum::cluster::{Cluster, Event, Shape};
-use crate::metadata_quorum::wire::Request;
+use crate::cluster::{
+    AdminClient, AdminOp, Cluster, Event, Settings, SimClient, Topology, Workload,
+};
 use crate::swarm::{FaultMix, FaultSpec};
 use crate::{Marks, RunOptions, RunOutcome};
-use clients::SimClient;
 use script::{ReplicationScript, FAULT, FINAL_READ, HEAL, VERDICT};
 
 /// The workload's topic.
@@ -70,6 +63,9 @@ pub enum Story {
 }
 
 const LEADER_CRASH_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
+    "file-range-reads",
     "acks-all-acknowledged",
     "leader-crashed",
     "machine-crash",
@@ -78,31 +74,83 @@ const LEADER_CRASH_MARKS: &[&str] = &[
     "isr-expand",
 ];
 const TRUNCATION_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
+    "file-range-reads",
     "acks-all-acknowledged",
     "follower-truncated-by-epoch",
     "two-fast-failovers",
     "isr-expand",
 ];
 const ISOLATED_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
+    "file-range-reads",
     "acks-all-acknowledged",
     "leader-isolated",
     "follower-truncated-by-epoch",
     "isr-shrink",
 ];
-const ISR_MARKS: &[&str] = &["acks-all-acknowledged", "isr-shrink", "isr-expand"];
-const MIN_ISR_MARKS: &[&str] = &["acks-all-acknowledged", "not-enough-replicas", "isr-expand"];
+const ISR_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
+    "file-range-reads",
+    "acks-all-acknowledged",
+    "isr-shrink",
+    "isr-expand",
+];
+const MIN_ISR_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
+    "file-range-reads",
+    "acks-all-acknowledged",
+    "not-enough-replicas",
+    "isr-expand",
+];
 const LOSSY_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
+    "file-range-reads",
     "acks-all-acknowledged",
     "machine-crash",
     "lossy-replica-excluded",
     "isr-expand",
 ];
 
-const ROLLING_MARKS: &[&str] = &["acks-all-acknowledged", "controlled-shutdown", "isr-expand"];
-const FLAPPING_MARKS: &[&str] = &["acks-all-acknowledged", "broker-flapped", "isr-expand"];
-const SLOW_DISK_MARKS: &[&str] = &["acks-all-acknowledged", "slow-disk"];
-const FULL_DISK_MARKS: &[&str] = &["acks-all-acknowledged", "disk-full"];
+const ROLLING_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
+    "file-range-reads",
+    "acks-all-acknowledged",
+    "controlled-shutdown",
+    "isr-expand",
+];
+const FLAPPING_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
+    "file-range-reads",
+    "acks-all-acknowledged",
+    "broker-flapped",
+    "isr-expand",
+];
+const SLOW_DISK_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
+    "file-range-reads",
+    "acks-all-acknowledged",
+    "slow-disk",
+];
+const FULL_DISK_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
+    "file-range-reads",
+    "acks-all-acknowledged",
+    "disk-full",
+];
 const STALE_FOLLOWER_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
+    "file-range-reads",
     "acks-all-acknowledged",
     "stale-follower",
     "controlled-shutdown",
@@ -110,12 +158,18 @@ const STALE_FOLLOWER_MARKS: &[&str] = &[
     "follower-truncated-by-epoch",
 ];
 const RETRY_FAILOVER_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
+    "file-range-reads",
     "acks-all-acknowledged",
     "produce-answer-lost",
     "leader-crashed",
     "duplicate-retry-absorbed",
 ];
 const WHOLE_CLUSTER_MARKS: &[&str] = &[
+    "combined-nodes",
+    "separate-controllers",
+    "file-range-reads",
     "acks-all-acknowledged",
     "whole-cluster-crash",
     "unclean-recovery",
@@ -185,45 +239,43 @@ fn run_story_with(
 ) -> RunOutcome {
     let mut fault_rng = sluice_sim::SimRng::new(seed ^ 0x5eed_da7a);
     let mix = FaultMix::draw(&mut fault_rng, FAULTS);
-    let brokers = fault_rng.range_inclusive(3, 4) as u32;
+    let topology = Topology::draw(&mut fault_rng, &[1, 3], (3, 5));
     let partitions = fault_rng.range_inclusive(1, 3) as i32;
-    let mut shape = Shape::new(3, brokers);
-    shape.admin_interval_ms = (300, 600);
-    let mut cluster = Cluster::new(seed, options.keep_trace, &shape, Marks::new(story.marks()));
-    let config = ReplicaConfig {
+    let mut settings = Settings::new();
+    settings.node.replica = ReplicaConfig {
         durability: story.durability(&mix),
         min_insync_replicas: 2,
         replica_lag_time_max_ms: 10_000,
         replica_fetch_backoff_ms: 200,
         replica_socket_timeout_ms: 5_000,
-        ..ReplicaConfig::default()
+        ..settings.node.replica.clone()
     };
-    let disks = (0..brokers)
-        .map(|_| SimDisk::new(cluster.kernel.rng().fork()))
-        .collect();
     // The controller keeps eligible leader replicas by the same min.insync.replicas.
-    cluster.controller_config.min_insync_replicas = config.min_insync_replicas;
-    cluster.data = Some(DataPlane::new(disks, config, TOPIC, partitions));
-    cluster.admin.idle_after_current = true;
-    cluster.admin.current = Some(Request::CreateTopic(CreateTopicRequest {
+    settings.node.controller.min_insync_replicas = 2;
+    let marks = Marks::new(story.marks());
+    let mut cluster = Cluster::new(seed, options.keep_trace, topology, &settings, marks);
+    cluster.workload = Some(Workload::new(TOPIC, partitions));
+    let broker_ids = cluster.topology.broker_ids();
+    let mut admin = AdminClient::new(broker_ids.clone(), &mut cluster.rng);
+    admin.insistent = true;
+    admin.submit(AdminOp::Create {
         name: TOPIC.to_string(),
         partitions,
         replication_factor: 3,
-        unclean_leader_election_enable: None,
-    }));
-    let broker_ids: Vec<i32> = (0..brokers as i32).collect();
-    for index in 0..2 {
-        let client = match story {
+    });
+    cluster.add_client(crate::cluster::Role::Admin(admin));
+    for _ in 0..2 {
+        let role = match story {
             Story::IdempotentRetryFailover => {
-                SimClient::retrying_producer(index, broker_ids.clone(), idempotent)
+                SimClient::retrying_producer(broker_ids.clone(), idempotent)
             }
-            _ => SimClient::producer(index, broker_ids.clone()),
+            _ => SimClient::producer(broker_ids.clone()),
         };
-        let producer = cluster.add_client(client);
+        let producer = cluster.add_client(role);
         cluster.set_producing(producer, true);
     }
-    cluster.add_client(SimClient::consumer(10, broker_ids.clone()));
-    let mut script = ReplicationScript::new(story, mix, broker_ids);
+    cluster.add_client(SimClient::consumer(broker_ids.clone()));
+    let mut script = ReplicationScript::new(story, mix);
     let start = Duration::from_secs(8);
     cluster.kernel.schedule_after(start, Event::Script(FAULT));
     cluster.kernel.schedule_after(start, Event::Audit);
@@ -238,8 +290,8 @@ fn run_story_with(
     cluster.kernel.schedule_after(end, Event::Script(VERDICT));
     let until = Instant::ZERO + end + Duration::from_millis(1);
     cluster.run_until(until, &mut |cluster, step| script.step(cluster, step));
-    cluster.note_replica_stats();
-    let swarm = format!("{} brokers={brokers} partitions={partitions}", script.mix);
+    note_replica_stats(&mut cluster);
+    let swarm = format!("{} partitions={partitions}", script.mix);
     cluster.outcome(seed, name, swarm)
 }
 
@@ -352,27 +404,22 @@ story_scenario!(
      ISR expands again when they return"
 );
 
-impl Cluster {
-    /// Marks read off the replica managers' counters.
-    fn note_replica_stats(&mut self) {
-        let Some(data) = self.data.as_ref() else {
-            return;
-        };
-        let mut totals = data.retired.clone();
-        for manager in data.brokers.iter().filter_map(|b| b.manager.as_ref()) {
-            totals.absorb(manager.stats());
-        }
-        for (hit, mark) in [
-            (totals.epoch_truncations > 0, "follower-truncated-by-epoch"),
-            (totals.isr_shrinks_asked > 0, "isr-shrink"),
-            (totals.isr_expands_asked > 0, "isr-expand"),
-            (totals.not_enough_replicas > 0, "not-enough-replicas"),
-            (totals.fenced_follower_fetches > 0, "fenced-follower-fetch"),
-            (totals.duplicate_batches > 0, "duplicate-retry-absorbed"),
-        ] {
-            if hit {
-                self.mark(mark);
-            }
+/// Marks read off the replica managers' counters.
+fn note_replica_stats(cluster: &mut Cluster) {
+    let mut totals = cluster.retired.clone();
+    for node in cluster.procs.iter().filter_map(|p| p.node.as_ref()) {
+        totals.absorb(node.replica_manager().stats());
+    }
+    for (hit, mark) in [
+        (totals.epoch_truncations > 0, "follower-truncated-by-epoch"),
+        (totals.isr_shrinks_asked > 0, "isr-shrink"),
+        (totals.isr_expands_asked > 0, "isr-expand"),
+        (totals.not_enough_replicas > 0, "not-enough-replicas"),
+        (totals.fenced_follower_fetches > 0, "fenced-follower-fetch"),
+        (totals.duplicate_batches > 0, "duplicate-retry-absorbed"),
+    ] {
+        if hit {
+            cluster.mark(mark);
         }
     }
 }

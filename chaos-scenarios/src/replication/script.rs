@@ -5,12 +5,10 @@ use std::collections::BTreeSet;
 use sluice_core::replica::Durability;
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
-use sluice_sim::{DiskLatency, NodeId};
+use sluice_sim::{CrashKind, DiskLatency, NodeId};
 
-use super::clients::SimClient;
-use super::{Story, SAFETY_PHASE};
-use crate::metadata_quorum::cluster::{Cluster, Event};
-use crate::metadata_quorum::wire::Request;
+use super::{Story, SAFETY_PHASE, TOPIC};
+use crate::cluster::{AdminOp, Cluster, Event, SimClient};
 use crate::swarm::FaultMix;
 
 /// Script steps.
@@ -34,11 +32,10 @@ pub struct ReplicationScript {
     story: Story,
     /// The seed's fault mix.
     pub mix: FaultMix,
-    brokers: Vec<i32>,
     final_reader: Option<usize>,
     /// The broker to crash at SECOND_CRASH (follower-truncation's leader).
     second: Option<usize>,
-    /// Brokers whose machine crashed in page-cache mode and that are not yet back in every
+    /// Processes whose machine crashed in page-cache mode and that are not yet back in every
     /// ISR they belong to.
     lossy: BTreeSet<usize>,
     /// The broker that restarts next in a rolling restart, or that flaps.
@@ -51,11 +48,10 @@ pub struct ReplicationScript {
 
 impl ReplicationScript {
     /// The script of `story`.
-    pub fn new(story: Story, mix: FaultMix, brokers: Vec<i32>) -> Self {
+    pub fn new(story: Story, mix: FaultMix) -> Self {
         ReplicationScript {
             story,
             mix,
-            brokers,
             final_reader: None,
             second: None,
             lossy: BTreeSet::new(),
@@ -80,13 +76,7 @@ impl ReplicationScript {
             SHUT_DOWN_FIRST | SHUT_DOWN_SECOND => {
                 if !self.shutdowns.is_empty() {
                     let index = self.shutdowns.remove(0);
-                    let now = cluster.kernel.now();
-                    if cluster.brokers[index].muted_until.is_none_or(|t| t <= now) {
-                        cluster.brokers[index].shutting_down = true;
-                        cluster
-                            .kernel
-                            .record(format_args!("broker {index} begins a controlled shutdown"));
-                    }
+                    cluster.begin_controlled_shutdown(index);
                 }
             }
             CRASH_AFTER_LOSS => {
@@ -104,12 +94,12 @@ impl ReplicationScript {
             HEAL => {
                 heal_links(cluster);
                 heal_disks(cluster);
-                for index in 0..cluster.data.as_ref().map_or(0, |d| d.clients.len()) {
+                for index in 0..cluster.clients.len() {
                     cluster.set_producing(index, false);
                 }
             }
             FINAL_READ => {
-                let reader = SimClient::consumer(99, self.brokers.clone());
+                let reader = SimClient::consumer(cluster.topology.broker_ids());
                 self.final_reader = Some(cluster.add_client(reader));
             }
             VERDICT => {
@@ -120,14 +110,17 @@ impl ReplicationScript {
         }
     }
 
-    /// The broker leading `partition` of the workload topic, as the controllers' image says.
-    fn leader_of(cluster: &mut Cluster) -> Option<(usize, Vec<i32>)> {
-        let data = cluster.data.as_ref()?;
-        let partition = cluster.rng.below(data.partitions as u64) as i32;
-        let image = &cluster.nodes.iter().max_by_key(|n| n.applied)?.image;
-        let topic = image.topic_by_name(&data.topic)?;
-        let state = topic.partitions.get(partition as usize)?;
-        (state.leader >= 0).then(|| (state.leader as usize, state.replicas.clone()))
+    /// The process leading a random partition of the workload topic, as the most advanced
+    /// image says, and the processes of its replicas.
+    fn leader_of(cluster: &mut Cluster) -> Option<(usize, Vec<usize>)> {
+        let partitions = cluster.workload.as_ref()?.partitions;
+        let partition = cluster.rng.below(partitions as u64) as usize;
+        let image = cluster.latest_image()?;
+        let state = image.topic_by_name(TOPIC)?.partitions.get(partition)?;
+        let process = |id: i32| cluster.proc_index(NodeId(u32::try_from(id).ok()?));
+        let leader = process(state.leader)?;
+        let replicas = state.replicas.iter().filter_map(|r| process(*r)).collect();
+        Some((leader, replicas))
     }
 
     fn strike(&mut self, cluster: &mut Cluster) -> Duration {
@@ -136,17 +129,15 @@ impl ReplicationScript {
             return Duration::from_millis(1_000);
         };
         let lossy = self.story == Story::LossyFollower;
-        let durable = cluster
-            .data
-            .as_ref()
-            .is_some_and(|d| d.config.durability == Durability::Fsync);
+        let durable = durability(cluster) == Durability::Fsync;
         // A machine crash in page-cache mode loses data: that is lossy-follower's story only.
         let machine =
             lossy || (durable && self.mix.enabled("machine-crashes") && cluster.rng.chance(1, 2));
         if self.mix.enabled("stale-metadata") && cluster.rng.chance(1, 2) {
             // A replica that cannot reach the controllers keeps acting on the leader and epoch
             // it last saw while leadership moves on: the case leader-epoch checks are for.
-            let stale = cluster.rng.below(cluster.brokers.len() as u64) as usize;
+            let brokers = cluster.broker_indexes();
+            let stale = brokers[cluster.rng.below(brokers.len() as u64) as usize];
             if stale != leader {
                 cut_from_controllers(cluster, stale);
                 let heal = Duration::from_millis(2_000 + cluster.rng.below(5_000));
@@ -161,9 +152,9 @@ impl ReplicationScript {
                 self.crash(cluster, leader, machine);
             }
             Story::FollowerTruncation | Story::LossyFollower => {
-                let follower = replicas.iter().copied().find(|r| *r as usize != leader);
+                let follower = replicas.iter().copied().find(|r| *r != leader);
                 if let Some(follower) = follower {
-                    self.crash(cluster, follower as usize, machine);
+                    self.crash(cluster, follower, machine);
                     self.second = Some(leader);
                     let gap = Duration::from_millis(200 + cluster.rng.below(2_000));
                     cluster
@@ -181,9 +172,9 @@ impl ReplicationScript {
                 return next.max(heal + Duration::from_secs(3));
             }
             Story::IsrShrinkExpand => {
-                let follower = replicas.iter().copied().find(|r| *r as usize != leader);
+                let follower = replicas.iter().copied().find(|r| *r != leader);
                 if let Some(follower) = follower {
-                    isolate(cluster, follower as usize, false);
+                    isolate(cluster, follower, false);
                     let heal = Duration::from_millis(12_000 + cluster.rng.below(8_000));
                     cluster
                         .kernel
@@ -194,22 +185,17 @@ impl ReplicationScript {
             Story::RollingRestart => {
                 // One broker at a time, by controlled shutdown; the next only once the last
                 // has had time to return and catch up.
-                let brokers = cluster.brokers.len();
-                let index = self.turn % brokers;
+                let brokers = cluster.broker_indexes();
+                let index = brokers[self.turn % brokers.len()];
                 self.turn += 1;
-                let now = cluster.kernel.now();
-                if cluster.brokers[index].muted_until.is_none_or(|t| t <= now) {
-                    cluster.brokers[index].shutting_down = true;
-                    cluster
-                        .kernel
-                        .record(format_args!("broker {index} begins a controlled shutdown"));
-                }
+                cluster.begin_controlled_shutdown(index);
                 return Duration::from_millis(14_000 + cluster.rng.below(6_000));
             }
             Story::BrokerFlapping => {
                 // The same broker goes down and comes back, or loses its links, every second
                 // or two: too briefly for the lease, often enough to churn its roles.
-                let index = self.turn % cluster.brokers.len();
+                let brokers = cluster.broker_indexes();
+                let index = brokers[self.turn % brokers.len()];
                 cluster.mark("broker-flapped");
                 if cluster.rng.chance(1, 2) {
                     let down = Duration::from_millis(300 + cluster.rng.below(1_200));
@@ -228,7 +214,7 @@ impl ReplicationScript {
                 let victim = if cluster.rng.chance(1, 2) {
                     Some(leader)
                 } else {
-                    replicas.iter().map(|r| *r as usize).find(|r| *r != leader)
+                    replicas.iter().copied().find(|r| *r != leader)
                 };
                 if let Some(victim) = victim {
                     slow_disk(cluster, victim);
@@ -243,7 +229,8 @@ impl ReplicationScript {
                 let victim = if cluster.rng.chance(1, 2) {
                     leader
                 } else {
-                    cluster.rng.below(cluster.brokers.len() as u64) as usize
+                    let brokers = cluster.broker_indexes();
+                    brokers[cluster.rng.below(brokers.len() as u64) as usize]
                 };
                 fill_disk(cluster, victim);
                 let heal = Duration::from_millis(2_000 + cluster.rng.below(10_000));
@@ -257,10 +244,7 @@ impl ReplicationScript {
                 // while leadership moves away (a controlled shutdown) and back (another one):
                 // the returning leader must refuse its fetches in the old epoch
                 // (FENCED_LEADER_EPOCH) until it learns the new one and truncates.
-                let mut others = replicas
-                    .iter()
-                    .map(|r| *r as usize)
-                    .filter(|r| *r != leader);
+                let mut others = replicas.iter().copied().filter(|r| *r != leader);
                 let (Some(stale), Some(second)) = (others.next(), others.next()) else {
                     return Duration::from_secs(1);
                 };
@@ -290,15 +274,15 @@ impl ReplicationScript {
                 if self.turn == 0 {
                     self.turn = 1;
                     cluster.mark("whole-cluster-crash");
-                    for index in 0..cluster.brokers.len() {
+                    for index in cluster.broker_indexes() {
                         self.crash(cluster, index, true);
                     }
-                    let data = cluster.data.as_mut().expect("data plane");
-                    if data.config.durability == Durability::PageCache {
+                    if durability(cluster) == Durability::PageCache {
                         // Every broker comes back from an unclean shutdown: no replica is
                         // eligible, and only an operator's unclean election brings the
                         // partitions back, at the cost of what the chosen replica lacks.
-                        data.unclean_recovery = Some(Default::default());
+                        let workload = cluster.workload.as_mut().expect("a workload");
+                        workload.unclean_recovery = Some(Default::default());
                         cluster.kernel.schedule_after(
                             Duration::from_secs(2),
                             Event::Script(UNCLEAN_RECOVERY),
@@ -313,23 +297,19 @@ impl ReplicationScript {
                 // which holds the batches already.
                 let window = Duration::from_millis(300 + cluster.rng.below(1_500));
                 let now = cluster.kernel.now();
-                if let Some(data) = cluster.data.as_mut() {
-                    data.brokers[leader].answers_lost_until = Some(now + window);
-                }
+                cluster.procs[leader].produce_answers_lost_until = Some(now + window);
+                let id = cluster.procs[leader].net_id;
                 cluster
                     .kernel
-                    .record(format_args!("broker {leader} loses its produce answers"));
+                    .record(format_args!("{id} loses its produce answers"));
                 self.answers_lost = Some((leader, machine));
                 cluster
                     .kernel
                     .schedule_after(window, Event::Script(CRASH_AFTER_LOSS));
             }
             Story::MinIsr => {
-                let others: Vec<usize> = replicas
-                    .iter()
-                    .map(|r| *r as usize)
-                    .filter(|r| *r != leader)
-                    .collect();
+                let others: Vec<usize> =
+                    replicas.iter().copied().filter(|r| *r != leader).collect();
                 for victim in others {
                     self.crash(cluster, victim, false);
                 }
@@ -359,16 +339,10 @@ impl ReplicationScript {
         down: Duration,
     ) {
         let now = cluster.kernel.now();
-        if cluster.brokers[index]
-            .muted_until
-            .is_some_and(|until| until > now)
-        {
+        if cluster.procs[index].node.is_none() {
             return;
         }
-        let page_cache = cluster
-            .data
-            .as_ref()
-            .is_some_and(|d| d.config.durability == Durability::PageCache);
+        let page_cache = durability(cluster) == Durability::PageCache;
         if machine && page_cache && self.story != Story::WholeClusterCrash {
             self.lossy.retain(|broker| !back_in_sync(cluster, *broker));
             machine = self.lossy.iter().all(|broker| *broker == index);
@@ -376,51 +350,68 @@ impl ReplicationScript {
                 self.lossy.insert(index);
             }
         }
-        let until = (now + down).min(Instant::ZERO + SAFETY_PHASE);
-        cluster.brokers[index].muted_until = Some(until.max(now));
-        cluster.brokers[index].restart_on_wake = true;
-        if machine {
-            cluster.net.crash(cluster.brokers[index].net_id);
-            cluster.mark("machine-crash");
-        }
-        cluster.data_crash(index, machine);
-        let kind = if machine { "machine" } else { "process" };
+        let until = (now + down).min(Instant::ZERO + SAFETY_PHASE).max(now);
+        let kind = match machine {
+            true => CrashKind::Machine,
+            false => CrashKind::Process,
+        };
+        cluster.crash(index, kind);
+        cluster.kernel.schedule_at(until, Event::Start(index));
+        let id = cluster.procs[index].net_id;
         cluster
             .kernel
-            .record(format_args!("broker {index} {kind} crash until {until}"));
+            .record(format_args!("{id} down until {until}"));
     }
+}
+
+/// The brokers' durability mode.
+fn durability(cluster: &Cluster) -> Durability {
+    cluster.procs[0].config.replica.durability
 }
 
 /// The operator's part after a whole-cluster loss: once every broker is back and registered,
 /// asks for unclean elections while some partition has no leader, checking again every 2 s.
 fn unclean_recovery(cluster: &mut Cluster) {
-    let all_back = cluster
-        .brokers
-        .iter()
-        .all(|b| b.epoch.is_some() && !b.lost_writes);
-    let leaderless = cluster
-        .nodes
-        .iter()
-        .max_by_key(|n| n.applied)
-        .and_then(|node| {
-            let data = cluster.data.as_ref()?;
-            let topic = node.image.topic_by_name(&data.topic)?;
-            Some(topic.partitions.iter().any(|p| p.leader < 0))
-        })
-        .unwrap_or(true);
-    if all_back && leaderless && cluster.admin.current.is_none() {
-        cluster.admin.current = Some(Request::ElectLeadersUnclean);
+    let all_back = cluster.broker_indexes().into_iter().all(|index| {
+        let node = cluster.procs[index].node.as_ref();
+        node.and_then(|n| n.broker_status())
+            .is_some_and(|status| status.broker_epoch.is_some())
+    });
+    let leaderless = cluster.leaderless().is_some()
+        || cluster
+            .latest_image()
+            .is_none_or(|image| image.topic_by_name(TOPIC).is_none());
+    let asked = cluster.workload.as_ref().is_some_and(|w| w.unclean_asked);
+    if all_back && leaderless && !asked {
+        // Kafka's operator: kafka-configs --alter --add-config unclean.leader.election.enable=true
+        if let Some(workload) = cluster.workload.as_mut() {
+            workload.unclean_asked = true;
+        }
+        let op = AdminOp::Alter {
+            name: TOPIC.to_string(),
+            key: "unclean.leader.election.enable".to_string(),
+            value: "true".to_string(),
+        };
+        let admin = (0..cluster.clients.len())
+            .find(|i| cluster.clients[*i].admin().is_some())
+            .expect("the run has an admin");
+        cluster.clients[admin]
+            .admin_mut()
+            .expect("found")
+            .submit(op);
+        cluster.poke_client(admin);
         cluster.mark("unclean-recovery");
         cluster
             .kernel
-            .record("the operator asks for unclean elections");
+            .record("the operator enables unclean leader election");
     }
     // Until every partition has a leader chosen after the loss (a lease may still show a
     // crashed broker as leader for a while).
-    let recovered = cluster.data.as_ref().is_some_and(|data| {
-        data.unclean_recovery
+    let recovered = cluster.workload.as_ref().is_some_and(|workload| {
+        workload
+            .unclean_recovery
             .as_ref()
-            .is_none_or(|logs| logs.len() == data.partitions as usize)
+            .is_none_or(|logs| logs.len() == workload.partitions as usize)
     });
     if !recovered {
         cluster
@@ -429,64 +420,61 @@ fn unclean_recovery(cluster: &mut Cluster) {
     }
 }
 
-/// Whether `broker` has registered since it lost writes (so the controller excluded it) and
-/// is back in the ISR of every workload partition it replicates, as the most advanced
-/// controller's image says.
-fn back_in_sync(cluster: &Cluster, broker: usize) -> bool {
-    let Some(data) = cluster.data.as_ref() else {
-        return true;
-    };
-    if cluster.brokers[broker].lost_writes {
+/// Whether process `index` has registered since it lost writes (so the controller excluded
+/// it) and is back in the ISR of every workload partition it replicates, as the most advanced
+/// image says.
+fn back_in_sync(cluster: &Cluster, index: usize) -> bool {
+    let registered = cluster.procs[index]
+        .node
+        .as_ref()
+        .and_then(|node| node.broker_status())
+        .is_some_and(|status| status.broker_epoch.is_some());
+    if !registered {
         return false;
     }
-    let Some(node) = cluster.nodes.iter().max_by_key(|n| n.applied) else {
+    let Some(topic) = cluster.latest_image().and_then(|i| i.topic_by_name(TOPIC)) else {
         return false;
     };
-    let Some(topic) = node.image.topic_by_name(&data.topic) else {
-        return false;
-    };
-    let id = broker as i32;
+    let id = cluster.procs[index].net_id.0 as i32;
     topic
         .partitions
         .iter()
         .all(|p| !p.replicas.contains(&id) || p.isr.contains(&id))
 }
 
-/// Cuts a broker off from the other brokers, and from the controllers too when `controllers`.
+/// Cuts a broker off from the other brokers, and from the controllers too when
+/// `controllers` (a combined node is both: it is cut from every other node).
 fn isolate(cluster: &mut Cluster, index: usize, controllers: bool) {
-    let me = cluster.brokers[index].net_id;
-    let brokers: Vec<NodeId> = cluster.brokers.iter().map(|b| b.net_id).collect();
-    for other in brokers.into_iter().filter(|b| *b != me) {
-        cluster.net.partition(me, other);
-    }
-    if controllers {
-        for node in 0..cluster.nodes.len() {
-            cluster.net.partition(me, NodeId(node as u32 + 1));
+    let me = cluster.procs[index].net_id;
+    for other in 0..cluster.procs.len() {
+        let peer = &cluster.procs[other];
+        let cut = peer.is_broker() || (controllers && peer.is_controller());
+        if other != index && cut {
+            let id = peer.net_id;
+            cluster.net.partition(me, id);
         }
     }
-    cluster
-        .kernel
-        .record(format_args!("broker {index} isolated"));
+    cluster.kernel.record(format_args!("{me} isolated"));
 }
 
 /// Cuts a broker off from the controllers only: its metadata goes stale.
 fn cut_from_controllers(cluster: &mut Cluster, index: usize) {
-    let me = cluster.brokers[index].net_id;
-    for node in 0..cluster.nodes.len() {
-        cluster.net.partition(me, NodeId(node as u32 + 1));
+    let me = cluster.procs[index].net_id;
+    for other in cluster.controller_indexes() {
+        if other != index {
+            let id = cluster.procs[other].net_id;
+            cluster.net.partition(me, id);
+        }
     }
     cluster
         .kernel
-        .record(format_args!("broker {index} cut from the controllers"));
+        .record(format_args!("{me} cut from the controllers"));
 }
 
-/// Gives a broker's data disk a slow device: fsyncs of 5 to 50 ms, and one in fifty a hundred
+/// Gives a broker's disk a slow device: fsyncs of 5 to 50 ms, and one in fifty a hundred
 /// times longer (a stall of up to 5 s).
 fn slow_disk(cluster: &mut Cluster, index: usize) {
-    let Some(data) = cluster.data.as_mut() else {
-        return;
-    };
-    data.brokers[index].disk.set_latency(DiskLatency {
+    cluster.procs[index].disk.set_latency(DiskLatency {
         read: Duration::from_millis(1),
         write: Duration::from_millis(2),
         per_kib: Duration::from_micros(200),
@@ -496,33 +484,27 @@ fn slow_disk(cluster: &mut Cluster, index: usize) {
         slow_sync_multiplier: 100,
     });
     cluster.mark("slow-disk");
-    cluster
-        .kernel
-        .record(format_args!("broker {index} disk slow"));
+    let id = cluster.procs[index].net_id;
+    cluster.kernel.record(format_args!("{id} disk slow"));
 }
 
-/// Fills a broker's data disk: nothing more fits until it heals.
+/// Fills a broker's disk: nothing more fits until it heals.
 fn fill_disk(cluster: &mut Cluster, index: usize) {
-    let Some(data) = cluster.data.as_mut() else {
-        return;
-    };
-    let disk = &mut data.brokers[index].disk;
+    let disk = &mut cluster.procs[index].disk;
     let used = disk.used_bytes();
     disk.set_capacity(Some(used));
     cluster.mark("disk-full");
+    let id = cluster.procs[index].net_id;
     cluster
         .kernel
-        .record(format_args!("broker {index} disk full at {used} bytes"));
+        .record(format_args!("{id} disk full at {used} bytes"));
 }
 
-/// Every data disk back to full speed and free space.
+/// Every disk back to full speed and free space.
 fn heal_disks(cluster: &mut Cluster) {
-    let Some(data) = cluster.data.as_mut() else {
-        return;
-    };
-    for broker in &mut data.brokers {
-        broker.disk.set_latency(DiskLatency::NONE);
-        broker.disk.set_capacity(None);
+    for process in &mut cluster.procs {
+        process.disk.set_latency(DiskLatency::NONE);
+        process.disk.set_capacity(None);
     }
     cluster.kernel.record("disks healed");
 }

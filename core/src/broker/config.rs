@@ -75,6 +75,10 @@ pub struct NodeConfig {
     pub controller_quorum_election_timeout: Duration,
     /// How often the Raft leader heartbeats its followers.
     pub controller_quorum_heartbeat_interval: Duration,
+    /// The most metadata log entries one AppendEntries carries (Raft's batch size). One
+    /// splits a new leader's first entry from the older ones it carries, the window Raft's
+    /// Figure 8 is about, which the simulator opens on purpose.
+    pub controller_quorum_append_entries_max: usize,
     /// The active controller's settings.
     pub controller: ControllerConfig,
     /// The limits every metadata image of the cluster enforces (same on every node).
@@ -115,6 +119,7 @@ impl NodeConfig {
             metadata_snapshot_interval_entries: 1_000,
             controller_quorum_election_timeout: Duration::from_millis(1_000),
             controller_quorum_heartbeat_interval: Duration::from_millis(200),
+            controller_quorum_append_entries_max: 64,
             controller: ControllerConfig::default(),
             image_limits: ImageLimits::default(),
             replica: ReplicaConfig::default(),
@@ -176,6 +181,7 @@ impl NodeConfig {
         config.election_timeout_min = self.controller_quorum_election_timeout;
         config.election_timeout_max = self.controller_quorum_election_timeout * 2;
         config.heartbeat_interval = self.controller_quorum_heartbeat_interval;
+        config.append_entries_max = self.controller_quorum_append_entries_max;
         config
     }
 }

@@ -7,6 +7,7 @@
 //! re-registering broker's leaderships away, KIP-966) has had its say.
 
 use super::node::{Node, Step};
+use super::notes::NodeNote;
 use crate::controller::{PartitionRole, Role};
 use crate::raft::CommittedRead;
 use crate::time::Instant;
@@ -17,7 +18,7 @@ impl Node {
     pub(super) fn metadata_fetched(&mut self, step: &mut Step<'_>, read: CommittedRead) {
         let behind = !matches!(read, CommittedRead::UpToDate { .. });
         // A refused read changed nothing: the next fetch starts from the right place.
-        let applied = self.follower.handle_read(read).is_ok();
+        let applied = self.follow_read(read).is_ok();
         self.roles_changed(step);
         let now = step.now;
         let at = match behind && applied {
@@ -62,6 +63,13 @@ impl Node {
         if result.is_err() {
             // The replica stays offline; clients get errors for it until a later role opens it.
             self.stats.roles_failed += 1;
+        } else if let Role::Leader { leader_epoch, .. } = change.role {
+            let (topic_id, partition) = (change.topic_id, change.partition);
+            self.note(|| NodeNote::LeadershipTaken {
+                topic_id,
+                partition,
+                leader_epoch,
+            });
         }
     }
 

@@ -8,6 +8,7 @@ use super::config::{ConfigError, NodeConfig};
 use super::epoch_file;
 use super::lifecycle::Lifecycle;
 use super::message::{NodeMessage, NodeOutput};
+use super::notes::NodeNote;
 use super::producer_ids::ProducerIdBlocks;
 use super::quorum::Quorum;
 use super::serve::PeerTraffic;
@@ -15,7 +16,7 @@ use crate::api;
 use crate::controller::{BrokerRegistration, FollowError, MetadataFollower, MetadataImage, Uuid};
 use crate::disk::{Disk, DiskError};
 use crate::raft::{NodeId, RaftError, RaftNode};
-use crate::replica::{Durability, ReplicaManager};
+use crate::replica::{Durability, PartitionKey, ReplicaManager, StoredRecord};
 use crate::rng::Rng;
 use crate::time::Instant;
 
@@ -123,6 +124,13 @@ pub struct Node {
     pub(super) loopback: VecDeque<NodeMessage>,
     pub(super) failure: Option<NodeError>,
     pub(super) stats: NodeStats,
+    /// Client requests that came before the broker was registered, caught up and unfenced:
+    /// as Kafka opens its listeners only then, they wait (an empty image would call every
+    /// topic unknown).
+    pub(super) held: VecDeque<(u64, api::Request)>,
+    /// Whether [`NodeNote`]s are kept (see [`Node::observe`]).
+    pub(super) observed: bool,
+    pub(super) notes: VecDeque<NodeNote>,
 }
 
 impl Node {
@@ -173,6 +181,9 @@ impl Node {
             loopback: VecDeque::new(),
             failure: None,
             stats: NodeStats::default(),
+            held: VecDeque::new(),
+            observed: false,
+            notes: VecDeque::new(),
             config,
         };
         assert_eq!(
@@ -188,7 +199,8 @@ impl Node {
 
     /// A client's data-plane request; the answer comes out as [`NodeOutput::Respond`] with
     /// the same token, now or later (a produce waiting for the ISR, a fetch waiting for
-    /// data), and never twice. acks=0 produces get none.
+    /// data, any request that came before the broker was ready to serve), and never twice.
+    /// acks=0 produces get none.
     pub fn handle_client_request(
         &mut self,
         now: Instant,
@@ -199,8 +211,39 @@ impl Node {
         request: api::Request,
     ) {
         self.step(now, wall_ms, disk, rng, |node, step| {
-            node.serve_client(step, client, request)
+            if node.serves_clients() {
+                return node.serve_client(step, client, request);
+            }
+            if node.held.len() >= node.config.requests_inflight_max {
+                node.stats.requests_refused += 1;
+                return node.refuse_client(client, &request);
+            }
+            node.held.push_back((client, request));
         });
+    }
+
+    /// Whether client requests are served now: a broker serves once it is registered, acts
+    /// on its roles and is unfenced; a controller-only node answers at once (with errors).
+    pub fn serves_clients(&self) -> bool {
+        self.lifecycle
+            .as_ref()
+            .is_none_or(|lifecycle| lifecycle.status().unfenced && lifecycle.status().active)
+    }
+
+    /// The controller id Metadata and DescribeCluster answers name: the active controller
+    /// when this node knows it and clients can reach it (a combined node, a live broker);
+    /// otherwise, as Kafka's KRaft brokers do, the lowest live broker, which forwards what
+    /// needs the controller; -1 when no broker is live.
+    pub fn controller_id_for_clients(&self) -> i32 {
+        let live = |id: i32| self.live_brokers().any(|broker| broker.broker_id == id);
+        let active = self
+            .raft()
+            .and_then(|raft| raft.leader())
+            .and_then(|id| i32::try_from(id.0).ok())
+            .filter(|id| live(*id));
+        active
+            .or_else(|| self.live_brokers().map(|broker| broker.broker_id).min())
+            .unwrap_or(-1)
     }
 
     /// A message from node `from`.
@@ -310,6 +353,11 @@ impl Node {
         self.follower.image()
     }
 
+    /// The last metadata log index applied to [`Node::image`].
+    pub fn applied_index(&self) -> u64 {
+        self.follower.applied_index()
+    }
+
     /// The live brokers with their advertised listeners and racks, for the driver's Metadata
     /// answers (core's Metadata response names brokers by id only).
     pub fn live_brokers(&self) -> impl Iterator<Item = &BrokerRegistration> {
@@ -342,6 +390,12 @@ impl Node {
         self.quorum.as_ref().is_some_and(Quorum::is_active)
     }
 
+    /// Proposed controller decisions whose answers wait for their commit (0 unless this node
+    /// is the active controller).
+    pub fn controller_decisions_pending(&self) -> usize {
+        self.quorum.as_ref().map_or(0, Quorum::decisions_pending)
+    }
+
     /// The metadata Raft voter, on a controller.
     pub fn raft(&self) -> Option<&RaftNode> {
         self.quorum.as_ref().map(Quorum::raft)
@@ -350,6 +404,18 @@ impl Node {
     /// The partition replicas.
     pub fn replica_manager(&self) -> &ReplicaManager {
         &self.manager
+    }
+
+    /// The records a partition replica holds from offset `from` up to `upto` (its whole log
+    /// end without), read for an observer's audit of the replicas.
+    pub fn replica_records(
+        &mut self,
+        disk: &mut dyn Disk,
+        key: PartitionKey,
+        from: i64,
+        upto: Option<i64>,
+    ) -> Result<Vec<StoredRecord>, api::ErrorCode> {
+        self.manager.records_in(disk, key, from, upto)
     }
 
     /// The counters.
@@ -399,11 +465,18 @@ impl Node {
             self.maybe_compact(step);
             self.drain_manager(step);
             self.drain_producer_ids(step);
-            let Some(message) = self.loopback.pop_front() else {
-                break;
-            };
-            let me = self.config.raft_id();
-            self.deliver(step, me, message);
+            if let Some(message) = self.loopback.pop_front() {
+                let me = self.config.raft_id();
+                self.deliver(step, me, message);
+                continue;
+            }
+            if !self.held.is_empty() && self.serves_clients() {
+                for (client, request) in std::mem::take(&mut self.held) {
+                    self.serve_client(step, client, request);
+                }
+                continue;
+            }
+            break;
         }
         if self.failure.is_none() {
             self.check_invariants();

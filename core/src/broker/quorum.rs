@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::message::{ControllerRequest, ControllerResponse, NodeMessage};
 use super::node::{Node, NodeError, Step};
+use super::notes::NodeNote;
 use crate::controller::{
     decode_batch, encode_batch, ControllerError, FollowError, MetadataRecord, QuorumController,
 };
@@ -58,6 +59,11 @@ impl Quorum {
 
     pub(super) fn is_active(&self) -> bool {
         self.active.is_some()
+    }
+
+    /// Log indexes whose decisions still wait to commit before they are answered.
+    pub(super) fn decisions_pending(&self) -> usize {
+        self.pending.len()
     }
 
     pub(super) fn poll_timeout(&self) -> Option<Instant> {
@@ -141,7 +147,7 @@ impl Node {
             entries: vec![Entry { term, index, data }],
             commit: index,
         };
-        if let Err(error) = self.follower.handle_read(read) {
+        if let Err(error) = self.follow_read(read) {
             return self.fail(NodeError::Metadata(error));
         }
         let quorum = self.quorum.as_mut().expect("only voters apply entries");
@@ -174,7 +180,7 @@ impl Node {
 
     fn restore_snapshot(&mut self, step: &mut Step<'_>, index: u64, term: u64, data: Vec<u8>) {
         let read = CommittedRead::Snapshot { index, term, data };
-        if let Err(error) = self.follower.handle_read(read) {
+        if let Err(error) = self.follow_read(read) {
             return self.fail(NodeError::Metadata(error));
         }
         // The controller decided from a state the snapshot replaced.
@@ -209,6 +215,7 @@ impl Node {
             let controller = QuorumController::new(self.config.controller.clone(), image, step.now);
             quorum.active = Some((controller, term));
             self.stats.controller_activations += 1;
+            self.note(|| NodeNote::ControllerActivated { term });
         }
     }
 
@@ -222,6 +229,7 @@ impl Node {
         }
         self.stats.controller_resignations += 1;
         let pending = std::mem::take(&mut quorum.pending);
+        self.note(|| NodeNote::ControllerResigned);
         for reply in pending.into_values().flat_map(|p| p.replies) {
             let response = ControllerResponse::not_controller_for(&reply.response);
             let message = NodeMessage::ControllerResponse {
@@ -384,8 +392,17 @@ impl Node {
             "the image is Raft's state"
         );
         let snapshot = self.follower.image().encode_snapshot();
+        let noted = self.observed.then(|| snapshot.clone());
         match quorum.raft.compact(step.disk, applied, snapshot) {
-            Ok(()) => self.stats.snapshots_taken += 1,
+            Ok(()) => {
+                self.stats.snapshots_taken += 1;
+                if let Some(data) = noted {
+                    self.note(|| NodeNote::SnapshotTaken {
+                        index: applied,
+                        data,
+                    });
+                }
+            }
             Err(CompactError::Failed(error)) => self.fail(NodeError::Raft(error)),
             // Too large for a snapshot: keep the log and try again an interval later.
             Err(_) => quorum.compact_not_before = applied.saturating_add(interval),

@@ -134,6 +134,13 @@ impl Node {
             .handle_request(now, wall_ms, step.disk, image, token, request);
     }
 
+    /// Answers a client's request with REQUEST_TIMED_OUT unserved (too many waiting).
+    pub(super) fn refuse_client(&mut self, client: u64, request: &Request) {
+        if let Some(response) = refusal(request, ErrorCode::RequestTimedOut) {
+            self.answer(Asker::Client(client), response);
+        }
+    }
+
     fn answer(&mut self, asker: Asker, response: Response) {
         match asker {
             Asker::Client(client) => self

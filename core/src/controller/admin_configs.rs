@@ -62,6 +62,7 @@ impl QuorumController {
             let message = format!("Error due to duplicate config keys: {twice}");
             return Err((ErrorCode::InvalidRequest, message));
         }
+        let topic_id = topic.topic_id;
         let old = topic.configs.clone();
         let new = match incremental {
             true => incremental_set(&old, &resource.ops)?,
@@ -88,6 +89,13 @@ impl QuorumController {
                 value,
             };
             self.propose(out, record);
+        }
+        // As Kafka's controller does when unclean.leader.election.enable is turned on for a
+        // topic: its leaderless partitions get a leader now, from outside the ISR if need be.
+        let enabled = |configs| topic_config::unclean_leader_election(configs) == Some(true);
+        if enabled(&new) && !enabled(&old) {
+            let budget = self.config.partition_changes_per_tick_max;
+            self.elect_leaderless_in(out, budget, Some(topic_id));
         }
         Ok(())
     }

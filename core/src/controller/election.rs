@@ -284,10 +284,20 @@ impl QuorumController {
 
     /// Elects a leader for up to `budget` leaderless partitions that can have one now.
     pub(super) fn elect_leaderless(&mut self, out: &mut Vec<MetadataRecord>, budget: usize) {
+        self.elect_leaderless_in(out, budget, None);
+    }
+
+    /// [`QuorumController::elect_leaderless`] for one topic's partitions, or every topic's.
+    pub(super) fn elect_leaderless_in(
+        &mut self,
+        out: &mut Vec<MetadataRecord>,
+        budget: usize,
+        topic: Option<Uuid>,
+    ) {
         let leaderless: Vec<(Uuid, i32)> = self
             .working
             .partitions()
-            .filter(|(_, _, s)| s.leader == NO_LEADER)
+            .filter(|(id, _, s)| s.leader == NO_LEADER && topic.is_none_or(|t| t == *id))
             .map(|(topic_id, index, _)| (topic_id, index))
             .collect();
         let mut changes = 0;

@@ -1,12 +1,14 @@
-//! The client's direction: core's data-plane requests as kafka-protocol bodies, and the
-//! broker's answers back as core's responses. The `sluice` tools drive core's sans-IO
-//! producer and consumer through these, so a tool speaks exactly the protocol real clients do.
+//! The client's direction: core's requests as kafka-protocol bodies, and the broker's answers
+//! back as core's responses. The `sluice` tools drive core's sans-IO producer and consumer
+//! through these, so a tool speaks exactly the protocol real clients do; admin requests
+//! ([`api::AdminRequest`]) go the same way (what each admin version carries is in the `admin`
+//! submodule's notes, summed up at [`request_to_kafka`]).
 //!
 //! Requests are built at the version the caller negotiated (the highest both sides serve);
 //! every field a version lacks keeps kafka-protocol's default. Answers keep what core's types
-//! carry; an error code core does not name becomes UNKNOWN_SERVER_ERROR. Metadata answers
-//! also give the brokers' addresses, which core's [`api::MetadataResponse`] leaves to the
-//! driver.
+//! carry; an error code core does not name becomes UNKNOWN_SERVER_ERROR. Metadata and
+//! DescribeCluster answers also give the brokers' addresses, which core's
+//! [`api::MetadataResponse`] and [`api::AdminResponse::DescribeCluster`] leave to the driver.
 
 use bytes::Bytes;
 use kafka_protocol::messages::{
@@ -25,6 +27,10 @@ use super::grouping::group_by_topic;
 use crate::request::RequestBody;
 use crate::response::ResponseBody;
 
+mod admin;
+#[cfg(test)]
+mod admin_tests;
+
 /// A broker as a Metadata answer names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerAddress {
@@ -41,7 +47,7 @@ pub struct BrokerAddress {
 pub struct Answer {
     /// The response.
     pub response: Response,
-    /// The brokers a Metadata answer named (empty for other APIs).
+    /// The brokers a Metadata or DescribeCluster answer named (empty for other APIs).
     pub brokers: Vec<BrokerAddress>,
 }
 
@@ -73,9 +79,19 @@ fn error(code: i16) -> ErrorCode {
     ErrorCode::from_code(code).unwrap_or(ErrorCode::UnknownServerError)
 }
 
-/// `request` as kafka-protocol's body at `version`, or `None` for an admin request (the
-/// tools build those as kafka-protocol bodies directly). It takes the request by value so
-/// that a Produce's batches move into the body uncopied.
+/// `request` as kafka-protocol's body at `version` (a version [`crate::versions`] serves for
+/// [`api_key_of`]`(&request)`). It takes the request by value so that a Produce's batches move
+/// into the body uncopied.
+///
+/// Every admin request can be expressed but one: an AlterConfigs that is not incremental can only
+/// set configs (a DELETE goes as a null value), so one with an APPEND or SUBTRACT gives
+/// `None`; send it incremental instead. Fields a version lacks are left out, so a client must
+/// not rely on them at those versions (the admin ones):
+/// - DescribeConfigs v1–2: `include_documentation` (v3+).
+/// - DescribeCluster v0: `endpoint_type` (v1+); v0 asks for brokers (1).
+///
+/// Admin requests with a timeout (CreateTopics, DeleteTopics, CreatePartitions,
+/// DeleteRecords) ask for 30 s, since core's requests carry none.
 pub fn request_to_kafka(request: Request, version: i16) -> Option<RequestBody> {
     let body = match request {
         Request::Produce(request) => RequestBody::Produce(produce(request)),
@@ -88,7 +104,7 @@ pub fn request_to_kafka(request: Request, version: i16) -> Option<RequestBody> {
         Request::InitProducerId(request) => {
             RequestBody::InitProducerId(init_producer_id(&request, version))
         }
-        Request::Admin(_) => return None,
+        Request::Admin(request) => return admin::request(request, version),
     };
     Some(body)
 }
@@ -278,7 +294,9 @@ fn tp(topic: &TopicName, partition: i32) -> TopicPartition {
     }
 }
 
-/// The broker's `body` to a request of `api_key`, in core's terms.
+/// The broker's `body` to a request of `api_key`, in core's terms. Admin answers become
+/// [`Response::Admin`]; an (Incremental)AlterConfigs answer is
+/// [`api::AdminResponse::AlterConfigs`] either way.
 pub fn response_to_core(api_key: ApiKey, body: ResponseBody) -> Result<Answer, OutboundError> {
     let plain = |response| Answer {
         response,
@@ -373,6 +391,30 @@ pub fn response_to_core(api_key: ApiKey, body: ResponseBody) -> Result<Answer, O
                 producer_epoch: body.producer_epoch,
             }),
         )),
+        (ApiKey::CreateTopics, ResponseBody::CreateTopics(body)) => {
+            Ok(admin::create_topics_answer(body))
+        }
+        (ApiKey::DeleteTopics, ResponseBody::DeleteTopics(body)) => {
+            admin::delete_topics_answer(body)
+        }
+        (ApiKey::CreatePartitions, ResponseBody::CreatePartitions(body)) => {
+            Ok(admin::create_partitions_answer(body))
+        }
+        (ApiKey::DeleteRecords, ResponseBody::DeleteRecords(body)) => {
+            Ok(admin::delete_records_answer(body))
+        }
+        (ApiKey::DescribeConfigs, ResponseBody::DescribeConfigs(body)) => {
+            Ok(admin::describe_configs_answer(body))
+        }
+        (ApiKey::AlterConfigs, ResponseBody::AlterConfigs(body)) => {
+            Ok(admin::alter_configs_answer(body))
+        }
+        (ApiKey::IncrementalAlterConfigs, ResponseBody::IncrementalAlterConfigs(body)) => {
+            Ok(admin::incremental_alter_configs_answer(body))
+        }
+        (ApiKey::DescribeCluster, ResponseBody::DescribeCluster(body)) => {
+            admin::describe_cluster_answer(body)
+        }
         _ => Err(OutboundError::WrongApi),
     }
 }

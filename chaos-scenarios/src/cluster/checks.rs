@@ -27,15 +27,10 @@ impl History {
         }
     }
 
-    /// The highest term anyone led.
-    pub fn last_term(&self) -> Option<u64> {
-        self.leaders.keys().next_back().copied()
-    }
-
     /// Every node applies the same entry at the same index.
     pub fn committed(
         &mut self,
-        node: usize,
+        node: u32,
         index: u64,
         term: u64,
         data: &[u8],
@@ -43,17 +38,17 @@ impl History {
         let entry = (term, fnv(data));
         match self.entries.insert(index, entry) {
             Some(first) if first != entry => Err(format!(
-                "n{} applied term {term} at index {index}, where term {} was applied before",
-                node + 1,
+                "n{node} applied term {term} at index {index}, where term {} was applied before",
                 first.0
             )),
             _ => Ok(()),
         }
     }
 
-    /// Every node's image after applying through `index` is the same, byte for byte.
-    pub fn snapshot(&mut self, index: u64, image: &MetadataImage) -> Result<(), String> {
-        let hash = fnv(&image.encode_snapshot());
+    /// Every node's image after applying through `index` is the same, byte for byte: `data`
+    /// is its encoding, from a snapshot taken or loaded.
+    pub fn snapshot(&mut self, index: u64, data: &[u8]) -> Result<(), String> {
+        let hash = fnv(data);
         match self.images.insert(index, hash) {
             Some(first) if first != hash => Err(format!("two different images at index {index}")),
             _ => Ok(()),

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use sluice_core::controller::{MetadataImage, Uuid};
 use sluice_core::replica::PartitionKey;
+use sluice_core::time::Duration;
 use sluice_jepsen::{check_healed_replicas, check_replicas, check_with, CheckOptions, ReplicaLog};
 
-use crate::metadata_quorum::cluster::{Cluster, Event};
-use sluice_core::time::Duration;
+use super::{Cluster, Event};
 
 /// How often the cross-broker invariants are checked.
 pub const AUDIT_EVERY: Duration = Duration::from_millis(500);
@@ -20,7 +21,7 @@ pub struct AuditState {
     /// The committed log as the replicas' high watermarks revealed it: (partition, offset) →
     /// value. Every replica's records below its high watermark must match it.
     committed: BTreeMap<(i32, i64), u64>,
-    /// Per replica (partition, broker, process start), the offset its records were checked
+    /// Per replica (partition, process, process start), the offset its records were checked
     /// against `committed` up to.
     checked: BTreeMap<(PartitionKey, usize, u32), i64>,
 }
@@ -44,29 +45,38 @@ pub(crate) fn workload_values(
 }
 
 impl Cluster {
-    /// Every running replica's log, as the checker reads them; `None` where a log is unreadable.
+    /// The image of the running node that applied the most.
+    pub fn latest_image(&self) -> Option<&MetadataImage> {
+        self.procs
+            .iter()
+            .filter_map(|p| p.node.as_ref())
+            .max_by_key(|node| node.applied_index())
+            .map(|node| node.image())
+    }
+
+    /// Every running replica's log, as the checker reads them.
     pub(crate) fn replica_logs(&mut self) -> Vec<ReplicaLog> {
         let mut logs = Vec::new();
-        let Some(data) = self.data.as_mut() else {
-            return logs;
-        };
-        for (index, broker) in data.brokers.iter_mut().enumerate() {
-            let Some(manager) = broker.manager.as_mut() else {
+        for process in &mut self.procs {
+            let replica = process.net_id.0 as i32;
+            let Some(node) = process.node.as_mut() else {
                 continue;
             };
-            let keys: Vec<PartitionKey> = manager.partitions().map(|(k, _)| *k).collect();
-            for key in keys {
-                let partition = manager.partition(key).expect("listed");
-                let (hw, start) = (partition.high_watermark, partition.log.log_start_offset());
-                let Ok(records) = manager.records(&mut broker.disk, key, None) else {
+            let partitions: Vec<(PartitionKey, i64, i64)> = node
+                .replica_manager()
+                .partitions()
+                .map(|(key, p)| (*key, p.high_watermark, p.log.log_start_offset()))
+                .collect();
+            for (key, hw, start) in partitions {
+                let Ok(records) = node.replica_records(&mut process.disk, key, i64::MIN, None)
+                else {
                     continue;
                 };
-                let records = workload_values(records).collect();
                 logs.push(ReplicaLog {
                     partition: key.1,
-                    replica: index as i32,
+                    replica,
                     high_watermark: hw,
-                    records,
+                    records: workload_values(records).collect(),
                     log_start_offset: start,
                 });
             }
@@ -74,65 +84,69 @@ impl Cluster {
         logs
     }
 
-    /// The invariants of one broker's replicas, after each of its steps: HW ≤ LEO; a leader's
+    /// The invariants of one process's replicas, after each of its steps: HW ≤ LEO; a leader's
     /// HW never goes down within its epoch; the records below each replica's HW are the
     /// committed ones, the same on every replica (checked for the records the HW passed since
     /// the last step).
-    pub(crate) fn audit_broker(&mut self, index: usize) {
-        if self.failure.is_some() {
-            return;
-        }
-        let mut problems = Vec::new();
-        let data = self.data.as_mut().expect("data plane");
-        let broker = &mut data.brokers[index];
-        let Some(manager) = broker.manager.as_mut() else {
+    pub(super) fn audit_process(&mut self, index: usize) {
+        let Some(workload) = self.workload.as_mut() else {
             return;
         };
-        let keys: Vec<PartitionKey> = manager.partitions().map(|(key, _)| *key).collect();
-        for key in &keys {
-            let partition = manager.partition(*key).expect("listed");
-            let hw = partition.high_watermark;
-            let at = (*key, index, broker.incarnation);
-            let from = data.audit.checked.get(&at).copied().unwrap_or(i64::MIN);
+        let process = &mut self.procs[index];
+        let id = process.net_id.0;
+        let incarnation = process.incarnation;
+        let Some(node) = process.node.as_mut() else {
+            return;
+        };
+        let mut problems = Vec::new();
+        let rows: Vec<(PartitionKey, i64, i64, Option<i32>)> = node
+            .replica_manager()
+            .partitions()
+            .map(|(key, p)| {
+                let epoch = p.leader().map(|state| state.leader_epoch);
+                (*key, p.high_watermark, p.log_end_offset(), epoch)
+            })
+            .collect();
+        for (key, hw, leo, leader_epoch) in rows {
+            if hw > leo {
+                problems.push(("hw-above-leo", format!("n{id} {key:?}: {hw} > {leo}")));
+            }
+            if let Some(epoch) = leader_epoch {
+                let seen = workload
+                    .audit
+                    .leader_hw
+                    .entry((key, epoch, index, incarnation))
+                    .or_insert(hw);
+                if hw < *seen {
+                    let detail = format!("n{id} {key:?}: {} -> {hw}", *seen);
+                    problems.push(("hw-regression-on-leader", detail));
+                }
+                *seen = (*seen).max(hw);
+            }
+            let at = (key, index, incarnation);
+            let from = workload.audit.checked.get(&at).copied().unwrap_or(i64::MIN);
             if from >= hw {
                 continue;
             }
-            let Ok(records) = manager.records_in(&mut broker.disk, *key, from, Some(hw)) else {
+            let Ok(records) = node.replica_records(&mut process.disk, key, from, Some(hw)) else {
                 continue;
             };
             for (offset, value) in workload_values(records) {
-                let committed = *data.audit.committed.entry((key.1, offset)).or_insert(value);
+                let committed = *workload
+                    .audit
+                    .committed
+                    .entry((key.1, offset))
+                    .or_insert(value);
                 if committed != value {
                     let detail = format!(
-                        "partition {} offset {offset}: broker {index} holds {value} below its \
-                         high watermark {hw}, another replica held {committed}",
+                        "partition {} offset {offset}: n{id} holds {value} below its high \
+                         watermark {hw}, another replica held {committed}",
                         key.1
                     );
                     problems.push(("log-divergence", detail));
                 }
             }
-            data.audit.checked.insert(at, hw);
-        }
-        for (key, partition) in manager.partitions() {
-            let (hw, leo) = (partition.high_watermark, partition.log_end_offset());
-            if hw > leo {
-                problems.push((
-                    "hw-above-leo",
-                    format!("broker {index} {key:?}: {hw} > {leo}"),
-                ));
-            }
-            if let Some(state) = partition.leader() {
-                let seen = data
-                    .audit
-                    .leader_hw
-                    .entry((*key, state.leader_epoch, index, broker.incarnation))
-                    .or_insert(hw);
-                if hw < *seen {
-                    let detail = format!("broker {index} {key:?}: {} -> {hw}", *seen);
-                    problems.push(("hw-regression-on-leader", detail));
-                }
-                *seen = (*seen).max(hw);
-            }
+            workload.audit.checked.insert(at, hw);
         }
         if let Some((kind, detail)) = problems.into_iter().next() {
             self.fail(kind, detail);
@@ -141,7 +155,7 @@ impl Cluster {
 
     /// Every 500 ms, across brokers: ISR and ELR members hold the committed log, and any two
     /// replicas agree below the smaller of their high watermarks.
-    pub(crate) fn audit(&mut self) {
+    pub(super) fn audit(&mut self) {
         if self.failure.is_some() {
             return;
         }
@@ -156,9 +170,48 @@ impl Cluster {
         self.kernel.schedule_after(AUDIT_EVERY, Event::Audit);
     }
 
+    /// A broker took up a leadership: after a whole-cluster loss, the first leader of each
+    /// workload partition chooses its history; what it holds then is what may survive.
+    pub(super) fn on_leader(&mut self, index: usize, topic_id: Uuid, partition: i32) {
+        let Some(workload) = self.workload.as_mut() else {
+            return;
+        };
+        let known = workload
+            .unclean_recovery
+            .as_ref()
+            .is_none_or(|logs| logs.contains_key(&partition));
+        if known {
+            return;
+        }
+        let process = &mut self.procs[index];
+        let Some(node) = process.node.as_mut() else {
+            return;
+        };
+        let is_workload = node
+            .image()
+            .topic_by_name(&workload.topic)
+            .is_some_and(|topic| topic.topic_id == topic_id);
+        if !is_workload {
+            return;
+        }
+        let key = (topic_id, partition);
+        let Ok(records) = node.replica_records(&mut process.disk, key, i64::MIN, None) else {
+            return;
+        };
+        let log = workload_values(records).collect();
+        if let Some(logs) = workload.unclean_recovery.as_mut() {
+            logs.insert(partition, log);
+        }
+        workload.audit.forget_committed(partition);
+        self.kernel.record(format_args!(
+            "n{} leads partition {partition} after the unclean election",
+            self.procs[index].net_id.0
+        ));
+    }
+
     /// The end of a run: every replica matches its leader, every consumer read to the end, and
     /// the history passes the checker.
-    pub(crate) fn final_verdict(&mut self, reader: usize) {
+    pub fn final_verdict(&mut self, reader: usize) {
         if self.failure.is_some() {
             return;
         }
@@ -170,9 +223,13 @@ impl Cluster {
         if let Some(anomaly) = check_healed_replicas(&logs, &leaders).into_iter().next() {
             return self.fail(anomaly.kind, anomaly.example);
         }
-        let data = self.data.as_ref().expect("data plane");
-        if leaders.len() != data.partitions as usize {
-            let detail = format!("{} of {} partitions led", leaders.len(), data.partitions);
+        let workload = self.workload.as_ref().expect("a workload");
+        if leaders.len() != workload.partitions as usize {
+            let detail = format!(
+                "{} of {} partitions led",
+                leaders.len(),
+                workload.partitions
+            );
             return self.fail("unavailability", detail);
         }
         for (partition, leader) in &leaders {
@@ -180,7 +237,7 @@ impl Cluster {
                 .iter()
                 .find(|log| log.partition == *partition && log.replica == *leader)
                 .map_or(0, |log| log.high_watermark);
-            let reached = data.clients[reader]
+            let reached = self.clients[reader]
                 .reached
                 .get(partition)
                 .copied()
@@ -190,17 +247,17 @@ impl Cluster {
                 return self.fail("stuck-consumer", detail);
             }
         }
-        let pending: usize = data.clients.iter().map(|c| c.pending_sends()).sum();
+        let pending: usize = self.clients.iter().map(|c| c.pending_sends()).sum();
         if pending > 0 {
             return self.fail("stuck-producer", format!("{pending} sends never completed"));
         }
-        let report = match &data.unclean_recovery {
-            None => check_with(&data.history, CheckOptions::default()),
+        let report = match &workload.unclean_recovery {
+            None => check_with(&workload.history, CheckOptions::default()),
             Some(logs) => {
                 // Every broker lost its unsynced writes and an unclean election chose each
                 // partition's log: acknowledged records that log lacked may be lost (and their
                 // offsets reused), and every other one must still be there.
-                let mut history = data.history.clone();
+                let mut history = workload.history.clone();
                 let declared = history.declare_losable(|partition, offset, value| {
                     logs.get(&partition)
                         .is_none_or(|log| log.get(&offset) != Some(&value))
@@ -230,27 +287,25 @@ impl Cluster {
         }
     }
 
-    /// Each workload partition's leader, from the metadata of the first running broker.
     /// Every running ISR and ELR member holds the committed log (Leader Candidate
     /// Completeness): its log reaches its leader's high watermark. A replica back from a lossy
     /// crash that is admitted before it caught up fails this (unclean-admission).
     fn incomplete_candidates(&self) -> Vec<(&'static str, String)> {
         let mut problems = Vec::new();
-        let Some(data) = self.data.as_ref() else {
+        let Some(workload) = self.workload.as_ref() else {
             return problems;
         };
-        let Some(node) = self.nodes.iter().max_by_key(|n| n.applied) else {
+        let Some(image) = self.latest_image() else {
             return problems;
         };
-        let Some(topic) = node.image.topic_by_name(&data.topic) else {
+        let Some(topic) = image.topic_by_name(&workload.topic) else {
             return problems;
         };
         let replica = |broker: i32, index: usize| {
-            let broker = data.brokers.get(usize::try_from(broker).ok()?)?;
-            broker.is_active().then_some(())?;
-            broker
-                .manager
-                .as_ref()?
+            let process = self.procs.iter().find(|p| p.net_id.0 as i32 == broker)?;
+            let node = process.node.as_ref()?;
+            node.broker_status()?.active.then_some(())?;
+            node.replica_manager()
                 .partition((topic.topic_id, index as i32))
         };
         for (index, state) in topic.partitions.iter().enumerate() {
@@ -283,10 +338,10 @@ impl Cluster {
     }
 
     /// The first partition without a leader, with the ISR and ELR that left it so.
-    fn leaderless(&self) -> Option<String> {
-        let data = self.data.as_ref().expect("data plane");
-        let image = self.brokers.first()?.follower.image();
-        let topic = image.topic_by_name(&data.topic)?;
+    pub fn leaderless(&self) -> Option<String> {
+        let workload = self.workload.as_ref()?;
+        let image = self.latest_image()?;
+        let topic = image.topic_by_name(&workload.topic)?;
         let (index, state) = topic
             .partitions
             .iter()
@@ -298,13 +353,15 @@ impl Cluster {
         ))
     }
 
-    fn leaders(&self) -> BTreeMap<i32, i32> {
-        let data = self.data.as_ref().expect("data plane");
-        let Some(broker) = self.brokers.first() else {
+    /// Each workload partition's leader, from the most advanced image.
+    pub fn leaders(&self) -> BTreeMap<i32, i32> {
+        let Some(workload) = self.workload.as_ref() else {
             return BTreeMap::new();
         };
-        let image = broker.follower.image();
-        let Some(topic) = image.topic_by_name(&data.topic) else {
+        let Some(image) = self.latest_image() else {
+            return BTreeMap::new();
+        };
+        let Some(topic) = image.topic_by_name(&workload.topic) else {
             return BTreeMap::new();
         };
         topic

@@ -1,0 +1,413 @@
+//! The clients: Sluice's own sans-IO producer and consumer (the ones the `sluice` tools
+//! drive) and the simulator's admin, each over its own Kafka connections, with every
+//! workload operation written to the history the checker reads. Every Fetch answer a
+//! consumer receives enters the history, with records or without, with its high watermark
+//! (when the consumer's versions name leader epochs, as Kafka promises only those a
+//! watermark that never goes back: see [`Connections::fences_leader_epochs`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sluice_core::api::{self, TopicPartition};
+use sluice_core::client::{
+    ConsumedRecord, Consumer, ConsumerConfig, ConsumerOutput, OffsetResetPolicy, Producer,
+    ProducerConfig, ProducerOutput, SendOutcome,
+};
+use sluice_core::rng::Rng;
+use sluice_core::time::{Duration, Instant};
+use sluice_jepsen::OpId;
+use sluice_sim::{EventId, NodeId};
+
+use super::admin::AdminClient;
+use super::audit::AuditState;
+use super::conn::Connections;
+use super::{Cluster, Event, Packet, CLIENT_NET_BASE};
+
+/// The workload of a replication run: its topic, history and the replicas' audit.
+pub struct Workload {
+    /// The topic.
+    pub topic: String,
+    /// Its partitions.
+    pub partitions: i32,
+    /// Every client operation, for the checker.
+    pub history: sluice_jepsen::History,
+    /// What the cross-broker checks remember.
+    pub audit: AuditState,
+    /// Set when every broker lost its unsynced writes at once (page-cache mode): per
+    /// partition, the log (offset → value) of the replica an unclean election then chose, as
+    /// it was when it took up leadership. What it lacked is what the run may lose.
+    pub unclean_recovery: Option<BTreeMap<i32, BTreeMap<i64, u64>>>,
+    /// The operator asked for unclean elections.
+    pub unclean_asked: bool,
+}
+
+impl Workload {
+    /// A workload on `topic` with `partitions` partitions.
+    pub fn new(topic: &str, partitions: i32) -> Workload {
+        Workload {
+            topic: topic.to_string(),
+            partitions,
+            history: sluice_jepsen::History::default(),
+            audit: AuditState::default(),
+            unclean_recovery: None,
+            unclean_asked: false,
+        }
+    }
+}
+
+/// What a client is.
+pub enum Role {
+    /// Sends unique values to random partitions.
+    Producer(Producer),
+    /// Reads every partition from the start.
+    Consumer(Consumer),
+    /// Creates, grows, alters and deletes topics.
+    Admin(AdminClient),
+}
+
+/// One simulated client process.
+pub struct SimClient {
+    /// Its network id.
+    pub net_id: NodeId,
+    /// Its process number in the history.
+    pub process: u64,
+    /// What it is.
+    pub role: Role,
+    conns: Connections,
+    timer: Option<EventId>,
+    /// Pending sends: token (the value) → its operation.
+    sends: BTreeMap<u64, (i32, OpId)>,
+    /// Partitions whose next read follows a reset or a truncation.
+    seeked: BTreeSet<i32>,
+    /// When the producer sends its next record, while it produces.
+    pub next_send: Option<Instant>,
+    /// The offset a consumer reached per partition.
+    pub reached: BTreeMap<i32, i64>,
+}
+
+impl SimClient {
+    /// A producer with acks=all and no retries: every outcome is recorded as it is.
+    pub fn producer(brokers: Vec<i32>) -> Role {
+        let config = ProducerConfig {
+            acks: -1,
+            linger_ms: 2,
+            retries: 0,
+            request_timeout_ms: 5_000,
+            delivery_timeout_ms: 12_000,
+            ..ProducerConfig::default()
+        };
+        Role::Producer(Producer::new(config, brokers))
+    }
+
+    /// A producer with acks=all that retries until its delivery timeout, idempotent
+    /// (`enable.idempotence`) or not: without idempotence a retry of a batch whose answer was
+    /// lost appends it twice.
+    pub fn retrying_producer(brokers: Vec<i32>, idempotent: bool) -> Role {
+        let config = ProducerConfig {
+            acks: -1,
+            linger_ms: 2,
+            retries: i32::MAX,
+            request_timeout_ms: 5_000,
+            delivery_timeout_ms: 30_000,
+            enable_idempotence: idempotent,
+            ..ProducerConfig::default()
+        };
+        Role::Producer(Producer::new(config, brokers))
+    }
+
+    /// A consumer of every partition from the earliest offset.
+    pub fn consumer(brokers: Vec<i32>) -> Role {
+        let config = ConsumerConfig {
+            auto_offset_reset: OffsetResetPolicy::Earliest,
+            request_timeout_ms: 5_000,
+            ..ConsumerConfig::default()
+        };
+        Role::Consumer(Consumer::new(config, brokers))
+    }
+
+    /// Sends not yet answered.
+    pub fn pending_sends(&self) -> usize {
+        self.sends.len()
+    }
+
+    /// The admin, if this client is one.
+    pub fn admin(&self) -> Option<&AdminClient> {
+        match &self.role {
+            Role::Admin(admin) => Some(admin),
+            _ => None,
+        }
+    }
+
+    /// The admin, if this client is one.
+    pub fn admin_mut(&mut self) -> Option<&mut AdminClient> {
+        match &mut self.role {
+            Role::Admin(admin) => Some(admin),
+            _ => None,
+        }
+    }
+}
+
+fn value_of(record: &ConsumedRecord) -> Option<u64> {
+    let bytes = record.value.as_ref()?;
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
+/// A request a client hands to its connections.
+struct Outgoing {
+    to: i32,
+    id: u64,
+    request: api::Request,
+}
+
+impl Cluster {
+    /// Adds a client and starts it: consumers are assigned every partition of the workload.
+    pub fn add_client(&mut self, role: Role) -> usize {
+        let now = self.kernel.now();
+        let index = self.clients.len();
+        let net_id = NodeId(CLIENT_NET_BASE + index as u32);
+        let conns = Connections::draw(&mut self.rng, format!("client-{index}"));
+        self.kernel
+            .record(format_args!("{net_id} speaks {}", conns.describe()));
+        let mut client = SimClient {
+            net_id,
+            process: index as u64,
+            role,
+            conns,
+            timer: None,
+            sends: BTreeMap::new(),
+            seeked: BTreeSet::new(),
+            next_send: None,
+            reached: BTreeMap::new(),
+        };
+        if let (Role::Consumer(consumer), Some(workload)) = (&mut client.role, &self.workload) {
+            let all = (0..workload.partitions)
+                .map(|partition| TopicPartition {
+                    topic: workload.topic.clone(),
+                    partition,
+                })
+                .collect();
+            consumer.assign(now, all);
+        }
+        self.clients.push(client);
+        self.client_flush(index);
+        index
+    }
+
+    /// A client's timer: its own deadlines, and the producer's next record.
+    pub(super) fn client_timer(&mut self, index: usize) {
+        let (now, wall) = (self.kernel.now(), self.kernel.wall_ms());
+        let client = &mut self.clients[index];
+        client.timer = None;
+        match &mut client.role {
+            Role::Producer(producer) => {
+                producer.handle_timeout(now);
+                let workload = self.workload.as_mut().expect("producers need a workload");
+                if client.next_send.is_some_and(|at| at <= now) {
+                    let partition = self.rng.below(workload.partitions as u64) as i32;
+                    let value = workload.history.operations().len() as u64;
+                    let op = workload
+                        .history
+                        .invoke_send(client.process, partition, value)
+                        .expect("values are unique");
+                    client.sends.insert(value, (partition, op));
+                    let bytes = value.to_string().into_bytes();
+                    let topic = &workload.topic;
+                    producer.send_to_partition(now, topic, partition, None, bytes, wall, value);
+                    let gap = Duration::from_millis(20 + self.rng.below(180));
+                    client.next_send = Some(now + gap);
+                }
+            }
+            Role::Consumer(consumer) => consumer.handle_timeout(now),
+            Role::Admin(admin) => admin.handle_timeout(now, &mut self.rng),
+        }
+        self.client_flush(index);
+    }
+
+    /// A packet reached a client.
+    pub(super) fn client_delivery(&mut self, from: NodeId, to: NodeId, packet: Packet) {
+        let now = self.kernel.now();
+        let Some(index) = self.clients.iter().position(|c| c.net_id == to) else {
+            return;
+        };
+        let answers = match packet {
+            Packet::Response(frame) => match self.clients[index].conns.decode(from, &frame) {
+                Ok(Some((id, response))) => vec![(id, Ok(response))],
+                Ok(None) => Vec::new(),
+                Err(error) => {
+                    return self.fail("undecodable-response", format!("{from}->{to}: {error}"))
+                }
+            },
+            Packet::Closed => self.clients[index].conns.closed(from),
+            Packet::Peer(_) | Packet::Request(_) => {
+                return self.fail("misrouted-packet", format!("{from}->{to}"))
+            }
+        };
+        for (id, answer) in answers {
+            if let Ok(api::Response::Fetch(fetch)) = &answer {
+                self.record_fetch(index, fetch);
+            }
+            let client = &mut self.clients[index];
+            match &mut client.role {
+                Role::Producer(producer) => producer.handle_response(now, id, answer),
+                Role::Consumer(consumer) => consumer.handle_response(now, id, answer),
+                Role::Admin(admin) => {
+                    if let Some((op, settled)) = admin.handle_response(now, id, answer) {
+                        self.kernel
+                            .record(format_args!("{to} admin {op:?}: {settled:?}"));
+                    }
+                }
+            }
+        }
+        self.client_flush(index);
+    }
+
+    /// Every partition of a consumer's Fetch answer that came without records and without an
+    /// error enters the history with its high watermark: a watermark that goes backwards on
+    /// an empty answer is an anomaly like any other (KIP-207's case).
+    fn record_fetch(&mut self, index: usize, fetch: &api::FetchResponse) {
+        let Some(workload) = self.workload.as_mut() else {
+            return;
+        };
+        let client = &self.clients[index];
+        if !matches!(client.role, Role::Consumer(_)) || !client.conns.fences_leader_epochs() {
+            return;
+        }
+        for partition in &fetch.partitions {
+            let empty = partition.records.is_empty();
+            if partition.error != api::ErrorCode::None || !empty {
+                continue;
+            }
+            let p = partition.partition.partition;
+            let hw = partition.high_watermark;
+            let op = workload.history.invoke_poll(client.process);
+            workload
+                .history
+                .ok_poll_with_hw(op, vec![(p, Vec::new())], vec![(p, hw)], false)
+                .expect("a well-formed poll");
+        }
+    }
+
+    /// Drains a client's outputs: requests onto the network, outcomes into the history.
+    fn client_flush(&mut self, index: usize) {
+        let now = self.kernel.now();
+        loop {
+            let outgoing = match self.poll_client(index) {
+                Some(Some(outgoing)) => outgoing,
+                Some(None) => continue,
+                None => break,
+            };
+            let Outgoing { to, id, request } = outgoing;
+            let client = &mut self.clients[index];
+            let broker = NodeId(to as u32);
+            match client.conns.encode(broker, id, request) {
+                Ok(frame) => {
+                    let from = client.net_id;
+                    self.net.send(now, from, broker, Packet::Request(frame));
+                }
+                Err(error) => return self.fail("unencodable-request", error),
+            }
+        }
+        self.arm_client_timer(index);
+    }
+
+    /// A client's next output: `Some(Some(request))` to send, `Some(None)` for one handled
+    /// here, `None` when there are no more.
+    fn poll_client(&mut self, index: usize) -> Option<Option<Outgoing>> {
+        let now = self.kernel.now();
+        let client = &mut self.clients[index];
+        match &mut client.role {
+            Role::Producer(producer) => match producer.poll_output()? {
+                ProducerOutput::Request { to, id, request } => {
+                    Some(Some(Outgoing { to, id, request }))
+                }
+                ProducerOutput::Completed { token, outcome } => {
+                    let Some((_, op)) = client.sends.remove(&token) else {
+                        return Some(None);
+                    };
+                    let history = &mut self.workload.as_mut().expect("a workload").history;
+                    let recorded = match outcome {
+                        SendOutcome::Ok { offset, .. } if offset >= 0 => {
+                            history.ok_send(op, offset)
+                        }
+                        SendOutcome::Err { definite: true, .. } => history.fail(op),
+                        _ => history.info(op),
+                    };
+                    recorded.expect("each send completes once");
+                    Some(None)
+                }
+            },
+            Role::Consumer(consumer) => match consumer.poll_output()? {
+                ConsumerOutput::Request { to, id, request } => {
+                    Some(Some(Outgoing { to, id, request }))
+                }
+                ConsumerOutput::Records {
+                    partition,
+                    records,
+                    high_watermark,
+                } => {
+                    let p = partition.partition;
+                    let reads: Vec<(i64, u64)> = records
+                        .iter()
+                        .filter_map(|r| value_of(r).map(|v| (r.offset, v)))
+                        .collect();
+                    if let Some(last) = records.last() {
+                        client.reached.insert(p, last.offset + 1);
+                    }
+                    let fresh = client.seeked.remove(&p);
+                    // A client too old to be fenced is promised no monotonic watermark.
+                    let high_watermarks = match client.conns.fences_leader_epochs() {
+                        true => vec![(p, high_watermark)],
+                        false => Vec::new(),
+                    };
+                    let history = &mut self.workload.as_mut().expect("a workload").history;
+                    let op = history.invoke_poll(client.process);
+                    history
+                        .ok_poll_with_hw(op, vec![(p, reads)], high_watermarks, fresh)
+                        .expect("a well-formed poll");
+                    Some(None)
+                }
+                ConsumerOutput::Reset { partition, .. }
+                | ConsumerOutput::Truncated { partition, .. } => {
+                    client.seeked.insert(partition.partition);
+                    Some(None)
+                }
+                ConsumerOutput::Error { .. } => Some(None),
+            },
+            Role::Admin(admin) => {
+                let (to, id, request) = admin.poll_request(now)?;
+                Some(Some(Outgoing { to, id, request }))
+            }
+        }
+    }
+
+    fn arm_client_timer(&mut self, index: usize) {
+        let now = self.kernel.now();
+        let client = &mut self.clients[index];
+        if let Some(timer) = client.timer.take() {
+            self.kernel.cancel(timer);
+        }
+        let own = match &client.role {
+            Role::Producer(producer) => producer.poll_timeout(),
+            Role::Consumer(consumer) => consumer.poll_timeout(),
+            Role::Admin(admin) => admin.poll_timeout(),
+        };
+        let Some(at) = own.into_iter().chain(client.next_send).min() else {
+            return;
+        };
+        client.timer = Some(
+            self.kernel
+                .schedule_at(at.max(now), Event::ClientTimer(index)),
+        );
+    }
+
+    /// Starts or stops a producer's workload.
+    pub fn set_producing(&mut self, index: usize, on: bool) {
+        let now = self.kernel.now();
+        self.clients[index].next_send = on.then_some(now);
+        self.arm_client_timer(index);
+    }
+
+    /// Wakes a client at once (after its state was changed from outside).
+    pub fn poke_client(&mut self, index: usize) {
+        self.client_timer(index);
+    }
+}
