@@ -400,7 +400,11 @@ fn check_image(image: &MetadataImage, model: &BTreeMap<String, TopicModel>) -> R
                 // a topic back, as it was created.
                 let count = topic.partitions.len() as i32;
                 if expected.late_create != Some(count) || !topic.configs.is_empty() {
-                    return Err(format!("{name} exists after its acknowledged delete"));
+                    return Err(format!(
+                        "{name} exists after its acknowledged delete, with {count} partitions \
+                         and configs {:?}",
+                        topic.configs
+                    ));
                 }
             }
             (true, None) => {

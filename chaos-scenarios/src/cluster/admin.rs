@@ -195,7 +195,7 @@ impl AdminClient {
         now: Instant,
         id: u64,
         answer: Result<api::Response, Disconnected>,
-    ) -> Option<(AdminOp, Settled)> {
+    ) -> Option<(AdminOp, Settled, u32)> {
         if self.outstanding.is_none_or(|(sent, _)| sent != id) {
             return None;
         }
@@ -234,7 +234,7 @@ impl AdminClient {
             Some(settled) => {
                 self.log.push((op.clone(), settled, attempts));
                 self.current = None;
-                Some((op, settled))
+                Some((op, settled, attempts))
             }
             None => {
                 self.wait_until = Some(now + RETRY_BACKOFF);

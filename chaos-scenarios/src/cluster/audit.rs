@@ -19,8 +19,9 @@ pub struct AuditState {
     /// The highest high watermark each leader reported, per epoch and process start.
     leader_hw: BTreeMap<(PartitionKey, i32, usize, u32), i64>,
     /// The committed log as the replicas' high watermarks revealed it: (partition, offset) →
-    /// value. Every replica's records below its high watermark must match it.
-    committed: BTreeMap<(i32, i64), u64>,
+    /// (value, the node and epoch it was first seen at). Every replica's records below its
+    /// high watermark must match it.
+    committed: BTreeMap<(i32, i64), (u64, u32, Option<i32>)>,
     /// Per replica (partition, process, process start), the offset its records were checked
     /// against `committed` up to.
     checked: BTreeMap<(PartitionKey, usize, u32), i64>,
@@ -132,15 +133,16 @@ impl Cluster {
                 continue;
             };
             for (offset, value) in workload_values(records) {
-                let committed = *workload
+                let (committed, first, epoch) = *workload
                     .audit
                     .committed
                     .entry((key.1, offset))
-                    .or_insert(value);
+                    .or_insert((value, id, leader_epoch));
                 if committed != value {
                     let detail = format!(
                         "partition {} offset {offset}: n{id} holds {value} below its high \
-                         watermark {hw}, another replica held {committed}",
+                         watermark {hw} (leading: epoch {leader_epoch:?}), n{first} held \
+                         {committed} below its own (leading: epoch {epoch:?})",
                         key.1
                     );
                     problems.push(("log-divergence", detail));
@@ -180,7 +182,11 @@ impl Cluster {
             .unclean_recovery
             .as_ref()
             .is_none_or(|logs| logs.contains_key(&partition));
-        if known {
+        let in_scope = workload
+            .unclean_scope
+            .as_ref()
+            .is_none_or(|scope| scope.contains(&partition));
+        if known || !in_scope {
             return;
         }
         let process = &mut self.procs[index];
@@ -254,13 +260,17 @@ impl Cluster {
         let report = match &workload.unclean_recovery {
             None => check_with(&workload.history, CheckOptions::default()),
             Some(logs) => {
+                let scope = workload.unclean_scope.clone();
+                let in_scope = move |p: &i32| scope.as_ref().is_none_or(|s| s.contains(p));
                 // Every broker lost its unsynced writes and an unclean election chose each
                 // partition's log: acknowledged records that log lacked may be lost (and their
                 // offsets reused), and every other one must still be there.
                 let mut history = workload.history.clone();
                 let declared = history.declare_losable(|partition, offset, value| {
-                    logs.get(&partition)
-                        .is_none_or(|log| log.get(&offset) != Some(&value))
+                    in_scope(&partition)
+                        && logs
+                            .get(&partition)
+                            .is_none_or(|log| log.get(&offset) != Some(&value))
                 });
                 self.kernel.record(format_args!(
                     "{} acknowledged records were not on the replicas the unclean elections chose",

@@ -74,6 +74,9 @@ impl Cluster {
                     leader_epoch,
                 } => {
                     self.mark("broker-became-leader");
+                    self.kernel.record(format_args!(
+                        "n{id} leads partition {partition} in epoch {leader_epoch}"
+                    ));
                     let key = (topic_id, partition, leader_epoch);
                     if let Err(detail) = self.history.broker_leads(key, id as i32) {
                         return self.fail("two-brokers-lead-one-epoch", detail);

@@ -32,10 +32,13 @@ pub struct Workload {
     pub history: sluice_jepsen::History,
     /// What the cross-broker checks remember.
     pub audit: AuditState,
-    /// Set when every broker lost its unsynced writes at once (page-cache mode): per
-    /// partition, the log (offset → value) of the replica an unclean election then chose, as
-    /// it was when it took up leadership. What it lacked is what the run may lose.
+    /// Set when every broker lost its unsynced writes at once (page-cache mode), or when a
+    /// partition's every replica came back unable to vouch for its log: per partition, the
+    /// log (offset → value) of the replica an unclean election then chose, as it was when it
+    /// took up leadership. What it lacked is what the run may lose.
     pub unclean_recovery: Option<BTreeMap<i32, BTreeMap<i64, u64>>>,
+    /// The partitions the unclean elections are for (`None`: every one).
+    pub unclean_scope: Option<BTreeSet<i32>>,
     /// The operator asked for unclean elections.
     pub unclean_asked: bool,
 }
@@ -49,6 +52,7 @@ impl Workload {
             history: sluice_jepsen::History::default(),
             audit: AuditState::default(),
             unclean_recovery: None,
+            unclean_scope: None,
             unclean_asked: false,
         }
     }
@@ -243,16 +247,16 @@ impl Cluster {
         };
         for (id, answer) in answers {
             if let Ok(api::Response::Fetch(fetch)) = &answer {
-                self.record_fetch(index, fetch);
+                self.note_fetch(fetch);
             }
             let client = &mut self.clients[index];
             match &mut client.role {
                 Role::Producer(producer) => producer.handle_response(now, id, answer),
                 Role::Consumer(consumer) => consumer.handle_response(now, id, answer),
                 Role::Admin(admin) => {
-                    if let Some((op, settled)) = admin.handle_response(now, id, answer) {
+                    if let Some((op, settled, tries)) = admin.handle_response(now, id, answer) {
                         self.kernel
-                            .record(format_args!("{to} admin {op:?}: {settled:?}"));
+                            .record(format_args!("{to} admin {op:?}: {settled:?} ({tries})"));
                     }
                 }
             }
@@ -260,29 +264,13 @@ impl Cluster {
         self.client_flush(index);
     }
 
-    /// Every partition of a consumer's Fetch answer that came without records and without an
-    /// error enters the history with its high watermark: a watermark that goes backwards on
-    /// an empty answer is an anomaly like any other (KIP-207's case).
-    fn record_fetch(&mut self, index: usize, fetch: &api::FetchResponse) {
-        let Some(workload) = self.workload.as_mut() else {
-            return;
-        };
-        let client = &self.clients[index];
-        if !matches!(client.role, Role::Consumer(_)) || !client.conns.fences_leader_epochs() {
-            return;
-        }
-        for partition in &fetch.partitions {
-            let empty = partition.records.is_empty();
-            if partition.error != api::ErrorCode::None || !empty {
-                continue;
-            }
-            let p = partition.partition.partition;
-            let hw = partition.high_watermark;
-            let op = workload.history.invoke_poll(client.process);
-            workload
-                .history
-                .ok_poll_with_hw(op, vec![(p, Vec::new())], vec![(p, hw)], false)
-                .expect("a well-formed poll");
+    /// A new leader whose high watermark is still below its epoch's start answers
+    /// OFFSET_NOT_AVAILABLE rather than show a watermark below its predecessor's (KIP-207's
+    /// window): the mark shows the window is reached.
+    fn note_fetch(&mut self, fetch: &api::FetchResponse) {
+        let waits = |p: &api::FetchPartitionResponse| p.error == api::ErrorCode::OffsetNotAvailable;
+        if fetch.partitions.iter().any(waits) {
+            self.mark("consumer-waited-for-new-leader-hw");
         }
     }
 
@@ -363,6 +351,27 @@ impl Cluster {
                     history
                         .ok_poll_with_hw(op, vec![(p, reads)], high_watermarks, fresh)
                         .expect("a well-formed poll");
+                    Some(None)
+                }
+                ConsumerOutput::Caught {
+                    partition,
+                    high_watermark,
+                } => {
+                    // An answer without records enters the history too, with its watermark: one
+                    // that goes back on an empty answer is an anomaly like any other.
+                    let p = partition.partition;
+                    if client.conns.fences_leader_epochs() {
+                        let history = &mut self.workload.as_mut().expect("a workload").history;
+                        let op = history.invoke_poll(client.process);
+                        history
+                            .ok_poll_with_hw(
+                                op,
+                                vec![(p, Vec::new())],
+                                vec![(p, high_watermark)],
+                                false,
+                            )
+                            .expect("a well-formed poll");
+                    }
                     Some(None)
                 }
                 ConsumerOutput::Reset { partition, .. }

@@ -66,6 +66,8 @@ const LEADER_CRASH_MARKS: &[&str] = &[
     "combined-nodes",
     "separate-controllers",
     "file-range-reads",
+    "consumer-waited-for-new-leader-hw",
+    "fetch-range-cut",
     "acks-all-acknowledged",
     "leader-crashed",
     "machine-crash",

@@ -26,6 +26,7 @@ const SHUT_DOWN_FIRST: u32 = 7;
 const SHUT_DOWN_SECOND: u32 = 8;
 const UNCLEAN_RECOVERY: u32 = 9;
 const CRASH_AFTER_LOSS: u32 = 10;
+const STUCK_CHECK: u32 = 11;
 
 /// One run's faults.
 pub struct ReplicationScript {
@@ -91,7 +92,11 @@ impl ReplicationScript {
                     self.crash(cluster, victim, false);
                 }
             }
+            STUCK_CHECK => stuck_check(cluster),
             HEAL => {
+                cluster
+                    .kernel
+                    .schedule_after(Duration::from_secs(15), Event::Script(STUCK_CHECK));
                 heal_links(cluster);
                 heal_disks(cluster);
                 for index in 0..cluster.clients.len() {
@@ -408,16 +413,53 @@ fn unclean_recovery(cluster: &mut Cluster) {
     // Until every partition has a leader chosen after the loss (a lease may still show a
     // crashed broker as leader for a while).
     let recovered = cluster.workload.as_ref().is_some_and(|workload| {
+        let wanted = workload
+            .unclean_scope
+            .as_ref()
+            .map_or(workload.partitions as usize, |scope| scope.len());
         workload
             .unclean_recovery
             .as_ref()
-            .is_none_or(|logs| logs.len() == workload.partitions as usize)
+            .is_none_or(|logs| logs.len() == wanted)
     });
     if !recovered {
         cluster
             .kernel
             .schedule_after(Duration::from_secs(2), Event::Script(UNCLEAN_RECOVERY));
     }
+}
+
+/// Once healed, a partition whose every replica came back from a shutdown it could not
+/// vouch for (a machine crash, or a crash between a registration the controller accepted and
+/// the broker recording it) has no eligible leader, as KIP-966 intends; the operator then
+/// enables unclean leader election for it, and what the chosen replica lacks may be lost.
+fn stuck_check(cluster: &mut Cluster) {
+    let Some(workload) = cluster.workload.as_ref() else {
+        return;
+    };
+    if workload.unclean_recovery.is_some() {
+        return;
+    }
+    let Some(topic) = cluster.latest_image().and_then(|i| i.topic_by_name(TOPIC)) else {
+        return;
+    };
+    let stuck: BTreeSet<i32> = topic
+        .partitions
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.leader < 0 && p.isr.is_empty() && p.elr.is_empty())
+        .map(|(index, _)| index as i32)
+        .collect();
+    if stuck.is_empty() {
+        return;
+    }
+    cluster.kernel.record(format_args!(
+        "partitions {stuck:?} have no eligible replica"
+    ));
+    let workload = cluster.workload.as_mut().expect("checked");
+    workload.unclean_recovery = Some(Default::default());
+    workload.unclean_scope = Some(stuck);
+    unclean_recovery(cluster);
 }
 
 /// Whether process `index` has registered since it lost writes (so the controller excluded

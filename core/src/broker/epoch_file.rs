@@ -56,6 +56,16 @@ pub fn store(disk: &mut dyn Disk, dir: &str, epoch: i64) -> Result<(), DiskError
     disk.sync_dir(dir)
 }
 
+/// Durably forgets the epoch stored in `dir`: the disk can no longer vouch for it (its
+/// machine crashed since), and no later start may, until a new registration is stored.
+pub fn forget(disk: &mut dyn Disk, dir: &str) -> Result<(), DiskError> {
+    match disk.remove(&format!("{dir}/{BROKER_EPOCH_FILE}")) {
+        Ok(()) => disk.sync_dir(dir),
+        Err(DiskError::NotFound(_)) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +80,9 @@ mod tests {
         assert_eq!(load(&mut disk, "data"), Ok(Some(42)));
         disk.damage("data/broker-epoch", |bytes| bytes[7] ^= 1);
         assert_eq!(load(&mut disk, "data"), Ok(None));
+        store(&mut disk, "data", 43).unwrap();
+        forget(&mut disk, "data").unwrap();
+        assert_eq!(load(&mut disk, "data"), Ok(None));
+        forget(&mut disk, "data").unwrap();
     }
 }

@@ -48,6 +48,23 @@
 //! broker acts on partition roles only once that image holds its current registration;
 //! it then takes up every role the image gives it, heartbeats as caught up, and is unfenced.
 //!
+//! # Clients before the broker is ready
+//!
+//! As Kafka opens its listeners only once the broker has caught up with the metadata log,
+//! client requests that come before the broker is registered, acting on its roles and
+//! unfenced are held (up to `requests_inflight_max`; beyond, refused with
+//! REQUEST_TIMED_OUT) and served once it is ([`Node::serves_clients`]). The controller id
+//! Metadata answers name is the node's call too ([`Node::controller_id_for_clients`]), so
+//! every driver answers alike.
+//!
+//! # Observers
+//!
+//! [`Node::observe`] makes the node keep [`NodeNote`]s of its decisions (entries applied,
+//! snapshots, controller turns, leaderships taken) for [`Node::poll_note`]: the simulator
+//! checks the whole cluster with them. After every input the node asserts its own
+//! invariants and its replicas' (HW ≤ LEO, a leader in its ISR, the ISR among the replicas,
+//! a leader's HW never down within its epoch).
+//!
 //! # Producer ids
 //!
 //! A broker answers InitProducerId itself, from blocks of producer ids the active controller

@@ -124,10 +124,10 @@ pub struct Node {
     pub(super) loopback: VecDeque<NodeMessage>,
     pub(super) failure: Option<NodeError>,
     pub(super) stats: NodeStats,
-    /// Client requests that came before the broker was registered, caught up and unfenced:
-    /// as Kafka opens its listeners only then, they wait (an empty image would call every
-    /// topic unknown).
-    pub(super) held: VecDeque<(u64, api::Request)>,
+    /// Client requests that came before the broker was registered, caught up and unfenced,
+    /// with when they came: as Kafka opens its listeners only then, they wait (an empty image
+    /// would call every topic unknown).
+    pub(super) held: VecDeque<(u64, api::Request, Instant)>,
     /// Whether [`NodeNote`]s are kept (see [`Node::observe`]).
     pub(super) observed: bool,
     pub(super) notes: VecDeque<NodeNote>,
@@ -155,9 +155,15 @@ impl Node {
         };
         let lifecycle = match config.process_roles.is_broker() {
             true => {
-                let stored =
-                    epoch_file::load(disk, &config.replica.log_dir).map_err(NodeError::Disk)?;
+                let dir = &config.replica.log_dir;
+                let stored = epoch_file::load(disk, dir).map_err(NodeError::Disk)?;
                 let vouches = clean || config.replica.durability == Durability::Fsync;
+                if stored.is_some() && !vouches {
+                    // The machine went down since that registration: this start cannot vouch
+                    // for it, and neither may a later one that finds the page cache intact,
+                    // since the loss happened before it. Found by lossy-follower seed 65.
+                    epoch_file::forget(disk, dir).map_err(NodeError::Disk)?;
+                }
                 let previous = stored.filter(|_| vouches).unwrap_or(-1);
                 let observer = !config.process_roles.is_controller();
                 Some(Lifecycle::new(Uuid::random(rng), previous, observer))
@@ -218,8 +224,39 @@ impl Node {
                 node.stats.requests_refused += 1;
                 return node.refuse_client(client, &request);
             }
-            node.held.push_back((client, request));
+            node.held.push_back((client, request, step.now));
         });
+    }
+
+    /// When the oldest held admin request is given up.
+    fn held_admin_deadline(&self) -> Option<Instant> {
+        let timeout = self.config.controller_quorum_request_timeout;
+        self.held
+            .iter()
+            .filter(|(_, request, _)| matches!(request, api::Request::Admin(_)))
+            .map(|(_, _, at)| at.checked_add(timeout).unwrap_or(*at))
+            .min()
+    }
+
+    /// Answers the admin requests held past `controller.quorum.request.timeout.ms` with
+    /// REQUEST_TIMED_OUT, as a forwarded one the controller does not answer in time: a client
+    /// that gave up and asked again elsewhere must not see this one take effect long after
+    /// (Kafka's broker, whose listener is not open yet, would never have taken it).
+    fn expire_held_admin(&mut self, now: Instant) {
+        let timeout = self.config.controller_quorum_request_timeout;
+        let expired = |(_, request, at): &(u64, api::Request, Instant)| {
+            matches!(request, api::Request::Admin(_))
+                && at
+                    .checked_add(timeout)
+                    .is_some_and(|deadline| deadline <= now)
+        };
+        let (gone, kept): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(expired);
+        self.held = kept;
+        for (client, request, _) in gone {
+            self.refuse_client(client, &request);
+        }
     }
 
     /// Whether client requests are served now: a broker serves once it is registered, acts
@@ -277,6 +314,7 @@ impl Node {
                 node.manager.handle_timeout(now, wall_ms, step.disk, image);
             }
             node.channel_timeout(step);
+            node.expire_held_admin(step.now);
             node.lifecycle_timeout(step);
             if node.producer_ids.poll_timeout().is_some_and(|at| at <= now) {
                 node.producer_ids.handle_timeout(now);
@@ -331,6 +369,7 @@ impl Node {
             lifecycle,
             channel,
             producer_ids,
+            self.held_admin_deadline(),
             self.manager.poll_timeout(),
         ]
         .into_iter()
@@ -471,7 +510,7 @@ impl Node {
                 continue;
             }
             if !self.held.is_empty() && self.serves_clients() {
-                for (client, request) in std::mem::take(&mut self.held) {
+                for (client, request, _) in std::mem::take(&mut self.held) {
                     self.serve_client(step, client, request);
                 }
                 continue;
@@ -483,8 +522,9 @@ impl Node {
         }
     }
 
-    fn check_invariants(&self) {
+    fn check_invariants(&mut self) {
         assert!(self.loopback.is_empty() || self.failure.is_some());
+        self.manager.check_invariants();
         assert_eq!(
             self.quorum.is_some(),
             self.config.process_roles.is_controller()

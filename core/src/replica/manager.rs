@@ -118,6 +118,7 @@ pub struct ReplicaManager {
     /// again: the disk may recover, and the controller still counts on this replica.
     unopened: BTreeMap<PartitionKey, (PartitionRole, Instant)>,
     pub(super) stats: ReplicaStats,
+    pub(super) watermarks: super::invariants::LeaderWatermarks,
 }
 
 impl ReplicaManager {
@@ -140,6 +141,7 @@ impl ReplicaManager {
             wake_fetches: false,
             unopened: BTreeMap::new(),
             stats: ReplicaStats::default(),
+            watermarks: Default::default(),
         }
     }
 

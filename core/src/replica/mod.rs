@@ -11,6 +11,7 @@ mod config;
 mod epoch_cache;
 mod fetcher;
 mod follower;
+mod invariants;
 mod leader;
 mod manager;
 mod partition;

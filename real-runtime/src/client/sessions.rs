@@ -191,7 +191,9 @@ impl ConsumerSession {
                     self.ready.push(Consumed::Error(partition, error))
                 }
                 // The position moves on by itself; the tools only print what they read.
-                ConsumerOutput::Reset { .. } | ConsumerOutput::Truncated { .. } => {}
+                ConsumerOutput::Reset { .. }
+                | ConsumerOutput::Truncated { .. }
+                | ConsumerOutput::Caught { .. } => {}
             }
         }
     }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod cluster;
+mod driver;
 mod producer_ids;
 mod single;
 

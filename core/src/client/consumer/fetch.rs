@@ -90,13 +90,18 @@ impl Consumer {
             "positions only move forward"
         );
         self.assigned.get_mut(tp).expect("assigned").phase = Phase::Fetching(read.position);
-        if !read.records.is_empty() {
-            self.outputs.push_back(ConsumerOutput::Records {
+        let output = match read.records.is_empty() {
+            false => ConsumerOutput::Records {
                 partition: tp.clone(),
                 records: read.records,
                 high_watermark: answer.high_watermark,
-            });
-        }
+            },
+            true => ConsumerOutput::Caught {
+                partition: tp.clone(),
+                high_watermark: answer.high_watermark,
+            },
+        };
+        self.outputs.push_back(output);
         if read.corrupt {
             let offset = read.position.offset;
             self.report(tp, ConsumerError::CorruptBatch { offset });

@@ -74,6 +74,15 @@ pub enum ConsumerOutput {
         /// The leader's high watermark when it answered.
         high_watermark: i64,
     },
+    /// An answer for `partition` the consumer took that held no records: what it said of the
+    /// partition (the high watermark a consumer's lag is measured against) without moving the
+    /// position.
+    Caught {
+        /// The partition.
+        partition: TopicPartition,
+        /// The leader's high watermark when it answered.
+        high_watermark: i64,
+    },
     /// The position of `partition` was set to `offset` by `auto_offset_reset`.
     Reset {
         /// The partition.

@@ -100,6 +100,48 @@ fn an_unclean_restart_leaves_the_isr_and_the_elr() {
     assert_eq!(h.partition(topic, 0).leader, NO_LEADER);
 }
 
+/// An operator turning `unclean.leader.election.enable` on for a topic whose replicas all came
+/// back from unclean shutdowns gets its leaderless partitions a leader in the same decision,
+/// as Kafka's controller elects them when the setting changes (the periodic tick alone would
+/// wait for a broker's lease to lapse).
+#[test]
+fn enabling_unclean_election_elects_the_leaderless_partitions_at_once() {
+    use crate::api::{
+        resource_type, AdminRequest, AlterConfigOp, AlterConfigsRequest, AlterConfigsResource,
+        ConfigResource,
+    };
+    let (mut h, _, topic) = setup(min_isr_two());
+    let (leader, first, second) = roles(&h, topic);
+    for broker in [first, second, leader] {
+        expire(&mut h, broker);
+    }
+    for broker in [leader, second, first] {
+        reregister(&mut h, broker, -1);
+    }
+    assert_eq!(h.partition(topic, 0).leader, NO_LEADER);
+    let enable = AdminRequest::AlterConfigs(AlterConfigsRequest {
+        resources: vec![AlterConfigsResource {
+            resource: ConfigResource {
+                resource_type: resource_type::TOPIC,
+                name: h.controller.image().topic(topic).unwrap().name.clone(),
+            },
+            ops: vec![(
+                "unclean.leader.election.enable".to_string(),
+                AlterConfigOp::Set,
+                Some("true".to_string()),
+            )],
+        }],
+        validate_only: false,
+        incremental: true,
+    });
+    let result = h.controller.admin(&mut h.rng, &enable);
+    h.commit(result);
+    let state = h.partition(topic, 0);
+    assert_ne!(state.leader, NO_LEADER, "{state:?}");
+    assert_eq!(state.isr, vec![state.leader]);
+    assert_eq!(h.controller.image().unclean_elections(), 1);
+}
+
 /// A broker whose PreviousBrokerEpoch matches its last registration lost nothing: as the
 /// last ISR member it leads again when it returns.
 #[test]
