@@ -1,6 +1,9 @@
 //! Every bug the simulator found, as the scenario and seed that found it. Each seed failed
 //! before its fix; each must pass for good. Replay one with
 //! `sluice-chaos run SCENARIO --seed N --trace`.
+//!
+//! The seeds above the line found their bugs before the simulator drove `core::broker::Node`
+//! (issue 12); the same seed now draws another run, kept as one more seed that must pass.
 
 use sluice_chaos::registry::{lookup, scenarios};
 use sluice_chaos::RunOptions;
@@ -65,6 +68,29 @@ const REGRESSIONS: &[(&str, u64, &str)] = &[
     ("full-disk", 8, "the same refused leadership"),
     ("full-disk", 26, "the same refused leadership"),
     ("full-disk", 32, "the same refused leadership"),
+    // Found once the simulator drove core::broker::Node with bytes on the wire.
+    (
+        "whole-cluster-crash",
+        0,
+        "an operator enabling unclean.leader.election.enable on a topic whose replicas all came \
+         back from unclean shutdowns got no election: the controller elected leaderless \
+         partitions only at its periodic tick, which leases that keep renewing never brought",
+    ),
+    (
+        "lossy-follower",
+        65,
+        "a broker's machine crashed; its next process never registered and crashed in turn; \
+         the start after that found the page cache intact and vouched for the epoch of its \
+         registration from before the machine crash, so a replica that had lost its tail led \
+         and the committed log diverged (fixed: an unclean start durably forgets the epoch)",
+    ),
+    (
+        "admin-under-faults",
+        287,
+        "a restarted broker held an admin request until it was registered and unfenced, ~48 s \
+         later, and applied it after the client had given up and retried elsewhere: a deleted \
+         topic came back (fixed: held admin requests time out as forwarded ones do)",
+    ),
 ];
 
 #[test]

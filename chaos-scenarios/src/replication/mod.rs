@@ -67,7 +67,6 @@ const LEADER_CRASH_MARKS: &[&str] = &[
     "separate-controllers",
     "file-range-reads",
     "consumer-waited-for-new-leader-hw",
-    "fetch-range-cut",
     "acks-all-acknowledged",
     "leader-crashed",
     "machine-crash",

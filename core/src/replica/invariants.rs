@@ -17,7 +17,7 @@ impl ReplicaManager {
     /// epoch.
     pub fn check_invariants(&mut self) {
         let me = self.me;
-        let mut led = BTreeMap::new();
+        let watermarks = &mut self.watermarks.0;
         for (key, partition) in &self.partitions {
             let (hw, leo) = (partition.high_watermark, partition.log_end_offset());
             assert!(
@@ -25,6 +25,9 @@ impl ReplicaManager {
                 "{key:?}: high watermark {hw} above log end {leo}"
             );
             let Some(leader) = partition.leader() else {
+                // Only what leads is remembered: a leadership lost and taken again is a new
+                // epoch.
+                watermarks.remove(key);
                 continue;
             };
             assert!(
@@ -41,16 +44,24 @@ impl ReplicaManager {
             );
             assert!(leader.followers.keys().all(assigned));
             let epoch = leader.leader_epoch;
-            if let Some((seen_epoch, seen_hw)) = self.watermarks.0.get(key) {
-                assert!(
-                    *seen_epoch != epoch || *seen_hw <= hw,
-                    "{key:?}: the leader's high watermark went from {seen_hw} to {hw} in epoch \
-                     {epoch}"
-                );
+            match watermarks.get_mut(key) {
+                Some((seen_epoch, seen_hw)) if *seen_epoch == epoch => {
+                    assert!(
+                        *seen_hw <= hw,
+                        "{key:?}: the leader's high watermark went from {seen_hw} to {hw} in \
+                         epoch {epoch}"
+                    );
+                    *seen_hw = hw;
+                }
+                Some(seen) => *seen = (epoch, hw),
+                None => {
+                    watermarks.insert(*key, (epoch, hw));
+                }
             }
-            led.insert(*key, (epoch, hw));
         }
-        // Only what leads now is remembered: a leadership lost and taken again is a new epoch.
-        self.watermarks.0 = led;
+        // Partitions gone altogether (a deleted topic) are forgotten too.
+        if watermarks.len() > self.partitions.len() {
+            watermarks.retain(|key, _| self.partitions.contains_key(key));
+        }
     }
 }

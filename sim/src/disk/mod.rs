@@ -234,8 +234,12 @@ impl SimDisk {
     }
 
     fn sync_dir_now(&mut self, dir: &str) -> Result<(), DiskError> {
-        self.namespace.sync_dir(dir)?;
-        self.collect_garbage();
+        // Only a file that lost a name here can be left without one.
+        for inode in self.namespace.sync_dir(dir)? {
+            if !self.namespace.refers_to(inode) {
+                self.inodes.remove(&inode);
+            }
+        }
         self.stats.dir_syncs += 1;
         self.busy += self.latency.sync_cost(&mut self.latency_rng);
         Ok(())

@@ -77,6 +77,21 @@ impl Default for Namespace {
 }
 
 /// The directory part of a checked path (`""` for the root).
+/// The entries of `map` directly in `dir`, found by their common prefix rather than by a
+/// walk of every name (a broker holds thousands).
+fn children<'a, V>(
+    map: &'a BTreeMap<String, V>,
+    dir: &'a str,
+) -> impl Iterator<Item = (&'a String, &'a V)> {
+    let range = match dir.is_empty() {
+        // Root names have no '/': every name is a candidate.
+        true => map.range::<String, _>(..),
+        // '0' follows '/': the range holds every path under `dir/`.
+        false => map.range(format!("{dir}/")..format!("{dir}0")),
+    };
+    range.filter(move |(path, _)| parent(path) == dir)
+}
+
 pub(crate) fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
@@ -182,30 +197,49 @@ impl Namespace {
     }
 
     /// Makes the names in `dir` durable. A rename between two directories is committed whole,
-    /// as a journalling filesystem commits it in one transaction.
-    pub(crate) fn sync_dir(&mut self, dir: &str) -> Result<(), DiskError> {
+    /// as a journalling filesystem commits it in one transaction. Returns the files that lost
+    /// a durable name here: only they may now have no name at all.
+    pub(crate) fn sync_dir(&mut self, dir: &str) -> Result<Vec<InodeId>, DiskError> {
         check_path(dir, true)?;
         self.require_dir(dir)?;
-        self.durable.retain(|path, _| parent(path) != dir);
-        for (path, inode) in &self.names {
-            if parent(path) == dir {
-                self.durable.insert(path.clone(), *inode);
-            }
+        let gone: Vec<String> = children(&self.durable, dir)
+            .map(|(p, _)| p.clone())
+            .collect();
+        let mut dropped: Vec<InodeId> = gone
+            .iter()
+            .filter_map(|path| self.durable.remove(path))
+            .collect();
+        for (path, inode) in children(&self.names, dir) {
+            self.durable.insert(path.clone(), *inode);
         }
-        let (committed, still_pending) = self.pending.drain(..).partition(|op| op.touches(dir));
+        let (committed, still_pending): (Vec<NameOp>, Vec<NameOp>) =
+            self.pending.drain(..).partition(|op| op.touches(dir));
         self.pending = still_pending;
         for op in committed {
-            if let NameOp::Rename { from, to, inode } = op {
-                // The side in `dir` was copied above; commit the other side too.
-                if parent(from.as_str()) != dir && self.durable.get(&from) == Some(&inode) {
-                    self.durable.remove(&from);
+            match op {
+                NameOp::Rename { from, to, inode } => {
+                    // The side in `dir` was copied above; commit the other side too.
+                    if parent(from.as_str()) != dir && self.durable.get(&from) == Some(&inode) {
+                        self.durable.remove(&from);
+                    }
+                    if parent(to.as_str()) != dir {
+                        dropped.extend(self.durable.insert(to, inode));
+                    }
                 }
-                if parent(to.as_str()) != dir {
-                    self.durable.insert(to, inode);
-                }
+                // A file created and removed between two syncs was never durable.
+                NameOp::Remove { inode, .. } => dropped.push(inode),
+                NameOp::Create { .. } => {}
             }
         }
-        Ok(())
+        dropped.retain(|inode| !self.durable.values().any(|named| named == inode));
+        Ok(dropped)
+    }
+
+    /// Whether any name, durable name or pending operation still refers to `inode`.
+    pub(crate) fn refers_to(&self, inode: InodeId) -> bool {
+        self.names.values().any(|named| *named == inode)
+            || self.durable.values().any(|named| *named == inode)
+            || self.pending.iter().any(|op| op.inode() == inode)
     }
 
     /// A machine crash: keeps or undoes each pending name change at random. Afterwards the
