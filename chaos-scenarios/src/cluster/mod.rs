@@ -630,7 +630,7 @@ impl Cluster {
     }
 
     /// Asks a broker to shut down in a controlled way: the controller moves its leaderships
-    /// first; the process stops once it is let go (see [`Cluster::controlled_shutdowns`]).
+    /// first; the process stops once the controller lets it go, and restarts a few seconds later.
     pub fn begin_controlled_shutdown(&mut self, index: usize) {
         if !self.procs[index].is_up() {
             return;
