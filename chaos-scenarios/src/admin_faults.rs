@@ -316,8 +316,7 @@ impl Script {
             }
             "admin-cut" => {
                 let admin = cluster.clients[self.admin].net_id;
-                let brokers = cluster.broker_indexes();
-                let broker = brokers[cluster.rng.below(brokers.len() as u64) as usize];
+                let broker = random_broker(cluster);
                 let id = cluster.procs[broker].net_id;
                 cluster.net.partition(admin, id);
                 cluster.mark("admin-cut-from-broker");
@@ -327,8 +326,7 @@ impl Script {
                     .schedule_after(heal_after, Event::Script(HEAL));
             }
             "broker-pause" => {
-                let brokers = cluster.broker_indexes();
-                let broker = brokers[cluster.rng.below(brokers.len() as u64) as usize];
+                let broker = random_broker(cluster);
                 cluster.pause(broker);
                 cluster
                     .kernel
@@ -340,8 +338,7 @@ impl Script {
                     ..LinkConfig::LAN
                 };
                 let admin = cluster.clients[self.admin].net_id;
-                let brokers = cluster.broker_indexes();
-                let broker = brokers[cluster.rng.below(brokers.len() as u64) as usize];
+                let broker = random_broker(cluster);
                 let id = cluster.procs[broker].net_id;
                 cluster.net.set_link(admin, id, lossy);
                 cluster.net.set_link(id, admin, lossy);
@@ -433,6 +430,12 @@ fn check_image(image: &MetadataImage, model: &BTreeMap<String, TopicModel>) -> R
         }
     }
     Ok(())
+}
+
+/// A broker process drawn at random.
+fn random_broker(cluster: &mut Cluster) -> usize {
+    let brokers = cluster.broker_indexes();
+    brokers[cluster.rng.below(brokers.len() as u64) as usize]
 }
 
 fn heal(cluster: &mut Cluster) {
