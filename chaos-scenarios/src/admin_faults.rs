@@ -439,18 +439,7 @@ fn random_broker(cluster: &mut Cluster) -> usize {
 }
 
 fn heal(cluster: &mut Cluster) {
-    cluster.net.heal();
-    let ids: Vec<_> = cluster
-        .procs
-        .iter()
-        .map(|p| p.net_id)
-        .chain(cluster.clients.iter().map(|c| c.net_id))
-        .collect();
-    for a in &ids {
-        for b in &ids {
-            cluster.net.set_link(*a, *b, LinkConfig::LAN);
-        }
-    }
+    cluster.heal_network();
     cluster.kernel.record("healed");
 }
 

@@ -103,19 +103,21 @@ impl Connections {
     pub fn decode(
         &mut self,
         broker: NodeId,
-        frame: &[u8],
+        frame: Vec<u8>,
     ) -> Result<Option<(u64, Response)>, String> {
-        let body = match parse_frame(frame, usize::MAX >> 1) {
-            FrameStatus::Frame(range) if range.end == frame.len() => &frame[range],
+        let body = match parse_frame(&frame, usize::MAX >> 1) {
+            FrameStatus::Frame(range) if range.end == frame.len() => {
+                Bytes::from(frame).slice(range)
+            }
             status => return Err(format!("answer frame: {status:?}")),
         };
-        let correlation = response_correlation_id(body).ok_or("answer without a header")?;
+        let correlation = response_correlation_id(&body).ok_or("answer without a header")?;
         let Some(in_flight) = self.in_flight.remove(&(broker, correlation)) else {
             return Ok(None);
         };
         let (api_key, version) = (in_flight.api_key, in_flight.version);
         let what = || format!("{api_key:?} v{version}");
-        let (answered, body) = decode_response(api_key, version, Bytes::copy_from_slice(body))
+        let (answered, body) = decode_response(api_key, version, body)
             .map_err(|error| format!("{}: {error}", what()))?;
         if answered != correlation {
             return Err(format!(

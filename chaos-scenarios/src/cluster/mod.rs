@@ -351,7 +351,7 @@ impl Cluster {
                     self.fail("undecodable-peer-message", format!("{from}->{to}: {error}"))
                 }
             },
-            Packet::Request(frame) => match self.procs[index].server.accept(from, &frame) {
+            Packet::Request(frame) => match self.procs[index].server.accept(from, frame) {
                 Ok(Accepted::Serve { token, request }) => {
                     self.input(index, |node, now, wall, disk, rng| {
                         node.handle_client_request(now, wall, disk, rng, token, request)
@@ -657,6 +657,23 @@ impl Cluster {
         self.procs[index].shutting_down = false;
         let down = Duration::from_millis(3_000 + self.rng.below(5_000));
         self.kernel.schedule_after(down, Event::Start(index));
+    }
+
+    /// Heals every partition and puts every link between processes and clients back to a
+    /// plain LAN (lossy or slow links were faults).
+    pub fn heal_network(&mut self) {
+        self.net.heal();
+        let ids: Vec<NodeId> = self
+            .procs
+            .iter()
+            .map(|p| p.net_id)
+            .chain(self.clients.iter().map(|c| c.net_id))
+            .collect();
+        for a in &ids {
+            for b in &ids {
+                self.net.set_link(*a, *b, sluice_sim::LinkConfig::LAN);
+            }
+        }
     }
 
     /// Faults stop: no more crash points.

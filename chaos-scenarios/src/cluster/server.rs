@@ -82,10 +82,10 @@ pub struct Server {
 impl Server {
     /// A request frame (size prefix included) from `client`, read as the real runtime reads
     /// it. Our clients send only what a broker serves, so any refusal is an error of the codec.
-    pub fn accept(&mut self, client: NodeId, frame: &[u8]) -> Result<Accepted, String> {
-        let body = match parse_frame(frame, REQUEST_BYTES_MAX_DEFAULT) {
+    pub fn accept(&mut self, client: NodeId, frame: Vec<u8>) -> Result<Accepted, String> {
+        let body = match parse_frame(&frame, REQUEST_BYTES_MAX_DEFAULT) {
             FrameStatus::Frame(range) if range.end == frame.len() => {
-                Bytes::copy_from_slice(&frame[range])
+                Bytes::from(frame).slice(range)
             }
             status => return Err(format!("request frame: {status:?}")),
         };

@@ -233,7 +233,7 @@ impl Cluster {
             return;
         };
         let answers = match packet {
-            Packet::Response(frame) => match self.clients[index].conns.decode(from, &frame) {
+            Packet::Response(frame) => match self.clients[index].conns.decode(from, frame) {
                 Ok(Some((id, response))) => vec![(id, Ok(response))],
                 Ok(None) => Vec::new(),
                 Err(error) => {

@@ -334,13 +334,7 @@ impl Script {
     /// Heals everything: links, pauses, crashed controllers.
     fn heal(&mut self, cluster: &mut Cluster) {
         if self.story != Story::Failover {
-            cluster.net.heal();
-            let ids: Vec<_> = cluster.procs.iter().map(|p| p.net_id).collect();
-            for a in &ids {
-                for b in &ids {
-                    cluster.net.set_link(*a, *b, sluice_sim::LinkConfig::LAN);
-                }
-            }
+            cluster.heal_network();
             for index in std::mem::take(&mut self.paused) {
                 cluster.resume(index);
             }

@@ -62,8 +62,9 @@
 //! [`Node::observe`] makes the node keep [`NodeNote`]s of its decisions (entries applied,
 //! snapshots, controller turns, leaderships taken) for [`Node::poll_note`]: the simulator
 //! checks the whole cluster with them. After every input the node asserts its own
-//! invariants and its replicas' (HW ≤ LEO, a leader in its ISR, the ISR among the replicas,
-//! a leader's HW never down within its epoch).
+//! invariants and, while observed, its replicas' too (HW ≤ LEO, a leader in its ISR, the ISR
+//! among the replicas, a leader's HW never down within its epoch), a walk of every replica
+//! a node that ships does not pay per input.
 //!
 //! # Producer ids
 //!

@@ -524,7 +524,11 @@ impl Node {
 
     fn check_invariants(&mut self) {
         assert!(self.loopback.is_empty() || self.failure.is_some());
-        self.manager.check_invariants();
+        // A walk of every replica per input: the observer (the simulator) asks for it; a
+        // node that ships keeps its inputs O(what they touch).
+        if self.observed {
+            self.manager.check_invariants();
+        }
         assert_eq!(
             self.quorum.is_some(),
             self.config.process_roles.is_controller()
