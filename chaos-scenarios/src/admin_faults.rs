@@ -246,6 +246,7 @@ impl Script {
                 name: format!("admin-{}", self.next_topic - 1),
                 partitions: cluster.rng.range_inclusive(1, 3) as i32,
                 replication_factor: cluster.rng.range_inclusive(1, 3) as i16,
+                assignments: Vec::new(),
             };
         }
         let (name, partitions) = live[cluster.rng.below(live.len() as u64) as usize].clone();

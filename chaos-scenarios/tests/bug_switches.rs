@@ -132,13 +132,7 @@ fn electing_a_replica_back_from_an_unclean_shutdown_is_caught() {
     caught(Bug::ControllerIgnoreUncleanShutdown);
 }
 
-/// Caught at stale-follower seed 27 while the scenarios wired replicas themselves; since
-/// they run `core::broker::Node` no seed of stale-follower (1,000 tried), leader-isolated,
-/// follower-truncation or broker-flapping (300 each) reaches a stale follower that holds an
-/// uncommitted tail when its leader serves it, so the planted bug goes unseen. Issue 12 keeps
-/// this open: a scenario must bring that window back.
 #[test]
-#[ignore = "no scenario reaches the window since the simulator drives Node; see the comment"]
 fn serving_a_fetch_from_an_older_leader_epoch_is_caught() {
     caught(Bug::ReplicaSkipFetchEpochCheck);
 }

@@ -27,6 +27,9 @@ pub enum AdminOp {
         partitions: i32,
         /// Its replication factor.
         replication_factor: i16,
+        /// Replicas chosen by the admin, per partition (first = preferred leader); when given,
+        /// the request names -1 partitions and replication factor, as Kafka's clients do.
+        assignments: Vec<(i32, Vec<i32>)>,
     },
     /// DeleteTopics.
     Delete {
@@ -58,12 +61,21 @@ impl AdminOp {
                 name,
                 partitions,
                 replication_factor,
+                assignments,
             } => AdminRequest::CreateTopics(CreateTopicsRequest {
                 topics: vec![CreatableTopic {
                     name: name.clone(),
-                    num_partitions: *partitions,
-                    replication_factor: *replication_factor,
-                    assignments: Vec::new(),
+                    num_partitions: if assignments.is_empty() {
+                        *partitions
+                    } else {
+                        -1
+                    },
+                    replication_factor: if assignments.is_empty() {
+                        *replication_factor
+                    } else {
+                        -1
+                    },
+                    assignments: assignments.clone(),
                     configs: Vec::new(),
                 }],
                 validate_only: false,

@@ -103,6 +103,7 @@ impl Script {
                     name: format!("topic-{}", self.next_topic - 1),
                     partitions: cluster.rng.range_inclusive(1, 4) as i32,
                     replication_factor: cluster.rng.range_inclusive(1, 3) as i16,
+                    assignments: Vec::new(),
                 }
             };
             let admin = cluster.clients[self.admin].admin_mut().expect("an admin");

@@ -149,6 +149,7 @@ const FULL_DISK_MARKS: &[&str] = &[
     "disk-full",
 ];
 const STALE_FOLLOWER_MARKS: &[&str] = &[
+    "combined-nodes",
     "separate-controllers",
     "file-range-reads",
     "acks-all-acknowledged",
@@ -240,12 +241,21 @@ fn run_story_with(
     let mut fault_rng = sluice_sim::SimRng::new(seed ^ 0x5eed_da7a);
     let mix = FaultMix::draw(&mut fault_rng, FAULTS);
     let mut topology = Topology::draw(&mut fault_rng, &[1, 3], (3, 5));
-    if story == Story::StaleFollower {
-        // Its follower is cut from the controllers yet reaches its leader: on combined nodes
-        // the leader would be a controller too.
-        topology.combined = false;
-    }
     let partitions = fault_rng.range_inclusive(1, 3) as i32;
+    let mut assignments = Vec::new();
+    if story == Story::StaleFollower && topology.combined {
+        // Its follower is cut from the controllers yet reaches its leader, so both are
+        // broker-only nodes (4 and 5) beside three combined ones; the third replica is
+        // combined, so leadership moves through a node that is a controller too.
+        topology.controllers = 3;
+        topology.brokers = 5;
+        assignments = (0..partitions)
+            .map(|p| {
+                let (first, second) = if p % 2 == 0 { (4, 5) } else { (5, 4) };
+                (p, vec![first, second, 1 + p % 3])
+            })
+            .collect();
+    }
     let mut settings = Settings::new();
     settings.node.replica = ReplicaConfig {
         durability: story.durability(&mix),
@@ -267,6 +277,7 @@ fn run_story_with(
         name: TOPIC.to_string(),
         partitions,
         replication_factor: 3,
+        assignments,
     });
     cluster.add_client(crate::cluster::Role::Admin(admin));
     for _ in 0..2 {

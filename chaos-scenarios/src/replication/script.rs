@@ -27,6 +27,8 @@ const SHUT_DOWN_SECOND: u32 = 8;
 const UNCLEAN_RECOVERY: u32 = 9;
 const CRASH_AFTER_LOSS: u32 = 10;
 const STUCK_CHECK: u32 = 11;
+const LAG_NEXT_LEADER: u32 = 12;
+const END_LAG: u32 = 13;
 
 /// One run's faults.
 pub struct ReplicationScript {
@@ -45,6 +47,8 @@ pub struct ReplicationScript {
     shutdowns: Vec<usize>,
     /// idempotent-retry-failover's leader whose answers are being lost, to crash next.
     answers_lost: Option<(usize, bool)>,
+    /// stale-follower's leader and the broker to lead next, whose link is cut for a while.
+    lagging: Option<(usize, usize)>,
 }
 
 impl ReplicationScript {
@@ -59,6 +63,7 @@ impl ReplicationScript {
             turn: 0,
             shutdowns: Vec::new(),
             answers_lost: None,
+            lagging: None,
         }
     }
 
@@ -93,6 +98,23 @@ impl ReplicationScript {
                 }
             }
             STUCK_CHECK => stuck_check(cluster),
+            LAG_NEXT_LEADER | END_LAG => {
+                if let Some((a, b)) = self.lagging {
+                    let (a, b) = (cluster.procs[a].net_id, cluster.procs[b].net_id);
+                    match step {
+                        LAG_NEXT_LEADER => {
+                            cluster.net.partition(a, b);
+                            cluster.kernel.record(format_args!("{a} and {b} cut"));
+                        }
+                        _ => {
+                            self.lagging = None;
+                            cluster.net.unblock(a, b);
+                            cluster.net.unblock(b, a);
+                            cluster.kernel.record(format_args!("{a} and {b} rejoined"));
+                        }
+                    }
+                }
+            }
             HEAL => {
                 cluster
                     .kernel
@@ -248,9 +270,13 @@ impl ReplicationScript {
                 // A follower cut from the controllers keeps the leader and epoch it knows
                 // while leadership moves away (a controlled shutdown) and back (another one):
                 // the returning leader must refuse its fetches in the old epoch
-                // (FENCED_LEADER_EPOCH) until it learns the new one and truncates.
+                // (FENCED_LEADER_EPOCH) until it learns the new one and truncates. Both are
+                // broker-only, so that the cut leaves the stale follower its leader.
+                let broker_only = |index: usize| !cluster.procs[index].is_controller();
                 let mut others = replicas.iter().copied().filter(|r| *r != leader);
-                let (Some(stale), Some(second)) = (others.next(), others.next()) else {
+                let stale = others.clone().find(|r| broker_only(*r));
+                let second = others.find(|r| Some(*r) != stale);
+                let (Some(stale), Some(second), true) = (stale, second, broker_only(leader)) else {
                     return Duration::from_secs(1);
                 };
                 cut_from_controllers(cluster, stale);
@@ -263,6 +289,18 @@ impl ReplicationScript {
                 let first = Duration::from_millis(10_000 + cluster.rng.below(1_000));
                 let second_at = first + Duration::from_millis(17_000 + cluster.rng.below(3_000));
                 let heal = second_at + Duration::from_millis(6_000 + cluster.rng.below(4_000));
+                // Before the first shutdown the next leader stops hearing from this one for a
+                // while (within replica.lag.time.max.ms, so it stays in the ISR), and the
+                // stale follower takes records it lacks: an uncommitted tail that the next
+                // epoch overwrites, which the stale follower keeps until it truncates.
+                let lag = Duration::from_millis(500 + cluster.rng.below(2_500));
+                self.lagging = Some((leader, second));
+                cluster
+                    .kernel
+                    .schedule_after(first - lag, Event::Script(LAG_NEXT_LEADER));
+                cluster
+                    .kernel
+                    .schedule_after(first + Duration::from_millis(1_000), Event::Script(END_LAG));
                 cluster
                     .kernel
                     .schedule_after(first, Event::Script(SHUT_DOWN_FIRST));
