@@ -190,7 +190,8 @@ impl Script {
                 AdminOp::Create { name, .. }
                 | AdminOp::Delete { name }
                 | AdminOp::Grow { name, .. }
-                | AdminOp::Alter { name, .. } => name.clone(),
+                | AdminOp::Alter { name, .. }
+                | AdminOp::Trim { name, .. } => name.clone(),
             };
             let topic = self.model.entry(name).or_default();
             let Settled::Acknowledged = settled else {
@@ -227,6 +228,7 @@ impl Script {
                     topic.retention = None;
                     topic.late_retention.clear();
                 }
+                AdminOp::Trim { .. } => unreachable!("this admin deletes no records"),
             }
         }
     }
@@ -247,6 +249,7 @@ impl Script {
                 partitions: cluster.rng.range_inclusive(1, 3) as i32,
                 replication_factor: cluster.rng.range_inclusive(1, 3) as i16,
                 assignments: Vec::new(),
+                configs: Vec::new(),
             };
         }
         let (name, partitions) = live[cluster.rng.below(live.len() as u64) as usize].clone();

@@ -26,6 +26,9 @@ pub struct MemDisk {
     /// with `Crashed` (a dying `write_at` writes the first half of its bytes) until
     /// [`MemDisk::crash_machine`].
     pub crash_after_calls: Option<u64>,
+    /// The disk is full: a write that would grow a file fails with `NoSpace` (and writes
+    /// nothing), as ENOSPC.
+    pub full: bool,
     /// `sync` calls made, to check what a path costs.
     pub syncs: u64,
     /// Bytes returned by `read_at`, to measure what an operation reads.
@@ -136,8 +139,12 @@ impl Disk for MemDisk {
             self.crash_after_calls = Some(0);
             return Err(DiskError::Crashed);
         }
+        let full = self.full;
         let file = &mut self.file(path)?.current;
         let end = offset as usize + data.len();
+        if full && file.len() < end {
+            return Err(DiskError::NoSpace);
+        }
         if file.len() < end {
             file.resize(end, 0);
         }

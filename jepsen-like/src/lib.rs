@@ -12,9 +12,15 @@
 //!   acks and polls; expected when [`CheckOptions::duplicates_allowed`].
 //! - `offset-ack-mismatch` \[3\]: a value acknowledged at offset o, polled, but never at o.
 //! - `lost-write` \[4\]: an OK send at offset o never polled, though some OK poll read that
-//!   partition at offset o or beyond.
-//! - `unseen` \[5\]: any other OK send never polled; a failure unless the run declares its final
-//!   reads were not done ([`CheckOptions::final_reads_done`]).
+//!   partition at offset o or beyond. Records below the partition's trimmed bound are excused:
+//!   min(highest offset a trim not definitely failed asked to delete below, highest log start a
+//!   client was told by a trim's answer ([`History::ok_trim`]) or a poll's
+//!   ([`History::ok_poll_observed`])); nothing is excused without both. Also a log start told
+//!   above every trim asked for (above 0 with none), when an OK send lies at or above the trim
+//!   and below that log start: acknowledged records deleted without a request.
+//! - `unseen` \[5\]: any other OK send never polled, trimmed records excused as for
+//!   `lost-write`; a failure unless the run declares its final reads were not done
+//!   ([`CheckOptions::final_reads_done`]).
 //! - `poll-skip` and `nonmonotonic-poll` \[8\]: successive OK polls of a partition by one process,
 //!   without a seek or assign in between, not continuing at the next offset known to exist.
 //! - `int-poll-skip` and `int-nonmonotonic-poll` \[9\]: the same inside one poll.
@@ -31,7 +37,8 @@
 //!   covers o (reads that partition at or below and at or above o) without returning v there.
 //! - `unclean-truncation`: `hw-regression` and `inconsistent-read` become this expected kind
 //!   when [`CheckOptions::unclean_elections_allowed`].
-//! - Indefinite sends (`info`, or never completed) are counted, never judged.
+//! - Indefinite sends (`info`, or never completed) are counted, never judged. Trims
+//!   ([`History::invoke_trim`]) are not counted.
 //!
 //! Simulator-state checks, on replica logs rather than a history:
 //! - `log-divergence` \[21\] ([`check_replicas`]): two replicas of a partition differ below the
@@ -43,8 +50,8 @@
 //!
 //! Checks absent: every other invariant and anomaly of CHECKER.md, among them G1a, G0, G1b,
 //! G1c, precommitted-read, torn and hanging transactions, int-send-skip and
-//! int-nonmonotonic-send, LSO and ListOffsets regressions (only the fetch high watermark is
-//! recorded), consumer-group checks, every other simulator-state (S) check, and every liveness
+//! int-nonmonotonic-send, LSO and ListOffsets(latest) regressions (only the fetch high watermark
+//! is recorded), log start regressions, consumer-group checks, every other simulator-state (S) check, and every liveness
 //! (L) check. `unclean-truncation` only relabels the two checks above: under unclean elections
 //! the lost-write, unseen, inconsistent-offsets and offset-ack-mismatch findings that truncation
 //! also causes are still failures.
@@ -59,7 +66,7 @@ pub use checker::{
     check, check_healed_replicas, check_replicas, check_with, CheckOptions, ReplicaLog,
 };
 pub use history::{
-    Completion, History, HistoryError, OpId, Operation, PartitionHighWatermark, PartitionReads,
-    Request,
+    Completion, History, HistoryError, OpId, Operation, PartitionHighWatermark, PartitionLogStart,
+    PartitionReads, Request,
 };
 pub use report::{anomaly, Anomaly, Report};

@@ -5,7 +5,8 @@ use std::fmt;
 
 /// Names of the anomalies this crate can report, as `shared/CHECKER.md` spells them.
 pub mod anomaly {
-    /// An acknowledged write that a poll should have read, since polls read past its offset.
+    /// An acknowledged write that a poll should have read, since polls read past its offset, or
+    /// that a log start past every trim requested deleted.
     pub const LOST_WRITE: &str = "lost-write";
     /// An acknowledged write no poll read (lost, or not yet read when the history ended).
     pub const UNSEEN: &str = "unseen";

@@ -6,7 +6,8 @@
 use sluice_core::api::{
     self, AdminRequest, AdminResponse, AlterConfigOp, AlterConfigsRequest, AlterConfigsResource,
     ConfigResource, CreatableTopic, CreatePartitionsRequest, CreateTopicsRequest,
-    DeleteTopicsRequest, Disconnected, ErrorCode, NewPartitions,
+    DeleteRecordsRequest, DeleteTopicsRequest, Disconnected, ErrorCode, NewPartitions,
+    TopicPartition,
 };
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
@@ -30,6 +31,18 @@ pub enum AdminOp {
         /// Replicas chosen by the admin, per partition (first = preferred leader); when given,
         /// the request names -1 partitions and replication factor, as Kafka's clients do.
         assignments: Vec<(i32, Vec<i32>)>,
+        /// Topic configs.
+        configs: Vec<(String, String)>,
+    },
+    /// DeleteRecords: delete the records of one partition below `offset`
+    /// (`kafka-delete-records`), sent to the partition's leader.
+    Trim {
+        /// The topic.
+        name: String,
+        /// The partition.
+        partition: i32,
+        /// The new log start offset.
+        offset: i64,
     },
     /// DeleteTopics.
     Delete {
@@ -62,6 +75,7 @@ impl AdminOp {
                 partitions,
                 replication_factor,
                 assignments,
+                configs,
             } => AdminRequest::CreateTopics(CreateTopicsRequest {
                 topics: vec![CreatableTopic {
                     name: name.clone(),
@@ -76,9 +90,25 @@ impl AdminOp {
                         -1
                     },
                     assignments: assignments.clone(),
-                    configs: Vec::new(),
+                    configs: configs
+                        .iter()
+                        .map(|(key, value)| (key.clone(), Some(value.clone())))
+                        .collect(),
                 }],
                 validate_only: false,
+            }),
+            AdminOp::Trim {
+                name,
+                partition,
+                offset,
+            } => AdminRequest::DeleteRecords(DeleteRecordsRequest {
+                partitions: vec![(
+                    TopicPartition {
+                        topic: name.clone(),
+                        partition: *partition,
+                    },
+                    *offset,
+                )],
             }),
             AdminOp::Delete { name } => AdminRequest::DeleteTopics(DeleteTopicsRequest {
                 names: vec![name.clone()],
@@ -139,6 +169,8 @@ pub struct AdminClient {
     /// Retries refusals too, until the op is acknowledged (an operator setting a cluster up
     /// waits for its brokers to come).
     pub insistent: bool,
+    /// The log start offset the last acknowledged DeleteRecords answer reported.
+    pub low_watermark: Option<i64>,
 }
 
 impl AdminClient {
@@ -155,12 +187,21 @@ impl AdminClient {
             queue: std::collections::VecDeque::new(),
             log: Vec::new(),
             insistent: false,
+            low_watermark: None,
         }
     }
 
     /// Queues an op.
     pub fn submit(&mut self, op: AdminOp) {
         self.queue.push_back(op);
+    }
+
+    /// Sends the next attempt to `broker` (found in metadata, as Kafka's AdminClient finds a
+    /// partition's leader), if it is one of this admin's.
+    pub fn aim_at(&mut self, broker: i32) {
+        if let Some(index) = self.brokers.iter().position(|b| *b == broker) {
+            self.target = index;
+        }
     }
 
     /// Whether every op submitted is settled.
@@ -213,6 +254,11 @@ impl AdminClient {
         }
         self.outstanding = None;
         let error = match answer {
+            Ok(api::Response::Admin(AdminResponse::DeleteRecords(results))) => {
+                let first = results.first();
+                self.low_watermark = first.map(|r| r.low_watermark);
+                Some(first.map_or(ErrorCode::UnknownServerError, |r| r.error))
+            }
             Ok(api::Response::Admin(response)) => Some(error_of(&response)),
             Ok(_) => Some(ErrorCode::UnknownServerError),
             // The connection dropped: the request may or may not have taken effect.
@@ -267,6 +313,8 @@ fn is_retriable(error: ErrorCode) -> bool {
     matches!(
         error,
         ErrorCode::NotController
+            | ErrorCode::NotLeaderOrFollower
+            | ErrorCode::LeaderNotAvailable
             | ErrorCode::RequestTimedOut
             | ErrorCode::UnknownServerError
             | ErrorCode::KafkaStorageError

@@ -63,6 +63,14 @@ impl Connections {
         version(ApiKey::Fetch) >= 9 && version(ApiKey::Metadata) >= 7
     }
 
+    /// Whether this client's ListOffsets name leader epochs (v4+, with the epochs of Metadata
+    /// v7+), so that a deposed leader refuses them: only then is the offset a
+    /// ListOffsets(latest) answer gives held to never going back.
+    pub fn lists_with_leader_epochs(&self) -> bool {
+        let version = |key: ApiKey| self.versions.get(&(key as i16)).copied().unwrap_or(-1);
+        version(ApiKey::ListOffsets) >= 4 && version(ApiKey::Metadata) >= 7
+    }
+
     /// The versions this client speaks, for the trace: `key=version` pairs.
     pub fn describe(&self) -> String {
         let pairs: Vec<String> = self

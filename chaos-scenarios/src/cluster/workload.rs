@@ -17,7 +17,7 @@ use sluice_core::time::{Duration, Instant};
 use sluice_jepsen::OpId;
 use sluice_sim::{EventId, NodeId};
 
-use super::admin::AdminClient;
+use super::admin::{AdminClient, AdminOp, Settled};
 use super::audit::AuditState;
 use super::conn::Connections;
 use super::{Cluster, Event, Packet, CLIENT_NET_BASE};
@@ -84,8 +84,11 @@ pub struct SimClient {
     seeked: BTreeSet<i32>,
     /// When the producer sends its next record, while it produces.
     pub next_send: Option<Instant>,
-    /// The offset a consumer reached per partition.
+    /// The position a consumer reached per partition: past its last record, or where a
+    /// reset put it.
     pub reached: BTreeMap<i32, i64>,
+    /// An admin's DeleteRecords in the history, while it is being tried.
+    trim: Option<OpId>,
 }
 
 impl SimClient {
@@ -150,6 +153,14 @@ impl SimClient {
     }
 }
 
+/// A log start offset an answer reported, for the history (-1: the version has none).
+fn observed_start(partition: i32, log_start_offset: i64) -> Vec<(i32, i64)> {
+    match log_start_offset {
+        start if start >= 0 => vec![(partition, start)],
+        _ => Vec::new(),
+    }
+}
+
 fn value_of(record: &ConsumedRecord) -> Option<u64> {
     let bytes = record.value.as_ref()?;
     std::str::from_utf8(bytes).ok()?.parse().ok()
@@ -181,6 +192,7 @@ impl Cluster {
             seeked: BTreeSet::new(),
             next_send: None,
             reached: BTreeMap::new(),
+            trim: None,
         };
         if let (Role::Consumer(consumer), Some(workload)) = (&mut client.role, &self.workload) {
             let all = (0..workload.partitions)
@@ -245,6 +257,7 @@ impl Cluster {
                 return self.fail("misrouted-packet", format!("{from}->{to}"))
             }
         };
+        let mut deleted = false;
         for (id, answer) in answers {
             if let Ok(api::Response::Fetch(fetch)) = &answer {
                 self.note_fetch(fetch);
@@ -257,9 +270,26 @@ impl Cluster {
                     if let Some((op, settled, tries)) = admin.handle_response(now, id, answer) {
                         self.kernel
                             .record(format_args!("{to} admin {op:?}: {settled:?} ({tries})"));
+                        let low_watermark = admin.low_watermark;
+                        if let (AdminOp::Trim { .. }, Some(trim)) = (op, client.trim.take()) {
+                            let history =
+                                &mut self.workload.as_mut().expect("a workload").history;
+                            let recorded = match (settled, low_watermark) {
+                                (Settled::Acknowledged, Some(low)) if low >= 0 => {
+                                    deleted = true;
+                                    history.ok_trim(trim, low)
+                                }
+                                (Settled::Acknowledged, _) => history.info(trim),
+                                (Settled::Refused(_), _) => history.fail(trim),
+                            };
+                            recorded.expect("each trim completes once");
+                        }
                     }
                 }
             }
+        }
+        if deleted {
+            self.mark("records-deleted");
         }
         self.client_flush(index);
     }
@@ -331,6 +361,7 @@ impl Cluster {
                     partition,
                     records,
                     high_watermark,
+                    log_start_offset,
                 } => {
                     let p = partition.partition;
                     let reads: Vec<(i64, u64)> = records
@@ -346,36 +377,67 @@ impl Cluster {
                         true => vec![(p, high_watermark)],
                         false => Vec::new(),
                     };
+                    let log_starts = observed_start(p, log_start_offset);
                     let history = &mut self.workload.as_mut().expect("a workload").history;
                     let op = history.invoke_poll(client.process);
                     history
-                        .ok_poll_with_hw(op, vec![(p, reads)], high_watermarks, fresh)
+                        .ok_poll_observed(op, vec![(p, reads)], high_watermarks, log_starts, fresh)
                         .expect("a well-formed poll");
                     Some(None)
                 }
                 ConsumerOutput::Caught {
                     partition,
                     high_watermark,
+                    log_start_offset,
                 } => {
                     // An answer without records enters the history too, with its watermark: one
                     // that goes back on an empty answer is an anomaly like any other.
                     let p = partition.partition;
-                    if client.conns.fences_leader_epochs() {
+                    let high_watermarks = match client.conns.fences_leader_epochs() {
+                        true => vec![(p, high_watermark)],
+                        false => Vec::new(),
+                    };
+                    let log_starts = observed_start(p, log_start_offset);
+                    if !high_watermarks.is_empty() || !log_starts.is_empty() {
                         let history = &mut self.workload.as_mut().expect("a workload").history;
                         let op = history.invoke_poll(client.process);
                         history
-                            .ok_poll_with_hw(
+                            .ok_poll_observed(
                                 op,
                                 vec![(p, Vec::new())],
-                                vec![(p, high_watermark)],
+                                high_watermarks,
+                                log_starts,
                                 false,
                             )
                             .expect("a well-formed poll");
                     }
                     Some(None)
                 }
-                ConsumerOutput::Reset { partition, .. }
-                | ConsumerOutput::Truncated { partition, .. } => {
+                ConsumerOutput::Reset {
+                    partition, offset, ..
+                } => {
+                    // The ListOffsets answer that set the position enters the history: the
+                    // log start offset (earliest), or the high watermark (latest) when the
+                    // request named the leader's epoch.
+                    let p = partition.partition;
+                    client.seeked.insert(p);
+                    client.reached.insert(p, offset);
+                    let (high_watermarks, log_starts) = match consumer.config().auto_offset_reset
+                    {
+                        OffsetResetPolicy::Earliest => (Vec::new(), vec![(p, offset)]),
+                        OffsetResetPolicy::Latest if client.conns.lists_with_leader_epochs() => {
+                            (vec![(p, offset)], Vec::new())
+                        }
+                        _ => return Some(None),
+                    };
+                    let history = &mut self.workload.as_mut().expect("a workload").history;
+                    let op = history.invoke_poll(client.process);
+                    history
+                        .ok_poll_observed(op, Vec::new(), high_watermarks, log_starts, false)
+                        .expect("a well-formed answer");
+                    Some(None)
+                }
+                ConsumerOutput::Truncated { partition, .. } => {
                     client.seeked.insert(partition.partition);
                     Some(None)
                 }
@@ -413,6 +475,52 @@ impl Cluster {
         let now = self.kernel.now();
         self.clients[index].next_send = on.then_some(now);
         self.arm_client_timer(index);
+    }
+
+    /// Has admin `index` delete `partition`'s records below `offset` (DeleteRecords, sent to
+    /// `leader` first), recorded in the history. One at a time: false while one is pending.
+    pub fn trim(&mut self, index: usize, partition: i32, offset: i64, leader: i32) -> bool {
+        let workload = self.workload.as_mut().expect("a workload");
+        let client = &mut self.clients[index];
+        let Role::Admin(admin) = &mut client.role else {
+            panic!("client {index} is no admin");
+        };
+        if client.trim.is_some() || !admin.is_idle() {
+            return false;
+        }
+        let op = workload
+            .history
+            .invoke_trim(client.process, partition, offset)
+            .expect("a well-formed trim");
+        client.trim = Some(op);
+        admin.aim_at(leader);
+        admin.submit(AdminOp::Trim {
+            name: workload.topic.clone(),
+            partition,
+            offset,
+        });
+        self.kernel.record(format_args!(
+            "{} deletes partition {partition} below {offset}",
+            client.net_id
+        ));
+        self.poke_client(index);
+        true
+    }
+
+    /// Sends a consumer back to offset 0 of every partition it reads (a replay from the
+    /// beginning; below the log start it is reset to it).
+    pub fn replay(&mut self, index: usize) {
+        let client = &mut self.clients[index];
+        let Role::Consumer(consumer) = &mut client.role else {
+            panic!("client {index} is no consumer");
+        };
+        for partition in consumer.assignment() {
+            if consumer.position(&partition).is_some() {
+                consumer.seek(&partition, 0);
+                client.seeked.insert(partition.partition);
+            }
+        }
+        self.poke_client(index);
     }
 
     /// Wakes a client at once (after its state was changed from outside).

@@ -104,6 +104,7 @@ impl Script {
                     partitions: cluster.rng.range_inclusive(1, 4) as i32,
                     replication_factor: cluster.rng.range_inclusive(1, 3) as i16,
                     assignments: Vec::new(),
+                    configs: Vec::new(),
                 }
             };
             let admin = cluster.clients[self.admin].admin_mut().expect("an admin");

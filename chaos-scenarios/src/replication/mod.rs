@@ -68,6 +68,9 @@ const LEADER_CRASH_MARKS: &[&str] = &[
     "file-range-reads",
     "consumer-waited-for-new-leader-hw",
     "acks-all-acknowledged",
+    "records-deleted",
+    "fetch-range-cut",
+    "follower-restarted-at-leader-start",
     "leader-crashed",
     "machine-crash",
     "follower-truncated-by-epoch",
@@ -79,6 +82,9 @@ const TRUNCATION_MARKS: &[&str] = &[
     "separate-controllers",
     "file-range-reads",
     "acks-all-acknowledged",
+    "records-deleted",
+    "fetch-range-cut",
+    "follower-restarted-at-leader-start",
     "follower-truncated-by-epoch",
     "two-fast-failovers",
     "isr-expand",
@@ -88,6 +94,9 @@ const ISOLATED_MARKS: &[&str] = &[
     "separate-controllers",
     "file-range-reads",
     "acks-all-acknowledged",
+    "records-deleted",
+    "fetch-range-cut",
+    "follower-restarted-at-leader-start",
     "leader-isolated",
     "follower-truncated-by-epoch",
     "isr-shrink",
@@ -97,6 +106,9 @@ const ISR_MARKS: &[&str] = &[
     "separate-controllers",
     "file-range-reads",
     "acks-all-acknowledged",
+    "records-deleted",
+    "fetch-range-cut",
+    "follower-restarted-at-leader-start",
     "isr-shrink",
     "isr-expand",
 ];
@@ -105,6 +117,9 @@ const MIN_ISR_MARKS: &[&str] = &[
     "separate-controllers",
     "file-range-reads",
     "acks-all-acknowledged",
+    "records-deleted",
+    "fetch-range-cut",
+    "follower-restarted-at-leader-start",
     "not-enough-replicas",
     "isr-expand",
 ];
@@ -113,6 +128,9 @@ const LOSSY_MARKS: &[&str] = &[
     "separate-controllers",
     "file-range-reads",
     "acks-all-acknowledged",
+    "records-deleted",
+    "fetch-range-cut",
+    "follower-restarted-at-leader-start",
     "machine-crash",
     "lossy-replica-excluded",
     "isr-expand",
@@ -123,6 +141,9 @@ const ROLLING_MARKS: &[&str] = &[
     "separate-controllers",
     "file-range-reads",
     "acks-all-acknowledged",
+    "records-deleted",
+    "fetch-range-cut",
+    "follower-restarted-at-leader-start",
     "controlled-shutdown",
     "isr-expand",
 ];
@@ -131,6 +152,9 @@ const FLAPPING_MARKS: &[&str] = &[
     "separate-controllers",
     "file-range-reads",
     "acks-all-acknowledged",
+    "records-deleted",
+    "fetch-range-cut",
+    "follower-restarted-at-leader-start",
     "broker-flapped",
     "isr-expand",
 ];
@@ -139,6 +163,8 @@ const SLOW_DISK_MARKS: &[&str] = &[
     "separate-controllers",
     "file-range-reads",
     "acks-all-acknowledged",
+    "records-deleted",
+    "fetch-range-cut",
     "slow-disk",
 ];
 const FULL_DISK_MARKS: &[&str] = &[
@@ -146,6 +172,9 @@ const FULL_DISK_MARKS: &[&str] = &[
     "separate-controllers",
     "file-range-reads",
     "acks-all-acknowledged",
+    "records-deleted",
+    "fetch-range-cut",
+    "follower-restarted-at-leader-start",
     "disk-full",
 ];
 const STALE_FOLLOWER_MARKS: &[&str] = &[
@@ -153,6 +182,9 @@ const STALE_FOLLOWER_MARKS: &[&str] = &[
     "separate-controllers",
     "file-range-reads",
     "acks-all-acknowledged",
+    "records-deleted",
+    "fetch-range-cut",
+    "follower-restarted-at-leader-start",
     "stale-follower",
     "controlled-shutdown",
     "fenced-follower-fetch",
@@ -163,6 +195,9 @@ const RETRY_FAILOVER_MARKS: &[&str] = &[
     "separate-controllers",
     "file-range-reads",
     "acks-all-acknowledged",
+    "records-deleted",
+    "fetch-range-cut",
+    "follower-restarted-at-leader-start",
     "produce-answer-lost",
     "leader-crashed",
     "duplicate-retry-absorbed",
@@ -172,6 +207,8 @@ const WHOLE_CLUSTER_MARKS: &[&str] = &[
     "separate-controllers",
     "file-range-reads",
     "acks-all-acknowledged",
+    "records-deleted",
+    "fetch-range-cut",
     "whole-cluster-crash",
     "unclean-recovery",
 ];
@@ -181,6 +218,10 @@ const FAULTS: &[FaultSpec] = &[
     FaultSpec::new("machine-crashes", 1000, 1000).enabled_per_mille(500),
     FaultSpec::new("lossy-links", 1000, 1000).enabled_per_mille(300),
     FaultSpec::new("stale-metadata", 1000, 1000).enabled_per_mille(500),
+    // Not a fault but a workload the others meet: an operator deletes records below an offset
+    // (kafka-delete-records) while the consumer replays from the beginning, over small
+    // segments, so whole segments go while they are being read.
+    FaultSpec::new("delete-records", 1000, 1000).enabled_per_mille(500),
 ];
 
 impl Story {
@@ -267,6 +308,12 @@ fn run_story_with(
     };
     // The controller keeps eligible leader replicas by the same min.insync.replicas.
     settings.node.controller.min_insync_replicas = 2;
+    if mix.enabled("delete-records") {
+        // Below Kafka's 1 MiB floor for segment.bytes, which the broker's config parser
+        // enforces: the simulator's records are a few bytes, and segments must roll and be
+        // deleted within a run.
+        settings.node.replica.log.segment_bytes = 4096;
+    }
     let marks = Marks::new(story.marks());
     let mut cluster = Cluster::new(seed, options.keep_trace, topology, &settings, marks);
     cluster.workload = Some(Workload::new(TOPIC, partitions));
@@ -278,6 +325,7 @@ fn run_story_with(
         partitions,
         replication_factor: 3,
         assignments,
+        configs: Vec::new(),
     });
     cluster.add_client(crate::cluster::Role::Admin(admin));
     for _ in 0..2 {
@@ -290,8 +338,13 @@ fn run_story_with(
         let producer = cluster.add_client(role);
         cluster.set_producing(producer, true);
     }
-    cluster.add_client(SimClient::consumer(broker_ids.clone()));
+    let consumer = cluster.add_client(SimClient::consumer(broker_ids.clone()));
     let mut script = ReplicationScript::new(story, mix);
+    if script.mix.enabled("delete-records") {
+        let trimmer = AdminClient::new(broker_ids.clone(), &mut cluster.rng);
+        let trimmer = cluster.add_client(crate::cluster::Role::Admin(trimmer));
+        script.delete_records(&mut cluster, consumer, trimmer);
+    }
     let start = Duration::from_secs(8);
     cluster.kernel.schedule_after(start, Event::Script(FAULT));
     cluster.kernel.schedule_after(start, Event::Audit);
@@ -433,6 +486,10 @@ fn note_replica_stats(cluster: &mut Cluster) {
         (totals.not_enough_replicas > 0, "not-enough-replicas"),
         (totals.fenced_follower_fetches > 0, "fenced-follower-fetch"),
         (totals.duplicate_batches > 0, "duplicate-retry-absorbed"),
+        (
+            totals.restarted_at_leader_start > 0,
+            "follower-restarted-at-leader-start",
+        ),
     ] {
         if hit {
             cluster.mark(mark);

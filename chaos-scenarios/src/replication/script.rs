@@ -1,6 +1,6 @@
 //! The faults of a replication run and its phases: faults, heal, final read, verdict.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sluice_core::replica::Durability;
 use sluice_core::rng::Rng;
@@ -29,6 +29,8 @@ const CRASH_AFTER_LOSS: u32 = 10;
 const STUCK_CHECK: u32 = 11;
 const LAG_NEXT_LEADER: u32 = 12;
 const END_LAG: u32 = 13;
+const REPLAY: u32 = 14;
+const TRIM: u32 = 15;
 
 /// One run's faults.
 pub struct ReplicationScript {
@@ -49,6 +51,10 @@ pub struct ReplicationScript {
     answers_lost: Option<(usize, bool)>,
     /// stale-follower's leader and the broker to lead next, whose link is cut for a while.
     lagging: Option<(usize, usize)>,
+    /// With delete-records: the consumer that replays and the admin that deletes records.
+    trimming: Option<(usize, usize)>,
+    /// When the consumer last went back to the beginning, and where it was then.
+    replayed: Option<(Instant, BTreeMap<i32, i64>)>,
 }
 
 impl ReplicationScript {
@@ -64,7 +70,19 @@ impl ReplicationScript {
             shutdowns: Vec::new(),
             answers_lost: None,
             lagging: None,
+            trimming: None,
+            replayed: None,
         }
+    }
+
+    /// Deletes records while the run goes on: every 2 to 6 s of the safety phase the consumer
+    /// replays from the beginning and, a moment later while it reads old segments, an admin
+    /// deletes one partition's records below an offset between its log start and its high
+    /// watermark.
+    pub fn delete_records(&mut self, cluster: &mut Cluster, consumer: usize, trimmer: usize) {
+        self.trimming = Some((consumer, trimmer));
+        let first = Duration::from_millis(10_000 + cluster.rng.below(5_000));
+        cluster.kernel.schedule_after(first, Event::Script(REPLAY));
     }
 
     /// Runs one step.
@@ -98,6 +116,18 @@ impl ReplicationScript {
                 }
             }
             STUCK_CHECK => stuck_check(cluster),
+            REPLAY if now < Instant::ZERO + SAFETY_PHASE => {
+                let (consumer, _) = self.trimming.expect("scheduled with delete-records");
+                self.replayed = Some((now, cluster.clients[consumer].reached.clone()));
+                cluster.replay(consumer);
+                cluster
+                    .kernel
+                    .schedule_after(Duration::from_millis(2), Event::Script(TRIM));
+                let next = Duration::from_millis(2_000 + cluster.rng.below(4_000));
+                cluster.kernel.schedule_after(next, Event::Script(REPLAY));
+            }
+            REPLAY => {}
+            TRIM => self.trim_while_replaying(cluster),
             LAG_NEXT_LEADER | END_LAG => {
                 if let Some((a, b)) = self.lagging {
                     let (a, b) = (cluster.procs[a].net_id, cluster.procs[b].net_id);
@@ -137,17 +167,40 @@ impl ReplicationScript {
         }
     }
 
+    /// Once the consumer rereads a partition it was sent back on (its answer in flight when it
+    /// went back comes first: a seek does not cancel a fetch), deletes records of that
+    /// partition past where it is, a moment later: whole segments may go while it reads them.
+    /// Gives up after a second.
+    fn trim_while_replaying(&mut self, cluster: &mut Cluster) {
+        let (Some((consumer, trimmer)), Some((since, before))) =
+            (self.trimming, self.replayed.as_ref())
+        else {
+            return;
+        };
+        let reached = &cluster.clients[consumer].reached;
+        let rereading: Vec<(i32, i64)> = before
+            .iter()
+            .filter_map(|(p, was)| reached.get(p).filter(|now| *now < was).map(|now| (*p, *now)))
+            .collect();
+        if rereading.is_empty() {
+            if cluster.kernel.now() < *since + Duration::from_secs(1) {
+                cluster
+                    .kernel
+                    .schedule_after(Duration::from_millis(2), Event::Script(TRIM));
+            }
+            return;
+        }
+        self.replayed = None;
+        let (partition, position) = rereading[cluster.rng.below(rereading.len() as u64) as usize];
+        trim(cluster, trimmer, partition as usize, position);
+    }
+
     /// The process leading a random partition of the workload topic, as the most advanced
     /// image says, and the processes of its replicas.
     fn leader_of(cluster: &mut Cluster) -> Option<(usize, Vec<usize>)> {
         let partitions = cluster.workload.as_ref()?.partitions;
         let partition = cluster.rng.below(partitions as u64) as usize;
-        let image = cluster.latest_image()?;
-        let state = image.topic_by_name(TOPIC)?.partitions.get(partition)?;
-        let process = |id: i32| cluster.proc_index(NodeId(u32::try_from(id).ok()?));
-        let leader = process(state.leader)?;
-        let replicas = state.replicas.iter().filter_map(|r| process(*r)).collect();
-        Some((leader, replicas))
+        leader_of_partition(cluster, partition)
     }
 
     fn strike(&mut self, cluster: &mut Cluster) -> Duration {
@@ -592,4 +645,45 @@ fn heal_disks(cluster: &mut Cluster) {
 fn heal_links(cluster: &mut Cluster) {
     cluster.net.heal();
     cluster.kernel.record("links healed");
+}
+
+/// The process leading `partition` of the workload topic, as the most advanced image says,
+/// and the processes of its replicas.
+fn leader_of_partition(cluster: &Cluster, partition: usize) -> Option<(usize, Vec<usize>)> {
+    let image = cluster.latest_image()?;
+    let state = image.topic_by_name(TOPIC)?.partitions.get(partition)?;
+    let process = |id: i32| cluster.proc_index(NodeId(u32::try_from(id).ok()?));
+    let leader = process(state.leader)?;
+    let replicas = state.replicas.iter().filter_map(|r| process(*r)).collect();
+    Some((leader, replicas))
+}
+
+/// Has admin `trimmer` delete `partition`'s records below an offset past `from` and the
+/// leader's log start, up to its high watermark (Kafka refuses one past the high watermark).
+fn trim(cluster: &mut Cluster, trimmer: usize, partition: usize, from: i64) {
+    let Some((leader, _)) = leader_of_partition(cluster, partition) else {
+        return;
+    };
+    let Some(topic_id) = cluster
+        .latest_image()
+        .and_then(|image| image.topic_by_name(TOPIC))
+        .map(|topic| topic.topic_id)
+    else {
+        return;
+    };
+    let process = &cluster.procs[leader];
+    let Some(replica) = process
+        .node
+        .as_ref()
+        .and_then(|node| node.replica_manager().partition((topic_id, partition as i32)))
+    else {
+        return;
+    };
+    let (start, hw) = (replica.log.log_start_offset().max(from), replica.high_watermark);
+    if hw <= start {
+        return;
+    }
+    let offset = start + 1 + cluster.rng.below((hw - start) as u64) as i64;
+    let broker = process.net_id.0 as i32;
+    cluster.trim(trimmer, partition as i32, offset, broker);
 }

@@ -170,6 +170,11 @@ impl Consumer {
         }
     }
 
+    /// Its configuration.
+    pub fn config(&self) -> &ConsumerConfig {
+        &self.config
+    }
+
     /// The assigned partitions.
     pub fn assignment(&self) -> Vec<TopicPartition> {
         self.assigned.keys().cloned().collect()

@@ -134,8 +134,11 @@ impl Log {
                 .persist_indexes(disk)
                 .and_then(|()| active.sync(disk))
         };
-        if let Err(error) = finished {
-            return Err(self.fail_disk(error));
+        match finished {
+            Ok(()) => {}
+            // Nothing has moved yet: the next append rolls again, once there is room.
+            Err(DiskError::NoSpace) => return Err(LogError::Disk(DiskError::NoSpace)),
+            Err(error) => return Err(self.fail_disk(error)),
         }
         let segment = Segment::empty(&self.dir, base_offset);
         let created = create_segment_files(disk, &self.dir, &segment);
@@ -147,7 +150,12 @@ impl Log {
         self.recovery = self.snapshot_at_end();
         self.unflushed_messages = 0;
         self.first_unflushed_ms = None;
-        self.write_checkpoint(disk, now_ms)
+        // Without room for the checkpoint the roll still stands: the old checkpoint names an
+        // earlier recovery point, from which the next open scans the new segment too.
+        match self.write_checkpoint(disk, now_ms) {
+            Err(LogError::Disk(DiskError::NoSpace)) => Ok(()),
+            other => other,
+        }
     }
 }
 

@@ -157,8 +157,11 @@ impl Log {
         let synced = active
             .persist_indexes(disk)
             .and_then(|()| active.sync(disk));
-        if let Err(error) = synced {
-            return Err(self.fail_disk(error));
+        match synced {
+            Ok(()) => {}
+            // The index files are rewritten whole next time; recovery checks them anyway.
+            Err(DiskError::NoSpace) => return Err(LogError::Disk(DiskError::NoSpace)),
+            Err(error) => return Err(self.fail_disk(error)),
         }
         self.flushed_upto = self.log_end_offset;
         self.recovery = self.snapshot_at_end();
@@ -278,8 +281,13 @@ impl Log {
             log_start_offset: self.log_start_offset,
             ..self.recovery
         };
-        if let Err(error) = checkpoint::store(disk, &self.dir, &checkpoint) {
-            return Err(self.fail_disk(error));
+        match checkpoint::store(disk, &self.dir, &checkpoint) {
+            Ok(()) => {}
+            // The new checkpoint is written beside the old one and renamed over it, so a full
+            // disk leaves the old one whole: still a true account of the files, only an older
+            // one. The caller decides whether its step stands without it.
+            Err(DiskError::NoSpace) => return Err(LogError::Disk(DiskError::NoSpace)),
+            Err(error) => return Err(self.fail_disk(error)),
         }
         self.last_checkpoint_ms = now_ms;
         Ok(())

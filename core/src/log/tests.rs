@@ -2,7 +2,7 @@
 //! log-crash-recovery scenario covers crashes).
 
 use super::*;
-use crate::disk::Disk;
+use crate::disk::{Disk, DiskError};
 use crate::mem_disk::MemDisk;
 use crate::record::{Compression, RecordBatch, RecordBatchBuilder};
 
@@ -482,4 +482,87 @@ fn a_range_read_leaves_crcs_to_the_consumer_but_stops_at_a_broken_header() {
         log.read_range(&mut disk, 6, 1, None),
         Err(LogError::CorruptData { .. })
     ));
+}
+
+/// A follower whose log ends below its leader's log start starts over there: empty, at the
+/// leader's start, and appends continue from it after a reopen.
+#[test]
+fn truncating_fully_starts_an_empty_log_at_the_offset() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, small_config());
+    fill(&mut log, &mut disk, 30);
+    assert!(log.segment_count() > 1);
+    log.truncate_fully_and_start_at(&mut disk, 500, NOW).unwrap();
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (500, 500));
+    assert_eq!(log.segment_base_offsets(), vec![500]);
+    drop(log);
+    let (mut log, _) = open(&mut disk, small_config());
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (500, 500));
+    fill(&mut log, &mut disk, 2);
+    assert_eq!(log.log_end_offset(), 506);
+    assert_eq!(read_all(&mut log, &mut disk).len(), 2);
+    // Emptied at 506, it may start over below, at the base of the leader's batch that
+    // holds its log start (KAFKA-6179).
+    log.delete_records_before(&mut disk, 506, NOW).unwrap();
+    log.truncate_fully_and_start_at(&mut disk, 504, NOW).unwrap();
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (504, 504));
+    drop(log);
+    let (log, _) = open(&mut disk, small_config());
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (504, 504));
+}
+
+/// A machine crash at any disk call of the restart leaves either the old log, whole, or the
+/// new empty one: never both, never neither.
+#[test]
+fn a_crash_while_truncating_fully_keeps_the_old_log_or_the_new_one() {
+    let mut base = MemDisk::default();
+    let (mut log, _) = open(&mut base, small_config());
+    let written = fill(&mut log, &mut base, 30);
+    let end = log.log_end_offset();
+    drop(log);
+    let mut outcomes = std::collections::BTreeSet::new();
+    for calls in 0.. {
+        let mut disk = base.clone();
+        let (mut log, _) = open(&mut disk, small_config());
+        disk.crash_after_calls = Some(calls);
+        let done = log.truncate_fully_and_start_at(&mut disk, 500, NOW).is_ok();
+        drop(log);
+        disk.crash_machine(&mut crate::rng::SplitMix64::new(calls));
+        let (mut log, _) = open(&mut disk, small_config());
+        let state = (log.log_start_offset(), log.log_end_offset());
+        if state == (0, end) {
+            assert_eq!(read_all(&mut log, &mut disk).concat(), written.concat());
+        } else {
+            assert_eq!(state, (500, 500), "after a crash at call {calls}");
+        }
+        outcomes.insert(state);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(outcomes.len(), 2, "both outcomes reached: {outcomes:?}");
+}
+
+/// A full disk at DeleteRecords' checkpoint leaves the log usable: the deletion is not done
+/// (and not claimed), and it goes through once there is room again.
+#[test]
+fn a_full_disk_at_a_checkpoint_fails_the_step_not_the_log() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, small_config());
+    fill(&mut log, &mut disk, 30);
+    let segments = log.segment_count();
+    disk.full = true;
+    assert!(matches!(
+        log.delete_records_before(&mut disk, 40, NOW),
+        Err(LogError::Disk(DiskError::NoSpace))
+    ));
+    assert_eq!(log.log_start_offset(), 0);
+    assert_eq!(log.segment_count(), segments);
+    assert!(log.failure().is_none());
+    assert!(log.read(&mut disk, 0, 1, None).is_ok());
+    disk.full = false;
+    assert_eq!(log.delete_records_before(&mut disk, 40, NOW).unwrap(), 40);
+    drop(log);
+    let (log, _) = open(&mut disk, small_config());
+    assert_eq!(log.log_start_offset(), 40);
 }

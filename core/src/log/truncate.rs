@@ -1,8 +1,9 @@
 //! Removing records from either end: truncation of the tail (a follower diverged from its
 //! leader) and moving the log start offset (DeleteRecords, retention).
 
+use super::append::create_segment_files;
 use super::checkpoint::Checkpoint;
-use super::segment::{probe_header, Probe};
+use super::segment::{probe_header, Probe, Segment};
 use super::{Log, LogError};
 use crate::disk::{Disk, DiskError};
 
@@ -116,8 +117,12 @@ impl Log {
         if offset <= self.log_start_offset {
             return Ok(self.log_start_offset);
         }
-        self.log_start_offset = offset;
-        self.write_checkpoint(disk, now_ms)?;
+        let old_start = std::mem::replace(&mut self.log_start_offset, offset);
+        if let Err(error) = self.write_checkpoint(disk, now_ms) {
+            // Not durable, so not done (the caller answers KAFKA_STORAGE_ERROR).
+            self.log_start_offset = old_start;
+            return Err(error);
+        }
         let below: Vec<i64> = self
             .segments
             .keys()
@@ -128,6 +133,80 @@ impl Log {
         self.remove_segments(disk, &below)?;
         self.check_invariants();
         Ok(self.log_start_offset)
+    }
+
+    /// Kafka's `truncateFullyAndStartAt`: drops every record and starts the log over, empty,
+    /// at `offset`. Either `offset` lies past the log end (a follower whose whole log is below
+    /// its leader's log start offset), or the log is empty and `offset` is the base of the
+    /// leader's batch that holds its log start. Crash-safe in three durable steps: the new
+    /// segment's files (recovery drops a segment that does not continue the log, so a crash
+    /// here keeps the old log), then the checkpoint naming `offset` as the log start
+    /// (recovery then removes every segment wholly below it), then the old segments' files.
+    pub fn truncate_fully_and_start_at<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        offset: i64,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
+        self.check_usable()?;
+        assert!(
+            offset > self.log_end_offset || self.log_start_offset == self.log_end_offset,
+            "starting over at {offset}, not past the log end {} of a log that is not empty",
+            self.log_end_offset
+        );
+        let segment = Segment::empty(&self.dir, offset);
+        if let Err(error) = create_segment_files(disk, &self.dir, &segment) {
+            return Err(self.fail_disk(error));
+        }
+        // A segment already at `offset` was emptied in place by the creation above.
+        let old: Vec<i64> = self.segments.keys().copied().filter(|b| *b != offset).collect();
+        let before = (
+            std::mem::take(&mut self.segments),
+            self.log_start_offset,
+            self.log_end_offset,
+            self.flushed_upto,
+            self.recovery,
+            self.unflushed_messages,
+            self.first_unflushed_ms,
+        );
+        self.segments.insert(offset, segment);
+        self.log_start_offset = offset;
+        self.log_end_offset = offset;
+        self.flushed_upto = offset;
+        self.recovery = self.snapshot_at_end();
+        self.unflushed_messages = 0;
+        self.first_unflushed_ms = None;
+        if let Err(error) = self.write_checkpoint(disk, now_ms) {
+            // A full disk: the old log stands, on disk and here (recovery drops the new
+            // segment, which does not continue it), unless the new segment's files replaced
+            // an old segment's.
+            let replaced = before.0.contains_key(&offset);
+            (
+                self.segments,
+                self.log_start_offset,
+                self.log_end_offset,
+                self.flushed_upto,
+                self.recovery,
+                self.unflushed_messages,
+                self.first_unflushed_ms,
+            ) = before;
+            return Err(match replaced {
+                true => self.fail(error),
+                false => error,
+            });
+        }
+        let mut removed = before.0;
+        for base in old {
+            let segment = removed.remove(&base).expect("listed");
+            if let Err(error) = segment.remove_files(disk) {
+                return Err(self.fail_disk(error));
+            }
+        }
+        if let Err(error) = disk.sync_dir(&self.dir) {
+            return Err(self.fail_disk(error));
+        }
+        self.check_invariants();
+        Ok(())
     }
 
     /// Removes whole segments (never the active one) after the checkpoint already excludes

@@ -341,12 +341,25 @@ impl ReplicaManager {
                 continue;
             }
             let result = match answer.error {
-                ErrorCode::None => partition.append_as_follower(
-                    disk,
-                    answer.records.into_bytes(),
-                    durability,
-                    wall_ms,
-                ),
+                ErrorCode::None => {
+                    let bytes = answer.records.into_bytes();
+                    let leo = partition.log_end_offset();
+                    let empty = partition.log.log_start_offset() == leo;
+                    match crate::record::BatchHeader::parse(&bytes) {
+                        // The leader's log start falls inside its first batch (DeleteRecords
+                        // moved it there) and this replica's log is empty at it: the batch
+                        // cannot continue the log, so the log starts over at the batch's base,
+                        // as Kafka's follower does (KAFKA-6179).
+                        Ok(first) if empty && first.base_offset < leo && first.last_offset() >= leo => {
+                            partition
+                                .truncate_fully_and_start_at(disk, first.base_offset, wall_ms)
+                                .and_then(|()| {
+                                    partition.append_as_follower(disk, bytes, durability, wall_ms)
+                                })
+                        }
+                        _ => partition.append_as_follower(disk, bytes, durability, wall_ms),
+                    }
+                }
                 error => Err(error),
             };
             match result {
@@ -359,6 +372,22 @@ impl ReplicaManager {
                     if start > partition.log.log_start_offset() {
                         let _ = partition.delete_records_before(disk, start, wall_ms);
                     }
+                }
+                Err(ErrorCode::OffsetOutOfRange)
+                    if answer.log_start_offset > partition.log_end_offset() =>
+                {
+                    // The leader deleted records this replica never got (DeleteRecords,
+                    // retention): nothing here can continue its log, so start over at its
+                    // log start, as Kafka's follower does.
+                    let start = answer.log_start_offset;
+                    if partition
+                        .truncate_fully_and_start_at(disk, start, wall_ms)
+                        .is_err()
+                    {
+                        failed = true;
+                        continue;
+                    }
+                    self.stats.restarted_at_leader_start += 1;
                 }
                 Err(ErrorCode::OffsetOutOfRange) => {
                     // The leader's log ends below this one, or the batches did not continue

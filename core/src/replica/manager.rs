@@ -89,6 +89,9 @@ pub struct ReplicaStats {
     /// Follower fetches refused as leader for naming an older leader epoch (KIP-320's
     /// FENCED_LEADER_EPOCH): a follower still acting on an epoch that has moved on.
     pub fenced_follower_fetches: u64,
+    /// Follower logs dropped and started over at their leader's log start offset, because
+    /// they ended below it (the leader deleted records they never got).
+    pub restarted_at_leader_start: u64,
     /// Idempotent producers' retries of batches the log already held, answered with the
     /// original offsets and not appended again.
     pub duplicate_batches: u64,
@@ -595,6 +598,7 @@ impl ReplicaStats {
         self.produce_timeouts += other.produce_timeouts;
         self.stale_leaderships_refused += other.stale_leaderships_refused;
         self.fenced_follower_fetches += other.fenced_follower_fetches;
+        self.restarted_at_leader_start += other.restarted_at_leader_start;
         self.duplicate_batches += other.duplicate_batches;
     }
 }

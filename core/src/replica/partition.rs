@@ -381,6 +381,26 @@ impl Partition {
         Ok(())
     }
 
+    /// A follower whose whole log lies below its leader's log start offset (the leader
+    /// deleted records this replica never got): drops its log and starts over, empty, at
+    /// `offset`, with no epochs and no producers, as Kafka's `truncateFullyAndStartAt`.
+    pub fn truncate_fully_and_start_at(
+        &mut self,
+        disk: &mut dyn Disk,
+        offset: i64,
+        now_ms: i64,
+    ) -> Result<(), ErrorCode> {
+        self.usable()?;
+        self.log
+            .truncate_fully_and_start_at(disk, offset, now_ms)
+            .map_err(|e| self.log_error(e))?;
+        self.epochs.clear();
+        self.flush_epochs(disk)?;
+        self.high_watermark = offset;
+        self.producers.clear();
+        Ok(())
+    }
+
     /// Whole batches from `offset`, none at or past `max_offset`.
     pub fn read(
         &mut self,
@@ -457,7 +477,10 @@ impl Partition {
             LogError::InvalidBatch(_) | LogError::CorruptData { .. } => ErrorCode::CorruptMessage,
             LogError::BatchTooLarge { .. } => ErrorCode::MessageTooLarge,
             LogError::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
-            LogError::Disk(crate::disk::DiskError::NoSpace) => ErrorCode::KafkaStorageError,
+            // A full disk the log came through whole: retriable, as for an append.
+            LogError::Disk(crate::disk::DiskError::NoSpace) if self.log.failure().is_none() => {
+                ErrorCode::KafkaStorageError
+            }
             other => self.fail(other.to_string()),
         }
     }

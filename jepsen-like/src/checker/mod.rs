@@ -8,6 +8,7 @@ mod polls;
 mod reads;
 mod replicas;
 mod sends;
+mod trims;
 
 pub use replicas::{check_healed_replicas, check_replicas, ReplicaLog};
 

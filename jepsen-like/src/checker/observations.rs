@@ -1,7 +1,9 @@
-//! Everything the history's OK operations say about each partition's log, indexed for the checks.
+//! Everything the history's OK operations say about each partition's log, indexed for the checks,
+//! and which trims were asked for.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::trims::Trims;
 use crate::history::{Completion, History, OpId, Request};
 
 /// One acknowledged send.
@@ -24,6 +26,8 @@ pub(crate) struct PartitionLog {
     pub(crate) acked: BTreeMap<u64, Ack>,
     /// The highest offset any OK poll read.
     pub(crate) polled_max: Option<i64>,
+    /// The trims asked for and the log starts clients were told.
+    pub(crate) trims: Trims,
 }
 
 impl PartitionLog {
@@ -59,7 +63,14 @@ pub(crate) fn observe(history: &History) -> BTreeMap<i32, PartitionLog> {
                     },
                 );
             }
-            (Request::Poll, Completion::PollOk { reads, .. }) => {
+            (
+                Request::Poll,
+                Completion::PollOk {
+                    reads,
+                    log_start_offsets,
+                    ..
+                },
+            ) => {
                 for (partition, records) in reads {
                     let log = logs.entry(*partition).or_default();
                     for &(offset, value) in records {
@@ -67,6 +78,20 @@ pub(crate) fn observe(history: &History) -> BTreeMap<i32, PartitionLog> {
                         log.polled.entry(value).or_default().insert(offset);
                         log.polled_max = log.polled_max.max(Some(offset));
                     }
+                }
+                for (partition, &log_start) in log_start_offsets {
+                    let trims = &mut logs.entry(*partition).or_default().trims;
+                    trims.log_start_told(op, log_start);
+                }
+            }
+            (Request::Trim { partition, offset }, completion) => {
+                let trims = &mut logs.entry(*partition).or_default().trims;
+                // Only a failed trim definitely did not delete anything.
+                if *completion != Completion::Fail {
+                    trims.requested = trims.requested.max(Some(*offset));
+                }
+                if let Completion::TrimOk { low_watermark } = completion {
+                    trims.log_start_told(op, *low_watermark);
                 }
             }
             _ => {}

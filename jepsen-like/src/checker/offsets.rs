@@ -1,9 +1,10 @@
 //! Checks on where values sit in each partition's log: one value per offset, one offset per
-//! value, acknowledgements agreeing with polls, and acknowledged writes being read.
+//! value, acknowledgements agreeing with polls, and acknowledged writes being read unless trimmed.
 
 use std::collections::BTreeMap;
 
 use super::observations::PartitionLog;
+use super::trims;
 use crate::report::{anomaly, Anomalies};
 
 /// Invariant 1: every observed (partition, offset) holds exactly one value; an unclean
@@ -60,10 +61,12 @@ pub(crate) fn offset_ack_mismatch(partition: i32, log: &PartitionLog, anomalies:
 }
 
 /// Invariants 4 and 5: an acknowledged value never polled is a `lost-write` when some poll read
-/// at or past its acknowledged offset, and `unseen` otherwise.
+/// at or past its acknowledged offset, and `unseen` otherwise; unless a trim deleted it (see
+/// [`trims`](super::trims)).
 pub(crate) fn lost_and_unseen(partition: i32, log: &PartitionLog, anomalies: &mut Anomalies) {
+    let trimmed = log.trims.trimmed_bound();
     for (value, ack) in &log.acked {
-        if log.polled.contains_key(value) {
+        if log.polled.contains_key(value) || ack.offset < trimmed {
             continue;
         }
         let head = format!(
@@ -97,5 +100,6 @@ pub(crate) fn check(
         duplicates(*partition, log, anomalies);
         offset_ack_mismatch(*partition, log, anomalies);
         lost_and_unseen(*partition, log, anomalies);
+        trims::vanished(*partition, log, anomalies);
     }
 }

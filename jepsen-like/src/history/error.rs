@@ -15,16 +15,27 @@ pub enum HistoryError {
     NotASend(OpId),
     /// A poll completion was given for an operation that is not a poll.
     NotAPoll(OpId),
+    /// A trim completion was given for an operation that is not a trim.
+    NotATrim(OpId),
     /// A partition number below zero.
     NegativePartition(i32),
-    /// An acknowledged or polled offset below zero.
+    /// An acknowledged, polled or reported offset (high watermark, log start, low watermark)
+    /// below zero.
     NegativeOffset {
         /// The operation carrying it.
         op: OpId,
         /// The offset.
         offset: i64,
     },
-    /// One poll completion listed the same partition twice.
+    /// A trim asked to delete below a negative offset.
+    NegativeTrimOffset {
+        /// The partition.
+        partition: i32,
+        /// The offset.
+        offset: i64,
+    },
+    /// One poll completion listed the same partition twice (in its reads, high watermarks or
+    /// log start offsets).
     RepeatedPartition {
         /// The poll.
         op: OpId,
@@ -49,9 +60,16 @@ impl fmt::Display for HistoryError {
             Self::AlreadyCompleted(op) => write!(f, "{op} is already completed"),
             Self::NotASend(op) => write!(f, "{op} is not a send"),
             Self::NotAPoll(op) => write!(f, "{op} is not a poll"),
+            Self::NotATrim(op) => write!(f, "{op} is not a trim"),
             Self::NegativePartition(p) => write!(f, "negative partition {p}"),
             Self::NegativeOffset { op, offset } => {
                 write!(f, "{op} carries negative offset {offset}")
+            }
+            Self::NegativeTrimOffset { partition, offset } => {
+                write!(
+                    f,
+                    "trim of partition {partition} below negative offset {offset}"
+                )
             }
             Self::RepeatedPartition { op, partition } => {
                 write!(f, "{op} lists partition {partition} twice")

@@ -8,11 +8,15 @@
 
 mod error;
 mod operation;
+mod validate;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 pub use error::HistoryError;
-pub use operation::{Completion, OpId, Operation, PartitionHighWatermark, PartitionReads, Request};
+pub use operation::{
+    Completion, OpId, Operation, PartitionHighWatermark, PartitionLogStart, PartitionReads, Request,
+};
+use validate::{per_partition, validate_reads};
 
 /// A history of client operations, built event by event.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -67,6 +71,25 @@ impl History {
         self.invoke(process, Request::Poll)
     }
 
+    /// Records the invocation by `process` of a trim (Kafka DeleteRecords) deleting the records
+    /// of `partition` below `offset`.
+    ///
+    /// Fails if the partition or the offset is negative.
+    pub fn invoke_trim(
+        &mut self,
+        process: u64,
+        partition: i32,
+        offset: i64,
+    ) -> Result<OpId, HistoryError> {
+        if partition < 0 {
+            return Err(HistoryError::NegativePartition(partition));
+        }
+        if offset < 0 {
+            return Err(HistoryError::NegativeTrimOffset { partition, offset });
+        }
+        Ok(self.invoke(process, Request::Trim { partition, offset }))
+    }
+
     /// Completes send `op` as acknowledged at `offset`.
     pub fn ok_send(&mut self, op: OpId, offset: i64) -> Result<(), HistoryError> {
         let operation = self.pending(op)?;
@@ -77,6 +100,25 @@ impl History {
             return Err(HistoryError::NegativeOffset { op, offset });
         }
         self.complete(op, Completion::SendOk { offset });
+        Ok(())
+    }
+
+    /// Completes trim `op` as successful, its answer giving the partition's log start offset as
+    /// `low_watermark`.
+    ///
+    /// Fails if `op` is not a pending trim or the low watermark is negative.
+    pub fn ok_trim(&mut self, op: OpId, low_watermark: i64) -> Result<(), HistoryError> {
+        let operation = self.pending(op)?;
+        if !matches!(operation.request, Request::Trim { .. }) {
+            return Err(HistoryError::NotATrim(op));
+        }
+        if low_watermark < 0 {
+            return Err(HistoryError::NegativeOffset {
+                op,
+                offset: low_watermark,
+            });
+        }
+        self.complete(op, Completion::TrimOk { low_watermark });
         Ok(())
     }
 
@@ -116,7 +158,7 @@ impl History {
     /// Completes poll `op` as successful, having read `reads`, with the high watermark each
     /// partition's fetch response carried (`high_watermarks`, each partition at most once, and
     /// not necessarily one of `reads`'); `after_seek` says the poll directly followed a seek or
-    /// an assign.
+    /// an assign. No log start offset is recorded: see [`History::ok_poll_observed`].
     ///
     /// Fails on a negative partition or offset, including a negative high watermark, or on a
     /// partition listed twice in `reads` or in `high_watermarks`.
@@ -127,18 +169,38 @@ impl History {
         high_watermarks: Vec<PartitionHighWatermark>,
         after_seek: bool,
     ) -> Result<(), HistoryError> {
+        self.ok_poll_observed(op, reads, high_watermarks, Vec::new(), after_seek)
+    }
+
+    /// Completes poll `op` as [`History::ok_poll_with_hw`] does, also recording the log start
+    /// offset each partition's answer carried (`log_start_offsets`, each partition at most once,
+    /// not necessarily one of `reads`' or `high_watermarks`'). A ListOffsets(earliest) answer is
+    /// such a poll, with no reads.
+    ///
+    /// Fails as [`History::ok_poll_with_hw`] does, and on a negative partition or log start, or
+    /// a partition listed twice, in `log_start_offsets`.
+    pub fn ok_poll_observed(
+        &mut self,
+        op: OpId,
+        reads: Vec<PartitionReads>,
+        high_watermarks: Vec<PartitionHighWatermark>,
+        log_start_offsets: Vec<PartitionLogStart>,
+        after_seek: bool,
+    ) -> Result<(), HistoryError> {
         let operation = self.pending(op)?;
         if operation.request != Request::Poll {
             return Err(HistoryError::NotAPoll(op));
         }
         validate_reads(op, &reads)?;
-        let high_watermarks = validate_high_watermarks(op, high_watermarks)?;
+        let high_watermarks = per_partition(op, high_watermarks)?;
+        let log_start_offsets = per_partition(op, log_start_offsets)?;
         self.complete(
             op,
             Completion::PollOk {
                 reads,
                 after_seek,
                 high_watermarks,
+                log_start_offsets,
             },
         );
         Ok(())
@@ -189,47 +251,6 @@ impl History {
         operation.complete_index = Some(index);
         self.events += 1;
     }
-}
-
-fn validate_reads(op: OpId, reads: &[PartitionReads]) -> Result<(), HistoryError> {
-    let mut seen = BTreeSet::new();
-    for (partition, records) in reads {
-        if *partition < 0 {
-            return Err(HistoryError::NegativePartition(*partition));
-        }
-        if !seen.insert(*partition) {
-            return Err(HistoryError::RepeatedPartition {
-                op,
-                partition: *partition,
-            });
-        }
-        if let Some(&(offset, _)) = records.iter().find(|(offset, _)| *offset < 0) {
-            return Err(HistoryError::NegativeOffset { op, offset });
-        }
-    }
-    Ok(())
-}
-
-fn validate_high_watermarks(
-    op: OpId,
-    high_watermarks: Vec<PartitionHighWatermark>,
-) -> Result<BTreeMap<i32, i64>, HistoryError> {
-    let mut by_partition = BTreeMap::new();
-    for (partition, high_watermark) in high_watermarks {
-        if partition < 0 {
-            return Err(HistoryError::NegativePartition(partition));
-        }
-        if high_watermark < 0 {
-            return Err(HistoryError::NegativeOffset {
-                op,
-                offset: high_watermark,
-            });
-        }
-        if by_partition.insert(partition, high_watermark).is_some() {
-            return Err(HistoryError::RepeatedPartition { op, partition });
-        }
-    }
-    Ok(by_partition)
 }
 
 #[cfg(test)]

@@ -19,6 +19,10 @@ pub type PartitionReads = (i32, Vec<(i64, u64)>);
 /// The high watermark a fetch response carried for one partition: `(partition, high watermark)`.
 pub type PartitionHighWatermark = (i32, i64);
 
+/// The log start offset a Fetch or ListOffsets(earliest) answer carried for one partition:
+/// `(partition, log start offset)`.
+pub type PartitionLogStart = (i32, i64);
+
 /// What an operation asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
@@ -31,6 +35,13 @@ pub enum Request {
     },
     /// Poll the consumer once.
     Poll,
+    /// Kafka DeleteRecords: delete the records of `partition` below `offset`.
+    Trim {
+        /// Partition trimmed.
+        partition: i32,
+        /// Records below this offset are to be deleted.
+        offset: i64,
+    },
 }
 
 /// How an operation ended.
@@ -53,6 +64,16 @@ pub enum Completion {
         /// reported it (empty for [`History::ok_poll`](super::History::ok_poll)). A partition may have a high watermark
         /// without records.
         high_watermarks: BTreeMap<i32, i64>,
+        /// Per partition, the log start offset the answer carried, when the client reported it
+        /// (only [`History::ok_poll_observed`](super::History::ok_poll_observed) records any).
+        /// A partition may have one without records or high watermark: a ListOffsets(earliest)
+        /// answer is recorded as such a poll.
+        log_start_offsets: BTreeMap<i32, i64>,
+    },
+    /// A trim succeeded; the partition's log start offset is now `low_watermark`.
+    TrimOk {
+        /// The log start offset the DeleteRecords answer carried.
+        low_watermark: i64,
     },
     /// The operation definitely did not take effect.
     Fail,

@@ -156,3 +156,115 @@ fn declared_losable_sends_become_indefinite() {
         Completion::SendOk { offset: 4 }
     );
 }
+
+#[test]
+fn trims_are_validated_and_kept() {
+    let mut history = History::new();
+    assert_eq!(
+        history.invoke_trim(9, -1, 5),
+        Err(HistoryError::NegativePartition(-1))
+    );
+    assert_eq!(
+        history.invoke_trim(9, 0, -5),
+        Err(HistoryError::NegativeTrimOffset {
+            partition: 0,
+            offset: -5
+        })
+    );
+    let send = history.invoke_send(1, 0, 7).unwrap();
+    let trim = history.invoke_trim(9, 0, 5).unwrap();
+    assert_eq!(history.ok_trim(send, 5), Err(HistoryError::NotATrim(send)));
+    assert_eq!(history.ok_send(trim, 5), Err(HistoryError::NotASend(trim)));
+    assert_eq!(
+        history.ok_poll(trim, vec![], false),
+        Err(HistoryError::NotAPoll(trim))
+    );
+    assert_eq!(
+        history.ok_trim(trim, -1),
+        Err(HistoryError::NegativeOffset {
+            op: trim,
+            offset: -1
+        })
+    );
+    history.ok_trim(trim, 5).unwrap();
+    assert_eq!(
+        history.operations()[trim.0].request,
+        Request::Trim {
+            partition: 0,
+            offset: 5
+        }
+    );
+    assert_eq!(
+        history.operations()[trim.0].completion,
+        Completion::TrimOk { low_watermark: 5 }
+    );
+    assert_eq!(
+        history.ok_trim(trim, 5),
+        Err(HistoryError::AlreadyCompleted(trim))
+    );
+    let failed = history.invoke_trim(9, 0, 6).unwrap();
+    history.fail(failed).unwrap();
+    assert_eq!(history.operations()[failed.0].completion, Completion::Fail);
+    let indefinite = history.invoke_trim(9, 0, 7).unwrap();
+    history.info(indefinite).unwrap();
+    assert_eq!(
+        history.ok_trim(indefinite, 7),
+        Err(HistoryError::AlreadyCompleted(indefinite))
+    );
+}
+
+#[test]
+fn log_start_offsets_are_validated_and_kept() {
+    let mut history = History::new();
+    let poll = history.invoke_poll(1);
+    assert_eq!(
+        history.ok_poll_observed(poll, vec![], vec![], vec![(0, 3), (0, 4)], false),
+        Err(HistoryError::RepeatedPartition {
+            op: poll,
+            partition: 0
+        })
+    );
+    assert_eq!(
+        history.ok_poll_observed(poll, vec![], vec![], vec![(0, -3)], false),
+        Err(HistoryError::NegativeOffset {
+            op: poll,
+            offset: -3
+        })
+    );
+    assert_eq!(
+        history.ok_poll_observed(poll, vec![], vec![], vec![(-1, 3)], false),
+        Err(HistoryError::NegativePartition(-1))
+    );
+    assert_eq!(
+        history.ok_poll_observed(poll, vec![], vec![(0, 1), (0, 2)], vec![], false),
+        Err(HistoryError::RepeatedPartition {
+            op: poll,
+            partition: 0
+        })
+    );
+    // A ListOffsets(earliest) answer: a log start without records or high watermark.
+    history
+        .ok_poll_observed(poll, vec![], vec![(1, 9)], vec![(2, 4), (1, 3)], false)
+        .unwrap();
+    let Completion::PollOk {
+        high_watermarks,
+        log_start_offsets,
+        ..
+    } = &history.operations()[poll.0].completion
+    else {
+        panic!("not completed ok");
+    };
+    assert_eq!(high_watermarks.iter().collect::<Vec<_>>(), vec![(&1, &9)]);
+    assert_eq!(
+        log_start_offsets.iter().collect::<Vec<_>>(),
+        vec![(&1, &3), (&2, &4)]
+    );
+    let plain = history.invoke_poll(1);
+    history
+        .ok_poll_with_hw(plain, vec![], vec![(0, 3)], false)
+        .unwrap();
+    assert!(matches!(
+        &history.operations()[plain.0].completion,
+        Completion::PollOk { log_start_offsets, .. } if log_start_offsets.is_empty()
+    ));
+}

@@ -95,10 +95,12 @@ impl Consumer {
                 partition: tp.clone(),
                 records: read.records,
                 high_watermark: answer.high_watermark,
+                log_start_offset: answer.log_start_offset,
             },
             true => ConsumerOutput::Caught {
                 partition: tp.clone(),
                 high_watermark: answer.high_watermark,
+                log_start_offset: answer.log_start_offset,
             },
         };
         self.outputs.push_back(output);

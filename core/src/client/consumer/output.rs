@@ -73,6 +73,8 @@ pub enum ConsumerOutput {
         records: Vec<ConsumedRecord>,
         /// The leader's high watermark when it answered.
         high_watermark: i64,
+        /// The leader's log start offset when it answered, or -1 (Fetch before v5).
+        log_start_offset: i64,
     },
     /// An answer for `partition` the consumer took that held no records: what it said of the
     /// partition (the high watermark a consumer's lag is measured against) without moving the
@@ -82,6 +84,8 @@ pub enum ConsumerOutput {
         partition: TopicPartition,
         /// The leader's high watermark when it answered.
         high_watermark: i64,
+        /// The leader's log start offset when it answered, or -1 (Fetch before v5).
+        log_start_offset: i64,
     },
     /// The position of `partition` was set to `offset` by `auto_offset_reset`.
     Reset {
