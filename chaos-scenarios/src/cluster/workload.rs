@@ -1,9 +1,11 @@
 //! The clients: Sluice's own sans-IO producer and consumer (the ones the `sluice` tools
 //! drive) and the simulator's admin, each over its own Kafka connections, with every
 //! workload operation written to the history the checker reads. Every Fetch answer a
-//! consumer receives enters the history, with records or without, with its high watermark
-//! (when the consumer's versions name leader epochs, as Kafka promises only those a
-//! watermark that never goes back: see [`Connections::fences_leader_epochs`]).
+//! consumer receives enters the history, with records or without, with its log start offset
+//! and its high watermark (when the consumer's versions name leader epochs, as Kafka promises
+//! only those a watermark that never goes back: see [`Connections::fences_leader_epochs`]);
+//! so does every ListOffsets answer that resets a position (a log start offset, or a high
+//! watermark), and every DeleteRecords an admin asks for, with what it was told.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -123,8 +125,14 @@ impl SimClient {
 
     /// A consumer of every partition from the earliest offset.
     pub fn consumer(brokers: Vec<i32>) -> Role {
+        SimClient::consumer_resetting_to(brokers, OffsetResetPolicy::Earliest)
+    }
+
+    /// A consumer of every partition whose position, when it has none or lost it, is reset
+    /// by `auto_offset_reset` (ListOffsets earliest or latest).
+    pub fn consumer_resetting_to(brokers: Vec<i32>, reset: OffsetResetPolicy) -> Role {
         let config = ConsumerConfig {
-            auto_offset_reset: OffsetResetPolicy::Earliest,
+            auto_offset_reset: reset,
             request_timeout_ms: 5_000,
             ..ConsumerConfig::default()
         };
@@ -426,6 +434,9 @@ impl Cluster {
                     {
                         OffsetResetPolicy::Earliest => (Vec::new(), vec![(p, offset)]),
                         OffsetResetPolicy::Latest if client.conns.lists_with_leader_epochs() => {
+                            if self.marks.declares("reset-to-latest-watermark") {
+                                self.marks.hit("reset-to-latest-watermark");
+                            }
                             (vec![(p, offset)], Vec::new())
                         }
                         _ => return Some(None),

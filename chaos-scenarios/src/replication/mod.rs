@@ -11,6 +11,7 @@
 
 mod script;
 
+use sluice_core::client::OffsetResetPolicy;
 use sluice_core::replica::{Durability, ReplicaConfig};
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
@@ -69,6 +70,7 @@ const LEADER_CRASH_MARKS: &[&str] = &[
     "consumer-waited-for-new-leader-hw",
     "acks-all-acknowledged",
     "records-deleted",
+    "reset-to-latest-watermark",
     "fetch-range-cut",
     "follower-restarted-at-leader-start",
     "leader-crashed",
@@ -83,6 +85,7 @@ const TRUNCATION_MARKS: &[&str] = &[
     "file-range-reads",
     "acks-all-acknowledged",
     "records-deleted",
+    "reset-to-latest-watermark",
     "fetch-range-cut",
     "follower-restarted-at-leader-start",
     "follower-truncated-by-epoch",
@@ -95,6 +98,7 @@ const ISOLATED_MARKS: &[&str] = &[
     "file-range-reads",
     "acks-all-acknowledged",
     "records-deleted",
+    "reset-to-latest-watermark",
     "fetch-range-cut",
     "follower-restarted-at-leader-start",
     "leader-isolated",
@@ -107,6 +111,7 @@ const ISR_MARKS: &[&str] = &[
     "file-range-reads",
     "acks-all-acknowledged",
     "records-deleted",
+    "reset-to-latest-watermark",
     "fetch-range-cut",
     "follower-restarted-at-leader-start",
     "isr-shrink",
@@ -118,6 +123,7 @@ const MIN_ISR_MARKS: &[&str] = &[
     "file-range-reads",
     "acks-all-acknowledged",
     "records-deleted",
+    "reset-to-latest-watermark",
     "fetch-range-cut",
     "follower-restarted-at-leader-start",
     "not-enough-replicas",
@@ -129,6 +135,7 @@ const LOSSY_MARKS: &[&str] = &[
     "file-range-reads",
     "acks-all-acknowledged",
     "records-deleted",
+    "reset-to-latest-watermark",
     "fetch-range-cut",
     "follower-restarted-at-leader-start",
     "machine-crash",
@@ -142,6 +149,7 @@ const ROLLING_MARKS: &[&str] = &[
     "file-range-reads",
     "acks-all-acknowledged",
     "records-deleted",
+    "reset-to-latest-watermark",
     "fetch-range-cut",
     "follower-restarted-at-leader-start",
     "controlled-shutdown",
@@ -153,6 +161,7 @@ const FLAPPING_MARKS: &[&str] = &[
     "file-range-reads",
     "acks-all-acknowledged",
     "records-deleted",
+    "reset-to-latest-watermark",
     "fetch-range-cut",
     "follower-restarted-at-leader-start",
     "broker-flapped",
@@ -164,6 +173,7 @@ const SLOW_DISK_MARKS: &[&str] = &[
     "file-range-reads",
     "acks-all-acknowledged",
     "records-deleted",
+    "reset-to-latest-watermark",
     "fetch-range-cut",
     "slow-disk",
 ];
@@ -173,6 +183,7 @@ const FULL_DISK_MARKS: &[&str] = &[
     "file-range-reads",
     "acks-all-acknowledged",
     "records-deleted",
+    "reset-to-latest-watermark",
     "fetch-range-cut",
     "follower-restarted-at-leader-start",
     "disk-full",
@@ -183,6 +194,7 @@ const STALE_FOLLOWER_MARKS: &[&str] = &[
     "file-range-reads",
     "acks-all-acknowledged",
     "records-deleted",
+    "reset-to-latest-watermark",
     "fetch-range-cut",
     "follower-restarted-at-leader-start",
     "stale-follower",
@@ -196,6 +208,7 @@ const RETRY_FAILOVER_MARKS: &[&str] = &[
     "file-range-reads",
     "acks-all-acknowledged",
     "records-deleted",
+    "reset-to-latest-watermark",
     "fetch-range-cut",
     "follower-restarted-at-leader-start",
     "produce-answer-lost",
@@ -208,6 +221,7 @@ const WHOLE_CLUSTER_MARKS: &[&str] = &[
     "file-range-reads",
     "acks-all-acknowledged",
     "records-deleted",
+    "reset-to-latest-watermark",
     "fetch-range-cut",
     "whole-cluster-crash",
     "unclean-recovery",
@@ -283,6 +297,7 @@ fn run_story_with(
     let mix = FaultMix::draw(&mut fault_rng, FAULTS);
     let mut topology = Topology::draw(&mut fault_rng, &[1, 3], (3, 5));
     let partitions = fault_rng.range_inclusive(1, 3) as i32;
+    let latest = fault_rng.chance(1, 3);
     let mut assignments = Vec::new();
     if story == Story::StaleFollower && topology.combined {
         // Its follower is cut from the controllers yet reaches its leader, so both are
@@ -338,7 +353,15 @@ fn run_story_with(
         let producer = cluster.add_client(role);
         cluster.set_producing(producer, true);
     }
-    let consumer = cluster.add_client(SimClient::consumer(broker_ids.clone()));
+    // Kafka's Java consumer resets to the latest offset by default; others to the earliest.
+    let reset = match latest {
+        true => OffsetResetPolicy::Latest,
+        false => OffsetResetPolicy::Earliest,
+    };
+    let consumer = cluster.add_client(SimClient::consumer_resetting_to(
+        broker_ids.clone(),
+        reset,
+    ));
     let mut script = ReplicationScript::new(story, mix);
     if script.mix.enabled("delete-records") {
         let trimmer = AdminClient::new(broker_ids.clone(), &mut cluster.rng);
@@ -360,7 +383,8 @@ fn run_story_with(
     let until = Instant::ZERO + end + Duration::from_millis(1);
     cluster.run_until(until, &mut |cluster, step| script.step(cluster, step));
     note_replica_stats(&mut cluster);
-    let swarm = format!("{} partitions={partitions}", script.mix);
+    let reset = if latest { "latest" } else { "earliest" };
+    let swarm = format!("{} partitions={partitions} reset={reset}", script.mix);
     cluster.outcome(seed, name, swarm)
 }
 
