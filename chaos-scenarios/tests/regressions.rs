@@ -91,6 +91,26 @@ const REGRESSIONS: &[(&str, u64, &str)] = &[
          later, and applied it after the client had given up and retried elsewhere: a deleted \
          topic came back (fixed: held admin requests time out as forwarded ones do)",
     ),
+    // Found by the delete-records workload (DeleteRecords while consumers replay).
+    (
+        "leader-crash",
+        17,
+        "a follower whose log ended below its leader's log start (the leader deleted records          it never got) fetched OFFSET_OUT_OF_RANGE forever and never caught up (fixed: it          starts over at the leader's log start, Kafka's truncateFullyAndStartAt)",
+    ),
+    ("leader-crash", 47, "the same follower stuck below its leader's log start"),
+    ("isr-shrink-expand", 4, "the same follower stuck below its leader's log start"),
+    (
+        "isr-shrink-expand",
+        23,
+        "a follower started over at its leader's log start, which DeleteRecords had put inside          a batch: the batch began below the follower's empty log and was refused for ever          (fixed: the log starts over at the batch's base, as KAFKA-6179)",
+    ),
+    ("rolling-restart", 34, "the same batch below an emptied follower log"),
+    (
+        "full-disk",
+        8,
+        "a full disk while DeleteRecords or a segment roll wrote the log's checkpoint failed          the log for good while its replica stayed online, so a leader answered every fetch          with KAFKA_STORAGE_ERROR (fixed: the old checkpoint stays whole, the step is refused          or stands, the log stays usable)",
+    ),
+    ("full-disk", 17, "the same log failed by a full disk at a checkpoint"),
 ];
 
 #[test]

@@ -280,8 +280,7 @@ impl Cluster {
                             .record(format_args!("{to} admin {op:?}: {settled:?} ({tries})"));
                         let low_watermark = admin.low_watermark;
                         if let (AdminOp::Trim { .. }, Some(trim)) = (op, client.trim.take()) {
-                            let history =
-                                &mut self.workload.as_mut().expect("a workload").history;
+                            let history = &mut self.workload.as_mut().expect("a workload").history;
                             let recorded = match (settled, low_watermark) {
                                 (Settled::Acknowledged, Some(low)) if low >= 0 => {
                                     deleted = true;
@@ -430,8 +429,7 @@ impl Cluster {
                     let p = partition.partition;
                     client.seeked.insert(p);
                     client.reached.insert(p, offset);
-                    let (high_watermarks, log_starts) = match consumer.config().auto_offset_reset
-                    {
+                    let (high_watermarks, log_starts) = match consumer.config().auto_offset_reset {
                         OffsetResetPolicy::Earliest => (Vec::new(), vec![(p, offset)]),
                         OffsetResetPolicy::Latest if client.conns.lists_with_leader_epochs() => {
                             if self.marks.declares("reset-to-latest-watermark") {

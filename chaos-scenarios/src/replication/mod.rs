@@ -358,10 +358,7 @@ fn run_story_with(
         true => OffsetResetPolicy::Latest,
         false => OffsetResetPolicy::Earliest,
     };
-    let consumer = cluster.add_client(SimClient::consumer_resetting_to(
-        broker_ids.clone(),
-        reset,
-    ));
+    let consumer = cluster.add_client(SimClient::consumer_resetting_to(broker_ids.clone(), reset));
     let mut script = ReplicationScript::new(story, mix);
     if script.mix.enabled("delete-records") {
         let trimmer = AdminClient::new(broker_ids.clone(), &mut cluster.rng);

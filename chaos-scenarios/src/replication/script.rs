@@ -180,7 +180,12 @@ impl ReplicationScript {
         let reached = &cluster.clients[consumer].reached;
         let rereading: Vec<(i32, i64)> = before
             .iter()
-            .filter_map(|(p, was)| reached.get(p).filter(|now| *now < was).map(|now| (*p, *now)))
+            .filter_map(|(p, was)| {
+                reached
+                    .get(p)
+                    .filter(|now| *now < was)
+                    .map(|now| (*p, *now))
+            })
             .collect();
         if rereading.is_empty() {
             if cluster.kernel.now() < *since + Duration::from_secs(1) {
@@ -672,14 +677,16 @@ fn trim(cluster: &mut Cluster, trimmer: usize, partition: usize, from: i64) {
         return;
     };
     let process = &cluster.procs[leader];
-    let Some(replica) = process
-        .node
-        .as_ref()
-        .and_then(|node| node.replica_manager().partition((topic_id, partition as i32)))
-    else {
+    let Some(replica) = process.node.as_ref().and_then(|node| {
+        node.replica_manager()
+            .partition((topic_id, partition as i32))
+    }) else {
         return;
     };
-    let (start, hw) = (replica.log.log_start_offset().max(from), replica.high_watermark);
+    let (start, hw) = (
+        replica.log.log_start_offset().max(from),
+        replica.high_watermark,
+    );
     if hw <= start {
         return;
     }

@@ -492,7 +492,8 @@ fn truncating_fully_starts_an_empty_log_at_the_offset() {
     let (mut log, _) = open(&mut disk, small_config());
     fill(&mut log, &mut disk, 30);
     assert!(log.segment_count() > 1);
-    log.truncate_fully_and_start_at(&mut disk, 500, NOW).unwrap();
+    log.truncate_fully_and_start_at(&mut disk, 500, NOW)
+        .unwrap();
     assert_eq!((log.log_start_offset(), log.log_end_offset()), (500, 500));
     assert_eq!(log.segment_base_offsets(), vec![500]);
     drop(log);
@@ -504,7 +505,8 @@ fn truncating_fully_starts_an_empty_log_at_the_offset() {
     // Emptied at 506, it may start over below, at the base of the leader's batch that
     // holds its log start (KAFKA-6179).
     log.delete_records_before(&mut disk, 506, NOW).unwrap();
-    log.truncate_fully_and_start_at(&mut disk, 504, NOW).unwrap();
+    log.truncate_fully_and_start_at(&mut disk, 504, NOW)
+        .unwrap();
     assert_eq!((log.log_start_offset(), log.log_end_offset()), (504, 504));
     drop(log);
     let (log, _) = open(&mut disk, small_config());

@@ -159,7 +159,12 @@ impl Log {
             return Err(self.fail_disk(error));
         }
         // A segment already at `offset` was emptied in place by the creation above.
-        let old: Vec<i64> = self.segments.keys().copied().filter(|b| *b != offset).collect();
+        let old: Vec<i64> = self
+            .segments
+            .keys()
+            .copied()
+            .filter(|b| *b != offset)
+            .collect();
         let before = (
             std::mem::take(&mut self.segments),
             self.log_start_offset,

@@ -350,7 +350,9 @@ impl ReplicaManager {
                         // moved it there) and this replica's log is empty at it: the batch
                         // cannot continue the log, so the log starts over at the batch's base,
                         // as Kafka's follower does (KAFKA-6179).
-                        Ok(first) if empty && first.base_offset < leo && first.last_offset() >= leo => {
+                        Ok(first)
+                            if empty && first.base_offset < leo && first.last_offset() >= leo =>
+                        {
                             partition
                                 .truncate_fully_and_start_at(disk, first.base_offset, wall_ms)
                                 .and_then(|()| {
