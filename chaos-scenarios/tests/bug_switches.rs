@@ -27,7 +27,10 @@ fn canary(bug: Bug) -> (&'static str, u64, Option<&'static str>) {
         Bug::ReplicaAckBeforeIsr => ("leader-crash", 200, Some("inconsistent-offsets")),
         Bug::ReplicaTruncateToHw => ("follower-truncation", 200, Some("log-divergence")),
         Bug::ReplicaHwOutsideIsr => ("leader-crash", 200, Some("unclean-admission")),
-        Bug::ControllerIgnoreUncleanShutdown => ("lossy-follower", 200, Some("hw-regression")),
+        // The replica that lost its tail leads: a consumer sees the watermark go back
+        // (hw-regression) or the audit sees the committed log change (log-divergence),
+        // whichever the seed shows first.
+        Bug::ControllerIgnoreUncleanShutdown => ("lossy-follower", 200, None),
         Bug::ReplicaSkipFetchEpochCheck => ("stale-follower", 200, Some("log-divergence")),
     }
 }
