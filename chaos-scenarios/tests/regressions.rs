@@ -111,6 +111,12 @@ const REGRESSIONS: &[(&str, u64, &str)] = &[
         "a full disk while DeleteRecords or a segment roll wrote the log's checkpoint failed          the log for good while its replica stayed online, so a leader answered every fetch          with KAFKA_STORAGE_ERROR (fixed: the old checkpoint stays whole, the step is refused          or stands, the log stays usable)",
     ),
     ("full-disk", 17, "the same log failed by a full disk at a checkpoint"),
+    (
+        "log-crash-recovery",
+        31,
+        "(in that fix, before it landed) a full disk at the periodic checkpoint after a synced \
+         append refused the append that had already changed the log",
+    ),
 ];
 
 #[test]
