@@ -114,7 +114,9 @@ pub struct ReplicaManager {
     /// When retention next runs (see `retention`).
     pub(super) next_retention_check: Option<Instant>,
     /// Each replica's key by topic name and index, as requests name partitions.
-    pub(super) names: BTreeMap<(String, i32), PartitionKey>,
+    /// (Nested, so that a lookup by `&str` needs no allocation: it runs for every partition
+    /// of every fetch, each time a held fetch is tried again.)
+    pub(super) names: BTreeMap<String, BTreeMap<i32, PartitionKey>>,
     /// A held fetch may be answerable (set by appends and high watermark moves).
     pub(super) wake_fetches: bool,
     /// Roles whose replica could not be opened (a full or failing disk), and when to try
@@ -239,7 +241,7 @@ impl ReplicaManager {
                     return Err(error);
                 }
             };
-            self.names.insert((name, key.1), key);
+            self.names.entry(name).or_default().insert(key.1, key);
             self.partitions.insert(key, partition);
             self.apply_topic_configs(image, key);
             self.schedule_retention(now);
@@ -380,7 +382,12 @@ impl ReplicaManager {
     ) -> Option<String> {
         self.complete_produces_for(key);
         let partition = self.partitions.remove(&key)?;
-        self.names.remove(&(partition.topic.clone(), key.1));
+        if let Some(indexes) = self.names.get_mut(&partition.topic) {
+            indexes.remove(&key.1);
+            if indexes.is_empty() {
+                self.names.remove(&partition.topic);
+            }
+        }
         // A clean close keeps the next open fast; a failure here only costs a scan later.
         let _ = partition.log.close(disk, wall_ms);
         Some(partition.topic)

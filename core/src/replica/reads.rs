@@ -170,7 +170,7 @@ impl ReplicaManager {
 
     /// The key of a partition this broker holds, by topic name.
     pub(super) fn key_of(&self, topic: &str, index: i32) -> Option<PartitionKey> {
-        self.names.get(&(topic.to_string(), index)).copied()
+        self.names.get(topic)?.get(&index).copied()
     }
 
     pub(super) fn list_offsets(
