@@ -333,6 +333,46 @@ fn followers_take_up_deletions_and_configs() {
     }
 }
 
+/// A follower whose log ends below its leader's log start (it was down while the leader took
+/// records and deleted them) starts over at that log start and catches up, as Kafka's
+/// `truncateFullyAndStartAt`, instead of fetching OFFSET_OUT_OF_RANGE for ever.
+#[test]
+fn a_follower_behind_its_leaders_log_start_starts_over_there() {
+    let mut configs = combined_configs(3, 3);
+    for config in &mut configs {
+        config.replica.replica_lag_time_max_ms = 2_000;
+    }
+    let mut harness = Harness::new(configs, 13);
+    harness.run_until(Duration::from_secs(30), "all unfenced", |h| {
+        (0..3).all(|i| h.unfenced(i))
+    });
+    let AdminResponse::CreateTopics(created) = create_orders(&mut harness, 0, &[]) else {
+        panic!()
+    };
+    assert_eq!(created[0].error, ErrorCode::None, "{created:?}");
+    let topic_id = created[0].topic_id;
+    let leader = harness.await_leader(0);
+    assert_eq!(harness.await_leader(leader), leader);
+    produced_offset(&harness.call(leader, produce("a")));
+    let behind = (0..3).find(|&i| i != leader).unwrap();
+    harness.stop(behind);
+    for value in ["b", "c", "d"] {
+        produced_offset(&harness.call(leader, produce(value)));
+    }
+    assert_eq!(
+        delete_records(&mut harness, leader, &[(0, 4)]),
+        [(4, ErrorCode::None)]
+    );
+    assert_eq!(produced_offset(&harness.call(leader, produce("e"))), 4);
+    harness.start(behind, true);
+    harness.run_until(Duration::from_secs(30), "caught up", |h| {
+        let partition = h.node(behind).replica_manager().partition((topic_id, 0));
+        partition.is_some_and(|p| (p.log.log_start_offset(), p.log_end_offset()) == (4, 5))
+    });
+    let stats = harness.node(behind).replica_manager().stats();
+    assert_eq!(stats.restarted_at_leader_start, 1);
+}
+
 /// A topic's retention.ms takes effect: the retention run deletes the segments it no longer
 /// keeps, never the active one's records above the high watermark.
 #[test]
