@@ -277,6 +277,7 @@ fn node_config(config: &ServerConfig, advertised: &[Endpoint]) -> NodeConfig {
     replica.log.segment_bytes = u64::try_from(config.log_segment_bytes).unwrap_or(1 << 30);
     replica.log.flush_messages =
         i64::try_from(config.log_flush_interval_messages).unwrap_or(i64::MAX);
+    replica.retention_check_interval_ms = config.log_retention_check_interval_ms;
     // No value means forever, as Kafka's -1.
     replica.log.retention_ms = config
         .log_retention_ms
@@ -477,10 +478,12 @@ mod tests {
     /// Found unused: `log.flush.interval.messages` was read and never given to the node.
     #[test]
     fn the_log_settings_reach_the_node() {
-        let text = "log.flush.interval.messages=1\nlog.segment.bytes=2097152\n";
+        let text = "log.flush.interval.messages=1\nlog.segment.bytes=2097152\n\
+                    log.retention.check.interval.ms=1000\n";
         let config = ServerConfig::from_properties(&Properties::parse(text).unwrap()).unwrap();
         let node = node_config(&config, &config.advertised_listeners);
         assert_eq!(node.replica.log.flush_messages, 1);
         assert_eq!(node.replica.log.segment_bytes, 2_097_152);
+        assert_eq!(node.replica.retention_check_interval_ms, 1_000);
     }
 }

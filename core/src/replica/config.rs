@@ -57,6 +57,8 @@ pub struct ReplicaConfig {
     pub producer_id_expiration_ms: i64,
     /// How consumers' fetches are answered.
     pub consumer_reads: ConsumerReads,
+    /// `log.retention.check.interval.ms`: how often retention runs.
+    pub retention_check_interval_ms: u64,
 }
 
 impl Default for ReplicaConfig {
@@ -74,6 +76,7 @@ impl Default for ReplicaConfig {
             replica_socket_timeout_ms: 30_000,
             producer_id_expiration_ms: super::producer_state::PRODUCER_ID_EXPIRATION_MS_DEFAULT,
             consumer_reads: ConsumerReads::Copied,
+            retention_check_interval_ms: super::retention::RETENTION_CHECK_INTERVAL_MS,
         }
     }
 }

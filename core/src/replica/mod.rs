@@ -32,7 +32,7 @@ pub use producer_state::{
     increment_sequence, BatchMetadata, ProducerEntry, ProducerStates, SequenceCheck,
     BATCHES_RETAINED, PRODUCER_ID_EXPIRATION_MS_DEFAULT,
 };
-pub use retention::RETENTION_CHECK_INTERVAL;
+pub use retention::{RETENTION_CHECK_INTERVAL, RETENTION_CHECK_INTERVAL_MS};
 pub(crate) use serve::metadata as metadata_response;
 
 #[cfg(test)]

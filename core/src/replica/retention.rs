@@ -7,12 +7,15 @@ use crate::disk::Disk;
 use crate::time::{Duration, Instant};
 
 /// Kafka's default `log.retention.check.interval.ms` (five minutes).
-pub const RETENTION_CHECK_INTERVAL: Duration = Duration::from_millis(300_000);
+pub const RETENTION_CHECK_INTERVAL_MS: u64 = 300_000;
+/// The same, as a duration.
+pub const RETENTION_CHECK_INTERVAL: Duration = Duration::from_millis(RETENTION_CHECK_INTERVAL_MS);
 
 impl ReplicaManager {
     /// Schedules the next retention run, if none is due yet.
     pub(super) fn schedule_retention(&mut self, now: Instant) {
-        let at = now.checked_add(RETENTION_CHECK_INTERVAL).unwrap_or(now);
+        let every = Duration::from_millis(self.config.retention_check_interval_ms);
+        let at = now.checked_add(every).unwrap_or(now);
         self.next_retention_check.get_or_insert(at);
     }
 

@@ -64,6 +64,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "log.retention.ms",
     "log.retention.minutes",
     "log.retention.hours",
+    "log.retention.check.interval.ms",
     "replica.lag.time.max.ms",
     "replica.fetch.wait.max.ms",
     "replica.fetch.max.bytes",
@@ -125,6 +126,9 @@ pub struct ServerConfig {
     /// `log.retention.ms`, else `.minutes`, else `.hours`, in milliseconds; `None` (a negative
     /// value) keeps data forever. Default 168 hours (Kafka).
     pub log_retention_ms: Option<u64>,
+    /// `log.retention.check.interval.ms`: how often retention runs, at least 1. Default
+    /// 300000 (Kafka).
+    pub log_retention_check_interval_ms: u64,
     /// `replica.lag.time.max.ms`: default 30000 (Kafka).
     pub replica_lag_time_max_ms: u64,
     /// `replica.fetch.wait.max.ms`: default 500 (Kafka); at most `replica.lag.time.max.ms`.
@@ -249,6 +253,12 @@ impl ServerConfig {
                 int_at_least(k, v, 1 << 20)
             })?,
             log_retention_ms: log_retention_ms(p)?,
+            log_retention_check_interval_ms: read(
+                p,
+                "log.retention.check.interval.ms",
+                300_000,
+                |k, v| long_at_least(k, v, 1).map(|ms| ms.unsigned_abs()),
+            )?,
             replica_lag_time_max_ms: read(p, "replica.lag.time.max.ms", 30_000, |k, v| {
                 long_at_least(k, v, 0).map(|ms| ms.unsigned_abs())
             })?,

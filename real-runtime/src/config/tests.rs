@@ -38,6 +38,7 @@ fn no_configuration_is_a_single_node_on_loopback() {
     assert!(config.auto_create_topics_enable);
     assert_eq!(config.log_segment_bytes, 1_073_741_824);
     assert_eq!(config.log_retention_ms, Some(604_800_000));
+    assert_eq!(config.log_retention_check_interval_ms, 300_000);
     assert_eq!(config.replica_lag_time_max_ms, 30_000);
     assert_eq!(config.replica_fetch_wait_max_ms, 500);
     assert_eq!(config.replica_fetch_max_bytes, 1_048_576);
@@ -198,6 +199,11 @@ fn bad_values_name_the_key_the_value_and_what_was_expected() {
         (
             "unclean.leader.election.enable=1",
             "unclean.leader.election.enable: invalid value \"1\": expected true or false",
+        ),
+        (
+            "log.retention.check.interval.ms=0",
+            "log.retention.check.interval.ms: invalid value \"0\": expected an integer of at \
+             least 1",
         ),
         (
             "log.flush.interval.messages=0",
