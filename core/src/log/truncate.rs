@@ -1,6 +1,8 @@
 //! Removing records from either end: truncation of the tail (a follower diverged from its
 //! leader) and moving the log start offset (DeleteRecords, retention).
 
+use std::collections::BTreeMap;
+
 use super::append::create_segment_files;
 use super::checkpoint::Checkpoint;
 use super::segment::{probe_header, Probe, Segment};
@@ -158,51 +160,37 @@ impl Log {
         if let Err(error) = create_segment_files(disk, &self.dir, &segment) {
             return Err(self.fail_disk(error));
         }
-        // A segment already at `offset` was emptied in place by the creation above.
-        let old: Vec<i64> = self
-            .segments
-            .keys()
-            .copied()
-            .filter(|b| *b != offset)
-            .collect();
-        let before = (
-            std::mem::take(&mut self.segments),
-            self.log_start_offset,
-            self.log_end_offset,
-            self.flushed_upto,
-            self.recovery,
-            self.unflushed_messages,
-            self.first_unflushed_ms,
-        );
-        self.segments.insert(offset, segment);
-        self.log_start_offset = offset;
-        self.log_end_offset = offset;
-        self.flushed_upto = offset;
-        self.recovery = self.snapshot_at_end();
-        self.unflushed_messages = 0;
-        self.first_unflushed_ms = None;
-        if let Err(error) = self.write_checkpoint(disk, now_ms) {
-            // A full disk: the old log stands, on disk and here (recovery drops the new
-            // segment, which does not continue it), unless the new segment's files replaced
-            // an old segment's.
-            let replaced = before.0.contains_key(&offset);
-            (
-                self.segments,
-                self.log_start_offset,
-                self.log_end_offset,
-                self.flushed_upto,
-                self.recovery,
-                self.unflushed_messages,
-                self.first_unflushed_ms,
-            ) = before;
-            return Err(match replaced {
-                true => self.fail(error),
-                false => error,
+        let mut fresh = Log {
+            dir: self.dir.clone(),
+            config: self.config.clone(),
+            segments: BTreeMap::from([(offset, segment)]),
+            log_start_offset: offset,
+            log_end_offset: offset,
+            recovery: self.recovery,
+            flushed_upto: offset,
+            unflushed_messages: 0,
+            first_unflushed_ms: None,
+            last_checkpoint_ms: self.last_checkpoint_ms,
+            failure: None,
+        };
+        fresh.recovery = fresh.snapshot_at_end();
+        if let Err(error) = fresh.write_checkpoint(disk, now_ms) {
+            // On a full disk the old log stands, on disk and here (recovery drops the new
+            // segment, which does not continue it), unless the new segment's files emptied an
+            // old segment's in place.
+            let old_stands = matches!(error, LogError::Disk(DiskError::NoSpace))
+                && !self.segments.contains_key(&offset);
+            return Err(match old_stands {
+                true => error,
+                false => self.fail(error),
             });
         }
-        let mut removed = before.0;
-        for base in old {
-            let segment = removed.remove(&base).expect("listed");
+        let old = std::mem::replace(self, fresh);
+        // A segment already at `offset` was emptied in place by the creation above.
+        for (base, segment) in old.segments {
+            if base == offset {
+                continue;
+            }
             if let Err(error) = segment.remove_files(disk) {
                 return Err(self.fail_disk(error));
             }

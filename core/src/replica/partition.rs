@@ -394,11 +394,10 @@ impl Partition {
         self.log
             .truncate_fully_and_start_at(disk, offset, now_ms)
             .map_err(|e| self.log_error(e))?;
-        self.epochs.clear();
-        self.flush_epochs(disk)?;
         self.high_watermark = offset;
         self.producers.clear();
-        Ok(())
+        self.epochs.clear();
+        self.flush_epochs(disk)
     }
 
     /// Whole batches from `offset`, none at or past `max_offset`.
