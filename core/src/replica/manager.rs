@@ -16,7 +16,7 @@
 //!   [`ReplicaManager::handle_alter_partition`].
 //! - Call [`ReplicaManager::handle_timeout`] at [`ReplicaManager::poll_timeout`].
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::config::ReplicaConfig;
 use super::fetcher::Fetcher;
@@ -117,8 +117,10 @@ pub struct ReplicaManager {
     /// (Nested, so that a lookup by `&str` needs no allocation: it runs for every partition
     /// of every fetch, each time a held fetch is tried again.)
     pub(super) names: BTreeMap<String, BTreeMap<i32, PartitionKey>>,
-    /// A held fetch may be answerable (set by appends and high watermark moves).
-    pub(super) wake_fetches: bool,
+    /// Partitions whose held fetches may be answerable now: appends, high watermark and ISR
+    /// moves, and leadership gained, lost or dropped. Only the fetches that read one of them
+    /// are tried again (Kafka's purgatory, keyed by partition), not every held fetch.
+    pub(super) woken: BTreeSet<PartitionKey>,
     /// Roles whose replica could not be opened (a full or failing disk), and when to try
     /// again: the disk may recover, and the controller still counts on this replica.
     unopened: BTreeMap<PartitionKey, (PartitionRole, Instant)>,
@@ -143,7 +145,7 @@ impl ReplicaManager {
             next_isr_check: None,
             next_retention_check: None,
             names: BTreeMap::new(),
-            wake_fetches: false,
+            woken: BTreeSet::new(),
             unopened: BTreeMap::new(),
             stats: ReplicaStats::default(),
             watermarks: Default::default(),
@@ -371,6 +373,7 @@ impl ReplicaManager {
             phase,
         });
         self.complete_produces_for(key);
+        self.woken.insert(key);
     }
 
     /// Closes the replica; returns its topic's name if it was open.
@@ -381,6 +384,7 @@ impl ReplicaManager {
         wall_ms: i64,
     ) -> Option<String> {
         self.complete_produces_for(key);
+        self.woken.insert(key);
         let partition = self.partitions.remove(&key)?;
         if let Some(indexes) = self.names.get_mut(&partition.topic) {
             indexes.remove(&key.1);
@@ -528,7 +532,7 @@ impl ReplicaManager {
             .values()
             .filter_map(|(_, sent)| sent.checked_add(timeout));
         let fetchers = self.fetchers.values().filter_map(Fetcher::deadline);
-        let wake = self.wake_fetches.then_some(Instant::ZERO);
+        let wake = (!self.woken.is_empty()).then_some(Instant::ZERO);
         let reopen = self.unopened.values().map(|(_, at)| *at);
         produce
             .chain(reopen)

@@ -16,10 +16,16 @@ use crate::disk::Disk;
 use crate::time::Instant;
 
 impl ReplicaManager {
-    /// Answers every held fetch that can be answered now, or whose wait is over.
+    /// Answers the held fetches that read a woken partition and can be answered now, and
+    /// those whose wait is over.
     pub(super) fn complete_fetches(&mut self, now: Instant, disk: &mut dyn Disk) {
-        self.wake_fetches = false;
-        let ids: Vec<u64> = self.fetches.keys().copied().collect();
+        let woken = std::mem::take(&mut self.woken);
+        let ids: Vec<u64> = self
+            .fetches
+            .iter()
+            .filter(|(_, f)| f.deadline <= now || f.keys.iter().any(|k| woken.contains(k)))
+            .map(|(id, _)| *id)
+            .collect();
         for id in ids {
             self.try_complete_fetch(now, disk, id);
         }

@@ -29,6 +29,8 @@ pub struct DelayedFetch {
     pub(super) client: u64,
     pub(super) deadline: Instant,
     pub(super) request: FetchRequest,
+    /// The replicas it reads, as when it arrived: a wake of one of them tries it again.
+    pub(super) keys: Vec<PartitionKey>,
 }
 
 impl ReplicaManager {
@@ -252,7 +254,7 @@ impl ReplicaManager {
     pub(super) fn on_progress(&mut self, key: PartitionKey) {
         self.advance_high_watermark(key);
         self.complete_produces_for(key);
-        self.wake_fetches = true;
+        self.woken.insert(key);
     }
 
     fn advance_high_watermark(&mut self, key: PartitionKey) -> bool {
@@ -298,10 +300,16 @@ impl ReplicaManager {
             self.record_follower_fetch(now, image, &request);
         }
         let wait = Duration::from_millis(request.max_wait_ms.max(0) as u64);
+        let keys = request
+            .partitions
+            .iter()
+            .filter_map(|wanted| self.key_of(&wanted.partition.topic, wanted.partition.partition))
+            .collect();
         let delayed = DelayedFetch {
             client,
             deadline: now.checked_add(wait).unwrap_or(now),
             request,
+            keys,
         };
         let id = self.next_id();
         self.fetches.insert(id, delayed);
