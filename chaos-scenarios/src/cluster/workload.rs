@@ -161,6 +161,15 @@ impl SimClient {
     }
 }
 
+/// A Fetch answer's high watermark, for the history: a client too old to be fenced is
+/// promised no monotonic watermark, so its watermarks are not recorded.
+fn fenced_watermark(conns: &Connections, partition: i32, high_watermark: i64) -> Vec<(i32, i64)> {
+    match conns.fences_leader_epochs() {
+        true => vec![(partition, high_watermark)],
+        false => Vec::new(),
+    }
+}
+
 /// A log start offset an answer reported, for the history (-1: the version has none).
 fn observed_start(partition: i32, log_start_offset: i64) -> Vec<(i32, i64)> {
     match log_start_offset {
@@ -379,11 +388,7 @@ impl Cluster {
                         client.reached.insert(p, last.offset + 1);
                     }
                     let fresh = client.seeked.remove(&p);
-                    // A client too old to be fenced is promised no monotonic watermark.
-                    let high_watermarks = match client.conns.fences_leader_epochs() {
-                        true => vec![(p, high_watermark)],
-                        false => Vec::new(),
-                    };
+                    let high_watermarks = fenced_watermark(&client.conns, p, high_watermark);
                     let log_starts = observed_start(p, log_start_offset);
                     let history = &mut self.workload.as_mut().expect("a workload").history;
                     let op = history.invoke_poll(client.process);
@@ -400,10 +405,7 @@ impl Cluster {
                     // An answer without records enters the history too, with its watermark: one
                     // that goes back on an empty answer is an anomaly like any other.
                     let p = partition.partition;
-                    let high_watermarks = match client.conns.fences_leader_epochs() {
-                        true => vec![(p, high_watermark)],
-                        false => Vec::new(),
-                    };
+                    let high_watermarks = fenced_watermark(&client.conns, p, high_watermark);
                     let log_starts = observed_start(p, log_start_offset);
                     if !high_watermarks.is_empty() || !log_starts.is_empty() {
                         let history = &mut self.workload.as_mut().expect("a workload").history;
