@@ -134,11 +134,9 @@ impl Log {
                 .persist_indexes(disk)
                 .and_then(|()| active.sync(disk))
         };
-        match finished {
-            Ok(()) => {}
-            // Nothing has moved yet: the next append rolls again, once there is room.
-            Err(DiskError::NoSpace) => return Err(LogError::Disk(DiskError::NoSpace)),
-            Err(error) => return Err(self.fail_disk(error)),
+        // Nothing has moved yet: after a full disk the next append rolls again.
+        if let Err(error) = finished {
+            return Err(self.fail_disk_unless_full(error));
         }
         let segment = Segment::empty(&self.dir, base_offset);
         let created = create_segment_files(disk, &self.dir, &segment);

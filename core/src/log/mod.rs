@@ -161,11 +161,9 @@ impl Log {
         let synced = active
             .persist_indexes(disk)
             .and_then(|()| active.sync(disk));
-        match synced {
-            Ok(()) => {}
-            // The index files are rewritten whole next time; recovery checks them anyway.
-            Err(DiskError::NoSpace) => return Err(LogError::Disk(DiskError::NoSpace)),
-            Err(error) => return Err(self.fail_disk(error)),
+        // On a full disk the index files are rewritten whole next time; recovery checks them.
+        if let Err(error) = synced {
+            return Err(self.fail_disk_unless_full(error));
         }
         self.flushed_upto = self.log_end_offset;
         self.recovery = self.snapshot_at_end();
@@ -235,6 +233,32 @@ impl Log {
         self.fail(LogError::Disk(error))
     }
 
+    /// Maps a storage error of a step that leaves the log whole when the disk is merely full
+    /// (nothing was renamed or cut yet): a full disk is the caller's to refuse or retry, any
+    /// other error fails the log.
+    fn fail_disk_unless_full(&mut self, error: DiskError) -> LogError {
+        match error {
+            DiskError::NoSpace => LogError::Disk(DiskError::NoSpace),
+            error => self.fail_disk(error),
+        }
+    }
+
+    /// Moves the log start offset to `offset` durably (the checkpoint names it), or not at
+    /// all: on a full disk it stays where it was.
+    fn move_log_start<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        offset: i64,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
+        let old_start = std::mem::replace(&mut self.log_start_offset, offset);
+        let written = self.write_checkpoint(disk, now_ms);
+        if written.is_err() {
+            self.log_start_offset = old_start;
+        }
+        written
+    }
+
     /// Base offset of the segment that holds `offset` (at or after the log start).
     fn segment_holding(&self, offset: i64) -> i64 {
         let (base, _) = self
@@ -285,13 +309,11 @@ impl Log {
             log_start_offset: self.log_start_offset,
             ..self.recovery
         };
-        match checkpoint::store(disk, &self.dir, &checkpoint) {
-            Ok(()) => {}
-            // The new checkpoint is written beside the old one and renamed over it, so a full
-            // disk leaves the old one whole: still a true account of the files, only an older
-            // one. The caller decides whether its step stands without it.
-            Err(DiskError::NoSpace) => return Err(LogError::Disk(DiskError::NoSpace)),
-            Err(error) => return Err(self.fail_disk(error)),
+        // The new checkpoint is written beside the old one and renamed over it, so a full disk
+        // leaves the old one whole: still a true account of the files, only an older one. The
+        // caller decides whether its step stands without it.
+        if let Err(error) = checkpoint::store(disk, &self.dir, &checkpoint) {
+            return Err(self.fail_disk_unless_full(error));
         }
         self.last_checkpoint_ms = now_ms;
         Ok(())

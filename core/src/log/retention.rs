@@ -23,12 +23,8 @@ impl Log {
             self.roll(disk, now_ms)?;
         }
         let new_start = self.segment_next_offset(last).max(self.log_start_offset);
-        let old_start = std::mem::replace(&mut self.log_start_offset, new_start);
-        if let Err(error) = self.write_checkpoint(disk, now_ms) {
-            // Not durable, so not done: the segments stay until the checkpoint can say so.
-            self.log_start_offset = old_start;
-            return Err(error);
-        }
+        // Not durable, so not done: the segments stay until the checkpoint can say so.
+        self.move_log_start(disk, new_start, now_ms)?;
         self.remove_segments(disk, &deletable)?;
         self.check_invariants();
         Ok(deletable)

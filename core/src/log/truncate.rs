@@ -119,12 +119,8 @@ impl Log {
         if offset <= self.log_start_offset {
             return Ok(self.log_start_offset);
         }
-        let old_start = std::mem::replace(&mut self.log_start_offset, offset);
-        if let Err(error) = self.write_checkpoint(disk, now_ms) {
-            // Not durable, so not done (the caller answers KAFKA_STORAGE_ERROR).
-            self.log_start_offset = old_start;
-            return Err(error);
-        }
+        // Not durable, so not done (the caller answers KAFKA_STORAGE_ERROR).
+        self.move_log_start(disk, offset, now_ms)?;
         let below: Vec<i64> = self
             .segments
             .keys()

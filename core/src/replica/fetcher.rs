@@ -341,27 +341,12 @@ impl ReplicaManager {
                 continue;
             }
             let result = match answer.error {
-                ErrorCode::None => {
-                    let bytes = answer.records.into_bytes();
-                    let leo = partition.log_end_offset();
-                    let empty = partition.log.log_start_offset() == leo;
-                    match crate::record::BatchHeader::parse(&bytes) {
-                        // The leader's log start falls inside its first batch (DeleteRecords
-                        // moved it there) and this replica's log is empty at it: the batch
-                        // cannot continue the log, so the log starts over at the batch's base,
-                        // as Kafka's follower does (KAFKA-6179).
-                        Ok(first)
-                            if empty && first.base_offset < leo && first.last_offset() >= leo =>
-                        {
-                            partition
-                                .truncate_fully_and_start_at(disk, first.base_offset, wall_ms)
-                                .and_then(|()| {
-                                    partition.append_as_follower(disk, bytes, durability, wall_ms)
-                                })
-                        }
-                        _ => partition.append_as_follower(disk, bytes, durability, wall_ms),
-                    }
-                }
+                ErrorCode::None => partition.append_as_follower(
+                    disk,
+                    answer.records.into_bytes(),
+                    durability,
+                    wall_ms,
+                ),
                 error => Err(error),
             };
             match result {

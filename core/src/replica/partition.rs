@@ -255,6 +255,16 @@ impl Partition {
         self.usable()?;
         self.write_pending_epochs(disk)?;
         self.producers.maybe_expire(now_ms);
+        if let Ok(first) = BatchHeader::parse(&records) {
+            let end = self.log.log_end_offset();
+            let empty = self.log.log_start_offset() == end;
+            if empty && first.base_offset < end && first.last_offset() >= end {
+                // The leader's log start falls inside its first batch (DeleteRecords moved it
+                // there) and this log is empty at it: the batch cannot continue it, so the log
+                // starts over at the batch's base, as Kafka's follower does (KAFKA-6179).
+                self.truncate_fully_and_start_at(disk, first.base_offset, now_ms)?;
+            }
+        }
         let mut start = 0;
         while start < records.len() {
             let Ok(header) = BatchHeader::parse(&records[start..]) else {
