@@ -18,7 +18,7 @@ mod rng;
 mod trace;
 
 pub use crash::CrashKind;
-pub use disk::{DiskLatency, DiskStats, SimDisk};
+pub use disk::{DiskLatency, DiskStats, SimDisk, SyncTicket};
 pub use kernel::{wall_ms, EventId, Kernel, WALL_EPOCH_MS};
 pub use net::{Delivery, LinkConfig, NetStats, NodeId, SimNetwork, PPM};
 pub use rng::SimRng;

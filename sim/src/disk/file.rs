@@ -24,6 +24,10 @@ pub(crate) struct Inode {
     pub(crate) durable: Vec<u8>,
     /// Mutations since the last `sync`, in issue order.
     pub(crate) pending: Vec<Mutation>,
+    /// Mutations ever retired from `pending` (made durable, discarded or settled by a crash):
+    /// `retired + pending.len()` numbers the next one, so a sync begun earlier knows which
+    /// mutations it covers.
+    pub(crate) retired: u64,
 }
 
 impl Inode {
@@ -54,13 +58,35 @@ impl Inode {
     /// Makes the current contents durable.
     pub(crate) fn sync(&mut self) {
         self.durable.clone_from(&self.current);
+        self.retired += self.pending.len() as u64;
         self.pending.clear();
+    }
+
+    /// The number every mutation so far stays under: a sync begun now covers exactly them.
+    pub(crate) fn mutations_issued(&self) -> u64 {
+        self.retired + self.pending.len() as u64
+    }
+
+    /// Makes durable the mutations numbered below `issued` (from [`Inode::mutations_issued`]
+    /// when the sync began); later ones stay unsynced, as writes issued after an fdatasync
+    /// started are not covered by it.
+    pub(crate) fn sync_upto(&mut self, issued: u64) {
+        let covered = issued.saturating_sub(self.retired).min(self.pending.len() as u64);
+        if covered == self.pending.len() as u64 {
+            self.sync();
+            return;
+        }
+        for mutation in self.pending.drain(..covered as usize) {
+            apply_mutation(&mut self.durable, &mutation);
+        }
+        self.retired += covered;
     }
 
     /// Forgets unsynced changes. Used when the file loses its last name: should a machine crash
     /// bring the name back, the contract says the file returns with its synced contents.
     pub(crate) fn discard_unsynced(&mut self) {
         self.current.clone_from(&self.durable);
+        self.retired += self.pending.len() as u64;
         self.pending.clear();
     }
 
@@ -79,6 +105,7 @@ impl Inode {
     /// Afterwards everything left is durable.
     pub(crate) fn crash_machine(&mut self, rng: &mut impl Rng, garbage: bool) {
         let kept = rng.range_inclusive(0, self.pending.len() as u64) as usize;
+        self.retired += self.pending.len() as u64;
         let mut contents = core::mem::take(&mut self.durable);
         for (index, mutation) in self.pending.drain(..).take(kept).enumerate() {
             match mutation {
