@@ -43,12 +43,15 @@ pub enum Bug {
     ControllerIgnoreUncleanShutdown,
     /// A partition leader serves fetches whatever leader epoch they name.
     ReplicaSkipFetchEpochCheck,
+    /// In fsync mode a partition leader answers a produce before its sync completes, and
+    /// counts its unsynced log end toward the high watermark.
+    ReplicaAckBeforeSync,
 }
 
 #[cfg(feature = "bug-switches")]
 impl Bug {
     /// Every planted bug.
-    pub const ALL: [Bug; 10] = [
+    pub const ALL: [Bug; 11] = [
         Bug::SkipTornTailTruncation,
         Bug::ControllerElectFenced,
         Bug::RaftVoteNotPersisted,
@@ -59,6 +62,7 @@ impl Bug {
         Bug::ReplicaHwOutsideIsr,
         Bug::ControllerIgnoreUncleanShutdown,
         Bug::ReplicaSkipFetchEpochCheck,
+        Bug::ReplicaAckBeforeSync,
     ];
 
     /// The bit of this bug in the calling thread's set of active bugs.

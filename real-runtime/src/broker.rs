@@ -17,9 +17,11 @@ use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 
 use sluice_core::api;
-use sluice_core::broker::{Node, NodeConfig, NodeId, NodeMessage, NodeOutput, ProcessRoles};
+use sluice_core::broker::{
+    Node, NodeConfig, NodeId, NodeMessage, NodeOutput, ProcessRoles, SyncToken,
+};
 use sluice_core::controller::Listener;
-use sluice_core::disk::Disk;
+use sluice_core::disk::{Disk, DiskError};
 use sluice_core::replica::{ConsumerReads, ReplicaConfig};
 use sluice_core::rng::SplitMix64;
 use sluice_core::time::Duration;
@@ -359,7 +361,15 @@ async fn run_node<C: Connector, D: RecordFiles>(
         }
         while let Some(output) = node.poll_output() {
             match output {
-                NodeOutput::Respond { client, response } => {
+                NodeOutput::Sync { token, files } => {
+                    // Run on the loop for now: the sync completes before anything after it
+                    // is polled, so nothing waiting on it is ever held.
+                    let result = files.iter().try_for_each(|file| parts.disk.sync(file));
+                    parts.sync_done(&mut node, token, result);
+                }
+                NodeOutput::Respond {
+                    client, response, ..
+                } => {
                     let Some((context, reply)) = waiting.remove(&client) else {
                         continue;
                     };
@@ -382,7 +392,7 @@ async fn run_node<C: Connector, D: RecordFiles>(
                     };
                     let _ = reply.send(outcome);
                 }
-                NodeOutput::Send { to, message } => peers.send(to, &message, node.image()),
+                NodeOutput::Send { to, message, .. } => peers.send(to, &message, node.image()),
             }
         }
         if !shutdown_waiters.is_empty() && node.controlled_shutdown_done() {
@@ -464,6 +474,11 @@ impl<D: Disk> Parts<D> {
     fn timeout(&mut self, node: &mut Node) {
         let (now, wall_ms) = (self.clocks.now(), self.clocks.wall_ms());
         node.handle_timeout(now, wall_ms, &mut self.disk, &mut self.rng);
+    }
+
+    fn sync_done(&mut self, node: &mut Node, token: SyncToken, result: Result<(), DiskError>) {
+        let (now, wall_ms) = (self.clocks.now(), self.clocks.wall_ms());
+        node.handle_sync_done(now, wall_ms, &mut self.disk, &mut self.rng, token, result);
     }
 }
 

@@ -25,12 +25,12 @@ pub use process::Process;
 pub use topology::Topology;
 pub use workload::{Role, SimClient, Workload};
 
-use sluice_core::broker::{NodeConfig, NodeMessage, NodeOutput, ProcessRoles};
+use sluice_core::broker::{NodeConfig, NodeMessage, NodeOutput, ProcessRoles, SyncToken};
 use sluice_core::raft::Message;
 use sluice_core::replica::ReplicaStats;
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
-use sluice_sim::{CrashKind, Kernel, NodeId, SimDisk, SimNetwork, SimRng};
+use sluice_sim::{CrashKind, Kernel, NodeId, SimDisk, SimNetwork, SimRng, SyncTicket};
 
 use crate::{Failure, Marks, RunOutcome};
 use checks::History;
@@ -97,6 +97,9 @@ pub enum Event {
     Resume(usize),
     /// A stopped process starts again (a crash point's, a supervisor's, a script's).
     Start(usize),
+    /// A sync the node asked for completes (process index, start number, token, the
+    /// disk's syncs of its files).
+    SyncDone(usize, u32, SyncToken, Vec<SyncTicket>),
 }
 
 /// The settings every process of a run shares, beyond its id and roles.
@@ -182,6 +185,10 @@ pub struct Cluster {
     /// Randomness for the workload and faults.
     pub rng: SimRng,
     crash_rng: SimRng,
+    /// Draws of how long each sync the nodes ask for takes.
+    sync_rng: SimRng,
+    /// The slowest ordinary sync of this run (drawn per seed).
+    sync_latency_max: Duration,
     crash_points: (u64, u64),
     /// The first failure found; the run stops there.
     pub failure: Option<Failure>,
@@ -214,7 +221,16 @@ impl Cluster {
                 Process::new(config, disk, kernel.rng().fork())
             })
             .collect();
-        kernel.record(format_args!("topology {}", topology.describe()));
+        let mut sync_rng = kernel.rng().fork();
+        let sync_latency_max = Duration::from_micros(match sync_rng.below(3) {
+            0 => 100,
+            1 => 1_000,
+            _ => 5_000,
+        });
+        kernel.record(format_args!(
+            "topology {}; syncs take up to {sync_latency_max:?}",
+            topology.describe()
+        ));
         let mut cluster = Cluster {
             kernel,
             net,
@@ -226,6 +242,8 @@ impl Cluster {
             marks,
             rng,
             crash_rng,
+            sync_rng,
+            sync_latency_max,
             crash_points: (
                 settings.crash_after_vote_per_mille,
                 settings.crash_after_append_per_mille,
@@ -321,6 +339,9 @@ impl Cluster {
                     }
                     Some((_, Event::Start(index))) => self.start(index),
                     Some((_, Event::Resume(index))) => self.resume(index),
+                    Some((_, Event::SyncDone(index, incarnation, token, tickets))) => {
+                        self.sync_done(index, incarnation, token, tickets)
+                    }
                     None => break,
                 },
             }
@@ -389,7 +410,6 @@ impl Cluster {
         let process = &mut self.procs[index];
         let busy = process.disk.take_busy_time();
         process.disk_free_at = process.disk_free_at.max(now) + busy;
-        let send_at = process.disk_free_at;
         let from = process.net_id;
         if let Some(error) = process.node.as_ref().and_then(|n| n.failure()).cloned() {
             self.kernel.record(format_args!(
@@ -418,47 +438,146 @@ impl Cluster {
             let Some(output) = node.poll_output() else {
                 break;
             };
-            match output {
-                NodeOutput::Send { to, message } => {
-                    if let NodeMessage::Raft(raft) = &message {
-                        self.maybe_crash_after(index, raft);
-                    }
-                    match sluice_net::peer::encode_message(&message) {
-                        Ok(bytes) => {
-                            self.net
-                                .send(send_at, from, NodeId(to.0), Packet::Peer(bytes));
-                        }
-                        Err(error) => {
-                            return self.fail("unencodable-peer-message", format!("{error:?}"))
-                        }
-                    }
+            let output = match output {
+                NodeOutput::Sync { token, files } => {
+                    self.begin_sync(index, token, files);
+                    continue;
                 }
-                NodeOutput::Respond { client, response } => {
-                    let lose = process.produce_answers_lost_until.is_some_and(|t| t > now);
-                    let node = process.node.as_ref().expect("running");
-                    match process.server.answered(client, response, node, lose) {
-                        Ok(Some(client)) => {
-                            if lose {
-                                self.mark("produce-answer-lost");
-                            }
-                            clients.push(client)
-                        }
-                        Ok(None) => {}
-                        Err(error) => return self.fail("unencodable-response", error),
-                    }
-                }
+                output => match self.procs[index].syncs.admit(output) {
+                    Some(output) => output,
+                    None => continue,
+                },
+            };
+            if !self.transmit(index, output, &mut clients) {
+                return;
             }
         }
-        clients.sort();
-        clients.dedup();
-        for client in clients {
-            self.flush_connection(index, client);
-        }
+        self.flush_connections(index, clients);
         self.check_notes(index);
         if self.failure.is_none() {
             self.audit_process(index);
         }
         self.arm_timer(index);
+    }
+
+    /// Puts a message on the network or an answer on its connection (collected in
+    /// `clients`); false when it cannot be encoded, which fails the run.
+    fn transmit(&mut self, index: usize, output: NodeOutput, clients: &mut Vec<NodeId>) -> bool {
+        let now = self.kernel.now();
+        let process = &mut self.procs[index];
+        let send_at = process.disk_free_at.max(now);
+        let from = process.net_id;
+        match output {
+            NodeOutput::Send { to, message, .. } => {
+                if let NodeMessage::Raft(raft) = &message {
+                    self.maybe_crash_after(index, raft);
+                }
+                match sluice_net::peer::encode_message(&message) {
+                    Ok(bytes) => {
+                        self.net
+                            .send(send_at, from, NodeId(to.0), Packet::Peer(bytes));
+                    }
+                    Err(error) => {
+                        self.fail("unencodable-peer-message", format!("{error:?}"));
+                        return false;
+                    }
+                }
+            }
+            NodeOutput::Respond {
+                client, response, ..
+            } => {
+                let lose = process.produce_answers_lost_until.is_some_and(|t| t > now);
+                let node = process.node.as_ref().expect("running");
+                match process.server.answered(client, response, node, lose) {
+                    Ok(Some(client)) => {
+                        if lose {
+                            self.mark("produce-answer-lost");
+                        }
+                        clients.push(client)
+                    }
+                    Ok(None) => {}
+                    Err(error) => {
+                        self.fail("unencodable-response", error);
+                        return false;
+                    }
+                }
+            }
+            NodeOutput::Sync { .. } => unreachable!("syncs are begun, not transmitted"),
+        }
+        true
+    }
+
+    fn flush_connections(&mut self, index: usize, mut clients: Vec<NodeId>) {
+        clients.sort();
+        clients.dedup();
+        for client in clients {
+            self.flush_connection(index, client);
+        }
+    }
+
+    /// Starts the syncs of a node's `Sync` output on its disk. They complete after a drawn
+    /// latency, each file's in the order they were asked for, different files' in any order,
+    /// as fdatasync on a real device.
+    fn begin_sync(&mut self, index: usize, token: SyncToken, files: Vec<String>) {
+        let now = self.kernel.now();
+        let process = &mut self.procs[index];
+        process.syncs.issued(token);
+        let mut tickets = Vec::with_capacity(files.len());
+        let mut at = now;
+        for file in &files {
+            // A file gone already (a segment retention removed) has nothing left to sync.
+            if let Ok(ticket) = process.disk.begin_sync(file) {
+                tickets.push(ticket);
+            }
+            if let Some(free) = process.sync_free_at.get(file) {
+                at = at.max(*free);
+            }
+        }
+        let min = Duration::from_micros(10);
+        let latency = self.sync_rng.duration_between(min, self.sync_latency_max)
+            + process.disk.draw_sync_latency();
+        let at = at + latency;
+        for file in files {
+            process.sync_free_at.insert(file, at);
+        }
+        let event = Event::SyncDone(index, process.incarnation, token, tickets);
+        self.kernel.schedule_at(at, event);
+    }
+
+    /// A sync completes: its files' writes become durable, what waited for it leaves, and the
+    /// node hears of it. A process that died since never hears; a paused one hears once it
+    /// resumes.
+    fn sync_done(
+        &mut self,
+        index: usize,
+        incarnation: u32,
+        token: SyncToken,
+        tickets: Vec<SyncTicket>,
+    ) {
+        let process = &mut self.procs[index];
+        if process.incarnation != incarnation || process.node.is_none() {
+            return;
+        }
+        if process.paused {
+            let later = Duration::from_millis(1);
+            let event = Event::SyncDone(index, incarnation, token, tickets);
+            self.kernel.schedule_after(later, event);
+            return;
+        }
+        let result = tickets
+            .into_iter()
+            .try_for_each(|ticket| process.disk.finish_sync(ticket));
+        let released = process.syncs.completed(token, result.is_ok());
+        let mut clients = Vec::new();
+        for output in released {
+            if !self.transmit(index, output, &mut clients) {
+                return;
+            }
+        }
+        self.flush_connections(index, clients);
+        self.input(index, |node, now, wall, disk, rng| {
+            node.handle_sync_done(now, wall, disk, rng, token, result)
+        });
     }
 
     /// Sends the answers at the head of a client's connection that can go.

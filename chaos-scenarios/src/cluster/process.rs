@@ -1,7 +1,9 @@
 //! One simulated machine: a [`Node`] opened over its own [`SimDisk`] and RNG, as `sluice
 //! server` opens one over its files, and the Kafka connections its clients have open.
 
-use sluice_core::broker::{Node, NodeConfig, NodeError};
+use std::collections::BTreeMap;
+
+use sluice_core::broker::{Node, NodeConfig, NodeError, SyncTracker};
 use sluice_core::time::Instant;
 use sluice_sim::{CrashKind, EventId, NodeId, SimDisk, SimRng};
 
@@ -37,6 +39,10 @@ pub struct Process {
     pub produce_answers_lost_until: Option<Instant>,
     /// A controlled shutdown is under way: the process stops once the controller lets it.
     pub shutting_down: bool,
+    /// The node's syncs under way and the outputs waiting for them.
+    pub syncs: SyncTracker,
+    /// When each file's last sync under way completes: a file's syncs complete in order.
+    pub sync_free_at: BTreeMap<String, Instant>,
 }
 
 impl Process {
@@ -56,6 +62,8 @@ impl Process {
             disk_free_at: Instant::ZERO,
             produce_answers_lost_until: None,
             shutting_down: false,
+            syncs: SyncTracker::new(),
+            sync_free_at: BTreeMap::new(),
         }
     }
 
@@ -76,6 +84,8 @@ impl Process {
         self.incarnation += 1;
         self.server = Server::default();
         self.paused = false;
+        self.syncs = SyncTracker::new();
+        self.sync_free_at.clear();
         Ok(())
     }
 

@@ -93,8 +93,11 @@ impl Node {
 
     fn respond_admin(&mut self, client: u64, response: AdminResponse) {
         let response = Response::Admin(response);
-        self.outputs
-            .push_back(NodeOutput::Respond { client, response });
+        self.outputs.push_back(NodeOutput::Respond {
+            client,
+            response,
+            after: None,
+        });
     }
 
     fn broker_defaults(&self) -> BrokerDefaults {

@@ -6,6 +6,7 @@ use crate::controller::{
     HeartbeatRequest, PartitionReply, RegisterBrokerRequest,
 };
 use crate::raft::{CommittedRead, Message, NodeId};
+use super::sync::SyncToken;
 
 /// One message between two nodes. The driver carries it over its transport unchanged; its
 /// wire encoding is the driver's business.
@@ -171,6 +172,8 @@ pub enum NodeOutput {
         to: NodeId,
         /// The message.
         message: NodeMessage,
+        /// The sync that must complete before the message leaves (see [`super::sync`]).
+        after: Option<SyncToken>,
     },
     /// Answer the client whose request carried this token.
     Respond {
@@ -178,5 +181,27 @@ pub enum NodeOutput {
         client: u64,
         /// The answer.
         response: api::Response,
+        /// The sync that must complete before the answer leaves (see [`super::sync`]).
+        after: Option<SyncToken>,
     },
+    /// Make the named files durable (fdatasync), covering every write issued before this
+    /// output, then call [`super::Node::handle_sync_done`] with `token`. Syncs run off the
+    /// node's loop and may be merged: one fdatasync of a file covers every request for it
+    /// issued before that fdatasync started.
+    Sync {
+        /// Names the sync in outputs waiting on it and in its completion.
+        token: SyncToken,
+        /// The files, by their paths on the node's disk.
+        files: Vec<String>,
+    },
+}
+
+impl NodeOutput {
+    /// The sync this output waits for, if any.
+    pub fn after(&self) -> Option<SyncToken> {
+        match self {
+            NodeOutput::Send { after, .. } | NodeOutput::Respond { after, .. } => *after,
+            NodeOutput::Sync { .. } => None,
+        }
+    }
 }

@@ -14,8 +14,11 @@
 //!    [`Node::handle_timeout`] once [`Node::poll_timeout`] has passed.
 //! 3. After each input, drain [`Node::poll_output`] until `None`: [`NodeOutput::Send`] a
 //!    message to a node id (voters and brokers share `node.id`s; the driver maps them to
-//!    addresses), [`NodeOutput::Respond`] to a client by its token. Everything an output
-//!    depends on is already on the disk as its contract requires.
+//!    addresses), [`NodeOutput::Respond`] to a client by its token, and
+//!    [`NodeOutput::Sync`] the files it names, off the loop, reporting the completion to
+//!    [`Node::handle_sync_done`]. An output with `after: Some(token)` leaves only once that
+//!    sync has completed ([`SyncTracker`] keeps the books); everything else an output depends
+//!    on is already on the disk as its contract requires.
 //! 4. If [`Node::failure`] is set (the disk failed, or the metadata log cannot be applied),
 //!    stop the process and open a new [`Node`] over the same disk.
 //!
@@ -93,6 +96,7 @@ mod notes;
 mod producer_ids;
 mod quorum;
 mod serve;
+mod sync;
 
 #[cfg(test)]
 mod tests;
@@ -104,3 +108,4 @@ pub use message::{ControllerRequest, ControllerResponse, NodeMessage, NodeOutput
 pub use node::{BrokerStatus, Node, NodeError, NodeStats};
 pub use notes::NodeNote;
 pub use producer_ids::{ProducerIdBlocks, ProducerIdOutput};
+pub use sync::{SyncToken, SyncTracker};

@@ -1,7 +1,7 @@
 //! The node itself: its parts, the inputs the driver feeds it and the loop that settles each
 //! input before the call returns.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use super::channel::ControllerChannel;
 use super::config::{ConfigError, NodeConfig};
@@ -12,6 +12,7 @@ use super::notes::NodeNote;
 use super::producer_ids::ProducerIdBlocks;
 use super::quorum::Quorum;
 use super::serve::PeerTraffic;
+use super::sync::SyncToken;
 use crate::api;
 use crate::controller::{BrokerRegistration, FollowError, MetadataFollower, MetadataImage, Uuid};
 use crate::disk::{Disk, DiskError};
@@ -128,6 +129,14 @@ pub struct Node {
     /// with when they came: as Kafka opens its listeners only then, they wait (an empty image
     /// would call every topic unknown).
     pub(super) held: VecDeque<(u64, api::Request, Instant)>,
+    /// The next [`SyncToken`] to hand out.
+    pub(super) next_sync: u64,
+    /// Syncs under way, by token, with the replica manager's id for each.
+    pub(super) syncs: BTreeMap<SyncToken, u64>,
+    /// The token of each of the replica manager's syncs under way.
+    pub(super) replica_syncs: BTreeMap<u64, SyncToken>,
+    /// Messages to itself that wait for a sync: the driver never sees them, so they wait here.
+    pub(super) loopback_held: BTreeMap<SyncToken, Vec<NodeMessage>>,
     /// Whether [`NodeNote`]s are kept (see [`Node::observe`]).
     pub(super) observed: bool,
     pub(super) notes: VecDeque<NodeNote>,
@@ -188,6 +197,10 @@ impl Node {
             failure: None,
             stats: NodeStats::default(),
             held: VecDeque::new(),
+            next_sync: 0,
+            syncs: BTreeMap::new(),
+            replica_syncs: BTreeMap::new(),
+            loopback_held: BTreeMap::new(),
             observed: false,
             notes: VecDeque::new(),
             config,
@@ -295,6 +308,35 @@ impl Node {
     ) {
         self.step(now, wall_ms, disk, rng, |node, step| {
             node.deliver(step, from, message)
+        });
+    }
+
+    /// A [`NodeOutput::Sync`] completed: `Ok` once every file it named is durable, `Err` if
+    /// syncing one failed (that part of the node then stops serving, as Kafka takes a log
+    /// directory offline). Completions of tokens this process never issued are ignored.
+    pub fn handle_sync_done(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        disk: &mut dyn Disk,
+        rng: &mut dyn Rng,
+        token: SyncToken,
+        result: Result<(), DiskError>,
+    ) {
+        self.step(now, wall_ms, disk, rng, |node, step| {
+            let Some(id) = node.syncs.remove(&token) else {
+                return;
+            };
+            node.replica_syncs.remove(&id);
+            let ok = result.is_ok();
+            let (now, wall_ms) = (step.now, step.wall_ms);
+            node.manager
+                .handle_sync_done(now, wall_ms, step.disk, id, result);
+            for message in node.loopback_held.remove(&token).unwrap_or_default() {
+                if ok {
+                    node.loopback.push_back(message);
+                }
+            }
         });
     }
 
@@ -464,11 +506,35 @@ impl Node {
 
     /// Sends `message` to `to`, or to this node's own inbox.
     pub(super) fn send(&mut self, to: NodeId, message: NodeMessage) {
-        if to == self.config.raft_id() {
-            self.loopback.push_back(message);
-        } else {
-            self.outputs.push_back(NodeOutput::Send { to, message });
+        self.send_after(to, message, None);
+    }
+
+    /// Sends `message` to `to` once the sync `after` has completed.
+    pub(super) fn send_after(&mut self, to: NodeId, message: NodeMessage, after: Option<SyncToken>) {
+        if to != self.config.raft_id() {
+            self.outputs
+                .push_back(NodeOutput::Send { to, message, after });
+            return;
         }
+        match after.filter(|token| self.syncs.contains_key(token)) {
+            Some(token) => self.loopback_held.entry(token).or_default().push(message),
+            None => self.loopback.push_back(message),
+        }
+    }
+
+    /// Hands out the token for the replica manager's sync `id` of `files`.
+    pub(super) fn issue_replica_sync(&mut self, id: u64, files: Vec<String>) {
+        let token = SyncToken(self.next_sync);
+        self.next_sync += 1;
+        self.syncs.insert(token, id);
+        let fresh = self.replica_syncs.insert(id, token).is_none();
+        assert!(fresh, "the replica manager's sync {id} issued twice");
+        self.outputs.push_back(NodeOutput::Sync { token, files });
+    }
+
+    /// The token of the replica manager's sync `id`, while it is under way.
+    pub(super) fn replica_sync_token(&self, id: Option<u64>) -> Option<SyncToken> {
+        id.and_then(|id| self.replica_syncs.get(&id).copied())
     }
 
     /// Stops the node for good: outputs queued so far may not match its disk any more.
@@ -477,6 +543,7 @@ impl Node {
             self.failure = Some(error);
             self.outputs.clear();
             self.loopback.clear();
+            self.loopback_held.clear();
         }
     }
 

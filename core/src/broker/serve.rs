@@ -8,6 +8,7 @@ use super::channel::Purpose;
 use super::message::{ControllerRequest, NodeMessage, NodeOutput};
 use super::node::{Node, Step};
 use super::producer_ids::ProducerIdOutput;
+use super::sync::SyncToken;
 use crate::api::{
     AdminRequest, Disconnected, EpochEndOffset, ErrorCode, FetchPartitionResponse, FetchResponse,
     InitProducerIdResponse, ListOffsetsResponse, ListedOffset, MetadataRequest, MetadataResponse,
@@ -52,8 +53,7 @@ impl Node {
         match request {
             Request::Metadata(request) => {
                 let response = Response::Metadata(self.metadata(step, &request));
-                self.outputs
-                    .push_back(NodeOutput::Respond { client, response });
+                self.answer(Asker::Client(client), response);
             }
             Request::InitProducerId(request) => {
                 self.producer_ids.handle_request(step.now, client, &request)
@@ -87,10 +87,7 @@ impl Node {
                 }
                 ProducerIdOutput::Answer { token, response } => {
                     let response = Response::InitProducerId(response);
-                    self.outputs.push_back(NodeOutput::Respond {
-                        client: token,
-                        response,
-                    });
+                    self.answer(Asker::Client(token), response);
                 }
             }
         }
@@ -142,11 +139,20 @@ impl Node {
     }
 
     fn answer(&mut self, asker: Asker, response: Response) {
+        self.answer_after(asker, response, None);
+    }
+
+    fn answer_after(&mut self, asker: Asker, response: Response, after: Option<SyncToken>) {
         match asker {
-            Asker::Client(client) => self
-                .outputs
-                .push_back(NodeOutput::Respond { client, response }),
-            Asker::Peer(to, id) => self.send(to, NodeMessage::ReplicaResponse { id, response }),
+            Asker::Client(client) => self.outputs.push_back(NodeOutput::Respond {
+                client,
+                response,
+                after,
+            }),
+            Asker::Peer(to, id) => {
+                let message = NodeMessage::ReplicaResponse { id, response };
+                self.send_after(to, message, after)
+            }
         }
     }
 
@@ -154,10 +160,17 @@ impl Node {
     pub(super) fn drain_manager(&mut self, step: &mut Step<'_>) {
         while let Some(output) = self.manager.poll_output() {
             match output {
-                ReplicaOutput::Request { to, id, request } => match u32::try_from(to) {
+                ReplicaOutput::Request {
+                    to,
+                    id,
+                    request,
+                    after,
+                } => match u32::try_from(to) {
                     Ok(to) => {
                         let id = id.wrapping_add(self.peers.wire_offset);
-                        self.send(NodeId(to), NodeMessage::ReplicaRequest { id, request });
+                        let message = NodeMessage::ReplicaRequest { id, request };
+                        let after = self.replica_sync_token(after);
+                        self.send_after(NodeId(to), message, after);
                     }
                     Err(_) => {
                         let (now, wall_ms) = (step.now, step.wall_ms);
@@ -166,11 +179,17 @@ impl Node {
                             .handle_response(now, wall_ms, step.disk, id, answer);
                     }
                 },
-                ReplicaOutput::Respond { client, response } => {
+                ReplicaOutput::Respond {
+                    client,
+                    response,
+                    after,
+                } => {
                     if let Some(asker) = self.peers.askers.remove(&client) {
-                        self.answer(asker, response);
+                        let after = self.replica_sync_token(after);
+                        self.answer_after(asker, response, after);
                     }
                 }
+                ReplicaOutput::Sync { id, files } => self.issue_replica_sync(id, files),
                 ReplicaOutput::AlterPartition { id, request } => {
                     let purpose = Purpose::AlterPartition(id);
                     let request = ControllerRequest::AlterPartition(request);

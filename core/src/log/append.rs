@@ -13,9 +13,9 @@ impl Log {
     /// The leader epoch field is left as the caller set it. Only the header and CRC are checked
     /// here; validating the records themselves is the broker's job before it calls this. A
     /// batch that fails its checks, or a write that fails cleanly (a full disk), changes
-    /// nothing. The append is durable after the next [`Log::flush`], which this call runs
-    /// itself when `flush.messages` or `flush.ms` say so.
-    pub fn append<D: Disk + ?Sized>(
+    /// nothing. The append is durable after the next flush; [`Log::flush_wanted`] says when
+    /// `flush.messages` or `flush.ms` ask for one.
+    pub fn append_unsynced<D: Disk + ?Sized>(
         &mut self,
         disk: &mut D,
         batch: &mut [u8],
@@ -46,10 +46,23 @@ impl Log {
         self.log_end_offset = info.last_offset + 1;
         self.unflushed_messages += i64::from(header.record_count);
         self.first_unflushed_ms.get_or_insert(now_ms);
-        if self.unflushed_messages >= self.config.flush_messages || self.flush_due(now_ms) {
+        self.check_invariants();
+        Ok(info)
+    }
+
+    /// [`Log::append_unsynced`], then [`Log::flush`] at once when `flush.messages` or
+    /// `flush.ms` say so: for callers that own their thread. A node hands the sync to its
+    /// driver instead ([`Log::flush_begin`]).
+    pub fn append<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        batch: &mut [u8],
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        let info = self.append_unsynced(disk, batch, now_ms)?;
+        if self.flush_wanted(now_ms) {
             self.flush(disk, now_ms)?;
         }
-        self.check_invariants();
         Ok(info)
     }
 

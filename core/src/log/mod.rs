@@ -49,6 +49,15 @@ pub struct AppendInfo {
     pub record_count: i32,
 }
 
+/// A flush begun by [`Log::flush_begin`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flush {
+    /// The file to sync.
+    pub file: String,
+    /// Every offset below this is durable once the sync completes.
+    pub upto: i64,
+}
+
 /// One partition's log. See the module documentation for the call order.
 #[derive(Debug)]
 pub struct Log {
@@ -129,18 +138,54 @@ impl Log {
     /// active segment's data file needs it; its index entries wait for the next checkpoint
     /// (recovery rebuilds them from the data past it), so a flush costs one fsync.
     pub fn flush<D: Disk + ?Sized>(&mut self, disk: &mut D, now_ms: i64) -> Result<(), LogError> {
-        self.check_usable()?;
-        if self.flushed_upto < self.log_end_offset {
-            let path = &self.active().log_path;
-            if let Err(error) = disk.sync(path) {
-                // After a failed fsync the kernel may have dropped the dirty pages: retrying
-                // could report success over lost data, so the log stops here.
-                return Err(self.fail_disk(error));
-            }
-            self.flushed_upto = self.log_end_offset;
+        let Some(flush) = self.flush_begin()? else {
+            return self.flush_done(disk, None, now_ms);
+        };
+        if let Err(error) = disk.sync(&flush.file) {
+            return Err(self.flush_failed(error));
         }
+        self.flush_done(disk, Some(flush.upto), now_ms)
+    }
+
+    /// Whether `flush.messages` or `flush.ms` ask for a flush now.
+    pub fn flush_wanted(&self, now_ms: i64) -> bool {
+        self.unflushed_messages >= self.config.flush_messages || self.flush_due(now_ms)
+    }
+
+    /// Starts a flush that someone else carries out: the file to sync and the offset below
+    /// which it makes everything durable, or `None` when nothing is unsynced. The counters of
+    /// `flush.messages` and `flush.ms` start over. Hand the outcome to [`Log::flush_done`] or
+    /// [`Log::flush_failed`]; several flushes may be under way, and complete in any order.
+    pub fn flush_begin(&mut self) -> Result<Option<Flush>, LogError> {
+        self.check_usable()?;
         self.unflushed_messages = 0;
         self.first_unflushed_ms = None;
+        if self.flushed_upto >= self.log_end_offset {
+            return Ok(None);
+        }
+        // Rolled segments were synced whole when they rolled: only the active one is dirty.
+        let file = self.active().log_path.clone();
+        Ok(Some(Flush {
+            file,
+            upto: self.log_end_offset,
+        }))
+    }
+
+    /// A flush from [`Log::flush_begin`] completed: everything below `upto` is durable (a
+    /// sync covers the writes issued before it, so a later one completing first covers an
+    /// earlier one's too). With `None`, only the periodic checkpoint runs if due. The caller
+    /// must not report a flush begun before a truncation of this log.
+    pub fn flush_done<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        upto: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
+        self.check_usable()?;
+        if let Some(upto) = upto {
+            assert!(upto <= self.log_end_offset, "a flush covers only what was written");
+            self.flushed_upto = self.flushed_upto.max(upto);
+        }
         if now_ms.saturating_sub(self.last_checkpoint_ms)
             >= self.config.recovery_point_checkpoint_interval_ms
         {
@@ -168,6 +213,13 @@ impl Log {
         self.flushed_upto = self.log_end_offset;
         self.recovery = self.snapshot_at_end();
         self.write_checkpoint(disk, now_ms)
+    }
+
+    /// A flush from [`Log::flush_begin`] failed. After a failed fsync the kernel may have
+    /// dropped the dirty pages: retrying could report success over lost data, so the log
+    /// stops here.
+    pub fn flush_failed(&mut self, error: DiskError) -> LogError {
+        self.fail_disk(error)
     }
 
     /// Flushes and checkpoints, so that the next open scans nothing.
@@ -199,6 +251,18 @@ impl Log {
         if self.flush_due(now_ms) {
             self.flush(disk, now_ms)?;
         }
+        self.enforce_retention(disk, now_ms, upper)
+    }
+
+    /// Retention alone (no flush), deleting no segment that holds an offset at or above
+    /// `upper`: for an owner that runs `flush.ms` flushes itself.
+    pub fn retain_below<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        now_ms: i64,
+        upper: i64,
+    ) -> Result<Vec<i64>, LogError> {
+        self.check_usable()?;
         self.enforce_retention(disk, now_ms, upper)
     }
 

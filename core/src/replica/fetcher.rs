@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::config::Durability;
 use super::follower::{divergence, Divergence, Phase};
 use super::manager::{PartitionKey, ReplicaManager, ReplicaOutput};
 use super::partition::ReplicaRole;
@@ -151,6 +152,7 @@ impl ReplicaManager {
             to: leader,
             id,
             request,
+            after: None,
         });
     }
 
@@ -187,10 +189,22 @@ impl ReplicaManager {
             isolation_level: IsolationLevel::ReadUncommitted,
             partitions,
         });
+        // In fsync mode the fetch offset tells the leader what this replica holds durably
+        // (it counts toward the high watermark), so the fetch leaves after the sync of what
+        // it names.
+        let after = match self.config.durability {
+            Durability::Fsync => {
+                let needs: Vec<(PartitionKey, i64)> =
+                    list.iter().map(|(key, _, offset)| (*key, *offset)).collect();
+                self.durable_after(&needs)
+            }
+            Durability::PageCache => None,
+        };
         self.outputs.push_back(ReplicaOutput::Request {
             to: leader,
             id,
             request,
+            after,
         });
     }
 
@@ -324,8 +338,8 @@ impl ReplicaManager {
         in_flight: &InFlight,
         response: FetchResponse,
     ) -> bool {
-        let durability = self.config.durability;
         let mut failed = response.error != ErrorCode::None;
+        let mut appended = Vec::new();
         for answer in response.partitions {
             let Some(key) = self.key_of(&answer.partition.topic, answer.partition.partition) else {
                 continue;
@@ -341,12 +355,10 @@ impl ReplicaManager {
                 continue;
             }
             let result = match answer.error {
-                ErrorCode::None => partition.append_as_follower(
-                    disk,
-                    answer.records.into_bytes(),
-                    durability,
-                    wall_ms,
-                ),
+                ErrorCode::None => {
+                    appended.push(key);
+                    partition.append_as_follower(disk, answer.records.into_bytes(), wall_ms)
+                }
                 error => Err(error),
             };
             match result {
@@ -386,6 +398,8 @@ impl ReplicaManager {
                 Err(_) => failed = true,
             }
         }
+        // One sync for the whole answer: every partition it wrote that wants one.
+        self.flush_wanted(&appended, wall_ms);
         failed
     }
 }

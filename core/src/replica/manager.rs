@@ -51,6 +51,8 @@ pub enum ReplicaOutput {
         id: u64,
         /// The request.
         request: Request,
+        /// The [`ReplicaOutput::Sync`] that must complete before the request leaves.
+        after: Option<u64>,
     },
     /// Answer the client whose request carried this token.
     Respond {
@@ -58,6 +60,8 @@ pub enum ReplicaOutput {
         client: u64,
         /// The answer.
         response: Response,
+        /// The [`ReplicaOutput::Sync`] that must complete before the answer leaves.
+        after: Option<u64>,
     },
     /// Send this AlterPartition to the active controller; its answer goes to
     /// `handle_alter_partition(id, ..)`.
@@ -66,6 +70,14 @@ pub enum ReplicaOutput {
         id: u64,
         /// The request.
         request: AlterPartitionRequest,
+    },
+    /// Sync these files, covering every write issued so far; report the outcome to
+    /// `handle_sync_done(id, ..)`.
+    Sync {
+        /// Names the sync.
+        id: u64,
+        /// The files.
+        files: Vec<String>,
     },
 }
 
@@ -121,6 +133,8 @@ pub struct ReplicaManager {
     /// moves, and leadership gained, lost or dropped. Only the fetches that read one of them
     /// are tried again (Kafka's purgatory, keyed by partition), not every held fetch.
     pub(super) woken: BTreeSet<PartitionKey>,
+    /// Syncs under way, with the partitions each covers.
+    pub(super) syncs: BTreeMap<u64, Vec<PartitionKey>>,
     /// Roles whose replica could not be opened (a full or failing disk), and when to try
     /// again: the disk may recover, and the controller still counts on this replica.
     unopened: BTreeMap<PartitionKey, (PartitionRole, Instant)>,
@@ -146,6 +160,7 @@ impl ReplicaManager {
             next_retention_check: None,
             names: BTreeMap::new(),
             woken: BTreeSet::new(),
+            syncs: BTreeMap::new(),
             unopened: BTreeMap::new(),
             stats: ReplicaStats::default(),
             watermarks: Default::default(),

@@ -10,6 +10,7 @@ mod admin;
 mod config;
 mod epoch_cache;
 mod fetcher;
+mod flush;
 mod follower;
 mod invariants;
 mod leader;

@@ -7,6 +7,7 @@ use super::epoch_cache::{EpochCacheError, LeaderEpochCache};
 use super::follower::FollowerState;
 use super::leader::LeaderState;
 use super::producer_state::{ProducerStates, SequenceCheck};
+use crate::bugs::{self, Bug};
 use crate::api::{ErrorCode, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 use crate::controller::Uuid;
 use crate::disk::Disk;
@@ -58,6 +59,9 @@ pub struct Partition {
     /// appended or truncated until it is, so the disk never holds records of an epoch its
     /// checkpoint lacks.
     epochs_unwritten: bool,
+    /// Flushes of the log under way: the replica manager's sync id and the offset below
+    /// which each makes the log durable, in issue order.
+    flushes: Vec<(u64, i64)>,
 }
 
 impl Partition {
@@ -100,6 +104,7 @@ impl Partition {
             producers: ProducerStates::new(config.producer_id_expiration_ms),
             min_insync_replicas: None,
             epochs_unwritten: false,
+            flushes: Vec::new(),
         };
         partition.rebuild_producers(disk);
         Ok(partition)
@@ -195,14 +200,13 @@ impl Partition {
     }
 
     /// Appends a producer's batch as leader: checks its producer's epoch and sequence, stamps
-    /// the leader epoch and the offsets, writes it, and syncs it in fsync mode. A retry of a
-    /// batch the log already holds is not written again: the answer carries the original's
-    /// offsets and `duplicate`.
+    /// the leader epoch and the offsets, and writes it (to the page cache: the caller starts
+    /// the flush, see [`Partition::flush_wanted`]). A retry of a batch the log already holds
+    /// is not written again: the answer carries the original's offsets and `duplicate`.
     pub fn append_as_leader(
         &mut self,
         disk: &mut dyn Disk,
         batch: &mut [u8],
-        durability: Durability,
         now_ms: i64,
     ) -> Result<LeaderAppend, ErrorCode> {
         self.usable()?;
@@ -226,10 +230,9 @@ impl Partition {
         stamp_partition_leader_epoch(batch, self.leader_epoch());
         let info = self
             .log
-            .append(disk, batch, now_ms)
+            .append_unsynced(disk, batch, now_ms)
             .map_err(|e| self.log_error(e))?;
         self.record_producer(batch);
-        self.sync_if(disk, durability, now_ms)?;
         Ok(LeaderAppend {
             info,
             duplicate: false,
@@ -243,13 +246,13 @@ impl Partition {
         self.producers.record(&header);
     }
 
-    /// Appends the batches a leader sent, keeping their offsets and epochs. Each must start
+    /// Appends the batches a leader sent, keeping their offsets and epochs, to the page cache
+    /// (as for [`Partition::append_as_leader`], the caller starts the flush). Each must start
     /// exactly at the log end; a batch of a newer epoch first records that epoch's start.
     pub fn append_as_follower(
         &mut self,
         disk: &mut dyn Disk,
         mut records: Vec<u8>,
-        durability: Durability,
         now_ms: i64,
     ) -> Result<(), ErrorCode> {
         self.usable()?;
@@ -288,12 +291,81 @@ impl Partition {
             }
             let batch = &mut records[start..end];
             self.log
-                .append(disk, batch, now_ms)
+                .append_unsynced(disk, batch, now_ms)
                 .map_err(|e| self.log_error(e))?;
             self.record_producer(&records[start..end]);
             start = end;
         }
-        self.sync_if(disk, durability, now_ms)
+        Ok(())
+    }
+
+    /// Whether the log wants a flush now: every append in fsync mode, else when
+    /// `flush.messages` or `flush.ms` say so.
+    pub fn flush_wanted(&self, durability: Durability, now_ms: i64) -> bool {
+        let unsynced = self.log.recovery_point() < self.log.log_end_offset();
+        match durability {
+            Durability::Fsync => unsynced,
+            Durability::PageCache => unsynced && self.log.flush_wanted(now_ms),
+        }
+    }
+
+    /// Starts a flush of everything written so far as the replica manager's sync `id`: the
+    /// file to sync, or `None` when all is durable already.
+    pub fn flush_begin(&mut self, id: u64) -> Result<Option<String>, ErrorCode> {
+        self.usable()?;
+        let Some(flush) = self.log.flush_begin().map_err(|e| self.log_error(e))? else {
+            return Ok(None);
+        };
+        assert!(self.flushes.last().is_none_or(|(_, upto)| *upto <= flush.upto));
+        self.flushes.push((id, flush.upto));
+        Ok(Some(flush.file))
+    }
+
+    /// The sync `id` completed. A flush begun before the log was cut is forgotten: the cut
+    /// itself was synced.
+    pub fn flush_done(
+        &mut self,
+        disk: &mut dyn Disk,
+        id: u64,
+        result: Result<(), crate::disk::DiskError>,
+        now_ms: i64,
+    ) -> Result<(), ErrorCode> {
+        let Some(index) = self.flushes.iter().position(|(flush, _)| *flush == id) else {
+            return Ok(());
+        };
+        let (_, upto) = self.flushes.remove(index);
+        // A later sync completing first covers the earlier flushes of the same file.
+        self.flushes.retain(|(_, earlier)| *earlier > upto);
+        self.usable()?;
+        let done = match result {
+            Ok(()) => self.log.flush_done(disk, Some(upto), now_ms),
+            Err(error) => Err(self.log.flush_failed(error)),
+        };
+        done.map_err(|e| self.log_error(e))
+    }
+
+    /// The flush under way that makes every offset below `end` durable, when one is needed:
+    /// `None` when they are durable already, or when no flush was asked for them (page-cache
+    /// mode between `flush.messages`).
+    pub fn flush_covering(&self, end: i64) -> Option<u64> {
+        if self.log.recovery_point() >= end {
+            return None;
+        }
+        self.flushes
+            .iter()
+            .find(|(_, upto)| *upto >= end)
+            .map(|(id, _)| *id)
+    }
+
+    /// The log end a leader counts toward its high watermark: in fsync mode only what is
+    /// durable, so that an acknowledged acks=all write survives every broker crashing at once.
+    pub fn held_end(&self, durability: Durability) -> i64 {
+        match durability {
+            Durability::Fsync if !bugs::active(Bug::ReplicaAckBeforeSync) => {
+                self.log.recovery_point()
+            }
+            _ => self.log.log_end_offset(),
+        }
     }
 
     /// DeleteRecords, and a follower taking up its leader's log start offset: moves the log
@@ -316,11 +388,11 @@ impl Partition {
         Ok(start)
     }
 
-    /// Retention (`retention.ms`, `retention.bytes`) and a due `flush.ms`, deleting only
-    /// segments below the high watermark.
+    /// Retention (`retention.ms`, `retention.bytes`), deleting only segments below the high
+    /// watermark. (A due `flush.ms` is the replica manager's to start, as a sync output.)
     pub fn maintain(&mut self, disk: &mut dyn Disk, now_ms: i64) -> Result<(), ErrorCode> {
         self.usable()?;
-        let deleted = match self.log.maintain_below(disk, now_ms, self.high_watermark) {
+        let deleted = match self.log.retain_below(disk, now_ms, self.high_watermark) {
             Ok(deleted) => deleted,
             Err(error) => return Err(self.log_error(error)),
         };
@@ -379,9 +451,14 @@ impl Partition {
         self.usable()?;
         self.write_pending_epochs(disk)?;
         let offset = offset.max(self.log.log_start_offset());
+        let before = self.log.log_end_offset();
         self.log
             .truncate_to(disk, offset, now_ms)
             .map_err(|e| self.log_error(e))?;
+        if self.log.log_end_offset() < before {
+            // The cut is synced; flushes under way covered records that are gone.
+            self.flushes.clear();
+        }
         if self.epochs.truncate_from_end(self.log.log_end_offset()) {
             self.flush_epochs(disk)?;
         }
@@ -404,6 +481,7 @@ impl Partition {
         self.log
             .truncate_fully_and_start_at(disk, offset, now_ms)
             .map_err(|e| self.log_error(e))?;
+        self.flushes.clear();
         self.high_watermark = offset;
         self.producers.clear();
         self.epochs.clear();
@@ -458,20 +536,6 @@ impl Partition {
         } else {
             false
         }
-    }
-
-    fn sync_if(
-        &mut self,
-        disk: &mut dyn Disk,
-        durability: Durability,
-        now_ms: i64,
-    ) -> Result<(), ErrorCode> {
-        if durability == Durability::Fsync {
-            self.log
-                .flush(disk, now_ms)
-                .map_err(|e| self.log_error(e))?;
-        }
-        Ok(())
     }
 
     fn usable(&self) -> Result<(), ErrorCode> {

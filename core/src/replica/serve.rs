@@ -21,6 +21,9 @@ pub struct DelayedProduce {
     pub(super) responses: Vec<ProducePartitionResponse>,
     /// (response index, partition, offset the high watermark must pass, leader epoch).
     pub(super) waiting: Vec<(usize, PartitionKey, i64, i32)>,
+    /// (response index, partition, offset after its batch): what the answer promises is
+    /// written, and so waits to be durable where a flush of it is under way.
+    pub(super) written: Vec<(usize, PartitionKey, i64)>,
 }
 
 /// A fetch waiting for `min_bytes`.
@@ -75,8 +78,15 @@ impl ReplicaManager {
     }
 
     pub(super) fn respond(&mut self, client: u64, response: Response) {
-        self.outputs
-            .push_back(ReplicaOutput::Respond { client, response });
+        self.respond_after(client, response, None);
+    }
+
+    fn respond_after(&mut self, client: u64, response: Response, after: Option<u64>) {
+        self.outputs.push_back(ReplicaOutput::Respond {
+            client,
+            response,
+            after,
+        });
     }
 
     /// The leader replica of `tp`, or the error a client gets instead.
@@ -111,6 +121,7 @@ impl ReplicaManager {
     ) {
         let mut responses = Vec::with_capacity(request.partitions.len());
         let mut waiting = Vec::new();
+        let mut written = Vec::new();
         for (tp, mut batch) in request.partitions {
             let answer = self.produce_one(disk, image, wall_ms, request.acks, &tp, &mut batch);
             match answer {
@@ -118,6 +129,7 @@ impl ReplicaManager {
                     if request.acks == -1 {
                         waiting.push((responses.len(), key, next_offset, epoch));
                     }
+                    written.push((responses.len(), key, next_offset));
                     let log_start = self.partitions[&key].log.log_start_offset();
                     responses.push(ProducePartitionResponse {
                         partition: tp,
@@ -131,6 +143,9 @@ impl ReplicaManager {
                 Err(error) => responses.push(ProducePartitionResponse::error(tp, error)),
             }
         }
+        // One sync for the whole request: every partition it wrote that wants one.
+        let keys: Vec<PartitionKey> = written.iter().map(|(_, key, _)| *key).collect();
+        self.flush_wanted(&keys, wall_ms);
         if request.acks == 0 {
             return;
         }
@@ -140,6 +155,7 @@ impl ReplicaManager {
             deadline: now.checked_add(timeout).unwrap_or(now),
             responses,
             waiting,
+            written,
         };
         let id = self.next_id();
         self.produces.insert(id, delayed);
@@ -162,7 +178,6 @@ impl ReplicaManager {
         }
         let key = self.leader_key(image, tp, None)?;
         let min_isr = self.config.min_insync_replicas;
-        let durability = self.config.durability;
         let partition = self.partitions.get_mut(&key).expect("leader_key found it");
         let min_isr = partition.min_insync_replicas.unwrap_or(min_isr);
         let state = partition.leader().expect("leader_key checked");
@@ -171,7 +186,7 @@ impl ReplicaManager {
             return Err(ErrorCode::NotEnoughReplicas);
         }
         let epoch = state.leader_epoch;
-        let append = partition.append_as_leader(disk, batch, durability, wall_ms)?;
+        let append = partition.append_as_leader(disk, batch, wall_ms)?;
         if append.duplicate {
             self.stats.duplicate_batches += 1;
         }
@@ -229,10 +244,23 @@ impl ReplicaManager {
                 _ => {}
             }
         }
+        // What the answer promises written must be durable where a flush of it is under way
+        // (fsync mode, `flush.messages`): the answer leaves after that sync.
+        let needs: Vec<(PartitionKey, i64)> = produce
+            .written
+            .iter()
+            .filter(|(index, _, _)| produce.responses[*index].error == ErrorCode::None)
+            .map(|(_, key, end)| (*key, *end))
+            .collect();
+        let after = match bugs::active(Bug::ReplicaAckBeforeSync) {
+            // The planted bug answers as soon as the batch is in the page cache.
+            true => None,
+            false => self.durable_after(&needs),
+        };
         let response = Response::Produce(ProduceResponse {
             partitions: produce.responses,
         });
-        self.respond(produce.client, response);
+        self.respond_after(produce.client, response, after);
     }
 
     /// Answers every produce waiting on `key` that can be answered: its batch reached the
@@ -267,7 +295,7 @@ impl ReplicaManager {
         let Some(state) = partition.leader() else {
             return false;
         };
-        let end = partition.log_end_offset();
+        let end = partition.held_end(self.config.durability);
         match state.supported_high_watermark(me, end, min_isr) {
             Some(hw) => partition.raise_high_watermark(hw),
             None => false,

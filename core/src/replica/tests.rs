@@ -263,7 +263,16 @@ impl Cluster {
 
     fn route(&mut self, from: BrokerId, output: ReplicaOutput) {
         match output {
-            ReplicaOutput::Respond { client, response } if client >= PEER_CLIENT => {
+            ReplicaOutput::Sync { id, files } => {
+                // Syncs complete at once; what waits on one comes out after it, in order.
+                let node = &mut self.nodes[from as usize];
+                let result = files.iter().try_for_each(|file| node.disk.sync(file));
+                node.manager
+                    .handle_sync_done(self.now, 0, &mut node.disk, id, result);
+            }
+            ReplicaOutput::Respond {
+                client, response, ..
+            } if client >= PEER_CLIENT => {
                 let to = ((client - PEER_CLIENT) >> 32) as usize;
                 let id = (client - PEER_CLIENT) & 0xffff_ffff;
                 let answer = match self.nodes[to].cut || self.nodes[from as usize].cut {
@@ -274,10 +283,12 @@ impl Cluster {
                 node.manager
                     .handle_response(self.now, 0, &mut node.disk, id, answer);
             }
-            ReplicaOutput::Respond { client, response } => {
-                self.answers.push((from, client, response))
-            }
-            ReplicaOutput::Request { to, id, request } => self.wire.push((from, to, id, request)),
+            ReplicaOutput::Respond {
+                client, response, ..
+            } => self.answers.push((from, client, response)),
+            ReplicaOutput::Request {
+                to, id, request, ..
+            } => self.wire.push((from, to, id, request)),
             ReplicaOutput::AlterPartition { id, request } => {
                 let state = self.state();
                 let reply = if request.partition_epoch == state.partition_epoch {

@@ -15,6 +15,7 @@ use crate::api::{
     ProduceRequest, Request, Response, TopicPartition, CONSUMER_REPLICA_ID,
 };
 use crate::controller::Listener;
+use crate::disk::Disk;
 use crate::mem_disk::MemDisk;
 use crate::record::{Compression, RecordBatch, RecordBatchBuilder};
 use crate::rng::SplitMix64;
@@ -96,21 +97,56 @@ impl Harness {
         WALL_START_MS + (self.now.as_nanos() / 1_000_000) as i64
     }
 
+    /// Carries out the node's outputs. Syncs complete as soon as the outputs before them
+    /// are out, and what waited on them is released then, through a [`SyncTracker`] as a
+    /// driver's.
     fn drain(&mut self, index: usize) {
-        let node = self.nodes[index].as_mut().expect("running");
-        assert!(node.failure().is_none(), "{:?}", node.failure());
-        let me = node.config().raft_id();
-        while let Some(output) = node.poll_output() {
-            match output {
-                NodeOutput::Send { to, message } => {
-                    assert_ne!(to, me, "messages to itself stay inside");
-                    self.messages_sent += 1;
-                    self.wire.push_back((me, to, message));
-                }
-                NodeOutput::Respond { client, response } => {
-                    assert!(self.answers.insert(client, response).is_none());
+        let mut tracker = SyncTracker::new();
+        loop {
+            let node = self.nodes[index].as_mut().expect("running");
+            assert!(node.failure().is_none(), "{:?}", node.failure());
+            let mut syncs = Vec::new();
+            let outputs: Vec<NodeOutput> = std::iter::from_fn(|| node.poll_output()).collect();
+            for output in outputs {
+                if let NodeOutput::Sync { token, files } = output {
+                    tracker.issued(token);
+                    syncs.push((token, files));
+                } else if let Some(output) = tracker.admit(output) {
+                    self.carry_out(index, output);
                 }
             }
+            if syncs.is_empty() {
+                break;
+            }
+            let (now, wall_ms) = (self.now, self.wall_ms());
+            for (token, files) in syncs {
+                let disk = &mut self.disks[index];
+                let result = files.iter().try_for_each(|file| disk.sync(file));
+                let ok = result.is_ok();
+                let node = self.nodes[index].as_mut().expect("running");
+                node.handle_sync_done(now, wall_ms, disk, &mut self.rng, token, result);
+                for output in tracker.completed(token, ok) {
+                    self.carry_out(index, output);
+                }
+            }
+        }
+        assert_eq!(tracker.held(), 0, "nothing waits on a sync that completed");
+    }
+
+    fn carry_out(&mut self, index: usize, output: NodeOutput) {
+        let me = self.node(index).config().raft_id();
+        match output {
+            NodeOutput::Send { to, message, .. } => {
+                assert_ne!(to, me, "messages to itself stay inside");
+                self.messages_sent += 1;
+                self.wire.push_back((me, to, message));
+            }
+            NodeOutput::Respond {
+                client, response, ..
+            } => {
+                assert!(self.answers.insert(client, response).is_none());
+            }
+            NodeOutput::Sync { .. } => unreachable!("syncs are run by drain"),
         }
     }
 
