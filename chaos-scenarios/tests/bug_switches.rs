@@ -32,6 +32,10 @@ fn canary(bug: Bug) -> (&'static str, u64, Option<&'static str>) {
         // whichever the seed shows first.
         Bug::ControllerIgnoreUncleanShutdown => ("lossy-follower", 200, None),
         Bug::ReplicaSkipFetchEpochCheck => ("stale-follower", 200, Some("log-divergence")),
+        // Every broker's machine crashes while acknowledged records are still unsynced: the
+        // checker finds them missing (lost-write) or their offsets reused by later records
+        // (inconsistent-offsets), whichever the seed shows first.
+        Bug::ReplicaAckBeforeSync => ("whole-cluster-crash", 200, None),
     }
 }
 
@@ -79,7 +83,7 @@ fn no_bug_is_active_unless_switched_on_and_only_on_its_thread() {
     bugs::with(Bug::ReplicaAckBeforeIsr, || {
         assert!(bugs::active(Bug::ReplicaAckBeforeIsr));
         let elsewhere = std::thread::spawn(|| Bug::ALL.map(bugs::active));
-        assert_eq!(elsewhere.join().unwrap(), [false; 10]);
+        assert_eq!(elsewhere.join().unwrap(), [false; 11]);
     });
     assert!(Bug::ALL.iter().all(|&bug| !bugs::active(bug)));
 }
@@ -133,6 +137,11 @@ fn a_high_watermark_from_outside_the_isr_is_caught() {
 #[test]
 fn electing_a_replica_back_from_an_unclean_shutdown_is_caught() {
     caught(Bug::ControllerIgnoreUncleanShutdown);
+}
+
+#[test]
+fn acknowledging_before_the_sync_completes_is_caught() {
+    caught(Bug::ReplicaAckBeforeSync);
 }
 
 #[test]

@@ -43,8 +43,9 @@ pub enum Bug {
     ControllerIgnoreUncleanShutdown,
     /// A partition leader serves fetches whatever leader epoch they name.
     ReplicaSkipFetchEpochCheck,
-    /// In fsync mode a partition leader answers a produce before its sync completes, and
-    /// counts its unsynced log end toward the high watermark.
+    /// In fsync mode replicas acknowledge before their syncs complete: a leader answers a
+    /// produce and counts its unsynced log end toward the high watermark, and a follower
+    /// reports unsynced offsets in its fetches.
     ReplicaAckBeforeSync,
 }
 

@@ -66,6 +66,17 @@ impl Packet {
     }
 }
 
+/// Whether `response` tells a producer that a write succeeded.
+fn acknowledges_a_write(response: &sluice_core::api::Response) -> bool {
+    match response {
+        sluice_core::api::Response::Produce(produce) => produce
+            .partitions
+            .iter()
+            .any(|p| p.error == sluice_core::api::ErrorCode::None),
+        _ => false,
+    }
+}
+
 /// A peer message frame (size prefix included) read as the real runtime's peer connections
 /// read one: framed under `socket.request.max.bytes`, then decoded.
 fn decode_peer_frame(frame: &[u8]) -> Result<NodeMessage, String> {
@@ -196,6 +207,9 @@ pub struct Cluster {
     pub retired: ReplicaStats,
     /// Raft counters of processes that stopped, for marks.
     pub retired_raft: Vec<sluice_core::raft::RaftStats>,
+    /// A script step to run within half a millisecond after the next produce answer that
+    /// acknowledges a write leaves a broker (once).
+    pub strike_after_produce_answer: Option<u32>,
 }
 
 impl Cluster {
@@ -251,6 +265,7 @@ impl Cluster {
             failure: None,
             retired: ReplicaStats::default(),
             retired_raft: Vec::new(),
+            strike_after_produce_answer: None,
         };
         cluster.mark(match cluster.topology.combined {
             true => "combined-nodes",
@@ -486,6 +501,14 @@ impl Cluster {
             NodeOutput::Respond {
                 client, response, ..
             } => {
+                if acknowledges_a_write(&response) {
+                    if let Some(step) = self.strike_after_produce_answer.take() {
+                        self.mark("strike-after-produce-answer");
+                        let delay = Duration::from_micros(self.rng.below(500));
+                        self.kernel.schedule_after(delay, Event::Script(step));
+                    }
+                }
+                let process = &mut self.procs[index];
                 let lose = process.produce_answers_lost_until.is_some_and(|t| t > now);
                 let node = process.node.as_ref().expect("running");
                 match process.server.answered(client, response, node, lose) {

@@ -225,6 +225,7 @@ const WHOLE_CLUSTER_MARKS: &[&str] = &[
     "fetch-range-cut",
     "whole-cluster-crash",
     "unclean-recovery",
+    "strike-after-produce-answer",
 ];
 
 const FAULTS: &[FaultSpec] = &[

@@ -31,6 +31,7 @@ const LAG_NEXT_LEADER: u32 = 12;
 const END_LAG: u32 = 13;
 const REPLAY: u32 = 14;
 const TRIM: u32 = 15;
+const CRASH_ALL_BROKERS: u32 = 16;
 
 /// One run's faults.
 pub struct ReplicationScript {
@@ -85,6 +86,24 @@ impl ReplicationScript {
         cluster.kernel.schedule_after(first, Event::Script(REPLAY));
     }
 
+    /// Every broker's machine crashes at once (the whole-cluster-crash story).
+    fn crash_all_brokers(&mut self, cluster: &mut Cluster) {
+        cluster.mark("whole-cluster-crash");
+        for index in cluster.broker_indexes() {
+            self.crash(cluster, index, true);
+        }
+        if durability(cluster) == Durability::PageCache {
+            // Every broker comes back from an unclean shutdown: no replica is eligible, and
+            // only an operator's unclean election brings the partitions back, at the cost of
+            // what the chosen replica lacks.
+            let workload = cluster.workload.as_mut().expect("a workload");
+            workload.unclean_recovery = Some(Default::default());
+            cluster
+                .kernel
+                .schedule_after(Duration::from_secs(2), Event::Script(UNCLEAN_RECOVERY));
+        }
+    }
+
     /// Runs one step.
     pub fn step(&mut self, cluster: &mut Cluster, step: u32) {
         let now = cluster.kernel.now();
@@ -116,6 +135,7 @@ impl ReplicationScript {
                 }
             }
             STUCK_CHECK => stuck_check(cluster),
+            CRASH_ALL_BROKERS => self.crash_all_brokers(cluster),
             REPLAY if now < Instant::ZERO + SAFETY_PHASE => {
                 let (consumer, _) = self.trimming.expect("scheduled with delete-records");
                 self.replayed = Some((now, cluster.clients[consumer].reached.clone()));
@@ -371,23 +391,15 @@ impl ReplicationScript {
                 return heal + Duration::from_secs(3);
             }
             Story::WholeClusterCrash => {
-                // Every broker's machine at once, once per run.
+                // Every broker's machine at once, once per run: now, or in half the fsync
+                // seeds within half a millisecond after the next produce answer leaves, while
+                // syncs of what was just acknowledged may still be under way.
                 if self.turn == 0 {
                     self.turn = 1;
-                    cluster.mark("whole-cluster-crash");
-                    for index in cluster.broker_indexes() {
-                        self.crash(cluster, index, true);
-                    }
-                    if durability(cluster) == Durability::PageCache {
-                        // Every broker comes back from an unclean shutdown: no replica is
-                        // eligible, and only an operator's unclean election brings the
-                        // partitions back, at the cost of what the chosen replica lacks.
-                        let workload = cluster.workload.as_mut().expect("a workload");
-                        workload.unclean_recovery = Some(Default::default());
-                        cluster.kernel.schedule_after(
-                            Duration::from_secs(2),
-                            Event::Script(UNCLEAN_RECOVERY),
-                        );
+                    let durable = durability(cluster) == Durability::Fsync;
+                    match durable && cluster.rng.chance(1, 2) {
+                        true => cluster.strike_after_produce_answer = Some(CRASH_ALL_BROKERS),
+                        false => self.crash_all_brokers(cluster),
                     }
                 }
                 return Duration::from_secs(60);

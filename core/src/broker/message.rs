@@ -1,12 +1,12 @@
 //! What nodes say to each other, and what a node hands back to its driver.
 
+use super::sync::SyncToken;
 use crate::api;
 use crate::controller::{
     AlterPartitionRequest, ControllerError, CreateTopicRequest, CreatedTopic, HeartbeatReply,
     HeartbeatRequest, PartitionReply, RegisterBrokerRequest,
 };
 use crate::raft::{CommittedRead, Message, NodeId};
-use super::sync::SyncToken;
 
 /// One message between two nodes. The driver carries it over its transport unchanged; its
 /// wire encoding is the driver's business.

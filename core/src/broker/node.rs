@@ -510,7 +510,12 @@ impl Node {
     }
 
     /// Sends `message` to `to` once the sync `after` has completed.
-    pub(super) fn send_after(&mut self, to: NodeId, message: NodeMessage, after: Option<SyncToken>) {
+    pub(super) fn send_after(
+        &mut self,
+        to: NodeId,
+        message: NodeMessage,
+        after: Option<SyncToken>,
+    ) {
         if to != self.config.raft_id() {
             self.outputs
                 .push_back(NodeOutput::Send { to, message, after });

@@ -183,7 +183,10 @@ impl Log {
     ) -> Result<(), LogError> {
         self.check_usable()?;
         if let Some(upto) = upto {
-            assert!(upto <= self.log_end_offset, "a flush covers only what was written");
+            assert!(
+                upto <= self.log_end_offset,
+                "a flush covers only what was written"
+            );
             self.flushed_upto = self.flushed_upto.max(upto);
         }
         if now_ms.saturating_sub(self.last_checkpoint_ms)

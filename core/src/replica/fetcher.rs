@@ -14,6 +14,7 @@ use crate::api::{
     OffsetForLeaderEpochPartition, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse,
     Request, Response, TopicPartition,
 };
+use crate::bugs::{self, Bug};
 use crate::controller::{BrokerId, NO_LEADER};
 use crate::disk::Disk;
 use crate::time::{Duration, Instant};
@@ -193,12 +194,15 @@ impl ReplicaManager {
         // (it counts toward the high watermark), so the fetch leaves after the sync of what
         // it names.
         let after = match self.config.durability {
-            Durability::Fsync => {
-                let needs: Vec<(PartitionKey, i64)> =
-                    list.iter().map(|(key, _, offset)| (*key, *offset)).collect();
+            // The planted bug reports offsets whose sync is still under way.
+            Durability::Fsync if !bugs::active(Bug::ReplicaAckBeforeSync) => {
+                let needs: Vec<(PartitionKey, i64)> = list
+                    .iter()
+                    .map(|(key, _, offset)| (*key, *offset))
+                    .collect();
                 self.durable_after(&needs)
             }
-            Durability::PageCache => None,
+            _ => None,
         };
         self.outputs.push_back(ReplicaOutput::Request {
             to: leader,

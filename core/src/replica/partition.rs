@@ -7,8 +7,8 @@ use super::epoch_cache::{EpochCacheError, LeaderEpochCache};
 use super::follower::FollowerState;
 use super::leader::LeaderState;
 use super::producer_state::{ProducerStates, SequenceCheck};
-use crate::bugs::{self, Bug};
 use crate::api::{ErrorCode, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
+use crate::bugs::{self, Bug};
 use crate::controller::Uuid;
 use crate::disk::Disk;
 use crate::log::{AppendInfo, Log, LogError, ReadRange, ReadSlice};
@@ -316,7 +316,10 @@ impl Partition {
         let Some(flush) = self.log.flush_begin().map_err(|e| self.log_error(e))? else {
             return Ok(None);
         };
-        assert!(self.flushes.last().is_none_or(|(_, upto)| *upto <= flush.upto));
+        assert!(self
+            .flushes
+            .last()
+            .is_none_or(|(_, upto)| *upto <= flush.upto));
         self.flushes.push((id, flush.upto));
         Ok(Some(flush.file))
     }

@@ -71,7 +71,9 @@ impl Inode {
     /// when the sync began); later ones stay unsynced, as writes issued after an fdatasync
     /// started are not covered by it.
     pub(crate) fn sync_upto(&mut self, issued: u64) {
-        let covered = issued.saturating_sub(self.retired).min(self.pending.len() as u64);
+        let covered = issued
+            .saturating_sub(self.retired)
+            .min(self.pending.len() as u64);
         if covered == self.pending.len() as u64 {
             self.sync();
             return;
