@@ -36,6 +36,9 @@ fn canary(bug: Bug) -> (&'static str, u64, Option<&'static str>) {
         // checker finds them missing (lost-write) or their offsets reused by later records
         // (inconsistent-offsets), whichever the seed shows first.
         Bug::ReplicaAckBeforeSync => ("whole-cluster-crash", 200, None),
+        // A voter machine-crashes right after its granted vote leaves, before the vote's
+        // persist completes, comes back without it and votes again in the same term.
+        Bug::RaftVoteBeforeSync => ("controller-failover", 1_000, Some("two-leaders-one-term")),
     }
 }
 
@@ -83,7 +86,7 @@ fn no_bug_is_active_unless_switched_on_and_only_on_its_thread() {
     bugs::with(Bug::ReplicaAckBeforeIsr, || {
         assert!(bugs::active(Bug::ReplicaAckBeforeIsr));
         let elsewhere = std::thread::spawn(|| Bug::ALL.map(bugs::active));
-        assert_eq!(elsewhere.join().unwrap(), [false; 11]);
+        assert_eq!(elsewhere.join().unwrap(), [false; 12]);
     });
     assert!(Bug::ALL.iter().all(|&bug| !bugs::active(bug)));
 }
@@ -142,6 +145,11 @@ fn electing_a_replica_back_from_an_unclean_shutdown_is_caught() {
 #[test]
 fn acknowledging_before_the_sync_completes_is_caught() {
     caught(Bug::ReplicaAckBeforeSync);
+}
+
+#[test]
+fn a_vote_sent_before_its_sync_completes_is_caught() {
+    caught(Bug::RaftVoteBeforeSync);
 }
 
 #[test]

@@ -47,12 +47,15 @@ pub enum Bug {
     /// produce and counts its unsynced log end toward the high watermark, and a follower
     /// reports unsynced offsets in its fetches.
     ReplicaAckBeforeSync,
+    /// A Raft node sends its granted vote before asking for the vote's persist, so the reply
+    /// does not wait for it: a machine crash can forget the vote after it was counted.
+    RaftVoteBeforeSync,
 }
 
 #[cfg(feature = "bug-switches")]
 impl Bug {
     /// Every planted bug.
-    pub const ALL: [Bug; 11] = [
+    pub const ALL: [Bug; 12] = [
         Bug::SkipTornTailTruncation,
         Bug::ControllerElectFenced,
         Bug::RaftVoteNotPersisted,
@@ -64,6 +67,7 @@ impl Bug {
         Bug::ControllerIgnoreUncleanShutdown,
         Bug::ReplicaSkipFetchEpochCheck,
         Bug::ReplicaAckBeforeSync,
+        Bug::RaftVoteBeforeSync,
     ];
 
     /// The bit of this bug in the calling thread's set of active bugs.

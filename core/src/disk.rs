@@ -161,3 +161,24 @@ pub fn read_exact_at<D: Disk + ?Sized>(
     }
     Ok(())
 }
+
+/// Writes `bytes` under `{dir}/{name}.tmp`, syncs it, renames it over `{dir}/{name}` and syncs
+/// the directory: after `Ok`, the new contents survive any crash, and before it a crash leaves
+/// the old contents (and perhaps a `.tmp` that the owner removes when it opens).
+pub fn replace_file<D: Disk + ?Sized>(
+    disk: &mut D,
+    dir: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Result<(), DiskError> {
+    let tmp = format!("{dir}/{name}.tmp");
+    match disk.remove(&tmp) {
+        Ok(()) | Err(DiskError::NotFound(_)) => {}
+        Err(error) => return Err(error),
+    }
+    disk.create(&tmp)?;
+    disk.write_at(&tmp, 0, bytes)?;
+    disk.sync(&tmp)?;
+    disk.rename(&tmp, &format!("{dir}/{name}"))?;
+    disk.sync_dir(dir)
+}

@@ -21,7 +21,7 @@ use sluice_core::broker::{
     Node, NodeConfig, NodeId, NodeMessage, NodeOutput, ProcessRoles, SyncToken,
 };
 use sluice_core::controller::Listener;
-use sluice_core::disk::{Disk, DiskError};
+use sluice_core::disk::{replace_file, Disk, DiskError};
 use sluice_core::replica::{ConsumerReads, ReplicaConfig};
 use sluice_core::rng::SplitMix64;
 use sluice_core::time::Duration;
@@ -361,10 +361,21 @@ async fn run_node<C: Connector, D: RecordFiles>(
         }
         while let Some(output) = node.poll_output() {
             match output {
-                NodeOutput::Sync { token, files } => {
+                NodeOutput::Sync { token, files, .. } => {
                     // Run on the loop for now: the sync completes before anything after it
-                    // is polled, so nothing waiting on it is ever held.
+                    // is polled (and after every sync before it), so nothing waiting on it is
+                    // ever held.
                     let result = files.iter().try_for_each(|file| parts.disk.sync(file));
+                    parts.sync_done(&mut node, token, result);
+                }
+                NodeOutput::Replace {
+                    token,
+                    dir,
+                    name,
+                    bytes,
+                    ..
+                } => {
+                    let result = replace_file(&mut parts.disk, &dir, &name, &bytes);
                     parts.sync_done(&mut node, token, result);
                 }
                 NodeOutput::Respond {

@@ -26,6 +26,7 @@ pub use topology::Topology;
 pub use workload::{Role, SimClient, Workload};
 
 use sluice_core::broker::{NodeConfig, NodeMessage, NodeOutput, ProcessRoles, SyncToken};
+use sluice_core::disk::replace_file;
 use sluice_core::raft::Message;
 use sluice_core::replica::ReplicaStats;
 use sluice_core::rng::Rng;
@@ -108,9 +109,24 @@ pub enum Event {
     Resume(usize),
     /// A stopped process starts again (a crash point's, a supervisor's, a script's).
     Start(usize),
-    /// A sync the node asked for completes (process index, start number, token, the
-    /// disk's syncs of its files).
-    SyncDone(usize, u32, SyncToken, Vec<SyncTicket>),
+    /// A sync the node asked for completes (process index, start number, token, its IO).
+    SyncDone(usize, u32, SyncToken, SyncIo),
+}
+
+/// The IO of a sync or replace a node asked for, carried out when it completes.
+#[derive(Debug)]
+pub enum SyncIo {
+    /// The disk's syncs of the files, begun when the node asked.
+    Files(Vec<SyncTicket>),
+    /// An atomic replace of `{dir}/{name}`.
+    Replace {
+        /// The directory.
+        dir: String,
+        /// The file's name.
+        name: String,
+        /// The new contents.
+        bytes: Vec<u8>,
+    },
 }
 
 /// The settings every process of a run shares, beyond its id and roles.
@@ -454,8 +470,26 @@ impl Cluster {
                 break;
             };
             let output = match output {
-                NodeOutput::Sync { token, files } => {
+                NodeOutput::Sync {
+                    token,
+                    files,
+                    after,
+                } => {
+                    self.procs[index].syncs.issued(token, after);
                     self.begin_sync(index, token, files);
+                    continue;
+                }
+                NodeOutput::Replace {
+                    token,
+                    dir,
+                    name,
+                    bytes,
+                    after,
+                } => {
+                    self.procs[index].syncs.issued(token, after);
+                    let file = format!("{dir}/{name}");
+                    let io = SyncIo::Replace { dir, name, bytes };
+                    self.schedule_sync_io(index, token, vec![file], io);
                     continue;
                 }
                 output => match self.procs[index].syncs.admit(output) {
@@ -525,7 +559,9 @@ impl Cluster {
                     }
                 }
             }
-            NodeOutput::Sync { .. } => unreachable!("syncs are begun, not transmitted"),
+            NodeOutput::Sync { .. } | NodeOutput::Replace { .. } => {
+                unreachable!("syncs are begun, not transmitted")
+            }
         }
         true
     }
@@ -542,16 +578,24 @@ impl Cluster {
     /// latency, each file's in the order they were asked for, different files' in any order,
     /// as fdatasync on a real device.
     fn begin_sync(&mut self, index: usize, token: SyncToken, files: Vec<String>) {
-        let now = self.kernel.now();
         let process = &mut self.procs[index];
-        process.syncs.issued(token);
         let mut tickets = Vec::with_capacity(files.len());
-        let mut at = now;
         for file in &files {
             // A file gone already (a segment retention removed) has nothing left to sync.
             if let Ok(ticket) = process.disk.begin_sync(file) {
                 tickets.push(ticket);
             }
+        }
+        self.schedule_sync_io(index, token, files, SyncIo::Files(tickets));
+    }
+
+    /// Schedules the completion of a sync's IO after a drawn latency, after every earlier
+    /// one on the same files.
+    fn schedule_sync_io(&mut self, index: usize, token: SyncToken, files: Vec<String>, io: SyncIo) {
+        let now = self.kernel.now();
+        let process = &mut self.procs[index];
+        let mut at = now;
+        for file in &files {
             if let Some(free) = process.sync_free_at.get(file) {
                 at = at.max(*free);
             }
@@ -563,44 +607,49 @@ impl Cluster {
         for file in files {
             process.sync_free_at.insert(file, at);
         }
-        let event = Event::SyncDone(index, process.incarnation, token, tickets);
+        let event = Event::SyncDone(index, process.incarnation, token, io);
         self.kernel.schedule_at(at, event);
     }
 
     /// A sync completes: its files' writes become durable, what waited for it leaves, and the
     /// node hears of it. A process that died since never hears; a paused one hears once it
     /// resumes.
-    fn sync_done(
-        &mut self,
-        index: usize,
-        incarnation: u32,
-        token: SyncToken,
-        tickets: Vec<SyncTicket>,
-    ) {
+    fn sync_done(&mut self, index: usize, incarnation: u32, token: SyncToken, io: SyncIo) {
         let process = &mut self.procs[index];
         if process.incarnation != incarnation || process.node.is_none() {
             return;
         }
         if process.paused {
             let later = Duration::from_millis(1);
-            let event = Event::SyncDone(index, incarnation, token, tickets);
+            let event = Event::SyncDone(index, incarnation, token, io);
             self.kernel.schedule_after(later, event);
             return;
         }
-        let result = tickets
-            .into_iter()
-            .try_for_each(|ticket| process.disk.finish_sync(ticket));
-        let released = process.syncs.completed(token, result.is_ok());
+        let result = match io {
+            SyncIo::Files(tickets) => tickets
+                .into_iter()
+                .try_for_each(|ticket| process.disk.finish_sync(ticket)),
+            SyncIo::Replace { dir, name, bytes } => {
+                replace_file(&mut process.disk, &dir, &name, &bytes)
+            }
+        };
+        let completed = process.syncs.io_done(token, result);
         let mut clients = Vec::new();
-        for output in released {
+        for output in completed.outputs {
             if !self.transmit(index, output, &mut clients) {
                 return;
             }
         }
         self.flush_connections(index, clients);
-        self.input(index, |node, now, wall, disk, rng| {
-            node.handle_sync_done(now, wall, disk, rng, token, result)
-        });
+        for (token, result) in completed.syncs {
+            if self.procs[index].incarnation != incarnation {
+                // The process died on an earlier completion: this one was its.
+                return;
+            }
+            self.input(index, |node, now, wall, disk, rng| {
+                node.handle_sync_done(now, wall, disk, rng, token, result)
+            });
+        }
     }
 
     /// Sends the answers at the head of a client's connection that can go.

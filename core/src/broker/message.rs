@@ -193,15 +193,37 @@ pub enum NodeOutput {
         token: SyncToken,
         /// The files, by their paths on the node's disk.
         files: Vec<String>,
+        /// A sync this one is reported after (see [`super::SyncTracker`]): its completion
+        /// promises that one's too.
+        after: Option<SyncToken>,
+    },
+    /// Replace `{dir}/{name}` whole with `bytes`, atomically and durably
+    /// ([`crate::disk::replace_file`]), off the node's loop, then call
+    /// [`super::Node::handle_sync_done`] with `token`. The node reads the file only when it
+    /// opens; replaces of one file run in the order they came out.
+    Replace {
+        /// Names the replace, as a sync's token.
+        token: SyncToken,
+        /// The directory.
+        dir: String,
+        /// The file's name in it.
+        name: String,
+        /// The new contents.
+        bytes: Vec<u8>,
+        /// As for [`NodeOutput::Sync`].
+        after: Option<SyncToken>,
     },
 }
 
 impl NodeOutput {
-    /// The sync this output waits for, if any.
+    /// The sync this output waits for (a message or an answer) or is reported after (a sync
+    /// or a replace), if any.
     pub fn after(&self) -> Option<SyncToken> {
         match self {
-            NodeOutput::Send { after, .. } | NodeOutput::Respond { after, .. } => *after,
-            NodeOutput::Sync { .. } => None,
+            NodeOutput::Send { after, .. }
+            | NodeOutput::Respond { after, .. }
+            | NodeOutput::Sync { after, .. }
+            | NodeOutput::Replace { after, .. } => *after,
         }
     }
 }

@@ -108,4 +108,4 @@ pub use message::{ControllerRequest, ControllerResponse, NodeMessage, NodeOutput
 pub use node::{BrokerStatus, Node, NodeError, NodeStats};
 pub use notes::NodeNote;
 pub use producer_ids::{ProducerIdBlocks, ProducerIdOutput};
-pub use sync::{SyncToken, SyncTracker};
+pub use sync::{Completed, SyncToken, SyncTracker};

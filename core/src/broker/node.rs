@@ -16,7 +16,7 @@ use super::sync::SyncToken;
 use crate::api;
 use crate::controller::{BrokerRegistration, FollowError, MetadataFollower, MetadataImage, Uuid};
 use crate::disk::{Disk, DiskError};
-use crate::raft::{NodeId, RaftError, RaftNode};
+use crate::raft::{NodeId, Persist, RaftError, RaftNode};
 use crate::replica::{Durability, PartitionKey, ReplicaManager, StoredRecord};
 use crate::rng::Rng;
 use crate::time::Instant;
@@ -92,6 +92,15 @@ pub struct BrokerStatus {
     pub active: bool,
 }
 
+/// Whose sync a token names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SyncOwner {
+    /// The replica manager's, by its id.
+    Replica(u64),
+    /// The Raft voter's persist, by its id.
+    Raft(u64),
+}
+
 /// What every input hands down to the parts it drives.
 pub(super) struct Step<'a> {
     pub now: Instant,
@@ -131,8 +140,10 @@ pub struct Node {
     pub(super) held: VecDeque<(u64, api::Request, Instant)>,
     /// The next [`SyncToken`] to hand out.
     pub(super) next_sync: u64,
-    /// Syncs under way, by token, with the replica manager's id for each.
-    pub(super) syncs: BTreeMap<SyncToken, u64>,
+    /// Syncs under way, by token, with whose they are.
+    pub(super) syncs: BTreeMap<SyncToken, SyncOwner>,
+    /// The latest of the Raft voter's persists under way: its messages wait for it.
+    pub(super) raft_persist: Option<SyncToken>,
     /// The token of each of the replica manager's syncs under way.
     pub(super) replica_syncs: BTreeMap<u64, SyncToken>,
     /// Messages to itself that wait for a sync: the driver never sees them, so they wait here.
@@ -199,6 +210,7 @@ impl Node {
             held: VecDeque::new(),
             next_sync: 0,
             syncs: BTreeMap::new(),
+            raft_persist: None,
             replica_syncs: BTreeMap::new(),
             loopback_held: BTreeMap::new(),
             observed: false,
@@ -324,14 +336,27 @@ impl Node {
         result: Result<(), DiskError>,
     ) {
         self.step(now, wall_ms, disk, rng, |node, step| {
-            let Some(id) = node.syncs.remove(&token) else {
+            let Some(owner) = node.syncs.remove(&token) else {
                 return;
             };
-            node.replica_syncs.remove(&id);
             let ok = result.is_ok();
-            let (now, wall_ms) = (step.now, step.wall_ms);
-            node.manager
-                .handle_sync_done(now, wall_ms, step.disk, id, result);
+            match owner {
+                SyncOwner::Replica(id) => {
+                    node.replica_syncs.remove(&id);
+                    let (now, wall_ms) = (step.now, step.wall_ms);
+                    node.manager
+                        .handle_sync_done(now, wall_ms, step.disk, id, result);
+                }
+                SyncOwner::Raft(id) => {
+                    if node.raft_persist == Some(token) {
+                        node.raft_persist = None;
+                    }
+                    let raft = &mut node.quorum.as_mut().expect("a voter's").raft;
+                    if let Err(error) = raft.handle_persisted(id, result) {
+                        return node.fail(NodeError::Raft(error));
+                    }
+                }
+            }
             for message in node.loopback_held.remove(&token).unwrap_or_default() {
                 if ok {
                     node.loopback.push_back(message);
@@ -527,14 +552,47 @@ impl Node {
         }
     }
 
-    /// Hands out the token for the replica manager's sync `id` of `files`.
-    pub(super) fn issue_replica_sync(&mut self, id: u64, files: Vec<String>) {
+    /// Hands out a token for a sync of `owner`'s.
+    fn next_sync_token(&mut self, owner: SyncOwner) -> SyncToken {
         let token = SyncToken(self.next_sync);
         self.next_sync += 1;
-        self.syncs.insert(token, id);
+        self.syncs.insert(token, owner);
+        token
+    }
+
+    /// Hands out the token for the replica manager's sync `id` of `files`.
+    pub(super) fn issue_replica_sync(&mut self, id: u64, files: Vec<String>) {
+        let token = self.next_sync_token(SyncOwner::Replica(id));
         let fresh = self.replica_syncs.insert(id, token).is_none();
         assert!(fresh, "the replica manager's sync {id} issued twice");
-        self.outputs.push_back(NodeOutput::Sync { token, files });
+        let after = None;
+        self.outputs.push_back(NodeOutput::Sync {
+            token,
+            files,
+            after,
+        });
+    }
+
+    /// Hands out the token for the Raft voter's persist `id`: it completes after the
+    /// voter's earlier persists, and the voter's messages from here on wait for it.
+    pub(super) fn issue_raft_persist(&mut self, id: u64, write: Persist) {
+        let token = self.next_sync_token(SyncOwner::Raft(id));
+        let after = self.raft_persist.replace(token);
+        let output = match write {
+            Persist::Sync { file } => NodeOutput::Sync {
+                token,
+                files: vec![file],
+                after,
+            },
+            Persist::Replace { dir, name, bytes } => NodeOutput::Replace {
+                token,
+                dir,
+                name,
+                bytes,
+                after,
+            },
+        };
+        self.outputs.push_back(output);
     }
 
     /// The token of the replica manager's sync `id`, while it is under way.

@@ -35,7 +35,7 @@ struct Pending {
 /// The voter and, while it leads, the active controller.
 #[derive(Debug)]
 pub(super) struct Quorum {
-    raft: RaftNode,
+    pub(super) raft: RaftNode,
     /// The active controller and the Raft term it was built in.
     active: Option<(QuorumController, u64)>,
     pending: BTreeMap<u64, Pending>,
@@ -124,7 +124,12 @@ impl Node {
                 return;
             };
             match output {
-                Output::Send { to, msg } => self.send(to, NodeMessage::Raft(msg)),
+                Output::Send { to, msg } => {
+                    // Every message waits for the voter's persists before it.
+                    let after = self.raft_persist;
+                    self.send_after(to, NodeMessage::Raft(msg), after);
+                }
+                Output::Persist { id, write } => self.issue_raft_persist(id, write),
                 Output::Apply { index, term, data } => self.apply_entry(step, index, term, data),
                 Output::RestoreSnapshot { index, term, data } => {
                     self.restore_snapshot(step, index, term, data)

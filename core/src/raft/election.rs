@@ -188,7 +188,7 @@ impl RaftNode {
             index: next_index,
             data: Vec::new(),
         };
-        self.log.append(disk, &[noop])?;
+        self.append_to_log(disk, &[noop])?;
         self.maybe_commit();
         for peer in self.peers() {
             self.send_append(peer);
@@ -278,17 +278,25 @@ impl RaftNode {
         let free = self.hard.voted_for.is_none_or(|voted| voted == from);
         let granted =
             free && !self.in_lease(now) && self.log_is_up_to_date(last_log_index, last_log_term);
+        let term = self.hard.term;
+        if granted && bugs::active(Bug::RaftVoteBeforeSync) {
+            // The planted bug answers before asking for the vote's persist, so the answer
+            // does not wait for it.
+            self.send(from, Message::RequestVoteResponse { term, granted });
+        }
         if granted {
             self.hard.voted_for = Some(from);
             // The vote must be durable before the reply leaves (Raft Figure 2); otherwise a
-            // restart could vote again in this term and elect two leaders.
+            // restart could vote again in this term and elect two leaders. The reply comes
+            // after the persist, so it waits for it.
             if !bugs::active(Bug::RaftVoteNotPersisted) {
                 self.persist_hard_state(disk)?;
             }
             self.reset_election_timer(now);
         }
-        let term = self.hard.term;
-        self.send(from, Message::RequestVoteResponse { term, granted });
+        if !(granted && bugs::active(Bug::RaftVoteBeforeSync)) {
+            self.send(from, Message::RequestVoteResponse { term, granted });
+        }
         Ok(())
     }
 

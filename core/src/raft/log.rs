@@ -199,7 +199,8 @@ impl RaftLog {
         first
     }
 
-    /// Appends `entries` (which must continue the log) and syncs them.
+    /// Appends `entries` (which must continue the log) to the page cache; the owner asks for
+    /// the sync.
     pub fn append<D: Disk + ?Sized>(
         &mut self,
         disk: &mut D,
@@ -224,10 +225,14 @@ impl RaftLog {
             self.entries.push(entry.clone());
         }
         disk.write_at(&self.path, self.file_len, &bytes)?;
-        disk.sync(&self.path)?;
         self.file_len += bytes.len() as u64;
         self.check();
         Ok(())
+    }
+
+    /// The log file's path.
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// Removes the entries from `index` on. The caller appends right after, and that append's

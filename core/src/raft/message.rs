@@ -175,9 +175,11 @@ impl Message {
 
 /// Work a [`super::RaftNode`] hands back to its driver, in order.
 ///
-/// Durability is already done when an output appears: a node persists its term, vote, entries
-/// and snapshots synchronously inside the `handle_*` call, before it queues any output that
-/// depends on them, so the driver may send every message at once.
+/// Durability is in the outputs, as raft-rs's `persisted_messages`: the node writes its log
+/// and its term and vote to the page cache (or not at all) and asks for them to be made
+/// durable with [`Output::Persist`]. Every [`Output::Send`] waits for each `Persist` that came
+/// before it (the vote, the entries a success acknowledges), and each `Persist` for the ones
+/// before it; report each completion to [`super::RaftNode::handle_persisted`], in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
     /// Send `msg` to `to`. Losing it is safe; Raft retries.
@@ -197,6 +199,13 @@ pub enum Output {
         /// The command (empty for a leader's no-op).
         data: Vec<u8>,
     },
+    /// Make durable what the node wrote (see the type's documentation).
+    Persist {
+        /// Names it in [`super::RaftNode::handle_persisted`].
+        id: u64,
+        /// What to do.
+        write: Persist,
+    },
     /// Replace the application's state with this snapshot: it covers every entry through
     /// `index`, and the next [`Output::Apply`] is `index + 1`.
     RestoreSnapshot {
@@ -206,5 +215,25 @@ pub enum Output {
         term: u64,
         /// The application's snapshot bytes.
         data: Vec<u8>,
+    },
+}
+
+/// How an [`Output::Persist`] makes the node's state durable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Persist {
+    /// fdatasync the log file: it covers every write issued before the output.
+    Sync {
+        /// The file's path on the node's disk.
+        file: String,
+    },
+    /// Replace `{dir}/{name}` whole with `bytes`, atomically
+    /// ([`crate::disk::replace_file`]): the term and vote.
+    Replace {
+        /// The directory.
+        dir: String,
+        /// The file's name in it.
+        name: String,
+        /// The new contents.
+        bytes: Vec<u8>,
     },
 }

@@ -51,7 +51,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 pub use config::{RaftConfig, VOTERS_MAX};
 pub use error::{CompactError, ProposeError, RaftError, Refusal};
-pub use message::{AppendOutcome, Entry, Message, NodeId, Output};
+pub use message::{AppendOutcome, Entry, Message, NodeId, Output, Persist};
 pub use read::CommittedRead;
 
 use crate::disk::Disk;
@@ -136,6 +136,13 @@ pub struct RaftNode {
     votes: BTreeMap<NodeId, bool>,
     leader_state: Option<LeaderState>,
     outputs: VecDeque<Output>,
+    /// Persists handed out and not yet reported done, oldest first, each with the log index
+    /// it makes durable (`None` for the term and vote, or once the log was cut under it).
+    persisting: VecDeque<(u64, Option<u64>)>,
+    next_persist: u64,
+    /// Every entry through this index is durable in this node's log: what the leader counts
+    /// for itself (Raft Figure 2's "persist before responding" applies to its own vote too).
+    log_durable: u64,
     stats: RaftStats,
     failure: Option<String>,
 }
@@ -160,12 +167,20 @@ impl RaftNode {
         let snapshot = storage::load_snapshot(disk, dir)?;
         let (index, term) = snapshot.as_ref().map_or((0, 0), |s| (s.index, s.term));
         let (log, recovery) = RaftLog::open(disk, dir, index, term)?;
+        // A process crash keeps unsynced entries in the page cache: sync them before this
+        // process counts them as its own.
+        disk.sync(log.path())?;
+        let mut hard = hard;
         if log.last_term() > hard.term {
-            return Err(RaftError::Corrupt(format!(
-                "{dir}: log term {} is above the persisted term {}",
-                log.last_term(),
-                hard.term
-            )));
+            // The term and the entries of a new term are persisted by separate outputs, and
+            // the kernel may write the entries back first: the crash lost the term's persist,
+            // which every message of that term waited for. No vote of that term left this
+            // node, so it takes the term with no vote, as if it had never voted in it.
+            hard = HardState {
+                term: log.last_term(),
+                voted_for: None,
+            };
+            storage::store_hard_state(disk, dir, &hard)?;
         }
         let mut outputs = VecDeque::new();
         if let Some(snapshot) = &snapshot {
@@ -180,7 +195,6 @@ impl RaftNode {
             hard,
             role: Role::Follower,
             leader: None,
-            log,
             snapshot,
             commit: index,
             applied: index,
@@ -190,6 +204,10 @@ impl RaftNode {
             votes: BTreeMap::new(),
             leader_state: None,
             outputs,
+            persisting: VecDeque::new(),
+            next_persist: 0,
+            log_durable: log.last_index(),
+            log,
             stats: RaftStats {
                 tail_cut_bytes: recovery.tail_cut_bytes,
                 ..RaftStats::default()
@@ -223,8 +241,41 @@ impl RaftNode {
         self.guard(|node| node.tick(now, disk, rng))
     }
 
+    /// A [`Output::Persist`] completed (in the order they came out): what waited for it may
+    /// move on; the leader may count its own entries toward a commit. A failed persist fails
+    /// the node.
+    pub fn handle_persisted(
+        &mut self,
+        id: u64,
+        result: Result<(), crate::disk::DiskError>,
+    ) -> Result<(), RaftError> {
+        self.guard(|node| {
+            let Some(position) = node.persisting.iter().position(|(p, _)| *p == id) else {
+                return Ok(());
+            };
+            assert_eq!(
+                position, 0,
+                "persists complete in the order they were asked for"
+            );
+            let (_, durable) = node.persisting.pop_front().expect("found");
+            result?;
+            if let Some(index) = durable {
+                node.log_durable = node.log_durable.max(index.min(node.log.last_index()));
+            }
+            if node.role == Role::Leader {
+                node.maybe_commit();
+            }
+            Ok(())
+        })
+    }
+
+    /// Persists handed out and not yet reported done.
+    pub fn persists_pending(&self) -> usize {
+        self.persisting.len()
+    }
+
     /// Appends `data` as a new entry if this node leads, returning its index. The entry is
-    /// synced before this returns; it commits once a majority holds it.
+    /// written and its persist asked for; it commits once a majority holds it durably.
     pub fn propose<D: Disk + ?Sized>(
         &mut self,
         now: Instant,

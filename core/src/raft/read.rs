@@ -127,7 +127,7 @@ mod tests {
             commit: 3,
         };
         node.handle_message(at(0), disk, NodeId(1), append).unwrap();
-        drain(node);
+        drain(node, disk);
         assert_eq!((node.commit_index(), node.last_index()), (3, 5));
     }
 
@@ -206,7 +206,7 @@ mod tests {
         };
         node.handle_message(at(1), &mut disk, NodeId(1), install)
             .unwrap();
-        drain(&mut node);
+        drain(&mut node, &mut disk);
         let read = node.read_committed(4, 100, 1 << 20);
         assert!(matches!(read, CommittedRead::Snapshot { index: 8, .. }));
         assert_eq!(
@@ -247,6 +247,8 @@ mod tests {
             node.read_committed(1, 10, 100),
             CommittedRead::UpToDate { commit: 0 }
         );
+        // The leader counts itself once its own entries are durable.
+        drain(&mut node, &mut disk);
         node.handle_message(deadline, &mut disk, NodeId(2), success(1, 2))
             .unwrap();
         let read = node.read_committed(1, 10, 100);

@@ -127,7 +127,7 @@ impl RaftNode {
             index,
             data,
         };
-        self.log.append(disk, &[entry])?;
+        self.append_to_log(disk, &[entry])?;
         self.maybe_commit();
         for peer in self.peers() {
             self.send_append(peer);
@@ -208,8 +208,8 @@ impl RaftNode {
             .values()
             .map(|progress| progress.match_index)
             .collect();
-        // The leader's own log is synced through its last index before it counts itself.
-        matches.push(self.log.last_index());
+        // The leader counts itself only through what its own log holds durably.
+        matches.push(self.log_durable.min(self.log.last_index()));
         matches.sort_unstable_by(|a, b| b.cmp(a));
         let candidate = matches[self.config.quorum() - 1];
         if candidate <= self.commit {
@@ -436,10 +436,14 @@ impl RaftNode {
                 return Err(misbehaved(from, refusal));
             }
             self.log.truncate_from(disk, first_new)?;
+            // Persists under way covered entries that are gone: they no longer vouch.
+            self.log_durable = self.log_durable.min(first_new - 1);
+            for (_, durable) in &mut self.persisting {
+                *durable = None;
+            }
             self.stats.log_truncations += 1;
         }
-        self.log.append(disk, &entries[position..])?;
-        Ok(())
+        self.append_to_log(disk, &entries[position..])
     }
 
     /// Follower side: the leader is alive, and entries through `commit` are committed.

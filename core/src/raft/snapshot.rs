@@ -89,6 +89,8 @@ impl RaftNode {
         };
         storage::store_snapshot(disk, &self.dir, &snapshot)?;
         self.log.install_snapshot(disk, index, snapshot_term)?;
+        // The snapshot is durable and covers everything through `index`.
+        self.log_durable = self.log_durable.clamp(index, self.log.last_index());
         self.commit = index;
         self.applied = index;
         self.outputs.push_back(Output::RestoreSnapshot {

@@ -1,7 +1,7 @@
 //! Routing an input: the term rules every message obeys (Raft §5.1), dispatch to the role's
 //! handler, and the timers.
 
-use super::message::{AppendOutcome, Message, NodeId, Output};
+use super::message::{AppendOutcome, Entry, Message, NodeId, Output, Persist};
 use super::storage;
 use super::{RaftError, RaftNode, Refusal};
 use crate::disk::Disk;
@@ -168,11 +168,42 @@ impl RaftNode {
             .collect()
     }
 
+    /// Asks for the term and vote to be persisted: every message from here on waits for it.
     pub(super) fn persist_hard_state<D: Disk + ?Sized>(
         &mut self,
         disk: &mut D,
     ) -> Result<(), RaftError> {
-        storage::store_hard_state(disk, &self.dir, &self.hard)?;
+        let _ = disk;
+        let write = Persist::Replace {
+            dir: self.dir.clone(),
+            name: storage::STATE_NAME.to_string(),
+            bytes: self.hard.encode(),
+        };
+        self.persist(write, None);
         Ok(())
+    }
+
+    /// Writes `entries` after the log's end and asks for them to be persisted.
+    pub(super) fn append_to_log<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        entries: &[Entry],
+    ) -> Result<(), RaftError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.log.append(disk, entries)?;
+        let file = self.log.path().to_string();
+        let last = self.log.last_index();
+        self.persist(Persist::Sync { file }, Some(last));
+        Ok(())
+    }
+
+    fn persist(&mut self, write: Persist, durable: Option<u64>) {
+        let id = self.next_persist;
+        self.next_persist += 1;
+        self.persisting.push_back((id, durable));
+        // Never dropped, unlike a message: what waits for it would wait forever.
+        self.outputs.push_back(Output::Persist { id, write });
     }
 }

@@ -28,7 +28,7 @@ pub struct HardState {
 }
 
 impl HardState {
-    fn encode(&self) -> Vec<u8> {
+    pub(super) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(STATE_BYTES);
         out.extend_from_slice(&VERSION.to_be_bytes());
         out.extend_from_slice(&self.term.to_be_bytes());
@@ -134,22 +134,8 @@ pub fn store_snapshot<D: Disk + ?Sized>(
     replace_file(disk, dir, SNAPSHOT_NAME, &snapshot.encode())
 }
 
-/// Writes `bytes` under `{dir}/{name}.tmp`, syncs it, renames it over `{dir}/{name}` and syncs
-/// the directory: after `Ok`, the new contents survive any crash.
-pub fn replace_file<D: Disk + ?Sized>(
-    disk: &mut D,
-    dir: &str,
-    name: &str,
-    bytes: &[u8],
-) -> Result<(), DiskError> {
-    let tmp = format!("{dir}/{name}.tmp");
-    remove_if_present(disk, &tmp)?;
-    disk.create(&tmp)?;
-    disk.write_at(&tmp, 0, bytes)?;
-    disk.sync(&tmp)?;
-    disk.rename(&tmp, &format!("{dir}/{name}"))?;
-    disk.sync_dir(dir)
-}
+/// See [`crate::disk::replace_file`].
+pub use crate::disk::replace_file;
 
 /// Removes `path`; a missing file is not an error.
 pub fn remove_if_present<D: Disk + ?Sized>(disk: &mut D, path: &str) -> Result<(), DiskError> {

@@ -15,7 +15,7 @@ use crate::api::{
     ProduceRequest, Request, Response, TopicPartition, CONSUMER_REPLICA_ID,
 };
 use crate::controller::Listener;
-use crate::disk::Disk;
+use crate::disk::{replace_file, Disk};
 use crate::mem_disk::MemDisk;
 use crate::record::{Compression, RecordBatch, RecordBatchBuilder};
 use crate::rng::SplitMix64;
@@ -108,25 +108,46 @@ impl Harness {
             let mut syncs = Vec::new();
             let outputs: Vec<NodeOutput> = std::iter::from_fn(|| node.poll_output()).collect();
             for output in outputs {
-                if let NodeOutput::Sync { token, files } = output {
-                    tracker.issued(token);
-                    syncs.push((token, files));
-                } else if let Some(output) = tracker.admit(output) {
-                    self.carry_out(index, output);
+                match output {
+                    NodeOutput::Sync { token, after, .. }
+                    | NodeOutput::Replace { token, after, .. } => {
+                        tracker.issued(token, after);
+                        syncs.push(output);
+                    }
+                    output => {
+                        if let Some(output) = tracker.admit(output) {
+                            self.carry_out(index, output);
+                        }
+                    }
                 }
             }
             if syncs.is_empty() {
                 break;
             }
             let (now, wall_ms) = (self.now, self.wall_ms());
-            for (token, files) in syncs {
+            for sync in syncs {
                 let disk = &mut self.disks[index];
-                let result = files.iter().try_for_each(|file| disk.sync(file));
-                let ok = result.is_ok();
-                let node = self.nodes[index].as_mut().expect("running");
-                node.handle_sync_done(now, wall_ms, disk, &mut self.rng, token, result);
-                for output in tracker.completed(token, ok) {
+                let (token, result) = match sync {
+                    NodeOutput::Sync { token, files, .. } => {
+                        (token, files.iter().try_for_each(|file| disk.sync(file)))
+                    }
+                    NodeOutput::Replace {
+                        token,
+                        dir,
+                        name,
+                        bytes,
+                        ..
+                    } => (token, replace_file(disk, &dir, &name, &bytes)),
+                    _ => unreachable!("only syncs were kept"),
+                };
+                let completed = tracker.io_done(token, result);
+                for output in completed.outputs {
                     self.carry_out(index, output);
+                }
+                for (token, result) in completed.syncs {
+                    let node = self.nodes[index].as_mut().expect("running");
+                    let disk = &mut self.disks[index];
+                    node.handle_sync_done(now, wall_ms, disk, &mut self.rng, token, result);
                 }
             }
         }
@@ -146,7 +167,9 @@ impl Harness {
             } => {
                 assert!(self.answers.insert(client, response).is_none());
             }
-            NodeOutput::Sync { .. } => unreachable!("syncs are run by drain"),
+            NodeOutput::Sync { .. } | NodeOutput::Replace { .. } => {
+                unreachable!("syncs are run by drain")
+            }
         }
     }
 

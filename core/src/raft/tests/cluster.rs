@@ -213,6 +213,24 @@ impl Cluster {
     fn drain(&mut self, i: usize) {
         while let Some(output) = self.nodes[i].as_mut().unwrap().poll_output() {
             match output {
+                Output::Persist { id, write } => {
+                    // Carried out at once: the outputs after it come after it.
+                    let disk = &mut self.disks[i];
+                    let result = match write {
+                        Persist::Sync { file } => disk.sync(&file),
+                        Persist::Replace { dir, name, bytes } => {
+                            crate::disk::replace_file(disk, &dir, &name, &bytes)
+                        }
+                    };
+                    let node = self.nodes[i].as_mut().unwrap();
+                    let result = node.handle_persisted(id, result);
+                    if let Err(RaftError::Disk(DiskError::Crashed)) = result {
+                        return self.crash(i);
+                    }
+                    if let Err(error) = result {
+                        self.fail(&format!("node {i} failed to persist: {error}"));
+                    }
+                }
                 Output::Send { to, msg } => self.transmit(i, to.0 as usize - 1, msg),
                 Output::Apply { index, term, data } => {
                     if index != self.apps[i].index + 1 {

@@ -19,7 +19,7 @@ fn election_runs_pre_vote_then_vote_then_leads() {
         last_log_term: 0,
     };
     assert_eq!(
-        drain(&mut node),
+        drain(&mut node, &mut disk),
         vec![send(2, pre_vote.clone()), send(3, pre_vote)]
     );
 
@@ -36,7 +36,10 @@ fn election_runs_pre_vote_then_vote_then_leads() {
         last_log_index: 0,
         last_log_term: 0,
     };
-    assert_eq!(drain(&mut node), vec![send(2, vote.clone()), send(3, vote)]);
+    assert_eq!(
+        drain(&mut node, &mut disk),
+        vec![send(2, vote.clone()), send(3, vote)]
+    );
 
     let granted = Message::RequestVoteResponse {
         term: 1,
@@ -57,7 +60,7 @@ fn election_runs_pre_vote_then_vote_then_leads() {
         commit: 0,
     };
     assert_eq!(
-        drain(&mut node),
+        drain(&mut node, &mut disk),
         vec![send(2, append.clone()), send(3, append)]
     );
 
@@ -70,7 +73,7 @@ fn election_runs_pre_vote_then_vote_then_leads() {
         term: 1,
         data: Vec::new(),
     };
-    assert_eq!(drain(&mut node), vec![send(2, heartbeat), apply]);
+    assert_eq!(drain(&mut node, &mut disk), vec![send(2, heartbeat), apply]);
     assert_eq!(node.stats().leaderships_won, 1);
 }
 
@@ -80,7 +83,7 @@ fn majority_refusal_ends_the_pre_vote_round() {
     let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(2));
     let mut node = open(&mut disk, 1, 3);
     let now = fire_election_timeout(&mut node, &mut disk, &mut rng);
-    drain(&mut node);
+    drain(&mut node, &mut disk);
     for peer in [2, 3] {
         let refused = Message::PreVoteResponse {
             term: 0,
@@ -90,8 +93,50 @@ fn majority_refusal_ends_the_pre_vote_round() {
             .unwrap();
     }
     assert_eq!((node.role(), node.term()), (Role::Follower, 0));
-    assert!(drain(&mut node).is_empty());
+    assert!(drain(&mut node, &mut disk).is_empty());
     assert!(node.poll_timeout().unwrap() > now);
+}
+
+#[test]
+fn a_granted_vote_comes_out_after_the_persist_of_the_vote() {
+    // Raft Figure 2, with durability in the outputs (raft-rs's persisted messages): the
+    // reply follows the term-and-vote persist in the output queue, so a driver holds it until
+    // the persist completes. The planted bug `Bug::RaftVoteBeforeSync` puts it first.
+    let mut disk = MemDisk::default();
+    let mut node = open(&mut disk, 2, 3);
+    let request = Message::RequestVote {
+        term: 4,
+        last_log_index: 0,
+        last_log_term: 0,
+    };
+    node.handle_message(at(5), &mut disk, NodeId(1), request)
+        .unwrap();
+    let outputs: Vec<Output> = std::iter::from_fn(|| node.poll_output()).collect();
+    let granted = send(
+        1,
+        Message::RequestVoteResponse {
+            term: 4,
+            granted: true,
+        },
+    );
+    let persist_at = outputs.iter().position(|o| {
+        matches!(
+            o,
+            Output::Persist {
+                write: Persist::Replace { .. },
+                ..
+            }
+        )
+    });
+    let reply_at = outputs.iter().position(|o| *o == granted);
+    assert!(persist_at.is_some() && reply_at.is_some(), "{outputs:?}");
+    assert_eq!(
+        persist_at < reply_at,
+        !bugs::active(Bug::RaftVoteBeforeSync),
+        "{outputs:?}"
+    );
+    // Until the persist completes, nothing of the vote is on the disk.
+    assert_eq!(open(&mut disk.clone(), 2, 3).voted_for(), None);
 }
 
 #[test]
@@ -112,7 +157,7 @@ fn vote_is_durable_before_the_reply() {
         term: 4,
         granted: true,
     };
-    assert_eq!(drain(&mut node), vec![send(1, granted)]);
+    assert_eq!(drain(&mut node, &mut disk), vec![send(1, granted)]);
 
     let bug = bugs::active(Bug::RaftVoteNotPersisted);
     let mut node = open(&mut disk, 2, 3);
@@ -129,7 +174,7 @@ fn vote_is_durable_before_the_reply() {
         term: 4,
         granted: bug,
     };
-    assert_eq!(drain(&mut node), vec![send(3, second_vote)]);
+    assert_eq!(drain(&mut node, &mut disk), vec![send(3, second_vote)]);
 }
 
 #[test]
@@ -147,7 +192,7 @@ fn vote_refused_to_a_candidate_with_a_stale_log() {
     };
     node.handle_message(at(0), &mut disk, NodeId(1), append)
         .unwrap();
-    drain(&mut node);
+    drain(&mut node, &mut disk);
     // Past the leader's lease, so only the log decides.
     let late = at(500);
     for (last_log_index, last_log_term, granted) in [(5, 1, false), (1, 2, false), (2, 2, true)] {
@@ -161,7 +206,7 @@ fn vote_refused_to_a_candidate_with_a_stale_log() {
             .unwrap();
         let granted = granted || bugs::active(Bug::RaftVoteForStaleLog);
         let reply = Message::RequestVoteResponse { term: 3, granted };
-        assert_eq!(drain(&mut node), vec![send(3, reply)]);
+        assert_eq!(drain(&mut node, &mut disk), vec![send(3, reply)]);
     }
 }
 
@@ -175,7 +220,7 @@ fn pre_vote_refused_by_a_node_that_hears_its_leader() {
     node.handle_message(at(10), &mut disk, NodeId(1), heartbeat)
         .unwrap();
     assert_eq!(
-        drain(&mut node),
+        drain(&mut node, &mut disk),
         vec![send(1, Message::HeartbeatResponse { term: 3 })]
     );
     let pre_vote = Message::PreVote {
@@ -189,7 +234,7 @@ fn pre_vote_refused_by_a_node_that_hears_its_leader() {
         term: 3,
         granted: false,
     };
-    assert_eq!(drain(&mut node), vec![send(3, refused)]);
+    assert_eq!(drain(&mut node, &mut disk), vec![send(3, refused)]);
     assert_eq!(node.stats().pre_votes_refused_for_lease, 1);
     assert_eq!((node.term(), node.leader()), (3, Some(NodeId(1))));
 
@@ -199,7 +244,7 @@ fn pre_vote_refused_by_a_node_that_hears_its_leader() {
         term: 4,
         granted: true,
     };
-    assert_eq!(drain(&mut node), vec![send(3, granted)]);
+    assert_eq!(drain(&mut node, &mut disk), vec![send(3, granted)]);
     assert_eq!(node.term(), 3, "granting a pre-vote changes nothing");
 }
 
@@ -225,7 +270,7 @@ fn returning_partitioned_node_does_not_disrupt_the_leader() {
     follower
         .handle_message(at(0), &mut follower_disk, NodeId(1), heartbeat)
         .unwrap();
-    drain(&mut follower);
+    drain(&mut follower, &mut follower_disk);
     let request = Message::RequestVote {
         term: 7,
         last_log_index: 0,
@@ -234,7 +279,7 @@ fn returning_partitioned_node_does_not_disrupt_the_leader() {
     follower
         .handle_message(at(30), &mut follower_disk, NodeId(3), request)
         .unwrap();
-    assert!(drain(&mut follower).is_empty());
+    assert!(drain(&mut follower, &mut follower_disk).is_empty());
     assert_eq!((follower.term(), follower.leader()), (1, Some(NodeId(1))));
     assert_eq!(follower.stats().votes_ignored_for_lease, 1);
 }
@@ -258,7 +303,7 @@ fn leader_without_a_quorum_steps_down() {
     while node.role() == Role::Leader {
         now = node.poll_timeout().unwrap();
         node.handle_timeout(now, &mut disk, &mut rng).unwrap();
-        drain(&mut node);
+        drain(&mut node, &mut disk);
     }
     assert_eq!(
         now,
@@ -281,7 +326,7 @@ fn leader_with_a_quorum_keeps_leading() {
     for _ in 0..100 {
         let now = node.poll_timeout().unwrap();
         node.handle_timeout(now, &mut disk, &mut rng).unwrap();
-        drain(&mut node);
+        drain(&mut node, &mut disk);
         node.handle_message(
             now,
             &mut disk,
@@ -299,15 +344,16 @@ fn single_voter_elects_itself_and_commits_alone() {
     let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(11));
     let mut node = open(&mut disk, 1, 1);
     let now = fire_election_timeout(&mut node, &mut disk, &mut rng);
-    assert_eq!(
-        (node.role(), node.term(), node.commit_index()),
-        (Role::Leader, 1, 1)
-    );
+    assert_eq!((node.role(), node.term()), (Role::Leader, 1));
+    // The leader counts its no-op once the no-op is durable.
+    assert_eq!(node.commit_index(), 0);
+    assert_eq!(drain(&mut node, &mut disk).len(), 1);
+    assert_eq!(node.commit_index(), 1);
     assert_eq!(node.propose(now, &mut disk, b"x".to_vec()), Ok(2));
-    let applied: Vec<Output> = drain(&mut node);
-    assert_eq!(applied.len(), 2);
+    let applied: Vec<Output> = drain(&mut node, &mut disk);
+    assert_eq!(applied.len(), 1);
     assert_eq!(
-        applied[1],
+        applied[0],
         Output::Apply {
             index: 2,
             term: 1,

@@ -33,8 +33,25 @@ pub(super) fn open(disk: &mut MemDisk, id: u32, voters: u32) -> RaftNode {
     RaftNode::open(disk, DIR, config(id, voters)).expect("open")
 }
 
-pub(super) fn drain(node: &mut RaftNode) -> Vec<Output> {
-    std::iter::from_fn(|| node.poll_output()).collect()
+/// The node's outputs, with each persist carried out on `disk` and reported at once (the
+/// outputs after it come after it, as a driver releases them).
+pub(super) fn drain<D: Disk + ?Sized>(node: &mut RaftNode, disk: &mut D) -> Vec<Output> {
+    let mut outputs = Vec::new();
+    while let Some(output) = node.poll_output() {
+        match output {
+            Output::Persist { id, write } => {
+                let result = match write {
+                    Persist::Sync { file } => disk.sync(&file),
+                    Persist::Replace { dir, name, bytes } => {
+                        crate::disk::replace_file(disk, &dir, &name, &bytes)
+                    }
+                };
+                node.handle_persisted(id, result).expect("persisted");
+            }
+            output => outputs.push(output),
+        }
+    }
+    outputs
 }
 
 pub(super) fn send(to: u32, msg: Message) -> Output {
@@ -109,6 +126,6 @@ pub(super) fn elect(
     }
     assert_eq!(node.role(), Role::Leader);
     assert_eq!(node.term(), term);
-    drain(node);
+    drain(node, disk);
     deadline
 }

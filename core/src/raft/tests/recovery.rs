@@ -14,11 +14,12 @@ fn compacted_leader_sends_its_snapshot_and_the_follower_installs_it() {
     for data in [b"a", b"b"] {
         leader.propose(now, &mut disk, data.to_vec()).unwrap();
     }
+    drain(&mut leader, &mut disk);
     leader
         .handle_message(now, &mut disk, NodeId(2), success(1, 3))
         .unwrap();
     assert_eq!(leader.commit_index(), 3);
-    drain(&mut leader);
+    drain(&mut leader, &mut disk);
     leader.compact(&mut disk, 3, b"state@3".to_vec()).unwrap();
     assert_eq!((leader.first_index(), leader.last_index()), (4, 3));
 
@@ -32,7 +33,7 @@ fn compacted_leader_sends_its_snapshot_and_the_follower_installs_it() {
         snapshot_term: 1,
         data: b"state@3".to_vec(),
     };
-    let to_3: Vec<Output> = drain(&mut leader)
+    let to_3: Vec<Output> = drain(&mut leader, &mut disk)
         .into_iter()
         .filter(|out| matches!(out, Output::Send { to: NodeId(3), .. }))
         .collect();
@@ -52,7 +53,7 @@ fn compacted_leader_sends_its_snapshot_and_the_follower_installs_it() {
     follower
         .handle_message(now, &mut follower_disk, NodeId(1), stale)
         .unwrap();
-    drain(&mut follower);
+    drain(&mut follower, &mut follower_disk);
     follower
         .handle_message(now, &mut follower_disk, NodeId(1), install)
         .unwrap();
@@ -66,7 +67,7 @@ fn compacted_leader_sends_its_snapshot_and_the_follower_installs_it() {
         match_index: 3,
     };
     assert_eq!(
-        drain(&mut follower),
+        drain(&mut follower, &mut follower_disk),
         vec![restore.clone(), send(1, reply.clone())]
     );
     assert_eq!(
@@ -80,7 +81,7 @@ fn compacted_leader_sends_its_snapshot_and_the_follower_installs_it() {
 
     // Reopened, it restores the snapshot first and keeps its place.
     let mut reopened = open(&mut follower_disk, 3, 3);
-    assert_eq!(drain(&mut reopened), vec![restore]);
+    assert_eq!(drain(&mut reopened, &mut follower_disk), vec![restore]);
     assert_eq!(reopened.snapshot_index_term(), (3, 1));
 
     // The leader resumes normal replication after the snapshot.
@@ -88,7 +89,7 @@ fn compacted_leader_sends_its_snapshot_and_the_follower_installs_it() {
         .handle_message(now, &mut disk, NodeId(3), reply)
         .unwrap();
     leader.propose(now, &mut disk, b"c".to_vec()).unwrap();
-    let out = drain(&mut leader);
+    let out = drain(&mut leader, &mut disk);
     let to_3 = out
         .iter()
         .find(|o| matches!(o, Output::Send { to: NodeId(3), .. }));
@@ -123,7 +124,7 @@ fn restart_recovers_term_vote_and_log() {
     };
     node.handle_message(at(500), &mut disk, NodeId(3), request)
         .unwrap();
-    drain(&mut node);
+    drain(&mut node, &mut disk);
     let reopened = open(&mut disk, 2, 3);
     let vote = (!bugs::active(Bug::RaftVoteNotPersisted)).then_some(NodeId(3));
     assert_eq!((reopened.term(), reopened.voted_for()), (4, vote));
@@ -182,7 +183,7 @@ fn torn_log_tail_is_cut_at_open() {
     reopened
         .handle_message(at(1), &mut disk, NodeId(1), append)
         .unwrap();
-    assert_eq!(drain(&mut reopened)[0], send(1, success(1, 2)));
+    assert_eq!(drain(&mut reopened, &mut disk)[0], send(1, success(1, 2)));
     assert_eq!(open(&mut disk, 2, 3).last_index(), 2);
 }
 
@@ -192,15 +193,25 @@ fn disk_error_fails_the_node_until_reopened() {
     let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(9));
     let mut node = open(&mut disk, 1, 3);
     node.handle_timeout(at(0), &mut disk, &mut rng).unwrap();
-    disk.fail_after_calls = Some(1);
     let request = Message::RequestVote {
         term: 2,
         last_log_index: 0,
         last_log_term: 0,
     };
-    let error = node
-        .handle_message(at(1), &mut disk, NodeId(2), request)
-        .unwrap_err();
+    node.handle_message(at(1), &mut disk, NodeId(2), request)
+        .unwrap();
+    // The term and vote go out as a persist, and the granted vote waits behind it.
+    let Some(Output::Persist {
+        id,
+        write: Persist::Replace { dir, name, bytes },
+    }) = node.poll_output()
+    else {
+        panic!("the vote's persist comes first");
+    };
+    disk.fail_after_calls = Some(1);
+    let result = crate::disk::replace_file(&mut disk, &dir, &name, &bytes);
+    assert!(result.is_err());
+    let error = node.handle_persisted(id, result).unwrap_err();
     assert!(matches!(error, RaftError::Disk(_)), "{error}");
     assert!(error.is_fatal());
     assert_eq!(node.poll_output(), None);

@@ -15,7 +15,7 @@ fn stale_leader_is_told_the_newer_term() {
         Message::Heartbeat { term: 5, commit: 0 },
     )
     .unwrap();
-    drain(&mut node);
+    drain(&mut node, &mut disk);
     let old = Message::AppendEntries {
         term: 3,
         prev_index: 0,
@@ -29,7 +29,7 @@ fn stale_leader_is_told_the_newer_term() {
         term: 5,
         outcome: AppendOutcome::StaleTerm,
     };
-    assert_eq!(drain(&mut node), vec![send(1, reply)]);
+    assert_eq!(drain(&mut node, &mut disk), vec![send(1, reply)]);
     assert_eq!(node.last_index(), 0);
 }
 
@@ -54,7 +54,7 @@ fn follower_conflict_reply_carries_the_back_off_hint() {
     };
     node.handle_message(at(0), &mut disk, NodeId(1), append)
         .unwrap();
-    assert_eq!(drain(&mut node), vec![send(1, success(2, 4))]);
+    assert_eq!(drain(&mut node, &mut disk), vec![send(1, success(2, 4))]);
     let cases = [(4, 3, Some(2), 3), (9, 3, None, 5)];
     for (prev_index, prev_term, conflict_term, first_index) in cases {
         let probe = Message::AppendEntries {
@@ -72,7 +72,7 @@ fn follower_conflict_reply_carries_the_back_off_hint() {
             first_index,
         };
         let reply = Message::AppendEntriesResponse { term: 3, outcome };
-        assert_eq!(drain(&mut node), vec![send(3, reply)]);
+        assert_eq!(drain(&mut node, &mut disk), vec![send(3, reply)]);
     }
     // The new leader's entries replace the conflicting suffix (truncated durably).
     let append = Message::AppendEntries {
@@ -84,7 +84,7 @@ fn follower_conflict_reply_carries_the_back_off_hint() {
     };
     node.handle_message(at(2), &mut disk, NodeId(3), append)
         .unwrap();
-    assert_eq!(drain(&mut node)[0], send(3, success(3, 3)));
+    assert_eq!(drain(&mut node, &mut disk)[0], send(3, success(3, 3)));
     assert_eq!(
         (node.last_index(), node.term_at(3), node.commit_index()),
         (3, Some(3), 3)
@@ -109,7 +109,7 @@ fn follower_commit_stops_at_the_last_new_entry() {
     };
     node.handle_message(at(0), &mut disk, NodeId(1), old)
         .unwrap();
-    drain(&mut node);
+    drain(&mut node, &mut disk);
     let new = Message::AppendEntries {
         term: 2,
         prev_index: 0,
@@ -140,7 +140,7 @@ fn leader_backs_off_by_whole_terms() {
     };
     node.handle_message(at(0), &mut disk, NodeId(2), history)
         .unwrap();
-    drain(&mut node);
+    drain(&mut node, &mut disk);
     elect(&mut node, &mut disk, &mut rng, at(1_000));
     let now = at(1_000);
     // The probe went out at prev_index 6; the follower holds term 2 from index 3 on.
@@ -155,7 +155,7 @@ fn leader_backs_off_by_whole_terms() {
     };
     node.handle_message(now, &mut disk, NodeId(3), reply)
         .unwrap();
-    let out = drain(&mut node);
+    let out = drain(&mut node, &mut disk);
     let Output::Send {
         msg:
             Message::AppendEntries {
@@ -195,7 +195,7 @@ fn leader_backs_off_by_whole_terms() {
     };
     node.handle_message(now, &mut disk, NodeId(3), reply)
         .unwrap();
-    let out = drain(&mut node);
+    let out = drain(&mut node, &mut disk);
     assert_eq!(out.len(), 1, "a stale conflict reply is ignored: {out:?}");
     let Output::Send {
         msg:
@@ -244,7 +244,7 @@ fn figure_8_old_term_entry_is_not_committed_by_counting() {
         Message::Heartbeat { term: 3, commit: 1 },
     )
     .unwrap();
-    drain(&mut node);
+    drain(&mut node, &mut disk);
     elect(&mut node, &mut disk, &mut rng, at(1_000));
     assert_eq!(
         (node.term(), node.last_index(), node.term_at(3)),
@@ -268,7 +268,7 @@ fn figure_8_old_term_entry_is_not_committed_by_counting() {
     node.handle_message(now, &mut disk, NodeId(3), success(4, 3))
         .unwrap();
     assert_eq!(node.commit_index(), 3);
-    let applied: Vec<u64> = drain(&mut node)
+    let applied: Vec<u64> = drain(&mut node, &mut disk)
         .into_iter()
         .filter_map(|out| match out {
             Output::Apply { index, .. } => Some(index),
