@@ -28,6 +28,11 @@
 //! 5. **Errors are inputs.** Any call may fail with [`DiskError`]; a failed `write_at` may have
 //!    written a prefix of its bytes. [`DiskError::Crashed`] means the machine or process died
 //!    during the call: the caller must stop using the disk and recover from a fresh open.
+//! 6. **A sync begun earlier covers what was written before it.** A driver may run a sync off
+//!    the caller's thread (a node's `Sync` output): it covers exactly the writes and
+//!    truncations issued before it was asked for, and they are durable once its completion is
+//!    reported. Until then rule 3 holds for them, and the kernel may write any of them back
+//!    first, in any order across files.
 
 use core::fmt;
 

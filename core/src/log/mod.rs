@@ -7,7 +7,10 @@
 //!
 //! Call order: [`Log::open`] (which recovers), then any mix of [`Log::append`], [`Log::read`],
 //! [`Log::flush`], [`Log::maintain`] (flush.ms and retention), [`Log::truncate_to`] and
-//! [`Log::delete_records_before`], then [`Log::close`] for a clean shutdown. After any storage
+//! [`Log::delete_records_before`], then [`Log::close`] for a clean shutdown. An owner that
+//! does not sync on its own thread (a node) appends with [`Log::append_unsynced`], asks
+//! [`Log::flush_wanted`], and hands the flush out with [`Log::flush_begin`], reporting it with
+//! [`Log::flush_done`] or [`Log::flush_failed`]. After any storage
 //! failure that leaves the log's state uncertain (a failed fsync, a crash mid-call) every call
 //! returns [`LogError::Failed`]: the owner reopens the log, which recovers it.
 

@@ -15,8 +15,11 @@
 //! 2. Drive it with any mix of [`RaftNode::handle_message`], [`RaftNode::handle_timeout`]
 //!    (when [`RaftNode::poll_timeout`] is due; a fresh node asks for one at once, to draw its
 //!    first randomized election timeout), [`RaftNode::propose`] and [`RaftNode::compact`].
-//! 3. After each call, drain [`RaftNode::poll_output`] until `None`: send the messages, apply
-//!    the entries. Everything an output depends on is already durable.
+//! 3. After each call, drain [`RaftNode::poll_output`] until `None`: carry out each
+//!    [`Output::Persist`] (off the caller's loop if it likes) and report it to
+//!    [`RaftNode::handle_persisted`], in order; send each message once every persist before it
+//!    has completed; apply the entries. The node never syncs inside a call: its vote, term
+//!    and entries leave it as persists, and what depends on them waits for them.
 //!
 //! A disk error fails the node: that call returns it, and every later call returns
 //! [`RaftError::Failed`] and yields no outputs. The owner reopens the node from the disk. A bad

@@ -33,6 +33,11 @@ struct Cluster {
     next_client: u64,
     /// Requests between brokers sent during the current step.
     wire: Vec<(BrokerId, BrokerId, u64, Request)>,
+    /// The sync each answer waited on, by client.
+    afters: Vec<(u64, Option<u64>)>,
+    /// When set, syncs are kept here until [`Cluster::complete_syncs`] instead of completing
+    /// at once.
+    held_syncs: Option<Vec<(BrokerId, u64, Vec<String>)>>,
 }
 
 /// A memory disk that can be made full: creating files and writing then fail with ENOSPC.
@@ -147,9 +152,51 @@ impl Cluster {
             answers: Vec::new(),
             next_client: 0,
             wire: Vec::new(),
+            afters: Vec::new(),
+            held_syncs: None,
         };
         cluster.push_roles();
         cluster
+    }
+
+    /// A cluster whose replicas run with `durability` and `flush.messages`, and whose syncs
+    /// wait for [`Cluster::complete_syncs`].
+    fn holding_syncs(brokers: i32, durability: Durability, flush_messages: i64) -> Cluster {
+        let mut cluster = Cluster::new(brokers, 1);
+        for node in &mut cluster.nodes {
+            node.manager.config.durability = durability;
+            node.manager.config.log.flush_messages = flush_messages;
+            for partition in node.manager.partitions.values_mut() {
+                let mut log = partition.log.config().clone();
+                log.flush_messages = flush_messages;
+                partition.log.set_config(log).unwrap();
+            }
+        }
+        cluster.held_syncs = Some(Vec::new());
+        cluster
+    }
+
+    /// Completes the syncs held so far, in the order they were asked for.
+    fn complete_syncs(&mut self) {
+        let held = std::mem::take(self.held_syncs.as_mut().expect("holding"));
+        for (broker, id, files) in held {
+            let node = &mut self.nodes[broker as usize];
+            let result = files.iter().try_for_each(|file| node.disk.sync(file));
+            node.manager
+                .handle_sync_done(self.now, 0, &mut node.disk, id, result);
+        }
+        self.deliver();
+    }
+
+    /// The held syncs' ids.
+    fn held_sync_ids(&self) -> Vec<u64> {
+        let held = self.held_syncs.as_ref().expect("holding");
+        held.iter().map(|(_, id, _)| *id).collect()
+    }
+
+    fn after(&self, client: u64) -> Option<u64> {
+        let found = self.afters.iter().find(|(c, _)| *c == client);
+        found.expect("answered").1
     }
 
     fn state(&self) -> crate::controller::PartitionState {
@@ -263,6 +310,10 @@ impl Cluster {
 
     fn route(&mut self, from: BrokerId, output: ReplicaOutput) {
         match output {
+            ReplicaOutput::Sync { id, files } if self.held_syncs.is_some() => {
+                let held = self.held_syncs.as_mut().expect("holding");
+                held.push((from, id, files));
+            }
             ReplicaOutput::Sync { id, files } => {
                 // Syncs complete at once; what waits on one comes out after it, in order.
                 let node = &mut self.nodes[from as usize];
@@ -284,8 +335,13 @@ impl Cluster {
                     .handle_response(self.now, 0, &mut node.disk, id, answer);
             }
             ReplicaOutput::Respond {
-                client, response, ..
-            } => self.answers.push((from, client, response)),
+                client,
+                response,
+                after,
+            } => {
+                self.afters.push((client, after));
+                self.answers.push((from, client, response))
+            }
             ReplicaOutput::Request {
                 to, id, request, ..
             } => self.wire.push((from, to, id, request)),
@@ -498,3 +554,57 @@ fn a_leader_on_a_full_disk_refuses_writes_until_its_epoch_checkpoint_is_written(
 }
 
 mod idempotence;
+
+#[test]
+fn in_fsync_mode_an_answer_waits_on_its_sync_and_the_high_watermark_on_durable_ends() {
+    // Durability in the outputs (STYLE 3): the leader writes to the page cache and asks for a
+    // sync; the acks=1 answer carries that sync, and the high watermark counts only what is
+    // durable, so an acks=all answer comes once the sync completed, needing none.
+    let mut cluster = Cluster::holding_syncs(1, Durability::Fsync, i64::MAX);
+    let one = cluster.produce(0, 1, &["a"]);
+    let all = cluster.produce(0, -1, &["b"]);
+    let held = cluster.held_sync_ids();
+    assert_eq!(held.len(), 2, "one sync per produce");
+    assert_eq!(cluster.produce_error(one), Some(ErrorCode::None));
+    assert_eq!(cluster.after(one), Some(held[0]));
+    assert_eq!(
+        cluster.answer(all),
+        None,
+        "acks=all waits for the durable end"
+    );
+    assert_eq!(cluster.hw(0), 0);
+    cluster.complete_syncs();
+    assert_eq!(cluster.hw(0), 2);
+    assert_eq!(cluster.produce_error(all), Some(ErrorCode::None));
+    assert_eq!(
+        cluster.after(all),
+        None,
+        "its sync completed before it was answered"
+    );
+    // The next answer waits on its own sync.
+    let three = cluster.produce(0, 1, &["c"]);
+    assert_eq!(
+        cluster.after(three),
+        cluster.held_sync_ids().first().copied()
+    );
+}
+
+#[test]
+fn under_flush_messages_only_the_answers_that_trigger_a_flush_wait() {
+    // Kafka's `flush.messages`: the append that reaches the count flushes the log before it
+    // is answered; the ones before it are answered from the page cache.
+    let mut cluster = Cluster::holding_syncs(1, Durability::PageCache, 2);
+    let first = cluster.produce(0, 1, &["a"]);
+    assert_eq!(cluster.after(first), None);
+    assert!(cluster.held_sync_ids().is_empty());
+    let second = cluster.produce(0, 1, &["b"]);
+    assert_eq!(cluster.held_sync_ids().len(), 1);
+    assert_eq!(
+        cluster.after(second),
+        cluster.held_sync_ids().first().copied()
+    );
+    // In page-cache mode the high watermark counts the log end: replication, not the sync,
+    // makes a write durable.
+    assert_eq!(cluster.hw(0), 2);
+    cluster.complete_syncs();
+}
