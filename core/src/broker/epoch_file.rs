@@ -37,23 +37,21 @@ pub fn load(disk: &mut dyn Disk, dir: &str) -> Result<Option<i64>, DiskError> {
     Ok((epoch >= 0).then_some(epoch))
 }
 
-/// Durably replaces the epoch stored in `dir`.
-pub fn store(disk: &mut dyn Disk, dir: &str, epoch: i64) -> Result<(), DiskError> {
+/// The file's contents for `epoch`, for a durable replace of `{dir}/BROKER_EPOCH_FILE`.
+pub fn encode(epoch: i64) -> Vec<u8> {
     assert!(epoch >= 0, "broker epochs handed out are not negative");
     let mut bytes = epoch.to_be_bytes().to_vec();
     bytes.extend_from_slice(&crc32c(&bytes).to_be_bytes());
     assert_eq!(bytes.len(), FILE_BYTES);
+    bytes
+}
+
+/// Durably replaces the epoch stored in `dir` (on the caller's thread), as a driver carries
+/// out the node's replace of it.
+#[cfg(test)]
+fn store(disk: &mut dyn Disk, dir: &str, epoch: i64) -> Result<(), DiskError> {
     disk.create_dir_all(dir)?;
-    let tmp = format!("{dir}/{BROKER_EPOCH_FILE}.tmp");
-    match disk.remove(&tmp) {
-        Ok(()) | Err(DiskError::NotFound(_)) => {}
-        Err(error) => return Err(error),
-    }
-    disk.create(&tmp)?;
-    disk.write_at(&tmp, 0, &bytes)?;
-    disk.sync(&tmp)?;
-    disk.rename(&tmp, &format!("{dir}/{BROKER_EPOCH_FILE}"))?;
-    disk.sync_dir(dir)
+    crate::disk::replace_file(disk, dir, BROKER_EPOCH_FILE, &encode(epoch))
 }
 
 /// Durably forgets the epoch stored in `dir`: the disk can no longer vouch for it (its

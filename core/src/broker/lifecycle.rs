@@ -3,9 +3,9 @@
 //! controller no longer knows the registration.
 
 use super::channel::Purpose;
-use super::epoch_file;
+use super::epoch_file::{self, BROKER_EPOCH_FILE};
 use super::message::ControllerRequest;
-use super::node::{BrokerStatus, Node, NodeError, Step};
+use super::node::{BrokerStatus, Node, NodeError, Step, SyncOwner};
 use crate::controller::{
     ControllerError, HeartbeatReply, HeartbeatRequest, RegisterBrokerRequest, Uuid,
 };
@@ -108,8 +108,11 @@ impl Node {
         }
     }
 
-    /// The controller accepted (or refused) a registration. The epoch is made durable before
-    /// the broker uses it, so a later restart can vouch for it.
+    /// The controller accepted (or refused) a registration. The epoch is stored durably by a
+    /// replace output, so a later restart can vouch for it. Nothing waits for it: until it
+    /// completes the file holds an older epoch (or none), and a restart that vouches for an
+    /// older epoch is treated as unclean by the controller, which is pessimistic, never
+    /// unsafe.
     pub(super) fn registered(&mut self, step: &mut Step<'_>, result: Result<i64, ControllerError>) {
         let now = step.now;
         let epoch = match result {
@@ -117,9 +120,12 @@ impl Node {
             Ok(_) => return self.lifecycle_retry_at(now),
             Err(error) => return self.lifecycle_refused(now, error),
         };
-        if let Err(error) = epoch_file::store(step.disk, &self.config.replica.log_dir, epoch) {
+        let dir = self.config.replica.log_dir.clone();
+        if let Err(error) = step.disk.create_dir_all(&dir) {
             return self.fail(NodeError::Disk(error));
         }
+        let bytes = epoch_file::encode(epoch);
+        self.issue_replace(SyncOwner::BrokerEpoch, dir, BROKER_EPOCH_FILE, bytes);
         let lifecycle = self.lifecycle.as_mut().expect("only brokers register");
         lifecycle.epoch = Some(epoch);
         lifecycle.previous_broker_epoch = epoch;

@@ -99,6 +99,8 @@ pub(super) enum SyncOwner {
     Replica(u64),
     /// The Raft voter's persist, by its id.
     Raft(u64),
+    /// The `broker-epoch` file's replace.
+    BrokerEpoch,
 }
 
 /// What every input hands down to the parts it drives.
@@ -347,6 +349,11 @@ impl Node {
                     node.manager
                         .handle_sync_done(now, wall_ms, step.disk, id, result);
                 }
+                SyncOwner::BrokerEpoch => {
+                    if let Err(error) = result {
+                        return node.fail(NodeError::Disk(error));
+                    }
+                }
                 SyncOwner::Raft(id) => {
                     if node.raft_persist == Some(token) {
                         node.raft_persist = None;
@@ -570,6 +577,24 @@ impl Node {
             token,
             files,
             after,
+        });
+    }
+
+    /// Asks for `{dir}/{name}` to be replaced durably with `bytes`, as `owner`'s sync.
+    pub(super) fn issue_replace(
+        &mut self,
+        owner: SyncOwner,
+        dir: String,
+        name: &str,
+        bytes: Vec<u8>,
+    ) {
+        let token = self.next_sync_token(owner);
+        self.outputs.push_back(NodeOutput::Replace {
+            token,
+            dir,
+            name: name.to_string(),
+            bytes,
+            after: None,
         });
     }
 
