@@ -10,7 +10,9 @@
 //!
 //! Messages to other nodes go out through [`Peers`], and messages from them come in through
 //! the [`PeerInbox`] the connection loop feeds; the node task takes both, with client requests
-//! and timeouts, in one loop (see [`crate::peers`]).
+//! and timeouts, in one loop (see [`crate::peers`]). The syncs the node asks for run off that
+//! loop, merged by file, and what waits on them leaves when they complete (see
+//! [`crate::sync_worker`]).
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
@@ -21,7 +23,7 @@ use sluice_core::broker::{
     Node, NodeConfig, NodeId, NodeMessage, NodeOutput, ProcessRoles, SyncToken,
 };
 use sluice_core::controller::Listener;
-use sluice_core::disk::{replace_file, Disk, DiskError};
+use sluice_core::disk::{Disk, DiskError};
 use sluice_core::replica::{ConsumerReads, ReplicaConfig};
 use sluice_core::rng::SplitMix64;
 use sluice_core::time::Duration;
@@ -41,6 +43,7 @@ use crate::file_disk::FileDisk;
 use crate::peers::{PeerInbox, PeerInput, Peers};
 use crate::records::RecordFiles;
 use crate::server::{ConnectionInfo, FetchAnswer, Outcome, Reply, RequestHandler};
+use crate::sync_worker::NodeSyncs;
 use crate::transport::{Connector, TokioConnector};
 
 pub use sluice_net::serving::serves;
@@ -313,8 +316,8 @@ fn entropy() -> u64 {
     hasher.finish()
 }
 
-/// The node's loop: client requests, peer messages and timeouts in; answers and messages to
-/// peers out.
+/// The node's loop: client requests, peer messages, timeouts and completed syncs in; answers,
+/// messages to peers and syncs (to [`NodeSyncs`]) out.
 async fn run_node<C: Connector, D: RecordFiles>(
     mut node: Node,
     mut parts: Parts<D>,
@@ -331,17 +334,30 @@ async fn run_node<C: Connector, D: RecordFiles>(
     let mut shutdown_waiters: Vec<oneshot::Sender<()>> = Vec::new();
     let mut waiting = Waiting::new();
     let mut next_token: u64 = 0;
+    let mut syncs = NodeSyncs::new();
     parts.timeout(&mut node);
     loop {
         let sleep = node
             .poll_timeout()
             .map(|deadline| parts.clocks.until(deadline));
         // Biased, so that a turmoil run of one seed repeats itself: timers first, so that a
-        // flood of requests cannot starve them, then clients, then peers.
+        // flood of requests cannot starve them, then completed syncs, which only let out
+        // what waited (and free its memory), then clients, then peers.
         tokio::select! {
             biased;
             _ = tokio::time::sleep(sleep.unwrap_or_default()), if sleep.is_some() => {
                 parts.timeout(&mut node);
+            }
+            done = syncs.done() => {
+                for (token, result) in done.finished {
+                    let completed = syncs.io_done(token, result);
+                    for output in completed.outputs {
+                        carry_out(&node, &mut parts, &mut waiting, &mut peers, &cluster_id, output);
+                    }
+                    for (token, result) in completed.syncs {
+                        parts.sync_done(&mut node, token, result);
+                    }
+                }
             }
             input = inputs.recv() => {
                 let Some(input) = input else { break };
@@ -360,51 +376,38 @@ async fn run_node<C: Connector, D: RecordFiles>(
             }
         }
         while let Some(output) = node.poll_output() {
-            match output {
-                NodeOutput::Sync { token, files, .. } => {
-                    // Run on the loop for now: the sync completes before anything after it
-                    // is polled (and after every sync before it), so nothing waiting on it is
-                    // ever held.
-                    let result = files.iter().try_for_each(|file| parts.disk.sync(file));
-                    parts.sync_done(&mut node, token, result);
+            let output = match output {
+                NodeOutput::Sync {
+                    token,
+                    files,
+                    after,
+                } => {
+                    syncs.begin(&mut parts.disk, token, after, files);
+                    continue;
                 }
                 NodeOutput::Replace {
                     token,
                     dir,
                     name,
                     bytes,
-                    ..
+                    after,
                 } => {
-                    let result = replace_file(&mut parts.disk, &dir, &name, &bytes);
-                    parts.sync_done(&mut node, token, result);
+                    syncs.replace(&mut parts.disk, token, after, &dir, &name, &bytes);
+                    continue;
                 }
-                NodeOutput::Respond {
-                    client, response, ..
-                } => {
-                    let Some((context, reply)) = waiting.remove(&client) else {
-                        continue;
-                    };
-                    // Only Metadata and DescribeCluster answers name brokers: the rest need
-                    // no walk of the image.
-                    let info = match context.api_key {
-                        ApiKey::Metadata | ApiKey::DescribeCluster => {
-                            cluster_info(&node, &cluster_id)
-                        }
-                        _ => ClusterInfo::default(),
-                    };
-                    let outcome = match response {
-                        api::Response::Fetch(fetch) => {
-                            fetch_outcome(&mut parts.disk, fetch, &context)
-                        }
-                        response => match from_core(response, &context, &info) {
-                            Ok(body) => Outcome::Respond(body),
-                            Err(error) => Outcome::Close(format!("{error:?}")),
-                        },
-                    };
-                    let _ = reply.send(outcome);
-                }
-                NodeOutput::Send { to, message, .. } => peers.send(to, &message, node.image()),
-            }
+                output => match syncs.admit(output) {
+                    Some(output) => output,
+                    None => continue,
+                },
+            };
+            carry_out(
+                &node,
+                &mut parts,
+                &mut waiting,
+                &mut peers,
+                &cluster_id,
+                output,
+            );
         }
         if !shutdown_waiters.is_empty() && node.controlled_shutdown_done() {
             tracing::info!("controlled shutdown: the controller let the broker go");
@@ -415,6 +418,44 @@ async fn run_node<C: Connector, D: RecordFiles>(
         if let Some(failure) = node.failure() {
             tracing::error!("the node failed and stops serving: {failure}");
             break;
+        }
+    }
+}
+
+/// Sends an answer or a message whose sync, if it waited for one, has completed.
+fn carry_out<C: Connector, D: RecordFiles>(
+    node: &Node,
+    parts: &mut Parts<D>,
+    waiting: &mut Waiting,
+    peers: &mut Peers<C>,
+    cluster_id: &str,
+    output: NodeOutput,
+) {
+    match output {
+        NodeOutput::Respond {
+            client, response, ..
+        } => {
+            let Some((context, reply)) = waiting.remove(&client) else {
+                return;
+            };
+            // Only Metadata and DescribeCluster answers name brokers: the rest need no walk
+            // of the image.
+            let info = match context.api_key {
+                ApiKey::Metadata | ApiKey::DescribeCluster => cluster_info(node, cluster_id),
+                _ => ClusterInfo::default(),
+            };
+            let outcome = match response {
+                api::Response::Fetch(fetch) => fetch_outcome(&mut parts.disk, fetch, &context),
+                response => match from_core(response, &context, &info) {
+                    Ok(body) => Outcome::Respond(body),
+                    Err(error) => Outcome::Close(format!("{error:?}")),
+                },
+            };
+            let _ = reply.send(outcome);
+        }
+        NodeOutput::Send { to, message, .. } => peers.send(to, &message, node.image()),
+        NodeOutput::Sync { token, .. } | NodeOutput::Replace { token, .. } => {
+            unreachable!("{token} is begun, not carried out")
         }
     }
 }

@@ -227,7 +227,7 @@ fn read_full_at(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Maps an OS error on `path` to the contract's [`DiskError`].
-fn disk_error(path: &str, error: &io::Error) -> DiskError {
+pub(crate) fn disk_error(path: &str, error: &io::Error) -> DiskError {
     match error.kind() {
         ErrorKind::NotFound => DiskError::NotFound(path.to_owned()),
         ErrorKind::AlreadyExists => DiskError::AlreadyExists(path.to_owned()),

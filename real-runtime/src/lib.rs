@@ -17,5 +17,6 @@ pub mod logging;
 pub mod peers;
 pub mod records;
 pub mod server;
+pub mod sync_worker;
 pub mod tools;
 pub mod transport;

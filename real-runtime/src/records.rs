@@ -1,7 +1,8 @@
 //! Where the record bytes of a Fetch answer come from when the broker left them in a segment
 //! file ([`FetchRecords::File`](sluice_core::api::FetchRecords::File)): an open handle to the
 //! file, which the connection sends from with sendfile, or, for a disk that has no files, the
-//! bytes themselves.
+//! bytes themselves. And what a sync of a record file runs on: the same open handle, which a
+//! worker fdatasyncs off the node's loop (see [`crate::sync_worker`]).
 
 use std::fs::File;
 use std::sync::Arc;
@@ -31,13 +32,31 @@ pub enum StoredRecords {
     Bytes(Bytes),
 }
 
-/// A [`Disk`] that hands out the records of a file range for sending.
+/// How a sync the node asked for of one file goes on (see [`RecordFiles::begin_sync`]).
+#[derive(Debug)]
+pub enum FileSync {
+    /// The file the node wrote, to fdatasync off the loop: the very inode, even when its path
+    /// is renamed or removed before the worker gets to it.
+    Later(Arc<File>),
+    /// Synced already, on the loop.
+    Done,
+}
+
+/// A [`Disk`] that hands out the records of a file range for sending, and its files for
+/// syncing off the node's loop.
 pub trait RecordFiles: Disk {
     /// The records at `range`. Disks without real files read the bytes.
     fn stored_records(&mut self, range: &FileRange) -> Result<StoredRecords, DiskError> {
         let mut bytes = vec![0; range.len as usize];
         read_exact_at(self, &range.path, range.position, &mut bytes)?;
         Ok(StoredRecords::Bytes(Bytes::from(bytes)))
+    }
+
+    /// Starts a sync of `path`. A disk without real files syncs here, on the caller's task:
+    /// an in-memory sync costs nothing, and a turmoil run stays one thread and repeatable.
+    fn begin_sync(&mut self, path: &str) -> Result<FileSync, DiskError> {
+        self.sync(path)?;
+        Ok(FileSync::Done)
     }
 }
 
@@ -48,6 +67,14 @@ impl RecordFiles for FileDisk {
             position: range.position,
             len: range.len as usize,
         })
+    }
+
+    fn begin_sync(&mut self, path: &str) -> Result<FileSync, DiskError> {
+        // The cached handle is the one the node's writes went through. When the cache has
+        // closed it since, the file is reopened by its path, which (nothing renames a file
+        // between writing it and asking for its sync) is the same inode, and fdatasync
+        // flushes an inode's dirty pages whichever descriptor asks.
+        Ok(FileSync::Later(self.shared_handle(path)?))
     }
 }
 
