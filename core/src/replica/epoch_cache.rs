@@ -149,16 +149,25 @@ impl LeaderEpochCache {
     /// OffsetForLeaderEpoch's answer for a follower whose log ends in `requested_epoch`: the
     /// largest epoch not above it and the offset where that epoch ended here, i.e. where the
     /// next higher epoch starts (or `log_end_offset` for the latest epoch, which has not ended).
-    /// The follower truncates to that offset. Epochs outside what the cache knows (an empty
-    /// cache, below the first entry, above the latest) answer
-    /// `(UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET)`, telling the follower to fall back.
+    /// The follower truncates to that offset. An epoch below the first entry (its records
+    /// were deleted here: DeleteRecords or retention dropped it from the cache) answers itself
+    /// with the start of the first later epoch, as Kafka's `endOffsetFor` does: the follower
+    /// keeps what it holds up to there, which the leader's log start has passed. An empty
+    /// cache, or an epoch above the latest, answers `(UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET)`,
+    /// telling the follower to fall back.
     pub fn end_offset_for(&self, requested_epoch: i32, log_end_offset: i64) -> (i32, i64) {
+        if requested_epoch == Self::UNDEFINED_EPOCH {
+            return (Self::UNDEFINED_EPOCH, Self::UNDEFINED_EPOCH_OFFSET);
+        }
         if self.latest_epoch() == Some(requested_epoch) {
             return (requested_epoch, log_end_offset);
         }
         let not_above = self.entries.partition_point(|e| e.epoch <= requested_epoch);
         match (not_above.checked_sub(1), self.entries.get(not_above)) {
             (Some(floor), Some(next)) => (self.entries[floor].epoch, next.start_offset),
+            // Found by leader-isolated seed 218: answering UNDEFINED sent the follower back to
+            // its own log start, below the high watermark, while it stayed eligible (ELR).
+            (None, Some(next)) => (requested_epoch, next.start_offset),
             _ => (Self::UNDEFINED_EPOCH, Self::UNDEFINED_EPOCH_OFFSET),
         }
     }
@@ -391,7 +400,11 @@ mod tests {
         let c = cache(&[(1, 10), (4, 20), (6, 35)]);
         let cases = [
             (6, (6, 100), "latest epoch: the log end"),
-            (0, UNDEFINED, "below the first epoch"),
+            (
+                0,
+                (0, 10),
+                "below the first epoch (deleted here): the first epoch's start",
+            ),
             (-1, UNDEFINED, "UNDEFINED_EPOCH requested"),
             (7, UNDEFINED, "above the latest epoch"),
             (1, (1, 20), "known epoch: the next one's start"),
