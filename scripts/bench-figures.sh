@@ -28,6 +28,22 @@ $B bench produce --topic hp --num-records 1000000 --record-size 1024 --acks 1 | 
 $B bench consume --topic hp --num-records 1000000 | tail -1
 grep VmHWM /proc/$P/status
 kill $P; sleep 2
+echo "== single node, a sync before every answer (log.flush.interval.messages=1), acks=1"
+mkdir -p $work/fsync && cd $work/fsync
+$B server --override log.flush.interval.messages=1 > server.log 2>&1 &
+sleep 4
+P=$(pgrep -f "release/sluice server")
+$B bench produce --topic f1 --num-records 300000 --record-size 1024 --acks 1 | tail -2
+# Eight producers of 200 B records without linger: only group commit can keep up.
+producers=()
+for i in 1 2 3 4 5 6 7 8; do
+  $B bench produce --topic f2 --num-records 20000 --record-size 200 --acks 1 --linger-ms 0 \
+    --batch-size 16384 > producer-$i.txt &
+  producers+=($!)
+done
+wait "${producers[@]}"
+for i in 1 2 3 4 5 6 7 8; do tail -n 2 producer-$i.txt | head -n 1; done
+kill $P; sleep 2
 echo "== 3 nodes, acks=all, RF 3, min ISR 2"
 mkdir -p $work/three && cd $work/three
 for n in 1 2 3; do

@@ -11,6 +11,9 @@ echo "page-cache write: $(dd if=/dev/zero of="$file" bs=1M count=2048 2>&1 | tai
 rm -f "$file"
 echo "disk write (fdatasync): $(dd if=/dev/zero of="$file" bs=1M count=2048 conv=fdatasync 2>&1 | tail -n 1)"
 rm -f "$file"
+# What a broker that syncs before it answers can reach at best: one fdatasync per MiB written.
+echo "disk write (fdatasync per MiB): $(dd if=/dev/zero of="$file" bs=1M count=256 oflag=dsync 2>&1 | tail -n 1)"
+rm -f "$file"
 
 python3 - <<'PY'
 import socket, threading, time

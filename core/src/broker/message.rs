@@ -172,7 +172,7 @@ pub enum NodeOutput {
         to: NodeId,
         /// The message.
         message: NodeMessage,
-        /// The sync that must complete before the message leaves (see [`super::sync`]).
+        /// The sync that must complete before the message leaves (see [`super::SyncTracker`]).
         after: Option<SyncToken>,
     },
     /// Answer the client whose request carried this token.
@@ -181,7 +181,7 @@ pub enum NodeOutput {
         client: u64,
         /// The answer.
         response: api::Response,
-        /// The sync that must complete before the answer leaves (see [`super::sync`]).
+        /// The sync that must complete before the answer leaves (see [`super::SyncTracker`]).
         after: Option<SyncToken>,
     },
     /// Make the named files durable (fdatasync), covering every write issued before this
