@@ -127,6 +127,16 @@ const REGRESSIONS: &[(&str, u64, &str)] = &[
          high watermark, while it stayed in the ELR (fixed: an epoch below the cache answers \
          the next epoch's start, as Kafka's endOffsetFor)",
     ),
+    (
+        "whole-cluster-crash",
+        189,
+        "(with that fix) after an unclean election a follower's epochs agreed up to the \
+         leader's log start, which DeleteRecords had put inside a batch; the follower's log \
+         ended inside that batch, the batch could not continue it, and it asked and fetched \
+         for ever (fixed: a follower whose whole log lies below the leader's log start cuts \
+         it and starts over at the batch's base, KAFKA-6179 for a log that is not empty)",
+    ),
+    ("stale-follower", 220, "the same follower stuck inside the leader's first batch"),
 ];
 
 #[test]

@@ -361,7 +361,8 @@ impl ReplicaManager {
             let result = match answer.error {
                 ErrorCode::None => {
                     appended.push(key);
-                    partition.append_as_follower(disk, answer.records.into_bytes(), wall_ms)
+                    let records = answer.records.into_bytes();
+                    partition.append_as_follower(disk, records, answer.log_start_offset, wall_ms)
                 }
                 error => Err(error),
             };

@@ -253,6 +253,7 @@ impl Partition {
         &mut self,
         disk: &mut dyn Disk,
         mut records: Vec<u8>,
+        leader_log_start: i64,
         now_ms: i64,
     ) -> Result<(), ErrorCode> {
         self.usable()?;
@@ -261,11 +262,27 @@ impl Partition {
         if let Ok(first) = BatchHeader::parse(&records) {
             let end = self.log.log_end_offset();
             let empty = self.log.log_start_offset() == end;
-            if empty && first.base_offset < end && first.last_offset() >= end {
+            // Everything this log holds lies below the leader's log start: deleted there.
+            let all_deleted = end <= leader_log_start;
+            if (empty || all_deleted) && first.base_offset < end && first.last_offset() >= end {
                 // The leader's log start falls inside its first batch (DeleteRecords moved it
-                // there) and this log is empty at it: the batch cannot continue it, so the log
-                // starts over at the batch's base, as Kafka's follower does (KAFKA-6179).
-                self.truncate_fully_and_start_at(disk, first.base_offset, now_ms)?;
+                // there) and this log is empty at it, or holds only records the leader
+                // deleted: the batch cannot continue it, so the log starts over at the batch's
+                // base, as Kafka's follower does (KAFKA-6179). Found non-empty by
+                // whole-cluster-crash seed 189: after an unclean election the epochs agreed up
+                // to the leader's log start, where this log ended inside the leader's batch.
+                // A log that is not empty is first cut below the batch (whole batches go), so
+                // it never holds two segments for one offset.
+                let base = first.base_offset;
+                if !empty {
+                    let cut = base.max(self.log.log_start_offset());
+                    self.truncate_to(disk, cut, now_ms)?;
+                }
+                let end = self.log.log_end_offset();
+                let empty = self.log.log_start_offset() == end;
+                if base > end || (empty && base != end) {
+                    self.truncate_fully_and_start_at(disk, base, now_ms)?;
+                }
             }
         }
         let mut start = 0;
