@@ -130,7 +130,9 @@ impl Node {
                 self.metadata_fetched(step, read)
             }
             (Purpose::AlterPartition(alter), ControllerResponse::AlterPartition(result)) => {
-                self.manager.handle_alter_partition(step.now, alter, result)
+                let now = step.now;
+                self.manager
+                    .handle_alter_partition(now, step.disk, alter, result)
             }
             // The next Metadata request sees the topic (or asks again).
             (Purpose::CreateTopic(_), ControllerResponse::TopicCreated(_)) => {}
@@ -178,7 +180,8 @@ impl Node {
             Purpose::MetadataFetch => self.fetch_retry_at(now),
             Purpose::AlterPartition(alter) => {
                 let timed_out = Err(ControllerError::RequestTimedOut);
-                self.manager.handle_alter_partition(now, alter, timed_out);
+                self.manager
+                    .handle_alter_partition(now, step.disk, alter, timed_out);
             }
             Purpose::CreateTopic(_) => {}
             Purpose::AllocateProducerIds => self.producer_ids.allocation_failed(now),

@@ -97,7 +97,7 @@ impl ReplicaManager {
             let _ = partition.flush_done(disk, id, result.clone(), wall_ms);
             self.on_progress(key);
         }
-        let _ = now;
+        self.complete_woken_fetches(now, disk);
     }
 
     /// Starts the flushes `flush.ms` has made due.

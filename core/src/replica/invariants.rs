@@ -14,8 +14,14 @@ pub(super) struct LeaderWatermarks(BTreeMap<PartitionKey, (i32, i64)>);
 impl ReplicaManager {
     /// Asserts the replicas' invariants: HW ≤ LEO; a leader is in its ISR, the ISR and its
     /// followers are among the assigned replicas, and its HW never goes down within its
-    /// epoch.
+    /// epoch; and no partition woken by an input is left for a later one to try its held
+    /// fetches.
     pub fn check_invariants(&mut self) {
+        assert!(
+            self.woken.is_empty(),
+            "held fetches of {:?} left for a later input",
+            self.woken
+        );
         let me = self.me;
         let watermarks = &mut self.watermarks.0;
         for (key, partition) in &self.partitions {

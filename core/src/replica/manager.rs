@@ -131,7 +131,8 @@ pub struct ReplicaManager {
     pub(super) names: BTreeMap<String, BTreeMap<i32, PartitionKey>>,
     /// Partitions whose held fetches may be answerable now: appends, high watermark and ISR
     /// moves, and leadership gained, lost or dropped. Only the fetches that read one of them
-    /// are tried again (Kafka's purgatory, keyed by partition), not every held fetch.
+    /// are tried again (Kafka's purgatory, keyed by partition), not every held fetch, and
+    /// before the input that woke them returns (see `complete_woken_fetches`).
     pub(super) woken: BTreeSet<PartitionKey>,
     /// Syncs under way, with the partitions each covers.
     pub(super) syncs: BTreeMap<u64, Vec<PartitionKey>>,
@@ -212,6 +213,20 @@ impl ReplicaManager {
     /// recovers) the log if needed, starts a leader epoch durably before leading in it, and
     /// sends a new follower to agree with its leader on the log before fetching.
     pub fn apply_role(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        disk: &mut dyn Disk,
+        image: &MetadataImage,
+        change: &PartitionRole,
+    ) -> Result<(), LogError> {
+        let result = self.apply_role_change(now, wall_ms, disk, image, change);
+        // Fetches held on a replica that now leads anew, follows or is gone hear of it now.
+        self.complete_woken_fetches(now, disk);
+        result
+    }
+
+    fn apply_role_change(
         &mut self,
         now: Instant,
         wall_ms: i64,
@@ -416,6 +431,7 @@ impl ReplicaManager {
     pub fn handle_alter_partition(
         &mut self,
         now: Instant,
+        disk: &mut dyn Disk,
         id: u64,
         answer: Result<PartitionReply, ControllerError>,
     ) {
@@ -442,7 +458,9 @@ impl ReplicaManager {
             // follower waits after a failed fetch.
             Err(_) => state.retry_isr_at = now.checked_add(backoff),
         }
+        // A smaller ISR can move the high watermark.
         self.on_progress(key);
+        self.complete_woken_fetches(now, disk);
     }
 
     /// Sends the ISR change the leader of `key` wants, if any and none is in flight.
@@ -505,7 +523,7 @@ impl ReplicaManager {
             let _ = self.apply_role(now, wall_ms, disk, image, role);
         }
         self.expire_delayed(now, disk);
-        self.expire_alters(now);
+        self.expire_alters(now, disk);
         self.retention_due(now, wall_ms, disk);
         if self.next_isr_check.is_some_and(|at| at <= now) {
             let keys: Vec<PartitionKey> = self
@@ -523,7 +541,7 @@ impl ReplicaManager {
         self.drive_fetchers(now);
     }
 
-    fn expire_alters(&mut self, now: Instant) {
+    fn expire_alters(&mut self, now: Instant, disk: &mut dyn Disk) {
         let timeout = Duration::from_millis(self.config.replica_socket_timeout_ms);
         let expired: Vec<u64> = self
             .alters
@@ -532,7 +550,8 @@ impl ReplicaManager {
             .map(|(id, _)| *id)
             .collect();
         for id in expired {
-            self.handle_alter_partition(now, id, Err(ControllerError::RequestTimedOut));
+            let timed_out = Err(ControllerError::RequestTimedOut);
+            self.handle_alter_partition(now, disk, id, timed_out);
         }
     }
 
@@ -547,6 +566,8 @@ impl ReplicaManager {
             .values()
             .filter_map(|(_, sent)| sent.checked_add(timeout));
         let fetchers = self.fetchers.values().filter_map(Fetcher::deadline);
+        // Every input answers the fetches it woke (the simulator asserts it, in the replica
+        // invariants); a wake an input forgot is still served at once, not at a deadline.
         let wake = (!self.woken.is_empty()).then_some(Instant::ZERO);
         let reopen = self.unopened.values().map(|(_, at)| *at);
         produce

@@ -50,6 +50,7 @@ impl ReplicaManager {
         let response = match request {
             Request::Produce(request) => {
                 self.produce(now, wall_ms, disk, image, client, request);
+                self.complete_woken_fetches(now, disk);
                 return;
             }
             Request::Fetch(request) => {
@@ -326,6 +327,9 @@ impl ReplicaManager {
     ) {
         if request.replica_id != CONSUMER_REPLICA_ID {
             self.record_follower_fetch(now, image, &request);
+            // What this follower's progress unblocks is answered before its own fetch is held,
+            // which is tried just below: tried among the woken too, it would be read twice.
+            self.complete_woken_fetches(now, disk);
         }
         let wait = Duration::from_millis(request.max_wait_ms.max(0) as u64);
         let keys = request

@@ -38,6 +38,9 @@ struct Cluster {
     /// When set, syncs are kept here until [`Cluster::complete_syncs`] instead of completing
     /// at once.
     held_syncs: Option<Vec<(BrokerId, u64, Vec<String>)>>,
+    /// When false, no node's timeout runs: whatever an input sets in motion must come out of
+    /// that input.
+    timers: bool,
 }
 
 /// A memory disk that can be made full: creating files and writing then fail with ENOSPC.
@@ -154,6 +157,7 @@ impl Cluster {
             wire: Vec::new(),
             afters: Vec::new(),
             held_syncs: None,
+            timers: true,
         };
         cluster.push_roles();
         cluster
@@ -283,7 +287,8 @@ impl Cluster {
     fn deliver(&mut self) {
         for index in 0..self.nodes.len() {
             let node = &mut self.nodes[index];
-            if node.manager.poll_timeout().is_some_and(|t| t <= self.now) {
+            let due = node.manager.poll_timeout().is_some_and(|t| t <= self.now);
+            if self.timers && due {
                 node.manager
                     .handle_timeout(self.now, 0, &mut node.disk, &self.image);
             }
@@ -360,9 +365,9 @@ impl Cluster {
                 } else {
                     Err(crate::controller::ControllerError::InvalidUpdateVersion)
                 };
-                self.nodes[from as usize]
-                    .manager
-                    .handle_alter_partition(self.now, id, reply);
+                let node = &mut self.nodes[from as usize];
+                node.manager
+                    .handle_alter_partition(self.now, &mut node.disk, id, reply);
             }
         }
     }
@@ -554,6 +559,89 @@ fn a_leader_on_a_full_disk_refuses_writes_until_its_epoch_checkpoint_is_written(
 }
 
 mod idempotence;
+
+/// A consumer's fetch from `offset` that waits up to 500 ms for one byte (librdkafka's
+/// defaults).
+fn waiting_fetch(offset: i64) -> Request {
+    Request::Fetch(FetchRequest {
+        replica_id: CONSUMER_REPLICA_ID,
+        replica_epoch: -1,
+        max_wait_ms: 500,
+        min_bytes: 1,
+        max_bytes: 1 << 20,
+        isolation_level: IsolationLevel::ReadUncommitted,
+        partitions: vec![FetchPartition {
+            partition: tp(),
+            current_leader_epoch: None,
+            fetch_offset: offset,
+            log_start_offset: -1,
+            partition_max_bytes: 1 << 20,
+        }],
+    })
+}
+
+impl Cluster {
+    /// The bytes a fetch was answered with, if it was.
+    fn fetched_bytes(&self, client: u64) -> Option<usize> {
+        match self.answer(client)? {
+            Response::Fetch(response) => Some(response.partitions[0].records.len()),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// A fetch held for `min_bytes` is answered by the input that makes its records readable, on
+/// each path that moves the high watermark: the leader's append, a follower catching up, and
+/// a sync completing in fsync mode. No timer runs here, so an answer left for the next timeout
+/// (or the fetch's deadline) never comes. Kafka likewise runs
+/// `Partition.tryCompleteDelayedRequests` where the leader's high watermark moves: on an
+/// append, a follower's fetch, an ISR shrink.
+#[test]
+fn a_held_fetch_is_answered_by_the_input_that_makes_its_records_readable() {
+    // The leader's append: one replica, so the high watermark moves with the log end.
+    let mut cluster = Cluster::new(1, 1);
+    cluster.timers = false;
+    let fetch = cluster.request(0, waiting_fetch(0));
+    assert_eq!(cluster.fetched_bytes(fetch), None, "nothing to read yet");
+    cluster.produce(0, 1, &["a"]);
+    assert!(
+        cluster.fetched_bytes(fetch).is_some_and(|n| n > 0),
+        "answered by the produce"
+    );
+
+    // A follower catching up: the record is readable once the follower's next fetch moves the
+    // high watermark.
+    let mut cluster = Cluster::new(2, 1);
+    cluster.timers = false;
+    cluster.run(20);
+    let fetch = cluster.request(0, waiting_fetch(0));
+    cluster.produce(0, 1, &["a"]);
+    assert_eq!(cluster.hw(0), 0);
+    assert_eq!(
+        cluster.fetched_bytes(fetch),
+        None,
+        "above the high watermark"
+    );
+    cluster.run(20);
+    assert_eq!(cluster.hw(0), 1);
+    assert!(
+        cluster.fetched_bytes(fetch).is_some_and(|n| n > 0),
+        "answered by the follower's fetch"
+    );
+
+    // fsync mode: the high watermark counts what is durable, so the sync's completion moves it.
+    let mut cluster = Cluster::holding_syncs(1, Durability::Fsync, i64::MAX);
+    cluster.timers = false;
+    let fetch = cluster.request(0, waiting_fetch(0));
+    cluster.produce(0, 1, &["a"]);
+    assert_eq!(cluster.fetched_bytes(fetch), None, "not durable yet");
+    cluster.complete_syncs();
+    assert_eq!(cluster.hw(0), 1);
+    assert!(
+        cluster.fetched_bytes(fetch).is_some_and(|n| n > 0),
+        "answered by the sync's completion"
+    );
+}
 
 #[test]
 fn in_fsync_mode_an_answer_waits_on_its_sync_and_the_high_watermark_on_durable_ends() {
