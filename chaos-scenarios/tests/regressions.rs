@@ -95,22 +95,45 @@ const REGRESSIONS: &[(&str, u64, &str)] = &[
     (
         "leader-crash",
         17,
-        "a follower whose log ended below its leader's log start (the leader deleted records          it never got) fetched OFFSET_OUT_OF_RANGE forever and never caught up (fixed: it          starts over at the leader's log start, Kafka's truncateFullyAndStartAt)",
+        "a follower whose log ended below its leader's log start (the leader deleted records it \
+         never got) fetched OFFSET_OUT_OF_RANGE forever and never caught up (fixed: it starts \
+         over at the leader's log start, Kafka's truncateFullyAndStartAt)",
     ),
-    ("leader-crash", 47, "the same follower stuck below its leader's log start"),
-    ("isr-shrink-expand", 4, "the same follower stuck below its leader's log start"),
+    (
+        "leader-crash",
+        47,
+        "the same follower stuck below its leader's log start",
+    ),
+    (
+        "isr-shrink-expand",
+        4,
+        "the same follower stuck below its leader's log start",
+    ),
     (
         "isr-shrink-expand",
         23,
-        "a follower started over at its leader's log start, which DeleteRecords had put inside          a batch: the batch began below the follower's empty log and was refused for ever          (fixed: the log starts over at the batch's base, as KAFKA-6179)",
+        "a follower started over at its leader's log start, which DeleteRecords had put inside \
+         a batch: the batch began below the follower's empty log and was refused for ever \
+         (fixed: the log starts over at the batch's base, as KAFKA-6179)",
     ),
-    ("rolling-restart", 34, "the same batch below an emptied follower log"),
+    (
+        "rolling-restart",
+        34,
+        "the same batch below an emptied follower log",
+    ),
     (
         "full-disk",
         8,
-        "a full disk while DeleteRecords or a segment roll wrote the log's checkpoint failed          the log for good while its replica stayed online, so a leader answered every fetch          with KAFKA_STORAGE_ERROR (fixed: the old checkpoint stays whole, the step is refused          or stands, the log stays usable)",
+        "a full disk while DeleteRecords or a segment roll wrote the log's checkpoint failed \
+         the log for good while its replica stayed online, so a leader answered every fetch \
+         with KAFKA_STORAGE_ERROR (fixed: the old checkpoint stays whole, the step is refused \
+         or stands, the log stays usable)",
     ),
-    ("full-disk", 17, "the same log failed by a full disk at a checkpoint"),
+    (
+        "full-disk",
+        17,
+        "the same log failed by a full disk at a checkpoint",
+    ),
     (
         "log-crash-recovery",
         31,
@@ -136,7 +159,11 @@ const REGRESSIONS: &[(&str, u64, &str)] = &[
          for ever (fixed: a follower whose whole log lies below the leader's log start cuts \
          it and starts over at the batch's base, KAFKA-6179 for a log that is not empty)",
     ),
-    ("stale-follower", 220, "the same follower stuck inside the leader's first batch"),
+    (
+        "stale-follower",
+        220,
+        "the same follower stuck inside the leader's first batch",
+    ),
 ];
 
 #[test]
