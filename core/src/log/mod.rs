@@ -257,7 +257,7 @@ impl Log {
         if self.flush_due(now_ms) {
             self.flush(disk, now_ms)?;
         }
-        self.enforce_retention(disk, now_ms, upper)
+        self.retain_below(disk, now_ms, upper)
     }
 
     /// Retention alone (no flush), deleting no segment that holds an offset at or above

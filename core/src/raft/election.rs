@@ -55,18 +55,12 @@ impl RaftNode {
     }
 
     /// Adopts `term` (persisting it when it is new) and follows `leader`, if known.
-    pub(super) fn become_follower<D: Disk + ?Sized>(
-        &mut self,
-        now: Instant,
-        disk: &mut D,
-        term: u64,
-        leader: Option<NodeId>,
-    ) -> Result<(), RaftError> {
+    pub(super) fn become_follower(&mut self, now: Instant, term: u64, leader: Option<NodeId>) {
         assert!(term >= self.hard.term, "terms only grow");
         if term > self.hard.term {
             self.hard.term = term;
             self.hard.voted_for = None;
-            self.persist_hard_state(disk)?;
+            self.persist_hard_state();
         }
         self.role = Role::Follower;
         self.leader = leader;
@@ -76,7 +70,6 @@ impl RaftNode {
             self.leader_contact = now;
         }
         self.reset_election_timer(now);
-        Ok(())
     }
 
     /// Follows `leader` of the current term, which just spoke: restarts the election timer.
@@ -129,7 +122,8 @@ impl RaftNode {
         }
         if refused >= quorum {
             let term = self.hard.term;
-            return self.become_follower(now, disk, term, None);
+            self.become_follower(now, term, None);
+            return Ok(());
         }
         Ok(())
     }
@@ -143,7 +137,7 @@ impl RaftNode {
         self.hard.term += 1;
         self.hard.voted_for = Some(self.config.id);
         // The vote for ourselves must be durable before anyone can count it (Raft Figure 2).
-        self.persist_hard_state(disk)?;
+        self.persist_hard_state();
         self.role = Role::Candidate;
         self.votes.clear();
         self.votes.insert(self.config.id, true);
@@ -199,11 +193,7 @@ impl RaftNode {
     /// Check-quorum (thesis §6.2): a leader that has not heard from a majority (itself
     /// included) within `election_timeout_min` steps down, so a leader cut off in a minority
     /// stops claiming leadership and clients go elsewhere.
-    pub(super) fn check_quorum<D: Disk + ?Sized>(
-        &mut self,
-        now: Instant,
-        disk: &mut D,
-    ) -> Result<(), RaftError> {
+    pub(super) fn check_quorum(&mut self, now: Instant) -> Result<(), RaftError> {
         let window = self.config.election_timeout_min;
         let leader = self.leader_state.as_mut().expect("leader state");
         let heard = leader
@@ -217,7 +207,8 @@ impl RaftNode {
         }
         self.stats.check_quorum_step_downs += 1;
         let term = self.hard.term;
-        self.become_follower(now, disk, term, None)
+        self.become_follower(now, term, None);
+        Ok(())
     }
 
     pub(super) fn on_pre_vote(
@@ -267,10 +258,9 @@ impl RaftNode {
     }
 
     /// A vote request in the current term (a newer term was adopted by `step`).
-    pub(super) fn on_request_vote<D: Disk + ?Sized>(
+    pub(super) fn on_request_vote(
         &mut self,
         now: Instant,
-        disk: &mut D,
         from: NodeId,
         last_log_index: u64,
         last_log_term: u64,
@@ -290,7 +280,7 @@ impl RaftNode {
             // restart could vote again in this term and elect two leaders. The reply comes
             // after the persist, so it waits for it.
             if !bugs::active(Bug::RaftVoteNotPersisted) {
-                self.persist_hard_state(disk)?;
+                self.persist_hard_state();
             }
             self.reset_election_timer(now);
         }

@@ -136,18 +136,14 @@ impl RaftNode {
     }
 
     /// Heartbeats, retries and check-quorum, when their deadlines pass.
-    pub(super) fn leader_tick<D: Disk + ?Sized>(
-        &mut self,
-        now: Instant,
-        disk: &mut D,
-    ) -> Result<(), RaftError> {
+    pub(super) fn leader_tick(&mut self, now: Instant) -> Result<(), RaftError> {
         let leader = self.leader_state.as_ref().expect("leader state");
         let (heartbeat_due, quorum_due) = (
             now >= leader.heartbeat_deadline,
             now >= leader.quorum_deadline,
         );
         if quorum_due {
-            self.check_quorum(now, disk)?;
+            self.check_quorum(now)?;
             if self.role != Role::Leader {
                 return Ok(());
             }

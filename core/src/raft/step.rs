@@ -38,9 +38,9 @@ impl RaftNode {
                 Message::AppendEntries { .. }
                 | Message::Heartbeat { .. }
                 | Message::InstallSnapshot { .. } => {
-                    self.become_follower(now, disk, term, Some(from))?;
+                    self.become_follower(now, term, Some(from));
                 }
-                _ => self.become_follower(now, disk, term, None)?,
+                _ => self.become_follower(now, term, None),
             }
         } else if term < self.hard.term {
             self.answer_stale(from, &msg);
@@ -74,7 +74,7 @@ impl RaftNode {
                 last_log_index,
                 last_log_term,
                 ..
-            } => self.on_request_vote(now, disk, from, last_log_index, last_log_term),
+            } => self.on_request_vote(now, from, last_log_index, last_log_term),
             Message::RequestVoteResponse { granted, .. } => {
                 self.on_request_vote_response(now, disk, from, granted)
             }
@@ -140,7 +140,7 @@ impl RaftNode {
             return Ok(());
         }
         if self.leader_state.is_some() {
-            return self.leader_tick(now, disk);
+            return self.leader_tick(now);
         }
         if now >= self.election_deadline {
             self.draw_election_timeout(now, rng);
@@ -169,18 +169,13 @@ impl RaftNode {
     }
 
     /// Asks for the term and vote to be persisted: every message from here on waits for it.
-    pub(super) fn persist_hard_state<D: Disk + ?Sized>(
-        &mut self,
-        disk: &mut D,
-    ) -> Result<(), RaftError> {
-        let _ = disk;
+    pub(super) fn persist_hard_state(&mut self) {
         let write = Persist::Replace {
             dir: self.dir.clone(),
             name: storage::STATE_NAME.to_string(),
             bytes: self.hard.encode(),
         };
         self.persist(write, None);
-        Ok(())
     }
 
     /// Writes `entries` after the log's end and asks for them to be persisted.

@@ -97,11 +97,8 @@ fn majority_refusal_ends_the_pre_vote_round() {
     assert!(node.poll_timeout().unwrap() > now);
 }
 
-#[test]
-fn a_granted_vote_comes_out_after_the_persist_of_the_vote() {
-    // Raft Figure 2, with durability in the outputs (raft-rs's persisted messages): the
-    // reply follows the term-and-vote persist in the output queue, so a driver holds it until
-    // the persist completes. The planted bug `Bug::RaftVoteBeforeSync` puts it first.
+/// Node 2 of 3, fresh, after node 1 asked for its vote in term 4 (its outputs not drained).
+fn asked_for_a_vote_in_term_4() -> (MemDisk, RaftNode) {
     let mut disk = MemDisk::default();
     let mut node = open(&mut disk, 2, 3);
     let request = Message::RequestVote {
@@ -111,6 +108,15 @@ fn a_granted_vote_comes_out_after_the_persist_of_the_vote() {
     };
     node.handle_message(at(5), &mut disk, NodeId(1), request)
         .unwrap();
+    (disk, node)
+}
+
+#[test]
+fn a_granted_vote_comes_out_after_the_persist_of_the_vote() {
+    // Raft Figure 2, with durability in the outputs (raft-rs's persisted messages): the
+    // reply follows the term-and-vote persist in the output queue, so a driver holds it until
+    // the persist completes. The planted bug `Bug::RaftVoteBeforeSync` puts it first.
+    let (disk, mut node) = asked_for_a_vote_in_term_4();
     let outputs: Vec<Output> = std::iter::from_fn(|| node.poll_output()).collect();
     let granted = send(
         1,
@@ -144,15 +150,7 @@ fn vote_is_durable_before_the_reply() {
     // Raft Figure 2 ("persistent state ... updated on stable storage before responding"): a
     // node restarted after voting remembers the vote and refuses a second candidate. The
     // planted bug `Bug::RaftVoteNotPersisted` forgets it and votes twice in one term.
-    let mut disk = MemDisk::default();
-    let mut node = open(&mut disk, 2, 3);
-    let request = Message::RequestVote {
-        term: 4,
-        last_log_index: 0,
-        last_log_term: 0,
-    };
-    node.handle_message(at(5), &mut disk, NodeId(1), request)
-        .unwrap();
+    let (mut disk, mut node) = asked_for_a_vote_in_term_4();
     let granted = Message::RequestVoteResponse {
         term: 4,
         granted: true,
