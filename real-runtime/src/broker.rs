@@ -350,7 +350,7 @@ async fn run_node<C: Connector, D: RecordFiles>(
             }
             done = syncs.done() => {
                 for (token, result) in done.finished {
-                    let completed = syncs.io_done(token, result);
+                    let completed = syncs.io_done(&mut parts.disk, token, result);
                     for output in completed.outputs {
                         carry_out(&node, &mut parts, &mut waiting, &mut peers, &cluster_id, output);
                     }
@@ -380,9 +380,10 @@ async fn run_node<C: Connector, D: RecordFiles>(
                 NodeOutput::Sync {
                     token,
                     files,
+                    dirs,
                     after,
                 } => {
-                    syncs.begin(&mut parts.disk, token, after, files);
+                    syncs.begin(&mut parts.disk, token, after, files, dirs);
                     continue;
                 }
                 NodeOutput::Replace {

@@ -99,6 +99,17 @@ impl FileDisk {
         Ok(Arc::clone(&self.open[path]))
     }
 
+    /// A directory, opened for syncing its names.
+    pub fn open_dir(&mut self, dir: &str) -> Result<File, DiskError> {
+        let real = self.resolve(dir)?;
+        File::open(real).map_err(|error| disk_error(dir, &error))
+    }
+
+    /// Closes the cached handle of `path`, if any: the next use reopens it by name.
+    pub fn close(&mut self, path: &str) {
+        self.open.remove(path);
+    }
+
     /// Adds an open handle to the cache, closing another one first when the cache is full.
     fn cache(&mut self, path: &str, file: File) {
         if self.open.len() >= self.open_files_max && !self.open.contains_key(path) {
@@ -203,8 +214,7 @@ impl Disk for FileDisk {
     }
 
     fn sync_dir(&mut self, dir: &str) -> Result<(), DiskError> {
-        let real = self.resolve(dir)?;
-        let directory = File::open(real).map_err(|error| disk_error(dir, &error))?;
+        let directory = self.open_dir(dir)?;
         directory
             .sync_all()
             .map_err(|error| disk_error(dir, &error))

@@ -58,6 +58,23 @@ pub trait RecordFiles: Disk {
         self.sync(path)?;
         Ok(FileSync::Done)
     }
+
+    /// Starts a sync of the names in directory `dir`, as [`RecordFiles::begin_sync`] does for
+    /// a file's contents.
+    fn begin_sync_dir(&mut self, dir: &str) -> Result<FileSync, DiskError> {
+        self.sync_dir(dir)?;
+        Ok(FileSync::Done)
+    }
+
+    /// Where a worker can replace this disk's files by path: the root of its real files, or
+    /// `None` for a disk that replaces them on the caller's task.
+    fn replace_root(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+
+    /// Forgets what the disk remembers of `path` (an open handle), after someone else
+    /// replaced the file behind it.
+    fn forget(&mut self, _path: &str) {}
 }
 
 impl RecordFiles for FileDisk {
@@ -75,6 +92,18 @@ impl RecordFiles for FileDisk {
         // between writing it and asking for its sync) is the same inode, and fdatasync
         // flushes an inode's dirty pages whichever descriptor asks.
         Ok(FileSync::Later(self.shared_handle(path)?))
+    }
+
+    fn begin_sync_dir(&mut self, dir: &str) -> Result<FileSync, DiskError> {
+        Ok(FileSync::Later(Arc::new(self.open_dir(dir)?)))
+    }
+
+    fn replace_root(&self) -> Option<std::path::PathBuf> {
+        Some(self.root().to_path_buf())
+    }
+
+    fn forget(&mut self, path: &str) {
+        self.close(path);
     }
 }
 

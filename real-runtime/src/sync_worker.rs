@@ -19,20 +19,33 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
 use std::sync::{mpsc as std_mpsc, Arc};
 
 use sluice_core::broker::{Completed, NodeOutput, SyncToken, SyncTracker};
 use sluice_core::disk::{replace_file, DiskError};
 use tokio::sync::mpsc;
 
-use crate::file_disk::disk_error;
+use crate::file_disk::{disk_error, FileDisk};
 use crate::records::{FileSync, RecordFiles};
 
-/// One sync the node asked for, with the open files it covers (the path is for errors).
+/// One sync or replace the node asked for.
 #[derive(Debug)]
-struct SyncJob {
-    token: SyncToken,
-    files: Vec<(String, Arc<File>)>,
+enum SyncJob {
+    /// Fdatasync these open files (the path is for errors), and fsync these directories.
+    Files {
+        token: SyncToken,
+        files: Vec<(String, Arc<File>)>,
+        dirs: Vec<(String, Arc<File>)>,
+    },
+    /// Replace `{dir}/{name}` under the disk `root` with `bytes` ([`replace_file`]).
+    Replace {
+        token: SyncToken,
+        root: PathBuf,
+        dir: String,
+        name: String,
+        bytes: Vec<u8>,
+    },
 }
 
 /// Syncs whose IO finished, in the order they were queued. When each completes is the
@@ -49,11 +62,14 @@ pub struct SyncsDone {
 /// reports it on `done`, and starts over; returns once `jobs` has no sender left or nobody
 /// listens on `done`.
 fn run(jobs: std_mpsc::Receiver<SyncJob>, done: mpsc::UnboundedSender<SyncsDone>) {
+    // The worker's own view of each disk it replaces files on: its handles are its own, so
+    // the loop's cache never sees a name change under it.
+    let mut disks: BTreeMap<PathBuf, FileDisk> = BTreeMap::new();
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         batch.extend(jobs.try_iter());
         let started = std::time::Instant::now();
-        let synced = sync_batch(batch);
+        let synced = sync_batch(batch, &mut disks);
         // How much the merging saves on this device (RUST_LOG=sluice::sync_worker=trace).
         tracing::trace!(
             syncs = synced.finished.len(),
@@ -75,19 +91,41 @@ fn run(jobs: std_mpsc::Receiver<SyncJob>, done: mpsc::UnboundedSender<SyncsDone>
 /// asks. Every job of the batch shares the one result of its file's fdatasync, which matters
 /// on failure: Linux reports a writeback error once per descriptor, so a second fdatasync
 /// could report success for pages the first one lost.
-fn sync_batch(batch: Vec<SyncJob>) -> SyncsDone {
+fn sync_batch(batch: Vec<SyncJob>, disks: &mut BTreeMap<PathBuf, FileDisk>) -> SyncsDone {
     let mut synced: BTreeMap<(u64, u64), Result<(), DiskError>> = BTreeMap::new();
     let mut fdatasyncs = 0;
     let mut finished = Vec::with_capacity(batch.len());
     for job in batch {
+        let (token, files, dirs) = match job {
+            SyncJob::Files { token, files, dirs } => (token, files, dirs),
+            SyncJob::Replace {
+                token,
+                root,
+                dir,
+                name,
+                bytes,
+            } => {
+                finished.push((token, replace_on(disks, root, &dir, &name, &bytes)));
+                continue;
+            }
+        };
         let mut result = Ok(());
-        for (path, file) in &job.files {
+        let all = files
+            .iter()
+            .map(|f| (f, false))
+            .chain(dirs.iter().map(|d| (d, true)));
+        for ((path, file), is_dir) in all {
             let outcome = match file.metadata() {
                 Ok(metadata) => synced
                     .entry((metadata.dev(), metadata.ino()))
                     .or_insert_with(|| {
                         fdatasyncs += 1;
-                        file.sync_data().map_err(|error| disk_error(path, &error))
+                        // A directory's names are metadata: fsync, not fdatasync.
+                        let done = match is_dir {
+                            true => file.sync_all(),
+                            false => file.sync_data(),
+                        };
+                        done.map_err(|error| disk_error(path, &error))
                     })
                     .clone(),
                 Err(error) => Err(disk_error(path, &error)),
@@ -96,13 +134,35 @@ fn sync_batch(batch: Vec<SyncJob>) -> SyncsDone {
                 result = outcome;
             }
         }
-        finished.push((job.token, result));
+        finished.push((token, result));
     }
     assert_eq!(fdatasyncs, synced.len());
     SyncsDone {
         finished,
         fdatasyncs,
     }
+}
+
+/// Replaces `{dir}/{name}` on the disk at `root`, opening the worker's view of it on first use.
+fn replace_on(
+    disks: &mut BTreeMap<PathBuf, FileDisk>,
+    root: PathBuf,
+    dir: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Result<(), DiskError> {
+    if !disks.contains_key(&root) {
+        let disk = FileDisk::open(&root)
+            .map_err(|error| disk_error(&root.display().to_string(), &error))?;
+        disks.insert(root.clone(), disk);
+    }
+    let disk = disks.get_mut(&root).expect("opened above");
+    let result = replace_file(disk, dir, name, bytes);
+    // Nothing else runs here between replaces: keeping handles open would only hold the
+    // replaced inodes.
+    disk.close(&format!("{dir}/{name}"));
+    disk.close(&format!("{dir}/{name}.tmp"));
+    result
 }
 
 /// The worker thread, as the node's loop sees it: a queue. Dropping it ends the thread once
@@ -142,6 +202,9 @@ pub struct NodeSyncs {
     worker: Option<SyncWorker>,
     done_sender: mpsc::UnboundedSender<SyncsDone>,
     done: mpsc::UnboundedReceiver<SyncsDone>,
+    /// The paths each replace under way on the worker changes: the loop's disk forgets its
+    /// handles to them when it completes.
+    replacing: BTreeMap<SyncToken, String>,
 }
 
 impl Default for NodeSyncs {
@@ -159,21 +222,24 @@ impl NodeSyncs {
             worker: None,
             done_sender,
             done,
+            replacing: BTreeMap::new(),
         }
     }
 
-    /// Starts the sync `token` of `files` (paths on `disk`), the node's `Sync` output, on the
-    /// loop that wrote them: the handles are taken now, before retention can remove a file.
-    /// It completes after the sync `after`, if any.
+    /// Starts the sync `token` of `files` and `dirs` (paths on `disk`), the node's `Sync`
+    /// output, on the loop that wrote them: the handles are taken now, before retention can
+    /// remove a file. It completes after the sync `after`, if any.
     pub fn begin(
         &mut self,
         disk: &mut impl RecordFiles,
         token: SyncToken,
         after: Option<SyncToken>,
         files: Vec<String>,
+        dirs: Vec<String>,
     ) {
         self.tracker.issued(token, after);
         let mut later = Vec::with_capacity(files.len());
+        let mut later_dirs = Vec::with_capacity(dirs.len());
         let mut result = Ok(());
         for path in files {
             match disk.begin_sync(&path) {
@@ -183,8 +249,7 @@ impl NodeSyncs {
                 // writing it, so its records are gone by the node's own choice and there is
                 // nothing left to make durable; the simulator's driver does the same. This
                 // holds because no record file is ever renamed (only the node's small state
-                // files are, checkpoints and Raft state, which it syncs itself): a renamed
-                // one would need its new path here.
+                // files are, by `Replace`): a renamed one would need its new path here.
                 Err(DiskError::NotFound(_)) => {}
                 Err(error) => {
                     result = Err(error);
@@ -192,11 +257,22 @@ impl NodeSyncs {
                 }
             }
         }
+        for dir in dirs {
+            if result.is_err() {
+                break;
+            }
+            match disk.begin_sync_dir(&dir) {
+                Ok(FileSync::Later(file)) => later_dirs.push((dir, file)),
+                Ok(FileSync::Done) => {}
+                Err(error) => result = Err(error),
+            }
+        }
         let result = match result {
-            Ok(()) if !later.is_empty() => {
-                let job = SyncJob {
+            Ok(()) if !later.is_empty() || !later_dirs.is_empty() => {
+                let job = SyncJob::Files {
                     token,
                     files: later,
+                    dirs: later_dirs,
                 };
                 match self.submit(job) {
                     // The worker reports it.
@@ -210,12 +286,10 @@ impl NodeSyncs {
     }
 
     /// Replaces `{dir}/{name}` with `bytes` atomically and durably, the node's `Replace`
-    /// output `token` (completing after the sync `after`, if any).
-    ///
-    /// This one runs on the loop, two fsyncs included: the node replaces only its Raft term
-    /// and vote (at elections) and its broker epoch (at registration), never on the produce
-    /// path, and doing it here keeps the disk's handle cache the one view of the names the
-    /// rename changes. Its completion still comes through the channel, like any sync's.
+    /// output `token` (completing after the sync `after`, if any). On a disk of real files
+    /// the worker does it, in order with the syncs queued before it: the node reads such a
+    /// file only when it opens, and forgets its handles to it when the replace completes.
+    /// Other disks replace on the loop.
     pub fn replace(
         &mut self,
         disk: &mut impl RecordFiles,
@@ -226,8 +300,24 @@ impl NodeSyncs {
         bytes: &[u8],
     ) {
         self.tracker.issued(token, after);
-        let result = replace_file(disk, dir, name, bytes);
-        self.report(token, result);
+        let Some(root) = disk.replace_root() else {
+            let result = replace_file(disk, dir, name, bytes);
+            self.report(token, result);
+            return;
+        };
+        let job = SyncJob::Replace {
+            token,
+            root,
+            dir: dir.to_string(),
+            name: name.to_string(),
+            bytes: bytes.to_vec(),
+        };
+        match self.submit(job) {
+            Ok(()) => {
+                self.replacing.insert(token, format!("{dir}/{name}"));
+            }
+            Err(error) => self.report(token, Err(error)),
+        }
     }
 
     /// Reports the IO of `token` through the channel, never at once: outputs waiting on
@@ -276,7 +366,16 @@ impl NodeSyncs {
     /// The IO of sync `token` finished: the syncs that complete with it, in the order to
     /// tell the node, and the outputs they held, to carry out first (see
     /// [`SyncTracker::io_done`]).
-    pub fn io_done(&mut self, token: SyncToken, result: Result<(), DiskError>) -> Completed {
+    pub fn io_done(
+        &mut self,
+        disk: &mut impl RecordFiles,
+        token: SyncToken,
+        result: Result<(), DiskError>,
+    ) -> Completed {
+        if let Some(path) = self.replacing.remove(&token) {
+            disk.forget(&path);
+            disk.forget(&format!("{path}.tmp"));
+        }
         self.tracker.io_done(token, result)
     }
 }
@@ -286,7 +385,7 @@ mod tests {
     use super::*;
     use sluice_core::api::TopicPartition;
     use sluice_core::api::{ErrorCode, ProducePartitionResponse, ProduceResponse, Response};
-    use sluice_core::disk::Disk;
+    use sluice_core::disk::{read_exact_at, Disk};
     use sluice_core::mem_disk::MemDisk;
 
     use crate::file_disk::FileDisk;
@@ -309,10 +408,22 @@ mod tests {
                 FileSync::Done => panic!("a file disk syncs on the worker"),
             })
             .collect();
-        SyncJob {
+        SyncJob::Files {
             token: SyncToken(token),
             files,
+            dirs: Vec::new(),
         }
+    }
+
+    fn files_of(job: &mut SyncJob) -> &mut Vec<(String, Arc<File>)> {
+        match job {
+            SyncJob::Files { files, .. } => files,
+            SyncJob::Replace { .. } => unreachable!("a sync job"),
+        }
+    }
+
+    fn batch_of(batch: Vec<SyncJob>) -> SyncsDone {
+        sync_batch(batch, &mut BTreeMap::new())
     }
 
     fn tokens(done: &SyncsDone) -> Vec<u64> {
@@ -351,7 +462,7 @@ mod tests {
             job(&mut disk, 2, &["a.log", "b.log"]),
             job(&mut disk, 3, &["b.log"]),
         ];
-        let done = sync_batch(batch);
+        let done = batch_of(batch);
         assert_eq!(tokens(&done), [0, 1, 2, 3]);
         assert!(all_ok(&done));
         assert_eq!(done.fdatasyncs, 2);
@@ -361,12 +472,15 @@ mod tests {
     fn a_file_reopened_by_the_handle_cache_is_still_one_file() {
         let (_dir, disk) = disk_with(&["a.log", "b.log"]);
         let mut disk = disk.with_open_files_max(1);
-        let first = job(&mut disk, 0, &["a.log"]);
+        let mut first = job(&mut disk, 0, &["a.log"]);
         // Opening b closes a's cached handle; a's next sync gets a new handle on its inode.
         let other = job(&mut disk, 1, &["b.log"]);
-        let second = job(&mut disk, 2, &["a.log"]);
-        assert!(!Arc::ptr_eq(&first.files[0].1, &second.files[0].1));
-        let done = sync_batch(vec![first, other, second]);
+        let mut second = job(&mut disk, 2, &["a.log"]);
+        assert!(!Arc::ptr_eq(
+            &files_of(&mut first)[0].1,
+            &files_of(&mut second)[0].1
+        ));
+        let done = batch_of(vec![first, other, second]);
         assert!(all_ok(&done));
         assert_eq!(done.fdatasyncs, 2);
     }
@@ -376,14 +490,15 @@ mod tests {
         let (_dir, mut disk) = disk_with(&["a.log"]);
         // A real descriptor whose fdatasync fails: character devices take no fsync (EINVAL).
         let null = Arc::new(File::options().write(true).open("/dev/null").unwrap());
-        let broken = |token| SyncJob {
+        let broken = |token| SyncJob::Files {
             token: SyncToken(token),
             files: vec![("null".to_string(), Arc::clone(&null))],
+            dirs: Vec::new(),
         };
         let mut both = job(&mut disk, 1, &["a.log"]);
-        both.files.push(("null".to_string(), Arc::clone(&null)));
+        files_of(&mut both).push(("null".to_string(), Arc::clone(&null)));
         let batch = vec![broken(0), both, job(&mut disk, 2, &["a.log"]), broken(3)];
-        let done = sync_batch(batch);
+        let done = batch_of(batch);
         let failed: Vec<bool> = done.finished.iter().map(|(_, r)| r.is_err()).collect();
         assert_eq!(failed, [true, true, false, true]);
         assert!(matches!(&done.finished[0].1, Err(DiskError::Io(_))));
@@ -414,13 +529,19 @@ mod tests {
     async fn answers_wait_for_the_worker_and_leave_on_its_completion() {
         let (_dir, mut disk) = disk_with(&["a.log"]);
         let mut syncs = NodeSyncs::new();
-        syncs.begin(&mut disk, SyncToken(0), None, vec!["a.log".to_string()]);
+        syncs.begin(
+            &mut disk,
+            SyncToken(0),
+            None,
+            vec!["a.log".to_string()],
+            Vec::new(),
+        );
         assert!(syncs.admit(produced(7, 0)).is_none());
         let done = syncs.done().await;
         assert_eq!(tokens(&done), [0]);
         assert!(all_ok(&done));
         assert_eq!(done.fdatasyncs, 1);
-        let completed = syncs.io_done(SyncToken(0), Ok(()));
+        let completed = syncs.io_done(&mut disk, SyncToken(0), Ok(()));
         assert_eq!(completed.syncs, [(SyncToken(0), Ok(()))]);
         assert!(matches!(
             completed.outputs[..],
@@ -433,15 +554,61 @@ mod tests {
         let (_dir, mut disk) = disk_with(&["a.log"]);
         disk.remove("a.log").unwrap();
         let mut syncs = NodeSyncs::new();
-        syncs.begin(&mut disk, SyncToken(0), None, vec!["a.log".to_string()]);
+        syncs.begin(
+            &mut disk,
+            SyncToken(0),
+            None,
+            vec!["a.log".to_string()],
+            Vec::new(),
+        );
         // The answer that comes out after the sync waits for the completion all the same.
         assert!(syncs.admit(produced(7, 0)).is_none());
         let done = syncs.done().await;
         assert!(all_ok(&done));
         assert_eq!(done.fdatasyncs, 0);
         assert!(syncs.worker.is_none());
-        let completed = syncs.io_done(SyncToken(0), Ok(()));
+        let completed = syncs.io_done(&mut disk, SyncToken(0), Ok(()));
         assert_eq!(completed.outputs.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_replace_runs_on_the_worker_and_the_loop_reads_the_new_file_after_it() {
+        let (_dir, mut disk) = disk_with(&[]);
+        disk.create_dir_all("t-0").unwrap();
+        disk.create("t-0/checkpoint").unwrap();
+        disk.write_at("t-0/checkpoint", 0, b"old").unwrap();
+        // The loop's handle cache holds the old file, as after an open that read it.
+        let mut old = [0u8; 3];
+        read_exact_at(&mut disk, "t-0/checkpoint", 0, &mut old).unwrap();
+        let mut syncs = NodeSyncs::new();
+        syncs.replace(&mut disk, SyncToken(0), None, "t-0", "checkpoint", b"newer");
+        disk.create("t-0/00.log").unwrap();
+        let files = vec!["t-0/00.log".to_string()];
+        syncs.begin(
+            &mut disk,
+            SyncToken(1),
+            None,
+            files,
+            vec!["t-0".to_string()],
+        );
+        assert!(syncs.worker.is_some());
+        let mut finished = Vec::new();
+        while finished.len() < 2 {
+            finished.extend(syncs.done().await.finished);
+        }
+        assert_eq!(
+            finished.iter().map(|(t, _)| t.0).collect::<Vec<_>>(),
+            [0, 1]
+        );
+        assert!(finished.iter().all(|(_, result)| result.is_ok()));
+        for (token, result) in finished {
+            syncs.io_done(&mut disk, token, result);
+        }
+        assert_eq!(disk.len("t-0/checkpoint").unwrap(), 5);
+        let mut new = [0u8; 5];
+        read_exact_at(&mut disk, "t-0/checkpoint", 0, &mut new).unwrap();
+        assert_eq!(&new, b"newer");
+        assert_eq!(disk.list("t-0").unwrap(), ["00.log", "checkpoint"]);
     }
 
     #[tokio::test]
@@ -450,7 +617,13 @@ mod tests {
         disk.create("a.log").unwrap();
         disk.write_at("a.log", 0, b"records").unwrap();
         let mut syncs = NodeSyncs::new();
-        syncs.begin(&mut disk, SyncToken(0), None, vec!["a.log".to_string()]);
+        syncs.begin(
+            &mut disk,
+            SyncToken(0),
+            None,
+            vec!["a.log".to_string()],
+            Vec::new(),
+        );
         assert!(syncs.worker.is_none());
         let done = syncs.done().await;
         assert_eq!(tokens(&done), [0]);
@@ -466,12 +639,13 @@ mod tests {
             SyncToken(0),
             None,
             vec!["../escapes".to_string()],
+            Vec::new(),
         );
         assert!(syncs.admit(produced(7, 0)).is_none());
         let done = syncs.done().await;
         assert!(matches!(&done.finished[..], [(_, Err(DiskError::Io(_)))]));
         let [(token, result)] = done.finished.try_into().unwrap();
-        let released = syncs.io_done(token, result).outputs;
+        let released = syncs.io_done(&mut disk, token, result).outputs;
         let [NodeOutput::Respond {
             response: Response::Produce(produce),
             ..
@@ -487,7 +661,13 @@ mod tests {
         let (_dir, mut disk) = disk_with(&["raft.log"]);
         disk.create_dir_all("raft").unwrap();
         let mut syncs = NodeSyncs::new();
-        syncs.begin(&mut disk, SyncToken(1), None, vec!["raft.log".to_string()]);
+        syncs.begin(
+            &mut disk,
+            SyncToken(1),
+            None,
+            vec!["raft.log".to_string()],
+            Vec::new(),
+        );
         // Runs on the loop and may finish first: it still completes second.
         syncs.replace(
             &mut disk,
@@ -502,7 +682,7 @@ mod tests {
         let mut released = Vec::new();
         while order.len() < 2 {
             for (token, result) in syncs.done().await.finished {
-                let completed = syncs.io_done(token, result);
+                let completed = syncs.io_done(&mut disk, token, result);
                 order.extend(completed.syncs.into_iter().map(|(token, _)| token.0));
                 released.extend(completed.outputs);
             }

@@ -26,7 +26,7 @@ pub use topology::Topology;
 pub use workload::{Role, SimClient, Workload};
 
 use sluice_core::broker::{NodeConfig, NodeMessage, NodeOutput, ProcessRoles, SyncToken};
-use sluice_core::disk::replace_file;
+use sluice_core::disk::{replace_file, Disk};
 use sluice_core::raft::Message;
 use sluice_core::replica::ReplicaStats;
 use sluice_core::rng::Rng;
@@ -116,8 +116,15 @@ pub enum Event {
 /// The IO of a sync or replace a node asked for, carried out when it completes.
 #[derive(Debug)]
 pub enum SyncIo {
-    /// The disk's syncs of the files, begun when the node asked.
-    Files(Vec<SyncTicket>),
+    /// The disk's syncs of the files, begun when the node asked, and the directories to
+    /// sync when the IO completes (a directory's sync then covers at least every name change
+    /// issued before the node asked, as a journalling filesystem's commit does).
+    Files {
+        /// The files' syncs.
+        tickets: Vec<SyncTicket>,
+        /// The directories.
+        dirs: Vec<String>,
+    },
     /// An atomic replace of `{dir}/{name}`.
     Replace {
         /// The directory.
@@ -473,10 +480,11 @@ impl Cluster {
                 NodeOutput::Sync {
                     token,
                     files,
+                    dirs,
                     after,
                 } => {
                     self.procs[index].syncs.issued(token, after);
-                    self.begin_sync(index, token, files);
+                    self.begin_sync(index, token, files, dirs);
                     continue;
                 }
                 NodeOutput::Replace {
@@ -577,7 +585,13 @@ impl Cluster {
     /// Starts the syncs of a node's `Sync` output on its disk. They complete after a drawn
     /// latency, each file's in the order they were asked for, different files' in any order,
     /// as fdatasync on a real device.
-    fn begin_sync(&mut self, index: usize, token: SyncToken, files: Vec<String>) {
+    fn begin_sync(
+        &mut self,
+        index: usize,
+        token: SyncToken,
+        files: Vec<String>,
+        dirs: Vec<String>,
+    ) {
         let process = &mut self.procs[index];
         let mut tickets = Vec::with_capacity(files.len());
         for file in &files {
@@ -586,7 +600,9 @@ impl Cluster {
                 tickets.push(ticket);
             }
         }
-        self.schedule_sync_io(index, token, files, SyncIo::Files(tickets));
+        let mut paths = files;
+        paths.extend(dirs.iter().cloned());
+        self.schedule_sync_io(index, token, paths, SyncIo::Files { tickets, dirs });
     }
 
     /// Schedules the completion of a sync's IO after a drawn latency, after every earlier
@@ -626,9 +642,10 @@ impl Cluster {
             return;
         }
         let result = match io {
-            SyncIo::Files(tickets) => tickets
+            SyncIo::Files { tickets, dirs } => tickets
                 .into_iter()
-                .try_for_each(|ticket| process.disk.finish_sync(ticket)),
+                .try_for_each(|ticket| process.disk.finish_sync(ticket))
+                .and_then(|()| dirs.iter().try_for_each(|dir| process.disk.sync_dir(dir))),
             SyncIo::Replace { dir, name, bytes } => {
                 replace_file(&mut process.disk, &dir, &name, &bytes)
             }

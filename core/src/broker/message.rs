@@ -193,6 +193,9 @@ pub enum NodeOutput {
         token: SyncToken,
         /// The files, by their paths on the node's disk.
         files: Vec<String>,
+        /// Directories whose names (files created, removed or renamed in them) must be
+        /// durable too, as `fsync` of the directory makes them.
+        dirs: Vec<String>,
         /// A sync this one is reported after (see [`super::SyncTracker`]): its completion
         /// promises that one's too.
         after: Option<SyncToken>,

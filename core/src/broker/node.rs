@@ -567,17 +567,40 @@ impl Node {
         token
     }
 
-    /// Hands out the token for the replica manager's sync `id` of `files`.
-    pub(super) fn issue_replica_sync(&mut self, id: u64, files: Vec<String>) {
-        let token = self.next_sync_token(SyncOwner::Replica(id));
-        let fresh = self.replica_syncs.insert(id, token).is_none();
-        assert!(fresh, "the replica manager's sync {id} issued twice");
-        let after = None;
+    /// Hands out the token for the replica manager's sync `id` of `files` and `dirs`.
+    pub(super) fn issue_replica_sync(&mut self, id: u64, files: Vec<String>, dirs: Vec<String>) {
+        let token = self.replica_token(id);
         self.outputs.push_back(NodeOutput::Sync {
             token,
             files,
-            after,
+            dirs,
+            after: None,
         });
+    }
+
+    /// Hands out the token for the replica manager's replace `id`.
+    pub(super) fn issue_replica_replace(
+        &mut self,
+        id: u64,
+        dir: String,
+        name: String,
+        bytes: Vec<u8>,
+    ) {
+        let token = self.replica_token(id);
+        self.outputs.push_back(NodeOutput::Replace {
+            token,
+            dir,
+            name,
+            bytes,
+            after: None,
+        });
+    }
+
+    fn replica_token(&mut self, id: u64) -> SyncToken {
+        let token = self.next_sync_token(SyncOwner::Replica(id));
+        let fresh = self.replica_syncs.insert(id, token).is_none();
+        assert!(fresh, "the replica manager's sync {id} issued twice");
+        token
     }
 
     /// Asks for `{dir}/{name}` to be replaced durably with `bytes`, as `owner`'s sync.
@@ -607,6 +630,7 @@ impl Node {
             Persist::Sync { file } => NodeOutput::Sync {
                 token,
                 files: vec![file],
+                dirs: Vec::new(),
                 after,
             },
             Persist::Replace { dir, name, bytes } => NodeOutput::Replace {

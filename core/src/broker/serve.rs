@@ -189,7 +189,13 @@ impl Node {
                         self.answer_after(asker, response, after);
                     }
                 }
-                ReplicaOutput::Sync { id, files } => self.issue_replica_sync(id, files),
+                ReplicaOutput::Sync { id, files, dirs } => self.issue_replica_sync(id, files, dirs),
+                ReplicaOutput::Replace {
+                    id,
+                    dir,
+                    name,
+                    bytes,
+                } => self.issue_replica_replace(id, dir, name, bytes),
                 ReplicaOutput::AlterPartition { id, request } => {
                     let purpose = Purpose::AlterPartition(id);
                     let request = ControllerRequest::AlterPartition(request);

@@ -47,7 +47,11 @@ impl ReplicaManager {
             return None;
         }
         self.syncs.insert(id, synced);
-        self.outputs.push_back(ReplicaOutput::Sync { id, files });
+        self.outputs.push_back(ReplicaOutput::Sync {
+            id,
+            files,
+            dirs: Vec::new(),
+        });
         Some(id)
     }
 

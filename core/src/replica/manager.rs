@@ -71,13 +71,27 @@ pub enum ReplicaOutput {
         /// The request.
         request: AlterPartitionRequest,
     },
-    /// Sync these files, covering every write issued so far; report the outcome to
-    /// `handle_sync_done(id, ..)`.
+    /// Sync these files and directories, covering every write and name change issued so
+    /// far; report the outcome to `handle_sync_done(id, ..)`.
     Sync {
         /// Names the sync.
         id: u64,
         /// The files.
         files: Vec<String>,
+        /// The directories.
+        dirs: Vec<String>,
+    },
+    /// Replace `{dir}/{name}` whole with `bytes`, atomically and durably, after every
+    /// earlier replace of it; report the outcome to `handle_sync_done(id, ..)`.
+    Replace {
+        /// Names the replace.
+        id: u64,
+        /// The directory.
+        dir: String,
+        /// The file's name.
+        name: String,
+        /// The new contents.
+        bytes: Vec<u8>,
     },
 }
 

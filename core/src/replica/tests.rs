@@ -37,7 +37,7 @@ struct Cluster {
     afters: Vec<(u64, Option<u64>)>,
     /// When set, syncs are kept here until [`Cluster::complete_syncs`] instead of completing
     /// at once.
-    held_syncs: Option<Vec<(BrokerId, u64, Vec<String>)>>,
+    held_syncs: Option<Vec<(BrokerId, ReplicaOutput)>>,
     /// When false, no node's timeout runs: whatever an input sets in motion must come out of
     /// that input.
     timers: bool,
@@ -183,19 +183,45 @@ impl Cluster {
     /// Completes the syncs held so far, in the order they were asked for.
     fn complete_syncs(&mut self) {
         let held = std::mem::take(self.held_syncs.as_mut().expect("holding"));
-        for (broker, id, files) in held {
-            let node = &mut self.nodes[broker as usize];
-            let result = files.iter().try_for_each(|file| node.disk.sync(file));
-            node.manager
-                .handle_sync_done(self.now, 0, &mut node.disk, id, result);
+        for (broker, output) in held {
+            self.carry_out_io(broker, output);
         }
         self.deliver();
+    }
+
+    /// Runs a sync or a replace on `broker`'s disk and reports it.
+    fn carry_out_io(&mut self, broker: BrokerId, output: ReplicaOutput) {
+        let node = &mut self.nodes[broker as usize];
+        let disk = &mut node.disk;
+        let (id, result) = match output {
+            ReplicaOutput::Sync { id, files, dirs } => {
+                let files = files.iter().try_for_each(|file| disk.sync(file));
+                (
+                    id,
+                    files.and_then(|()| dirs.iter().try_for_each(|dir| disk.sync_dir(dir))),
+                )
+            }
+            ReplicaOutput::Replace {
+                id,
+                dir,
+                name,
+                bytes,
+            } => (id, crate::disk::replace_file(disk, &dir, &name, &bytes)),
+            _ => unreachable!("only IO is carried out here"),
+        };
+        node.manager
+            .handle_sync_done(self.now, 0, &mut node.disk, id, result);
     }
 
     /// The held syncs' ids.
     fn held_sync_ids(&self) -> Vec<u64> {
         let held = self.held_syncs.as_ref().expect("holding");
-        held.iter().map(|(_, id, _)| *id).collect()
+        held.iter()
+            .map(|(_, output)| match output {
+                ReplicaOutput::Sync { id, .. } | ReplicaOutput::Replace { id, .. } => *id,
+                _ => unreachable!("only IO is held"),
+            })
+            .collect()
     }
 
     fn after(&self, client: u64) -> Option<u64> {
@@ -315,16 +341,15 @@ impl Cluster {
 
     fn route(&mut self, from: BrokerId, output: ReplicaOutput) {
         match output {
-            ReplicaOutput::Sync { id, files } if self.held_syncs.is_some() => {
+            output @ (ReplicaOutput::Sync { .. } | ReplicaOutput::Replace { .. })
+                if self.held_syncs.is_some() =>
+            {
                 let held = self.held_syncs.as_mut().expect("holding");
-                held.push((from, id, files));
+                held.push((from, output));
             }
-            ReplicaOutput::Sync { id, files } => {
-                // Syncs complete at once; what waits on one comes out after it, in order.
-                let node = &mut self.nodes[from as usize];
-                let result = files.iter().try_for_each(|file| node.disk.sync(file));
-                node.manager
-                    .handle_sync_done(self.now, 0, &mut node.disk, id, result);
+            // Syncs complete at once; what waits on one comes out after it, in order.
+            output @ (ReplicaOutput::Sync { .. } | ReplicaOutput::Replace { .. }) => {
+                self.carry_out_io(from, output)
             }
             ReplicaOutput::Respond {
                 client, response, ..

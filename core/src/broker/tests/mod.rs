@@ -128,8 +128,12 @@ impl Harness {
             for sync in syncs {
                 let disk = &mut self.disks[index];
                 let (token, result) = match sync {
-                    NodeOutput::Sync { token, files, .. } => {
-                        (token, files.iter().try_for_each(|file| disk.sync(file)))
+                    NodeOutput::Sync {
+                        token, files, dirs, ..
+                    } => {
+                        let files = files.iter().try_for_each(|file| disk.sync(file));
+                        let mut dirs = || dirs.iter().try_for_each(|dir| disk.sync_dir(dir));
+                        (token, files.and_then(|()| dirs()))
                     }
                     NodeOutput::Replace {
                         token,
