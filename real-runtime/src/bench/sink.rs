@@ -5,13 +5,14 @@
 //! It speaks the real protocol through `sluice-net`, the broker's own codec: frames, request
 //! headers and bodies are decoded exactly as `sluice server` decodes them, and answers are
 //! encoded the same way, so what differs from the broker is only the work behind the answer.
-//! That work is kept to what a client cannot do without: ApiVersions lists ApiVersions,
-//! Metadata and Produce (at the broker's ranges); Metadata names the sink as the only broker
-//! and the leader of partitions `0..N` of every topic asked for; Produce is answered with no
-//! error and a base offset that grows per partition by the records each batch declares. Batch
-//! CRCs are not checked and compressed batches are not opened, since that would be broker
-//! work counted against the client. A Produce with `acks=0` gets no answer, as in Kafka.
-//! Any other API closes the connection (the client was told it is not served).
+//! That work is kept to what a client cannot do without: ApiVersions lists ApiVersions, Metadata
+//! and Produce (at the broker's ranges), and Fetch, which it does not answer but librdkafka needs
+//! to see before it writes RecordBatch v2; Metadata names the sink as the only broker and the
+//! leader of partitions `0..N` of every topic asked for; Produce is answered with no error and a
+//! base offset that grows per partition by the records each batch declares. Batch CRCs are not
+//! checked and compressed batches are not opened, since that would be broker work counted against
+//! the client. A Produce with `acks=0` gets no answer, as in Kafka. Any other request, Fetch
+//! included, closes the connection.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -33,9 +34,16 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::cli::CliError;
 
-/// The APIs the sink answers, and so the only ones its ApiVersions lists: a client uses every
-/// API it sees listed.
+/// The APIs the sink answers, and so the only ones its ApiVersions lists besides Fetch: a
+/// client uses every API it sees listed.
 const SINK_APIS: [ApiKey; 3] = [ApiKey::Produce, ApiKey::Metadata, ApiKey::ApiVersions];
+
+/// Listed but not answered. librdkafka writes RecordBatch v2 only to a broker that lists both
+/// Produce 3+ and Fetch 4+ (its `MSGVER2` feature, rdkafka_feature.c); without Fetch it falls
+/// back to the legacy MessageSet v0, which Sluice (like Kafka 4) refuses with CORRUPT_MESSAGE,
+/// a retriable error, so the producer retries forever. A producer never sends Fetch, so the
+/// sink lists it at the broker's range and closes the connection of a client that does.
+const LISTED_UNANSWERED: ApiKey = ApiKey::Fetch;
 
 /// The node id the sink gives itself in Metadata.
 const SINK_NODE_ID: i32 = 0;
@@ -168,7 +176,9 @@ impl Sink {
         let version = request.header.api_version;
         let body = match request.body {
             RequestBody::ApiVersions(_) => {
-                ResponseBody::ApiVersions(api_versions_body_for(|key| SINK_APIS.contains(&key)))
+                ResponseBody::ApiVersions(api_versions_body_for(|key| {
+                    SINK_APIS.contains(&key) || key == LISTED_UNANSWERED
+                }))
             }
             RequestBody::Metadata(body) => {
                 ResponseBody::Metadata(self.metadata(&body, version, local))
@@ -179,6 +189,11 @@ impl Sink {
                     return Answer::Nothing;
                 }
                 ResponseBody::Produce(response)
+            }
+            RequestBody::Fetch(_) => {
+                return Answer::Close(
+                    "the sink lists Fetch for librdkafka's sake but serves no consumer".to_string(),
+                )
             }
             other => {
                 return Answer::Close(format!("{:?} is not served by the sink", other.api_key()))
@@ -493,7 +508,8 @@ mod tests {
             .iter()
             .map(|row| (row.api_key, row.min_version, row.max_version))
             .collect();
-        assert_eq!(listed, vec![(0, 3, 11), (3, 0, 12), (18, 0, 4)]);
+        // Fetch is listed (librdkafka's RecordBatch v2 depends on it) but not answered.
+        assert_eq!(listed, vec![(0, 3, 11), (1, 4, 12), (3, 0, 12), (18, 0, 4)]);
 
         let topic = metadata_request::MetadataRequestTopic::default()
             .with_name(Some(TopicName(StrBytes::from_static_str("bench"))));
@@ -546,7 +562,7 @@ mod tests {
             (0, 19)
         );
 
-        // An API the sink does not list closes the connection.
+        // Fetch, listed but not answered, closes the connection.
         client
             .send(12, RequestBody::Fetch(FetchRequest::default()))
             .await;
