@@ -4,18 +4,20 @@
 mod batches;
 mod log_append;
 mod passes;
+mod sink;
 
 use std::path::PathBuf;
 
 use crate::cli::CliError;
 
 pub use log_append::LogAppendOptions;
+pub use sink::SinkOptions;
 
 /// Runs `sluice bench <args>`.
 pub fn run(args: &[String]) -> Result<(), CliError> {
     match args.first().map(String::as_str) {
         None => Err(CliError::Usage(
-            "`bench` needs a benchmark name: produce, consume, end-to-end or log-append"
+            "`bench` needs a benchmark name: produce, consume, end-to-end, log-append or sink"
                 .to_string(),
         )),
         Some("produce") => crate::tools::perf::produce(&args[1..]),
@@ -25,6 +27,7 @@ pub fn run(args: &[String]) -> Result<(), CliError> {
             let options = LogAppendOptions::parse(&args[1..])?;
             log_append::run(&options).map_err(CliError::Failed)
         }
+        Some("sink") => sink::run(&SinkOptions::parse(&args[1..])?),
         Some(other) => Err(CliError::Usage(format!("unknown benchmark `{other}`"))),
     }
 }

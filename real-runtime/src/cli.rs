@@ -57,6 +57,11 @@ commands:
       and 1 KiB records; defaults: --batch-bytes 16K --total-bytes 512M, no periodic sync,
       --pool-bytes 64M of distinct batches cycled through (1M keeps them in cache, as a
       broker's just-received request is).
+  bench sink [--listen HOST:PORT] [--partitions N]
+      A Kafka listener that answers ApiVersions, Metadata (itself the leader of partitions
+      0..N-1 of any topic asked for) and Produce (no error, offsets growing per partition)
+      and discards the records unchecked: a load generator's own ceiling, to compare broker
+      figures with. Defaults: 127.0.0.1:9092, 1 partition. Runs until stopped.
   help
       Print this text.";
 
