@@ -585,6 +585,7 @@ impl Node {
         dir: String,
         name: String,
         bytes: Vec<u8>,
+        after: Option<SyncToken>,
     ) {
         let token = self.replica_token(id);
         self.outputs.push_back(NodeOutput::Replace {
@@ -592,7 +593,7 @@ impl Node {
             dir,
             name,
             bytes,
-            after: None,
+            after,
         });
     }
 

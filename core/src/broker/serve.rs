@@ -195,7 +195,11 @@ impl Node {
                     dir,
                     name,
                     bytes,
-                } => self.issue_replica_replace(id, dir, name, bytes),
+                    after,
+                } => {
+                    let after = self.replica_sync_token(after);
+                    self.issue_replica_replace(id, dir, name, bytes, after)
+                }
                 ReplicaOutput::AlterPartition { id, request } => {
                     let purpose = Purpose::AlterPartition(id);
                     let request = ControllerRequest::AlterPartition(request);

@@ -22,6 +22,9 @@ impl Log {
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
         self.check_usable()?;
+        if self.cut_pending().is_some() {
+            return Err(LogError::CutPending);
+        }
         let header = self.validate_append(batch)?;
         if self.should_roll(&header, batch.len() as u64, now_ms) {
             self.roll(disk, now_ms)?;
@@ -60,7 +63,7 @@ impl Log {
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
         let info = self.append_unsynced(disk, batch, now_ms)?;
-        if self.flush_wanted(now_ms) {
+        if self.flush_wanted(now_ms) || self.structural_flush_wanted() {
             self.flush(disk, now_ms)?;
         }
         Ok(info)
@@ -127,13 +130,14 @@ impl Log {
         }
     }
 
-    /// Closes the active segment (its final time index entry, its indexes written, everything
-    /// synced) and starts a new one at the log end. The recovery point moves to the new
-    /// segment, so recovery never rescans a rolled segment.
+    /// Closes the active segment (its final time index entry, its indexes written) and starts
+    /// a new one at the log end. Nothing is synced here: the old segment's files and the new
+    /// names join the next flush, whose completion moves the recovery point past the old
+    /// segment and writes the checkpoint, so recovery never rescans a rolled segment.
     pub(super) fn roll<D: Disk + ?Sized>(
         &mut self,
         disk: &mut D,
-        now_ms: i64,
+        _now_ms: i64,
     ) -> Result<(), LogError> {
         let base_offset = self.log_end_offset;
         assert!(
@@ -143,37 +147,35 @@ impl Log {
         let finished = {
             let active = self.active_mut();
             active.push_final_time_entry();
-            active
-                .persist_indexes(disk)
-                .and_then(|()| active.sync(disk))
+            active.persist_indexes(disk)
         };
         // Nothing has moved yet: after a full disk the next append rolls again.
         if let Err(error) = finished {
             return Err(self.fail_disk_unless_full(error));
         }
         let segment = Segment::empty(&self.dir, base_offset);
-        let created = create_segment_files(disk, &self.dir, &segment);
+        let created = create_segment_files(disk, &segment);
         if let Err(error) = created {
             return Err(self.fail_disk(error));
         }
+        let old = self.active();
+        let paths = [
+            old.log_path.clone(),
+            old.index_path.clone(),
+            old.time_index_path.clone(),
+        ];
+        self.mark_unsynced(paths);
         self.segments.insert(base_offset, segment);
-        self.flushed_upto = base_offset;
-        self.recovery = self.snapshot_at_end();
-        self.unflushed_messages = 0;
-        self.first_unflushed_ms = None;
-        // Without room for the checkpoint the roll still stands: the old checkpoint names an
-        // earlier recovery point, from which the next open scans the new segment too.
-        match self.write_checkpoint(disk, now_ms) {
-            Err(LogError::Disk(DiskError::NoSpace)) => Ok(()),
-            other => other,
-        }
+        self.dir_changes += 1;
+        self.checkpoint_wanted = true;
+        Ok(())
     }
 }
 
-/// Creates a segment's three empty files and makes their names durable.
+/// Creates a segment's three empty files. Their names are durable once the directory is
+/// synced (the next flush does it).
 pub(super) fn create_segment_files<D: Disk + ?Sized>(
     disk: &mut D,
-    dir: &str,
     segment: &Segment,
 ) -> Result<(), DiskError> {
     for path in [
@@ -188,5 +190,5 @@ pub(super) fn create_segment_files<D: Disk + ?Sized>(
             Err(error) => return Err(error),
         }
     }
-    disk.sync_dir(dir)
+    Ok(())
 }

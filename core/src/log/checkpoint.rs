@@ -51,7 +51,7 @@ impl Checkpoint {
         }
     }
 
-    fn encode(&self) -> Vec<u8> {
+    pub(super) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(ENCODED_BYTES);
         out.extend_from_slice(&VERSION.to_be_bytes());
         out.extend_from_slice(&self.log_start_offset.to_be_bytes());

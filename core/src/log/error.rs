@@ -41,6 +41,9 @@ pub enum LogError {
     },
     /// A setting is out of range.
     InvalidConfig(String),
+    /// The log was cut and the checkpoint that makes the cut safe to write over is not
+    /// durable yet: appends wait (retriable, as KAFKA_STORAGE_ERROR).
+    CutPending,
     /// An earlier storage failure left the log in a state it cannot vouch for; it must be
     /// reopened (which recovers it). Carries the original failure.
     Failed(String),
@@ -51,6 +54,9 @@ impl fmt::Display for LogError {
         match self {
             LogError::Disk(error) => write!(f, "storage error: {error}"),
             LogError::InvalidBatch(error) => write!(f, "invalid batch: {error}"),
+            LogError::CutPending => {
+                write!(f, "the log was cut and its checkpoint is not durable yet")
+            }
             LogError::BatchTooLarge { size, max } => {
                 write!(f, "batch of {size} bytes exceeds the limit of {max} bytes")
             }

@@ -19,6 +19,7 @@ mod checkpoint;
 mod config;
 mod error;
 mod index;
+mod io;
 mod read;
 mod recovery;
 mod retention;
@@ -31,6 +32,7 @@ use std::collections::BTreeMap;
 
 pub use config::LogConfig;
 pub use error::LogError;
+pub use io::LogIo;
 pub use read::{ReadRange, ReadSlice};
 pub use recovery::{RecoveryReport, TailCut, TailCutReason};
 pub use timestamp::TimestampOffset;
@@ -55,10 +57,25 @@ pub struct AppendInfo {
 /// A flush begun by [`Log::flush_begin`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Flush {
-    /// The file to sync.
-    pub file: String,
+    /// The files to sync.
+    pub files: Vec<String>,
+    /// The directories to sync (the log's own, when names changed in it).
+    pub dirs: Vec<String>,
     /// Every offset below this is durable once the sync completes.
     pub upto: i64,
+}
+
+/// What the log remembers of a flush under way.
+#[derive(Clone, Debug)]
+struct FlushRecord {
+    upto: i64,
+    files: Vec<String>,
+    /// The count of name changes in the directory the flush syncs, if it syncs it.
+    dir_upto: Option<u64>,
+    /// The checkpoint to write once the flush is done: the recovery point it makes true.
+    checkpoint: Option<Checkpoint>,
+    /// The log's generation when it began: a flush begun before a cut proves nothing.
+    generation: u64,
 }
 
 /// One partition's log. See the module documentation for the call order.
@@ -78,6 +95,21 @@ pub struct Log {
     first_unflushed_ms: Option<i64>,
     last_checkpoint_ms: i64,
     failure: Option<String>,
+    /// Files written since they were last synced that a flush covers besides the active
+    /// segment's data: a rolled segment's files, a cut segment's.
+    unsynced_files: Vec<String>,
+    /// Name changes made in the directory (files created or removed), counted.
+    dir_changes: u64,
+    /// Name changes known durable: the next flush syncs the directory while this lags.
+    dir_synced: u64,
+    /// The next flush writes the checkpoint when it completes (after a roll or a cut).
+    checkpoint_wanted: bool,
+    /// Flushes under way, in issue order.
+    flushes: Vec<FlushRecord>,
+    /// Moves at every cut: flushes begun before it are not counted.
+    generation: u64,
+    /// Structural IO for the owner to carry out, and its continuations (see [`io`]).
+    io: io::Outbox,
 }
 
 impl Log {
@@ -137,17 +169,44 @@ impl Log {
     }
 
     /// Syncs every unsynced byte of the log, so everything appended so far survives a machine
-    /// crash (Kafka's flush). Rolled segments were synced whole when they rolled, so only the
-    /// active segment's data file needs it; its index entries wait for the next checkpoint
-    /// (recovery rebuilds them from the data past it), so a flush costs one fsync.
+    /// crash (Kafka's flush), and carries out every checkpoint it leads to, on the caller's
+    /// thread: for owners that have one ([`Log::flush_begin`] is for those that do not).
     pub fn flush<D: Disk + ?Sized>(&mut self, disk: &mut D, now_ms: i64) -> Result<(), LogError> {
-        let Some(flush) = self.flush_begin()? else {
-            return self.flush_done(disk, None, now_ms);
-        };
-        if let Err(error) = disk.sync(&flush.file) {
-            return Err(self.flush_failed(error));
+        // A cut's checkpoint goes first, then the cut's own flush and checkpoint: three rounds
+        // at most.
+        for _ in 0..3 {
+            if let Some(flush) = self.flush_begin(Some(&mut *disk), now_ms)? {
+                let mut synced = Ok(());
+                for file in &flush.files {
+                    // A file removed since (a cut) has nothing left to sync.
+                    match disk.sync(file) {
+                        Ok(()) | Err(DiskError::NotFound(_)) => {}
+                        Err(error) => {
+                            synced = Err(error);
+                            break;
+                        }
+                    }
+                }
+                let synced =
+                    synced.and_then(|()| flush.dirs.iter().try_for_each(|dir| disk.sync_dir(dir)));
+                if let Err(error) = synced {
+                    return Err(self.flush_failed(error));
+                }
+                self.flush_done(flush.upto)?;
+            }
+            match self.run_io_inline(disk) {
+                // The data is synced; a checkpoint that lags only makes recovery scan more,
+                // and the next flush writes it.
+                Err(LogError::Disk(DiskError::NoSpace)) if self.failure.is_none() => return Ok(()),
+                Err(error) => return Err(error),
+                Ok(()) => {}
+            }
+            let more = self.structural_flush_wanted() || self.flushed_upto < self.log_end_offset;
+            if !more {
+                break;
+            }
         }
-        self.flush_done(disk, Some(flush.upto), now_ms)
+        Ok(())
     }
 
     /// Whether `flush.messages` or `flush.ms` ask for a flush now.
@@ -155,70 +214,112 @@ impl Log {
         self.unflushed_messages >= self.config.flush_messages || self.flush_due(now_ms)
     }
 
-    /// Starts a flush that someone else carries out: the file to sync and the offset below
-    /// which it makes everything durable, or `None` when nothing is unsynced. The counters of
-    /// `flush.messages` and `flush.ms` start over. Hand the outcome to [`Log::flush_done`] or
+    /// Whether a roll or a cut left files, names or a checkpoint that only a flush makes
+    /// durable: the owner starts one soon, whatever `flush.messages` says.
+    pub fn structural_flush_wanted(&self) -> bool {
+        !self.unsynced_files.is_empty()
+            || self.dir_synced < self.dir_changes
+            || self.checkpoint_wanted
+    }
+
+    /// Starts a flush that someone else carries out: the files and directories to sync and
+    /// the offset below which it makes everything durable, or `None` when nothing is
+    /// unsynced. The counters of `flush.messages` and `flush.ms` start over. When a
+    /// checkpoint is wanted (a roll, a cut, or `log.flush.offset.checkpoint.interval.ms`
+    /// passed) and a disk is given to write the active segment's indexes on, the flush also
+    /// covers those, and its completion writes the checkpoint. Hand the outcome to [`Log::flush_done`] or
     /// [`Log::flush_failed`]; several flushes may be under way, and complete in any order.
-    pub fn flush_begin(&mut self) -> Result<Option<Flush>, LogError> {
+    pub fn flush_begin<D: Disk + ?Sized>(
+        &mut self,
+        disk: Option<&mut D>,
+        now_ms: i64,
+    ) -> Result<Option<Flush>, LogError> {
         self.check_usable()?;
-        self.unflushed_messages = 0;
-        self.first_unflushed_ms = None;
-        if self.flushed_upto >= self.log_end_offset {
+        if self.cut_pending().is_some() {
+            // The files are not cut yet: nothing to flush until they are.
             return Ok(None);
         }
-        // Rolled segments were synced whole when they rolled: only the active one is dirty.
-        let file = self.active().log_path.clone();
+        self.unflushed_messages = 0;
+        self.first_unflushed_ms = None;
+        if self.flushed_upto >= self.log_end_offset && !self.structural_flush_wanted() {
+            return Ok(None);
+        }
+        let due = now_ms.saturating_sub(self.last_checkpoint_ms)
+            >= self.config.recovery_point_checkpoint_interval_ms;
+        let mut files = self.unsynced_files.clone();
+        let active = self.active().log_path.clone();
+        if !files.contains(&active) {
+            files.push(active);
+        }
+        let mut record = FlushRecord {
+            upto: self.log_end_offset,
+            files: Vec::new(),
+            dir_upto: (self.dir_synced < self.dir_changes).then_some(self.dir_changes),
+            checkpoint: None,
+            generation: self.generation,
+        };
+        let disk = disk.filter(|_| self.checkpoint_wanted || due);
+        if let Some(disk) = disk {
+            let active = self.active_mut();
+            // On a full disk the index files are rewritten whole next time; recovery checks
+            // them. The data flush goes ahead without the checkpoint.
+            match active.persist_indexes(disk) {
+                Ok(()) => {
+                    for path in [active.index_path.clone(), active.time_index_path.clone()] {
+                        if !files.contains(&path) {
+                            files.push(path);
+                        }
+                    }
+                    record.checkpoint = Some(self.snapshot_at_end());
+                    self.checkpoint_wanted = false;
+                    self.last_checkpoint_ms = now_ms;
+                }
+                Err(DiskError::NoSpace) => {}
+                Err(error) => return Err(self.fail_disk(error)),
+            }
+        }
+        record.files = files.clone();
+        let dirs = match record.dir_upto {
+            Some(_) => vec![self.dir.clone()],
+            None => Vec::new(),
+        };
+        self.flushes.push(record);
         Ok(Some(Flush {
-            file,
+            files,
+            dirs,
             upto: self.log_end_offset,
         }))
     }
 
     /// A flush from [`Log::flush_begin`] completed: everything below `upto` is durable (a
     /// sync covers the writes issued before it, so a later one completing first covers an
-    /// earlier one's too). With `None`, only the periodic checkpoint runs if due. The caller
-    /// must not report a flush begun before a truncation of this log.
-    pub fn flush_done<D: Disk + ?Sized>(
-        &mut self,
-        disk: &mut D,
-        upto: Option<i64>,
-        now_ms: i64,
-    ) -> Result<(), LogError> {
+    /// earlier one's too), and the checkpoint it carried, if any, goes out
+    /// ([`Log::take_io`]). A flush begun before a cut of this log counts for nothing.
+    pub fn flush_done(&mut self, upto: i64) -> Result<(), LogError> {
         self.check_usable()?;
-        if let Some(upto) = upto {
-            assert!(
-                upto <= self.log_end_offset,
-                "a flush covers only what was written"
-            );
-            self.flushed_upto = self.flushed_upto.max(upto);
+        let Some(index) = self
+            .flushes
+            .iter()
+            .position(|record| record.upto == upto && record.generation == self.generation)
+        else {
+            return Ok(());
+        };
+        let record = self.flushes.remove(index);
+        assert!(
+            upto <= self.log_end_offset,
+            "a flush covers only what was written"
+        );
+        self.flushed_upto = self.flushed_upto.max(upto);
+        self.unsynced_files
+            .retain(|file| !record.files.contains(file));
+        if let Some(upto) = record.dir_upto {
+            self.dir_synced = self.dir_synced.max(upto);
         }
-        if now_ms.saturating_sub(self.last_checkpoint_ms)
-            >= self.config.recovery_point_checkpoint_interval_ms
-        {
-            match self.checkpoint(disk, now_ms) {
-                // The data is synced; a checkpoint that lags only makes recovery scan more.
-                Ok(()) | Err(LogError::Disk(DiskError::NoSpace)) => {}
-                Err(error) => return Err(error),
-            }
+        if let Some(checkpoint) = record.checkpoint {
+            self.write_checkpoint_of(checkpoint);
         }
         self.check_invariants();
         Ok(())
-    }
-
-    /// Syncs the active segment with its indexes and records the log end as the recovery
-    /// point, so the next open resumes from here.
-    fn checkpoint<D: Disk + ?Sized>(&mut self, disk: &mut D, now_ms: i64) -> Result<(), LogError> {
-        let active = self.active_mut();
-        let synced = active
-            .persist_indexes(disk)
-            .and_then(|()| active.sync(disk));
-        // On a full disk the index files are rewritten whole next time; recovery checks them.
-        if let Err(error) = synced {
-            return Err(self.fail_disk_unless_full(error));
-        }
-        self.flushed_upto = self.log_end_offset;
-        self.recovery = self.snapshot_at_end();
-        self.write_checkpoint(disk, now_ms)
     }
 
     /// A flush from [`Log::flush_begin`] failed. After a failed fsync the kernel may have
@@ -228,10 +329,13 @@ impl Log {
         self.fail_disk(error)
     }
 
-    /// Flushes and checkpoints, so that the next open scans nothing.
+    /// Flushes and checkpoints, so that the next open scans nothing: for an owner with a
+    /// thread of its own. (A node just drops the log: the next open scans from the last
+    /// checkpoint.)
     pub fn close<D: Disk + ?Sized>(mut self, disk: &mut D, now_ms: i64) -> Result<(), LogError> {
         self.check_usable()?;
-        self.checkpoint(disk, now_ms)
+        self.checkpoint_wanted = true;
+        self.flush(disk, now_ms)
     }
 
     /// Runs the time-driven work: a flush once `flush.ms` has passed since the oldest unflushed
@@ -257,7 +361,13 @@ impl Log {
         if self.flush_due(now_ms) {
             self.flush(disk, now_ms)?;
         }
-        self.retain_below(disk, now_ms, upper)
+        let before = self.start_before();
+        let seq = self.io.next_seq();
+        let deleted = self.retain_below(disk, now_ms, upper)?;
+        if self.io.next_seq() > seq {
+            self.settle_start_move(disk, before, seq)?;
+        }
+        Ok(deleted)
     }
 
     /// Retention alone (no flush), deleting no segment that holds an offset at or above
@@ -313,20 +423,30 @@ impl Log {
         }
     }
 
-    /// Moves the log start offset to `offset` durably (the checkpoint names it), or not at
-    /// all: on a full disk it stays where it was.
-    fn move_log_start<D: Disk + ?Sized>(
-        &mut self,
-        disk: &mut D,
-        offset: i64,
-        now_ms: i64,
-    ) -> Result<(), LogError> {
-        let old_start = std::mem::replace(&mut self.log_start_offset, offset);
-        let written = self.write_checkpoint(disk, now_ms);
-        if written.is_err() {
-            self.log_start_offset = old_start;
+    /// Moves the log start offset to `offset` and takes the segments wholly below it out of
+    /// the log; their files go once the checkpoint naming the new start, queued here, is
+    /// durable. Returns that checkpoint's seq.
+    fn move_log_start(&mut self, offset: i64, below: &[i64]) -> u64 {
+        self.log_start_offset = offset;
+        for base in below {
+            assert!(
+                *base != self.active().base_offset,
+                "removing the active segment"
+            );
+            let segment = self.segments.remove(base).expect("segment exists");
+            for path in [
+                &segment.log_path,
+                &segment.index_path,
+                &segment.time_index_path,
+            ] {
+                self.unsynced_files.retain(|unsynced| unsynced != path);
+            }
+            self.remove_after_checkpoint(segment);
         }
-        written
+        // What lies below the start is gone, durable or not (page-cache mode deletes up to
+        // the high watermark, which counts records not yet synced).
+        self.flushed_upto = self.flushed_upto.max(offset);
+        self.queue_checkpoint()
     }
 
     /// Base offset of the segment that holds `offset` (at or after the log start).
@@ -370,25 +490,6 @@ impl Log {
         }
     }
 
-    fn write_checkpoint<D: Disk + ?Sized>(
-        &mut self,
-        disk: &mut D,
-        now_ms: i64,
-    ) -> Result<(), LogError> {
-        let checkpoint = Checkpoint {
-            log_start_offset: self.log_start_offset,
-            ..self.recovery
-        };
-        // The new checkpoint is written beside the old one and renamed over it, so a full disk
-        // leaves the old one whole: still a true account of the files, only an older one. The
-        // caller decides whether its step stands without it.
-        if let Err(error) = checkpoint::store(disk, &self.dir, &checkpoint) {
-            return Err(self.fail_disk_unless_full(error));
-        }
-        self.last_checkpoint_ms = now_ms;
-        Ok(())
-    }
-
     fn check_invariants(&self) {
         assert!(
             self.log_start_offset <= self.log_end_offset,
@@ -404,10 +505,9 @@ impl Log {
             "active segment beyond log end"
         );
         assert!(active.tail.is_some(), "active segment without a tail");
-        // Rolled segments are synced whole, so only the active one may hold unsynced bytes.
         assert!(
-            self.flushed_upto >= active.base_offset,
-            "unsynced bytes before the active segment"
+            self.recovery.recovery_point <= self.flushed_upto,
+            "a recovery point past what is durable"
         );
         assert!(
             self.segments.contains_key(&self.recovery.recovery_segment),

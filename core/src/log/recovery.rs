@@ -102,7 +102,8 @@ impl Log {
         };
         if segments.is_empty() {
             let segment = Segment::empty(dir, log_start);
-            create_segment_files(disk, dir, &segment)?;
+            create_segment_files(disk, &segment)?;
+            disk.sync_dir(dir)?;
             segments.insert(log_start, segment);
         }
         log_start = log_start.max(*segments.keys().next().unwrap());
@@ -130,9 +131,21 @@ impl Log {
             flushed_upto: end,
             last_checkpoint_ms: now_ms,
             failure: None,
+            unsynced_files: Vec::new(),
+            dir_changes: 0,
+            dir_synced: 0,
+            checkpoint_wanted: false,
+            flushes: Vec::new(),
+            generation: 0,
+            io: Default::default(),
         };
         log.recovery = log.snapshot_at_end();
-        log.write_checkpoint(disk, now_ms)?;
+        // Everything scanned was synced above, so the checkpoint can name the end.
+        let checkpoint = Checkpoint {
+            log_start_offset: log.log_start_offset,
+            ..log.recovery
+        };
+        checkpoint::store(disk, dir, &checkpoint)?;
         log.check_invariants();
         Ok((log, report))
     }

@@ -23,9 +23,9 @@ impl Log {
             self.roll(disk, now_ms)?;
         }
         let new_start = self.segment_next_offset(last).max(self.log_start_offset);
-        // Not durable, so not done: the segments stay until the checkpoint can say so.
-        self.move_log_start(disk, new_start, now_ms)?;
-        self.remove_segments(disk, &deletable)?;
+        // The segments leave the log now; their files stay until the checkpoint naming the
+        // new start is durable.
+        self.move_log_start(new_start, &deletable);
         self.check_invariants();
         Ok(deletable)
     }

@@ -568,3 +568,83 @@ fn a_full_disk_at_a_checkpoint_fails_the_step_not_the_log() {
     let (log, _) = open(&mut disk, small_config());
     assert_eq!(log.log_start_offset(), 40);
 }
+
+/// Appends batches without syncing until the log has rolled at least once.
+fn fill_unsynced_past_a_roll(log: &mut Log, disk: &mut MemDisk) {
+    while log.segment_count() < 2 {
+        let mut bytes = batch(3, 100, NOW);
+        log.append_unsynced(disk, &mut bytes, NOW).expect("append");
+    }
+}
+
+/// A roll syncs nothing on the caller's thread: the next flush names the rolled segment's
+/// files and the directory, the recovery point passes the rolled segment only when it
+/// completes, and the checkpoint it wants comes out then.
+#[test]
+fn a_roll_leaves_its_syncs_and_checkpoint_to_the_next_flush() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, small_config());
+    fill_unsynced_past_a_roll(&mut log, &mut disk);
+    let rolled = log.segment_base_offsets()[1];
+    assert!(log.structural_flush_wanted());
+    assert!(log.recovery_point() < rolled);
+    assert!(
+        log.take_io().is_empty(),
+        "no checkpoint before the flush completes"
+    );
+    let flush = log
+        .flush_begin(Some(&mut disk), NOW)
+        .unwrap()
+        .expect("a flush");
+    let first = format!("t-0/{:020}", 0);
+    for suffix in [".log", ".index", ".timeindex"] {
+        assert!(
+            flush.files.contains(&format!("{first}{suffix}")),
+            "{flush:?}"
+        );
+    }
+    assert_eq!(flush.dirs, ["t-0"]);
+    assert!(log.take_io().is_empty());
+    log.flush_done(flush.upto).unwrap();
+    assert_eq!(log.recovery_point(), log.log_end_offset());
+    assert!(!log.structural_flush_wanted());
+    let io = log.take_io();
+    assert_eq!(io.len(), 1, "the checkpoint at the flushed end");
+    assert_eq!(io[0].name, "checkpoint");
+}
+
+/// A cut below the recovery point changes no file until its lowered checkpoint is durable,
+/// and appends wait for it meanwhile.
+#[test]
+fn a_cut_waits_for_its_lowered_checkpoint_before_touching_the_files() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, small_config());
+    fill(&mut log, &mut disk, 30);
+    let files = disk.list("t-0").unwrap();
+    let first_len = disk.len(&format!("t-0/{:020}.log", 0)).unwrap();
+    log.truncate_to_unsynced(&mut disk, 5, NOW).unwrap();
+    assert!(log.log_end_offset() <= 5);
+    assert_eq!(disk.list("t-0").unwrap(), files, "no segment removed yet");
+    assert_eq!(disk.len(&format!("t-0/{:020}.log", 0)).unwrap(), first_len);
+    let mut more = batch(1, 10, NOW);
+    assert_eq!(
+        log.append_unsynced(&mut disk, &mut more, NOW),
+        Err(LogError::CutPending)
+    );
+    assert!(log.flush_begin(Some(&mut disk), NOW).unwrap().is_none());
+    let io = log.take_io();
+    assert_eq!(io.len(), 1);
+    crate::disk::replace_file(&mut disk, "t-0", io[0].name, &io[0].bytes).unwrap();
+    log.io_done(&mut disk, io[0].seq, Ok(())).unwrap();
+    assert_eq!(log.cut_pending(), None);
+    assert!(
+        disk.list("t-0").unwrap().len() < files.len(),
+        "later segments removed"
+    );
+    assert!(disk.len(&format!("t-0/{:020}.log", 0)).unwrap() < first_len);
+    log.append_unsynced(&mut disk, &mut more, NOW).unwrap();
+    log.flush(&mut disk, NOW).unwrap();
+    drop(log);
+    let (log, _) = open(&mut disk, small_config());
+    assert_eq!(log.log_end_offset(), log.log_start_offset() + 1 + 3);
+}

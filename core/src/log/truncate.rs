@@ -5,23 +5,43 @@ use std::collections::BTreeMap;
 
 use super::append::create_segment_files;
 use super::checkpoint::Checkpoint;
+use super::io::PendingCut;
 use super::segment::{probe_header, Probe, Segment};
 use super::{Log, LogError};
 use crate::disk::{Disk, DiskError};
 
 impl Log {
-    /// Kafka's `truncateTo`: removes every batch at or after the one holding `offset`, so that
-    /// the log end becomes at most `offset` (a batch is never split: when `offset` falls inside
-    /// one, the whole batch goes). The result is synced and checkpointed before this returns,
-    /// so removed records cannot come back after a crash. Returns the new log end offset.
-    ///
-    /// Cost: the cut segment's indexes are rebuilt from its batch headers, so truncation reads
-    /// the headers of the segment it cuts.
+    /// [`Log::truncate_to_unsynced`], then every sync and checkpoint it leads to, on the
+    /// caller's thread: removed records cannot come back after a crash once this returns.
     pub fn truncate_to<D: Disk + ?Sized>(
         &mut self,
         disk: &mut D,
         offset: i64,
         now_ms: i64,
+    ) -> Result<i64, LogError> {
+        let end = self.truncate_to_unsynced(disk, offset, now_ms)?;
+        self.flush(disk, now_ms)?;
+        Ok(end)
+    }
+
+    /// Kafka's `truncateTo`: removes every batch at or after the one holding `offset`, so that
+    /// the log end becomes at most `offset` (a batch is never split: when `offset` falls inside
+    /// one, the whole batch goes). Returns the new log end offset.
+    ///
+    /// Nothing is synced here, and the files are not touched yet. Recovery trusts every byte
+    /// below the checkpoint's recovery point without reading it, so a checkpoint with the
+    /// recovery point lowered below the cut is queued first, and the files are cut only once
+    /// it is durable ([`Log::finish_cut`]); appends and flushes wait until then
+    /// ([`Log::cut_pending`]). The cut segment's files then join the next flush, whose
+    /// completion writes the checkpoint at the new end.
+    ///
+    /// Cost: the cut segment's indexes are rebuilt from its batch headers, so truncation reads
+    /// the headers of the segment it cuts.
+    pub fn truncate_to_unsynced<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        offset: i64,
+        _now_ms: i64,
     ) -> Result<i64, LogError> {
         self.check_usable()?;
         if offset >= self.log_end_offset {
@@ -35,44 +55,52 @@ impl Log {
         let (position, new_end) = self
             .locate(disk, base, offset)?
             .expect("offset below log end");
-        // Recovery trusts every segment before the checkpoint's recovery segment. A crash
-        // part way through removing the later segments would leave a gap in that trusted
-        // range, so the recovery point first moves to the start of the segment being cut.
-        self.recovery = Checkpoint::segment_start(self.log_start_offset, base);
-        self.write_checkpoint(disk, now_ms)?;
-        let result = self.cut_segments(disk, base, position, new_end);
-        if let Err(error) = result {
-            return Err(self.fail_disk(error));
-        }
+        // The lowered recovery point starts a segment at or below the cut, below which
+        // everything is durable already (a rolled segment may still wait for its flush).
+        let low = self.flushed_upto.min(offset).max(self.log_start_offset);
+        let floor = self.segment_holding(low);
+        self.recovery = Checkpoint::segment_start(self.log_start_offset, floor);
+        let seq = self.queue_checkpoint();
+        let cut = match self.cut_segments(disk, base, position, new_end) {
+            Ok(cut) => cut,
+            Err(error) => return Err(self.fail_disk(error)),
+        };
+        self.guard_cut(seq, cut);
+        self.generation += 1;
+        self.flushes.clear();
         self.log_end_offset = new_end;
         self.log_start_offset = self.log_start_offset.min(new_end);
-        self.flushed_upto = new_end;
-        self.recovery = self.snapshot_at_end();
+        self.flushed_upto = self.flushed_upto.min(new_end);
         self.unflushed_messages = 0;
         self.first_unflushed_ms = None;
-        self.write_checkpoint(disk, now_ms)?;
         self.check_invariants();
         Ok(new_end)
     }
 
-    /// Cuts segment `base` at `position` and removes the segments after it, durably.
+    /// Cuts segment `base` at `position` and takes the segments after it out of the log, in
+    /// memory: the files change once the lowered checkpoint is durable ([`Log::finish_cut`]).
     fn cut_segments<D: Disk + ?Sized>(
         &mut self,
         disk: &mut D,
         base: i64,
         position: u64,
         new_end: i64,
-    ) -> Result<(), DiskError> {
+    ) -> Result<PendingCut, DiskError> {
         let later: Vec<i64> = self.segments.range(base + 1..).map(|(b, _)| *b).collect();
+        let mut removed = Vec::with_capacity(later.len());
         for later_base in later {
-            self.segments
-                .remove(&later_base)
-                .expect("listed")
-                .remove_files(disk)?;
+            let segment = self.segments.remove(&later_base).expect("listed");
+            for path in [
+                &segment.log_path,
+                &segment.index_path,
+                &segment.time_index_path,
+            ] {
+                self.unsynced_files.retain(|unsynced| unsynced != path);
+            }
+            removed.push(segment);
         }
         let interval = self.config.index_interval_bytes;
         let segment = self.segments.get_mut(&base).expect("segment exists");
-        disk.truncate(&segment.log_path, position)?;
         // Re-index the kept part from its headers: the tail state (max timestamp, bytes since
         // the last index entry) at the cut cannot be derived from the sparse indexes alone.
         let cut_size = position;
@@ -97,30 +125,45 @@ impl Log {
         }
         assert_eq!(segment.size, cut_size, "re-indexing stopped at the cut");
         assert!(new_end >= segment.base_offset, "cut below the segment");
-        segment.cut_index_files(disk)?;
-        segment.persist_indexes(disk)?;
-        segment.sync(disk)?;
-        disk.sync_dir(&self.dir)
+        Ok(PendingCut {
+            base,
+            position,
+            removed,
+        })
     }
 
-    /// Kafka's DeleteRecords: moves the log start offset up to `offset` (which may not pass
-    /// the log end), durably, then removes the segments wholly below it. Returns the new log
-    /// start offset.
+    /// [`Log::delete_records_before_unsynced`], then the checkpoint and the removals, on the
+    /// caller's thread. On a full disk nothing changes: the step fails whole.
     pub fn delete_records_before<D: Disk + ?Sized>(
         &mut self,
         disk: &mut D,
         offset: i64,
         now_ms: i64,
     ) -> Result<i64, LogError> {
+        let before = self.start_before();
+        let (start, seq) = self.delete_records_before_unsynced(offset)?;
+        if let Some(seq) = seq {
+            self.settle_start_move(disk, before, seq)?;
+        }
+        let _ = now_ms;
+        Ok(start)
+    }
+
+    /// Kafka's DeleteRecords: moves the log start offset up to `offset` (which may not pass
+    /// the log end) and takes the segments wholly below it out of the log. Returns the new
+    /// log start offset and the checkpoint that makes it durable, if one was needed: the
+    /// answer waits for it, and the segments' files are removed once it is durable.
+    pub fn delete_records_before_unsynced(
+        &mut self,
+        offset: i64,
+    ) -> Result<(i64, Option<u64>), LogError> {
         self.check_usable()?;
         if offset > self.log_end_offset {
             return Err(self.out_of_range(offset));
         }
         if offset <= self.log_start_offset {
-            return Ok(self.log_start_offset);
+            return Ok((self.log_start_offset, None));
         }
-        // Not durable, so not done (the caller answers KAFKA_STORAGE_ERROR).
-        self.move_log_start(disk, offset, now_ms)?;
         let below: Vec<i64> = self
             .segments
             .keys()
@@ -128,23 +171,39 @@ impl Log {
             .filter(|base| *base != self.active().base_offset)
             .filter(|base| self.segment_next_offset(*base) <= offset)
             .collect();
-        self.remove_segments(disk, &below)?;
+        let seq = self.move_log_start(offset, &below);
         self.check_invariants();
-        Ok(self.log_start_offset)
+        Ok((self.log_start_offset, Some(seq)))
     }
 
-    /// Kafka's `truncateFullyAndStartAt`: drops every record and starts the log over, empty,
-    /// at `offset`. Either `offset` lies past the log end (a follower whose whole log is below
-    /// its leader's log start offset), or the log is empty and `offset` is the base of the
-    /// leader's batch that holds its log start. Crash-safe in three durable steps: the new
-    /// segment's files (recovery drops a segment that does not continue the log, so a crash
-    /// here keeps the old log), then the checkpoint naming `offset` as the log start
-    /// (recovery then removes every segment wholly below it), then the old segments' files.
+    /// [`Log::truncate_fully_and_start_at_unsynced`], then its syncs and checkpoint, on the
+    /// caller's thread.
     pub fn truncate_fully_and_start_at<D: Disk + ?Sized>(
         &mut self,
         disk: &mut D,
         offset: i64,
         now_ms: i64,
+    ) -> Result<(), LogError> {
+        self.truncate_fully_and_start_at_unsynced(disk, offset, now_ms)?;
+        self.flush(disk, now_ms)
+    }
+
+    /// Kafka's `truncateFullyAndStartAt`: drops every record and starts the log over, empty,
+    /// at `offset`. Either `offset` lies past the log end (a follower whose whole log is below
+    /// its leader's log start offset), or the log is empty and `offset` is the base of the
+    /// leader's batch that holds its log start.
+    ///
+    /// Nothing is synced here. A checkpoint naming `offset` as the log start is queued, and
+    /// the old segments' files are removed once it is durable. Until then a crash finds the old
+    /// checkpoint, and recovery drops the new segment, which does not continue the old log;
+    /// after it, recovery removes every old segment (they lie below the start), and keeps the
+    /// new one if its name was synced, else starts an empty one at `offset`. Either way only
+    /// records that were never synced are lost.
+    pub fn truncate_fully_and_start_at_unsynced<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        offset: i64,
+        _now_ms: i64,
     ) -> Result<(), LogError> {
         self.check_usable()?;
         assert!(
@@ -153,74 +212,30 @@ impl Log {
             self.log_end_offset
         );
         let segment = Segment::empty(&self.dir, offset);
-        if let Err(error) = create_segment_files(disk, &self.dir, &segment) {
+        if let Err(error) = create_segment_files(disk, &segment) {
             return Err(self.fail_disk(error));
         }
-        let mut fresh = Log {
-            dir: self.dir.clone(),
-            config: self.config.clone(),
-            segments: BTreeMap::from([(offset, segment)]),
-            log_start_offset: offset,
-            log_end_offset: offset,
-            recovery: self.recovery,
-            flushed_upto: offset,
-            unflushed_messages: 0,
-            first_unflushed_ms: None,
-            last_checkpoint_ms: self.last_checkpoint_ms,
-            failure: None,
-        };
-        fresh.recovery = fresh.snapshot_at_end();
-        if let Err(error) = fresh.write_checkpoint(disk, now_ms) {
-            // On a full disk the old log stands, on disk and here (recovery drops the new
-            // segment, which does not continue it), unless the new segment's files emptied an
-            // old segment's in place.
-            let old_stands = matches!(error, LogError::Disk(DiskError::NoSpace))
-                && !self.segments.contains_key(&offset);
-            return Err(match old_stands {
-                true => error,
-                false => self.fail(error),
-            });
-        }
-        let old = std::mem::replace(self, fresh);
         // A segment already at `offset` was emptied in place by the creation above.
-        for (base, segment) in old.segments {
-            if base == offset {
-                continue;
-            }
-            if let Err(error) = segment.remove_files(disk) {
-                return Err(self.fail_disk(error));
+        let old = std::mem::take(&mut self.segments);
+        self.segments = BTreeMap::from([(offset, segment)]);
+        self.log_start_offset = offset;
+        self.log_end_offset = offset;
+        self.flushed_upto = offset;
+        self.recovery = Checkpoint::segment_start(offset, offset);
+        self.unflushed_messages = 0;
+        self.first_unflushed_ms = None;
+        self.generation += 1;
+        self.flushes.clear();
+        self.unsynced_files.clear();
+        self.dir_changes += 1;
+        self.checkpoint_wanted = true;
+        for (base, segment) in old {
+            if base != offset {
+                self.remove_after_checkpoint(segment);
             }
         }
-        if let Err(error) = disk.sync_dir(&self.dir) {
-            return Err(self.fail_disk(error));
-        }
+        self.queue_checkpoint();
         self.check_invariants();
-        Ok(())
-    }
-
-    /// Removes whole segments (never the active one) after the checkpoint already excludes
-    /// them, so a crash half way leaves files that the next open removes.
-    pub(super) fn remove_segments<D: Disk + ?Sized>(
-        &mut self,
-        disk: &mut D,
-        bases: &[i64],
-    ) -> Result<(), LogError> {
-        if bases.is_empty() {
-            return Ok(());
-        }
-        for base in bases {
-            assert!(
-                *base != self.active().base_offset,
-                "removing the active segment"
-            );
-            let segment = self.segments.remove(base).expect("segment exists");
-            if let Err(error) = segment.remove_files(disk) {
-                return Err(self.fail_disk(error));
-            }
-        }
-        if let Err(error) = disk.sync_dir(&self.dir) {
-            return Err(self.fail_disk(error));
-        }
         Ok(())
     }
 }

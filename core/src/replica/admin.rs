@@ -14,12 +14,14 @@ impl ReplicaManager {
     /// fetch answers, and the leader does not wait for them (Kafka does).
     pub(super) fn delete_records(
         &mut self,
-        wall_ms: i64,
         disk: &mut dyn Disk,
         image: &MetadataImage,
         request: &DeleteRecordsRequest,
-    ) -> AdminResponse {
+    ) -> (AdminResponse, Option<u64>) {
         let mut results = Vec::with_capacity(request.partitions.len());
+        // The answer waits until every moved log start is durable: the partitions' checkpoint
+        // replaces are chained, and it waits on the last.
+        let mut after = None;
         for (tp, offset) in &request.partitions {
             let answer = self.leader_key(image, tp, None).and_then(|key| {
                 let partition = self.partitions.get_mut(&key).expect("leader_key found it");
@@ -28,10 +30,16 @@ impl ReplicaManager {
                 if offset < 0 || offset > hw {
                     return Err(ErrorCode::OffsetOutOfRange);
                 }
-                partition.delete_records_before(disk, offset, wall_ms)
+                let moved = partition.delete_records_before(disk, offset)?;
+                Ok((key, moved))
             });
             let (low_watermark, error) = match answer {
-                Ok(start) => (start, ErrorCode::None),
+                Ok((key, (start, seq))) => {
+                    if seq.is_some() {
+                        after = self.issue_log_io(key, after, true);
+                    }
+                    (start, ErrorCode::None)
+                }
                 Err(error) => (-1, error),
             };
             results.push(DeleteRecordsResult {
@@ -40,7 +48,7 @@ impl ReplicaManager {
                 error,
             });
         }
-        AdminResponse::DeleteRecords(results)
+        (AdminResponse::DeleteRecords(results), after)
     }
 
     /// Puts every replica's topic configs in force (after the metadata changed them).

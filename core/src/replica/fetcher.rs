@@ -85,6 +85,8 @@ impl ReplicaManager {
                     epoch,
                 )),
                 Phase::Truncating { asking: None } => {}
+                // A cut waits for its checkpoint before anything is written over it.
+                Phase::Fetching if partition.log.cut_pending().is_some() => {}
                 Phase::Fetching => fetching.entry(state.leader).or_default().push((
                     *key,
                     state.leader_epoch,
@@ -374,7 +376,7 @@ impl ReplicaManager {
                     // replica has them committed.
                     let start = answer.log_start_offset.min(partition.high_watermark);
                     if start > partition.log.log_start_offset() {
-                        let _ = partition.delete_records_before(disk, start, wall_ms);
+                        let _ = partition.delete_records_before(disk, start);
                     }
                 }
                 Err(ErrorCode::OffsetOutOfRange)
@@ -404,7 +406,7 @@ impl ReplicaManager {
             }
         }
         // One sync for the whole answer: every partition it wrote that wants one.
-        self.flush_wanted(&appended, wall_ms);
+        self.flush_wanted(disk, &appended, wall_ms);
         failed
     }
 }

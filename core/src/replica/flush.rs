@@ -11,47 +11,79 @@ use crate::time::Instant;
 impl ReplicaManager {
     /// Starts one sync of every partition in `keys` that wants a flush now (see
     /// `Partition::flush_wanted`); returns its id, or `None` when none does.
-    pub(super) fn flush_wanted(&mut self, keys: &[PartitionKey], wall_ms: i64) -> Option<u64> {
+    pub(super) fn flush_wanted(
+        &mut self,
+        disk: &mut dyn Disk,
+        keys: &[PartitionKey],
+        wall_ms: i64,
+    ) -> Option<u64> {
         let durability = self.config.durability;
-        let wanted: Vec<PartitionKey> = keys
-            .iter()
-            .copied()
-            .filter(|key| {
-                self.partitions
-                    .get(key)
-                    .is_some_and(|p| p.flush_wanted(durability, wall_ms))
-            })
-            .collect();
-        self.begin_sync(&wanted)
+        let mut promised = Vec::new();
+        let mut structural = Vec::new();
+        for key in keys {
+            match self
+                .partitions
+                .get(key)
+                .and_then(|p| p.flush_wanted(durability, wall_ms))
+            {
+                Some(true) => promised.push(*key),
+                Some(false) => structural.push(*key),
+                None => {}
+            }
+        }
+        // Answers wait on the promised flushes only: a roll's sync is not theirs to wait for.
+        if !structural.is_empty() {
+            self.begin_sync(Some(&mut *disk), &structural, wall_ms, false);
+        }
+        self.begin_sync(Some(disk), &promised, wall_ms, true)
     }
 
     /// Starts one sync covering everything written so far to each partition in `keys` that
-    /// has unsynced records; returns its id, or `None` when all of them are durable.
-    pub(super) fn begin_sync(&mut self, keys: &[PartitionKey]) -> Option<u64> {
+    /// has unsynced records; returns its id, or `None` when all of them are durable. With a
+    /// disk, each flush may carry its log's checkpoint. `promised`: answers may wait on it.
+    pub(super) fn begin_sync(
+        &mut self,
+        mut disk: Option<&mut dyn Disk>,
+        keys: &[PartitionKey],
+        wall_ms: i64,
+        promised: bool,
+    ) -> Option<u64> {
+        if keys.is_empty() {
+            return None;
+        }
         let id = self.next_id();
-        let mut files = Vec::new();
+        let mut files: Vec<String> = Vec::new();
+        let mut dirs: Vec<String> = Vec::new();
         let mut synced = Vec::new();
         for key in keys {
             let Some(partition) = self.partitions.get_mut(key) else {
                 continue;
             };
+            let disk: Option<&mut dyn Disk> = match disk {
+                Some(ref mut disk) => Some(&mut **disk),
+                None => None,
+            };
             // A partition that cannot flush went offline: its answer says so already.
-            if let Ok(Some(file)) = partition.flush_begin(id) {
-                if !files.contains(&file) {
-                    files.push(file);
+            if let Ok(Some(flush)) = partition.flush_begin(id, disk, wall_ms, promised) {
+                for file in flush.files {
+                    if !files.contains(&file) {
+                        files.push(file);
+                    }
+                }
+                for dir in flush.dirs {
+                    if !dirs.contains(&dir) {
+                        dirs.push(dir);
+                    }
                 }
                 synced.push(*key);
             }
         }
-        if files.is_empty() {
+        if synced.is_empty() {
             return None;
         }
         self.syncs.insert(id, synced);
-        self.outputs.push_back(ReplicaOutput::Sync {
-            id,
-            files,
-            dirs: Vec::new(),
-        });
+        self.outputs
+            .push_back(ReplicaOutput::Sync { id, files, dirs });
         Some(id)
     }
 
@@ -77,12 +109,14 @@ impl ReplicaManager {
         match covering.as_slice() {
             [] => None,
             [one] => Some(*one),
-            _ => self.begin_sync(&keys),
+            // No disk: this flush carries no checkpoint, which the next one will.
+            _ => self.begin_sync(None, &keys, 0, true),
         }
     }
 
-    /// The driver finished the sync `id`: each partition it covered moves its durable end
-    /// (or, when it failed, goes offline), and whatever waited for that moves on.
+    /// The driver finished the sync or replace `id`: each partition a sync covered moves its
+    /// durable end (or, when it failed, goes offline), a replace lets what waited on it go,
+    /// and whatever waited for that moves on.
     pub fn handle_sync_done(
         &mut self,
         now: Instant,
@@ -91,6 +125,16 @@ impl ReplicaManager {
         id: u64,
         result: Result<(), DiskError>,
     ) {
+        if let Some((key, seq)) = self.replaces.remove(&id) {
+            if let Some(partition) = self.partitions.get_mut(&key) {
+                let _ = partition.io_done(disk, seq, result);
+                // A cut's checkpoint is durable: its files are cut, they want their flush,
+                // and the follower fetches again.
+                self.flush_structural(disk, wall_ms);
+                self.drive_fetchers(now);
+            }
+            return;
+        }
         let Some(keys) = self.syncs.remove(&id) else {
             return;
         };
@@ -98,15 +142,69 @@ impl ReplicaManager {
             let Some(partition) = self.partitions.get_mut(&key) else {
                 continue;
             };
-            let _ = partition.flush_done(disk, id, result.clone(), wall_ms);
+            let _ = partition.flush_done(id, result.clone());
             self.on_progress(key);
         }
+        // The flushes may have let more flushes or checkpoints go.
+        self.flush_structural(disk, wall_ms);
         self.complete_woken_fetches(now, disk);
     }
 
-    /// Starts the flushes `flush.ms` has made due.
-    pub(super) fn flush_due(&mut self, wall_ms: i64) {
+    /// Starts the flushes `flush.ms` has made due, and those rolls and cuts want.
+    pub(super) fn flush_due(&mut self, disk: &mut dyn Disk, wall_ms: i64) {
         let keys: Vec<PartitionKey> = self.partitions.keys().copied().collect();
-        self.flush_wanted(&keys, wall_ms);
+        self.flush_wanted(disk, &keys, wall_ms);
+    }
+
+    /// Starts the flushes of partitions whose rolls or cuts want one and have none under way.
+    fn flush_structural(&mut self, disk: &mut dyn Disk, wall_ms: i64) {
+        let keys: Vec<PartitionKey> = self
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.log.structural_flush_wanted() && !p.flushing())
+            .map(|(key, _)| *key)
+            .collect();
+        self.begin_sync(Some(disk), &keys, wall_ms, false);
+    }
+
+    /// Issues the checkpoint replaces of partition `key`'s log. With `chain`, each is reported
+    /// after the one before it, the first after `after`, and the last one's id (or `after`)
+    /// comes back: an answer that waits on it waits on them all.
+    pub(super) fn issue_log_io(
+        &mut self,
+        key: PartitionKey,
+        mut after: Option<u64>,
+        chain: bool,
+    ) -> Option<u64> {
+        let Some(partition) = self.partitions.get_mut(&key) else {
+            return after;
+        };
+        let dir = partition.log.dir().to_string();
+        for io in partition.take_io() {
+            let id = self.next_id();
+            self.replaces.insert(id, (key, io.seq));
+            self.outputs.push_back(ReplicaOutput::Replace {
+                id,
+                dir: dir.clone(),
+                name: io.name.to_string(),
+                bytes: io.bytes,
+                after: after.filter(|_| chain),
+            });
+            after = Some(id);
+        }
+        after.filter(|_| chain)
+    }
+
+    /// Issues every log's queued checkpoint replaces.
+    pub(super) fn issue_all_log_io(&mut self) {
+        let keys: Vec<PartitionKey> = self
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.log.has_io())
+            .map(|(key, _)| *key)
+            .collect();
+        for key in keys {
+            self.issue_log_io(key, None, false);
+        }
     }
 }

@@ -92,6 +92,8 @@ pub enum ReplicaOutput {
         name: String,
         /// The new contents.
         bytes: Vec<u8>,
+        /// A sync or replace this one is reported after.
+        after: Option<u64>,
     },
 }
 
@@ -150,6 +152,8 @@ pub struct ReplicaManager {
     pub(super) woken: BTreeSet<PartitionKey>,
     /// Syncs under way, with the partitions each covers.
     pub(super) syncs: BTreeMap<u64, Vec<PartitionKey>>,
+    /// Log checkpoint replaces under way: the partition and the log's seq of each.
+    pub(super) replaces: BTreeMap<u64, (PartitionKey, u64)>,
     /// Roles whose replica could not be opened (a full or failing disk), and when to try
     /// again: the disk may recover, and the controller still counts on this replica.
     unopened: BTreeMap<PartitionKey, (PartitionRole, Instant)>,
@@ -176,6 +180,7 @@ impl ReplicaManager {
             names: BTreeMap::new(),
             woken: BTreeSet::new(),
             syncs: BTreeMap::new(),
+            replaces: BTreeMap::new(),
             unopened: BTreeMap::new(),
             stats: ReplicaStats::default(),
             watermarks: Default::default(),
@@ -214,6 +219,9 @@ impl ReplicaManager {
 
     /// The next output to act on.
     pub fn poll_output(&mut self) -> Option<ReplicaOutput> {
+        if self.outputs.is_empty() {
+            self.issue_all_log_io();
+        }
         self.outputs.pop_front()
     }
 
@@ -251,7 +259,7 @@ impl ReplicaManager {
         let key = (change.topic_id, change.partition);
         self.unopened.remove(&key);
         if change.role == Role::None {
-            let dropped = self.drop_partition(key, disk, wall_ms);
+            let dropped = self.drop_partition(key);
             if let Some(name) = dropped.filter(|_| image.topic(key.0).is_none()) {
                 // The topic was deleted: its data goes too (Kafka deletes the log directory).
                 let dir = Partition::dir(&self.config, &name, key.1);
@@ -421,14 +429,12 @@ impl ReplicaManager {
     }
 
     /// Closes the replica; returns its topic's name if it was open.
-    fn drop_partition(
-        &mut self,
-        key: PartitionKey,
-        disk: &mut dyn Disk,
-        wall_ms: i64,
-    ) -> Option<String> {
+    fn drop_partition(&mut self, key: PartitionKey) -> Option<String> {
         self.complete_produces_for(key);
         self.woken.insert(key);
+        // Its queued checkpoints still go out; what waits on them in the log (removals) is
+        // left to the next open, which removes what lies below the log start.
+        self.issue_log_io(key, None, false);
         let partition = self.partitions.remove(&key)?;
         if let Some(indexes) = self.names.get_mut(&partition.topic) {
             indexes.remove(&key.1);
@@ -436,8 +442,8 @@ impl ReplicaManager {
                 self.names.remove(&partition.topic);
             }
         }
-        // A clean close keeps the next open fast; a failure here only costs a scan later.
-        let _ = partition.log.close(disk, wall_ms);
+        // No clean close: it would sync on the node's loop. The next open scans from the
+        // last checkpoint.
         Some(partition.topic)
     }
 

@@ -59,9 +59,10 @@ pub struct Partition {
     /// appended or truncated until it is, so the disk never holds records of an epoch its
     /// checkpoint lacks.
     epochs_unwritten: bool,
-    /// Flushes of the log under way: the replica manager's sync id and the offset below
-    /// which each makes the log durable, in issue order.
-    flushes: Vec<(u64, i64)>,
+    /// Flushes of the log under way: the replica manager's sync id, the offset below which
+    /// each makes the log durable, and whether an answer may wait on it (see
+    /// [`Partition::flush_wanted`]), in issue order.
+    flushes: Vec<(u64, i64, bool)>,
 }
 
 impl Partition {
@@ -316,65 +317,99 @@ impl Partition {
         Ok(())
     }
 
-    /// Whether the log wants a flush now: every append in fsync mode, else when
-    /// `flush.messages` or `flush.ms` say so.
-    pub fn flush_wanted(&self, durability: Durability, now_ms: i64) -> bool {
+    /// Whether the log wants a flush now, and whether answers may wait on it: every append in
+    /// fsync mode, or when `flush.messages` or `flush.ms` say so, is a flush answers wait on
+    /// (`Some(true)`); a roll or a cut also wants one, for its files and checkpoint, which no
+    /// answer waits on in page-cache mode (`Some(false)`), as Kafka flushes a rolled segment
+    /// in the background.
+    pub fn flush_wanted(&self, durability: Durability, now_ms: i64) -> Option<bool> {
         let unsynced = self.log.recovery_point() < self.log.log_end_offset();
-        match durability {
+        let promised = match durability {
             Durability::Fsync => unsynced,
             Durability::PageCache => unsynced && self.log.flush_wanted(now_ms),
+        };
+        match promised {
+            true => Some(true),
+            false => self.log.structural_flush_wanted().then_some(false),
         }
     }
 
     /// Starts a flush of everything written so far as the replica manager's sync `id`: the
-    /// file to sync, or `None` when all is durable already.
-    pub fn flush_begin(&mut self, id: u64) -> Result<Option<String>, ErrorCode> {
+    /// files and directories to sync, or `None` when all is durable already. With `disk`,
+    /// the flush may also carry the log's checkpoint (see [`Log::flush_begin`]). `promised`
+    /// says whether answers may wait on it ([`Partition::flush_covering`]).
+    pub fn flush_begin(
+        &mut self,
+        id: u64,
+        disk: Option<&mut dyn Disk>,
+        now_ms: i64,
+        promised: bool,
+    ) -> Result<Option<crate::log::Flush>, ErrorCode> {
         self.usable()?;
-        let Some(flush) = self.log.flush_begin().map_err(|e| self.log_error(e))? else {
+        let begun = self.log.flush_begin(disk, now_ms);
+        let Some(flush) = begun.map_err(|e| self.log_error(e))? else {
             return Ok(None);
         };
         assert!(self
             .flushes
             .last()
-            .is_none_or(|(_, upto)| *upto <= flush.upto));
-        self.flushes.push((id, flush.upto));
-        Ok(Some(flush.file))
+            .is_none_or(|(_, upto, _)| *upto <= flush.upto));
+        self.flushes.push((id, flush.upto, promised));
+        Ok(Some(flush))
     }
 
-    /// The sync `id` completed. A flush begun before the log was cut is forgotten: the cut
-    /// itself was synced.
+    /// The sync `id` completed. A flush begun before the log was cut is forgotten.
     pub fn flush_done(
         &mut self,
-        disk: &mut dyn Disk,
         id: u64,
         result: Result<(), crate::disk::DiskError>,
-        now_ms: i64,
     ) -> Result<(), ErrorCode> {
-        let Some(index) = self.flushes.iter().position(|(flush, _)| *flush == id) else {
+        let Some(index) = self.flushes.iter().position(|(flush, _, _)| *flush == id) else {
             return Ok(());
         };
-        let (_, upto) = self.flushes.remove(index);
-        // A later sync completing first covers the earlier flushes of the same file.
-        self.flushes.retain(|(_, earlier)| *earlier > upto);
+        let (_, upto, _) = self.flushes.remove(index);
         self.usable()?;
         let done = match result {
-            Ok(()) => self.log.flush_done(disk, Some(upto), now_ms),
+            Ok(()) => self.log.flush_done(upto),
             Err(error) => Err(self.log.flush_failed(error)),
         };
         done.map_err(|e| self.log_error(e))
     }
 
-    /// The flush under way that makes every offset below `end` durable, when one is needed:
-    /// `None` when they are durable already, or when no flush was asked for them (page-cache
-    /// mode between `flush.messages`).
+    /// The flush under way that answers must wait on to promise every offset below `end`
+    /// durable, when one is needed: `None` when they are durable already, or when no such
+    /// flush was asked for them (page-cache mode between `flush.messages`).
     pub fn flush_covering(&self, end: i64) -> Option<u64> {
         if self.log.recovery_point() >= end {
             return None;
         }
         self.flushes
             .iter()
-            .find(|(_, upto)| *upto >= end)
-            .map(|(id, _)| *id)
+            .find(|(_, upto, promised)| *promised && *upto >= end)
+            .map(|(id, _, _)| *id)
+    }
+
+    /// Whether a flush of the log is under way.
+    pub fn flushing(&self) -> bool {
+        !self.flushes.is_empty()
+    }
+
+    /// The checkpoint replaces the log asks for (see [`Log::take_io`]).
+    pub fn take_io(&mut self) -> Vec<crate::log::LogIo> {
+        self.log.take_io()
+    }
+
+    /// The log's replace `seq` completed.
+    pub fn io_done(
+        &mut self,
+        disk: &mut dyn Disk,
+        seq: u64,
+        result: Result<(), crate::disk::DiskError>,
+    ) -> Result<(), ErrorCode> {
+        self.usable()?;
+        self.log
+            .io_done(disk, seq, result)
+            .map_err(|e| self.log_error(e))
     }
 
     /// The log end a leader counts toward its high watermark: in fsync mode only what is
@@ -389,23 +424,23 @@ impl Partition {
     }
 
     /// DeleteRecords, and a follower taking up its leader's log start offset: moves the log
-    /// start offset up to `offset` and drops the epochs below it. Returns the new start.
+    /// start offset up to `offset` and drops the epochs below it. Returns the new start and
+    /// the log's checkpoint replace that makes it durable, if one was needed.
     pub fn delete_records_before(
         &mut self,
         disk: &mut dyn Disk,
         offset: i64,
-        now_ms: i64,
-    ) -> Result<i64, ErrorCode> {
+    ) -> Result<(i64, Option<u64>), ErrorCode> {
         self.usable()?;
-        let start = match self.log.delete_records_before(disk, offset, now_ms) {
-            Ok(start) => start,
+        let (start, seq) = match self.log.delete_records_before_unsynced(offset) {
+            Ok(moved) => moved,
             Err(error) => return Err(self.log_error(error)),
         };
         self.high_watermark = self.high_watermark.max(start);
         if self.epochs.truncate_from_start(start) {
             self.flush_epochs(disk)?;
         }
-        Ok(start)
+        Ok((start, seq))
     }
 
     /// Retention (`retention.ms`, `retention.bytes`), deleting only segments below the high
@@ -473,10 +508,11 @@ impl Partition {
         let offset = offset.max(self.log.log_start_offset());
         let before = self.log.log_end_offset();
         self.log
-            .truncate_to(disk, offset, now_ms)
+            .truncate_to_unsynced(disk, offset, now_ms)
             .map_err(|e| self.log_error(e))?;
         if self.log.log_end_offset() < before {
-            // The cut is synced; flushes under way covered records that are gone.
+            // Flushes under way covered records that are gone: the log counts them for
+            // nothing, and nothing may wait on them.
             self.flushes.clear();
         }
         if self.epochs.truncate_from_end(self.log.log_end_offset()) {
@@ -499,7 +535,7 @@ impl Partition {
     ) -> Result<(), ErrorCode> {
         self.usable()?;
         self.log
-            .truncate_fully_and_start_at(disk, offset, now_ms)
+            .truncate_fully_and_start_at_unsynced(disk, offset, now_ms)
             .map_err(|e| self.log_error(e))?;
         self.flushes.clear();
         self.high_watermark = offset;
@@ -570,6 +606,8 @@ impl Partition {
             LogError::InvalidBatch(_) | LogError::CorruptData { .. } => ErrorCode::CorruptMessage,
             LogError::BatchTooLarge { .. } => ErrorCode::MessageTooLarge,
             LogError::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
+            // A cut waits for its checkpoint: retriable.
+            LogError::CutPending => ErrorCode::KafkaStorageError,
             // A full disk the log came through whole: retriable, as for an append.
             LogError::Disk(crate::disk::DiskError::NoSpace) if self.log.failure().is_none() => {
                 ErrorCode::KafkaStorageError

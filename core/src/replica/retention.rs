@@ -26,7 +26,7 @@ impl ReplicaManager {
             return;
         }
         self.next_retention_check = None;
-        self.flush_due(wall_ms);
+        self.flush_due(disk, wall_ms);
         for partition in self.partitions.values_mut() {
             let _ = partition.maintain(disk, wall_ms);
         }

@@ -70,7 +70,9 @@ impl ReplicaManager {
                 ErrorCode::CoordinatorNotAvailable,
             )),
             Request::Admin(AdminRequest::DeleteRecords(request)) => {
-                Response::Admin(self.delete_records(wall_ms, disk, image, &request))
+                let (answer, after) = self.delete_records(disk, image, &request);
+                self.respond_after(client, Response::Admin(answer), after);
+                return;
             }
             // The broker serves the other admin requests itself.
             Request::Admin(request) => Response::Admin(request.refuse(ErrorCode::InvalidRequest)),
@@ -146,7 +148,7 @@ impl ReplicaManager {
         }
         // One sync for the whole request: every partition it wrote that wants one.
         let keys: Vec<PartitionKey> = written.iter().map(|(_, key, _)| *key).collect();
-        self.flush_wanted(&keys, wall_ms);
+        self.flush_wanted(disk, &keys, wall_ms);
         if request.acks == 0 {
             return;
         }

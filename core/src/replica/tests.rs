@@ -206,6 +206,7 @@ impl Cluster {
                 dir,
                 name,
                 bytes,
+                ..
             } => (id, crate::disk::replace_file(disk, &dir, &name, &bytes)),
             _ => unreachable!("only IO is carried out here"),
         };
