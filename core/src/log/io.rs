@@ -217,15 +217,29 @@ impl Log {
     }
 
     /// A flush made `checkpoint` true: it becomes the recovery point, unless a later one or a
-    /// cut got there first, and goes out.
+    /// cut got there first, and goes out, or waits while it would pass the cap.
     pub(super) fn write_checkpoint_of(&mut self, checkpoint: checkpoint::Checkpoint) {
         if checkpoint.recovery_point < self.recovery.recovery_point
             || !self.segments.contains_key(&checkpoint.recovery_segment)
         {
             return;
         }
+        if checkpoint.recovery_point > self.checkpoint_cap {
+            self.deferred_checkpoint = Some(checkpoint);
+            return;
+        }
         self.recovery = checkpoint;
         self.queue_checkpoint();
+    }
+
+    /// Sets how far the checkpoint's recovery point may go (`i64::MAX`: anywhere): the owner
+    /// lowers it while a new leader epoch's start is not durable in its own checkpoint, and
+    /// raises it once it is, which lets a checkpoint held back go out.
+    pub fn cap_checkpoints(&mut self, cap: i64) {
+        self.checkpoint_cap = cap;
+        if let Some(deferred) = self.deferred_checkpoint.take() {
+            self.write_checkpoint_of(deferred);
+        }
     }
 
     /// Takes `segment` out of the log's files once a checkpoint queued from now on is durable.

@@ -110,6 +110,12 @@ pub struct Log {
     generation: u64,
     /// Structural IO for the owner to carry out, and its continuations (see [`io`]).
     io: io::Outbox,
+    /// The checkpoint's recovery point may not pass this offset: where the first leader
+    /// epoch starts that the owner's epoch checkpoint does not yet hold durably (recovery
+    /// assigns epochs again only to the records it scans, those past the recovery point).
+    checkpoint_cap: i64,
+    /// A checkpoint a flush made true but the cap held back.
+    deferred_checkpoint: Option<Checkpoint>,
 }
 
 impl Log {

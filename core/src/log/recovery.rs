@@ -66,6 +66,10 @@ pub struct RecoveryReport {
     pub stray_files_removed: Vec<String>,
     /// The recovery segment's index files were unusable and were rebuilt from its data.
     pub index_rebuilt: bool,
+    /// Where each leader epoch starts among the scanned batches, as `(epoch, base offset)`
+    /// in log order: the epochs a crash may have kept out of the leader epoch checkpoint,
+    /// which the owner assigns again (Kafka's `LogSegment.recover` does the same).
+    pub epoch_starts: Vec<(i32, i64)>,
 }
 
 /// Where scanning resumes.
@@ -138,6 +142,8 @@ impl Log {
             flushes: Vec::new(),
             generation: 0,
             io: Default::default(),
+            checkpoint_cap: i64::MAX,
+            deferred_checkpoint: None,
         };
         log.recovery = log.snapshot_at_end();
         // Everything scanned was synced above, so the checkpoint can name the end.
@@ -358,6 +364,10 @@ fn scan_segment<D: Disk + ?Sized>(
                 *expected = header.next_offset();
                 report.bytes_scanned += size;
                 report.batches_scanned += 1;
+                let epoch = header.partition_leader_epoch;
+                if report.epoch_starts.last().is_none_or(|(last, _)| *last != epoch) {
+                    report.epoch_starts.push((epoch, header.base_offset));
+                }
                 continue;
             }
             Probe::Batch(header) => (

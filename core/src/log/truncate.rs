@@ -67,6 +67,7 @@ impl Log {
         };
         self.guard_cut(seq, cut);
         self.generation += 1;
+        self.deferred_checkpoint = None;
         self.flushes.clear();
         self.log_end_offset = new_end;
         self.log_start_offset = self.log_start_offset.min(new_end);
@@ -225,6 +226,7 @@ impl Log {
         self.unflushed_messages = 0;
         self.first_unflushed_ms = None;
         self.generation += 1;
+        self.deferred_checkpoint = None;
         self.flushes.clear();
         self.unsynced_files.clear();
         self.dir_changes += 1;

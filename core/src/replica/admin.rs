@@ -14,7 +14,6 @@ impl ReplicaManager {
     /// fetch answers, and the leader does not wait for them (Kafka does).
     pub(super) fn delete_records(
         &mut self,
-        disk: &mut dyn Disk,
         image: &MetadataImage,
         request: &DeleteRecordsRequest,
     ) -> (AdminResponse, Option<u64>) {
@@ -30,7 +29,7 @@ impl ReplicaManager {
                 if offset < 0 || offset > hw {
                     return Err(ErrorCode::OffsetOutOfRange);
                 }
-                let moved = partition.delete_records_before(disk, offset)?;
+                let moved = partition.delete_records_before(offset)?;
                 Ok((key, moved))
             });
             let (low_watermark, error) = match answer {

@@ -204,20 +204,12 @@ impl LeaderEpochCache {
         self.entries.clear();
     }
 
-    /// Durably replaces the file in `dir` with this cache: write a temporary file, sync it,
-    /// rename it over the old one, sync the directory. A crash at any step leaves the old or
-    /// the new file whole, never a mix.
+    /// Durably replaces the file in `dir` with this cache, on the caller's thread
+    /// ([`crate::disk::replace_file`]): a crash at any step leaves the old or the new file
+    /// whole, never a mix. A replica hands the same contents ([`LeaderEpochCache::encode`]) to
+    /// its driver instead.
     pub fn flush<D: Disk + ?Sized>(&self, disk: &mut D, dir: &str) -> Result<(), DiskError> {
-        let tmp = format!("{dir}/{}", Self::TMP_FILE_NAME);
-        match disk.remove(&tmp) {
-            Ok(()) | Err(DiskError::NotFound(_)) => {}
-            Err(error) => return Err(error),
-        }
-        disk.create(&tmp)?;
-        disk.write_at(&tmp, 0, self.encode().as_bytes())?;
-        disk.sync(&tmp)?;
-        disk.rename(&tmp, &format!("{dir}/{}", Self::FILE_NAME))?;
-        disk.sync_dir(dir)
+        crate::disk::replace_file(disk, dir, Self::FILE_NAME, self.encode().as_bytes())
     }
 
     /// How many entries start before `offset`: the entries are sorted by start offset, so
@@ -231,7 +223,8 @@ impl LeaderEpochCache {
         self.entries.partition_point(|e| e.start_offset <= offset)
     }
 
-    fn encode(&self) -> String {
+    /// The checkpoint file's contents for this cache.
+    pub fn encode(&self) -> String {
         let mut text = format!("{VERSION}\n{}\n", self.entries.len());
         for entry in &self.entries {
             text += &format!("{} {}\n", entry.epoch, entry.start_offset);

@@ -376,7 +376,7 @@ impl ReplicaManager {
                     // replica has them committed.
                     let start = answer.log_start_offset.min(partition.high_watermark);
                     if start > partition.log.log_start_offset() {
-                        let _ = partition.delete_records_before(disk, start);
+                        let _ = partition.delete_records_before(start);
                     }
                 }
                 Err(ErrorCode::OffsetOutOfRange)

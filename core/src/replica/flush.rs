@@ -125,9 +125,9 @@ impl ReplicaManager {
         id: u64,
         result: Result<(), DiskError>,
     ) {
-        if let Some((key, seq)) = self.replaces.remove(&id) {
+        if let Some((key, io)) = self.replaces.remove(&id) {
             if let Some(partition) = self.partitions.get_mut(&key) {
-                let _ = partition.io_done(disk, seq, result);
+                let _ = partition.io_done(disk, io, result);
                 // A cut's checkpoint is durable: its files are cut, they want their flush,
                 // and the follower fetches again.
                 self.flush_structural(disk, wall_ms);
@@ -180,14 +180,14 @@ impl ReplicaManager {
             return after;
         };
         let dir = partition.log.dir().to_string();
-        for io in partition.take_io() {
+        for (io, name, bytes) in partition.take_io() {
             let id = self.next_id();
-            self.replaces.insert(id, (key, io.seq));
+            self.replaces.insert(id, (key, io));
             self.outputs.push_back(ReplicaOutput::Replace {
                 id,
                 dir: dir.clone(),
-                name: io.name.to_string(),
-                bytes: io.bytes,
+                name: name.to_string(),
+                bytes,
                 after: after.filter(|_| chain),
             });
             after = Some(id);
@@ -200,7 +200,7 @@ impl ReplicaManager {
         let keys: Vec<PartitionKey> = self
             .partitions
             .iter()
-            .filter(|(_, p)| p.log.has_io())
+            .filter(|(_, p)| p.has_io())
             .map(|(key, _)| *key)
             .collect();
         for key in keys {

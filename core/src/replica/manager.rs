@@ -22,7 +22,7 @@ use super::config::ReplicaConfig;
 use super::fetcher::Fetcher;
 use super::follower::{FollowerState, Phase};
 use super::leader::LeaderState;
-use super::partition::{Partition, ReplicaRole};
+use super::partition::{Partition, ReplicaIo, ReplicaRole};
 use super::serve::{DelayedFetch, DelayedProduce};
 use crate::api::{Request, Response};
 use crate::bugs::{self, Bug};
@@ -152,8 +152,9 @@ pub struct ReplicaManager {
     pub(super) woken: BTreeSet<PartitionKey>,
     /// Syncs under way, with the partitions each covers.
     pub(super) syncs: BTreeMap<u64, Vec<PartitionKey>>,
-    /// Log checkpoint replaces under way: the partition and the log's seq of each.
-    pub(super) replaces: BTreeMap<u64, (PartitionKey, u64)>,
+    /// Replaces under way of a log's checkpoint or its epoch checkpoint: the partition and
+    /// whose each is.
+    pub(super) replaces: BTreeMap<u64, (PartitionKey, ReplicaIo)>,
     /// Roles whose replica could not be opened (a full or failing disk), and when to try
     /// again: the disk may recover, and the controller still counts on this replica.
     unopened: BTreeMap<PartitionKey, (PartitionRole, Instant)>,
@@ -311,7 +312,6 @@ impl ReplicaManager {
                 isr,
             } => self.lead(
                 now,
-                disk,
                 key,
                 *leader_epoch,
                 *partition_epoch,
@@ -332,7 +332,6 @@ impl ReplicaManager {
     fn lead(
         &mut self,
         now: Instant,
-        disk: &mut dyn Disk,
         key: PartitionKey,
         leader_epoch: i32,
         partition_epoch: i32,
@@ -368,11 +367,7 @@ impl ReplicaManager {
             self.stats.stale_leaderships_refused += 1;
             return;
         }
-        // A full disk only delays the epoch's checkpoint, and appends wait for it; any other
-        // failure took the replica offline.
-        if partition.start_epoch(disk, leader_epoch).is_err() && partition.offline.is_some() {
-            return;
-        }
+        partition.start_epoch(leader_epoch);
         let end = partition.log_end_offset();
         let state = LeaderState::new(
             me,

@@ -23,6 +23,15 @@ pub struct LeaderAppend {
     pub duplicate: bool,
 }
 
+/// Whose replace a completion is: the log's checkpoint's or the epoch checkpoint's, by seq.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplicaIo {
+    /// [`Log::take_io`]'s.
+    Log(u64),
+    /// The leader epoch checkpoint's.
+    Epochs(u64),
+}
+
 /// What the replica does in its current epoch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReplicaRole {
@@ -55,10 +64,15 @@ pub struct Partition {
     pub producers: ProducerStates,
     /// The topic's `min.insync.replicas`, when it overrides the broker's.
     pub min_insync_replicas: Option<usize>,
-    /// The epoch cache changed but a full disk kept it from being written: nothing is
-    /// appended or truncated until it is, so the disk never holds records of an epoch its
-    /// checkpoint lacks.
-    epochs_unwritten: bool,
+    /// Replaces of the leader epoch checkpoint not yet taken by the replica manager.
+    epoch_io: Vec<(u64, Vec<u8>)>,
+    /// Replaces of the leader epoch checkpoint under way, in order, each with the first offset
+    /// of an epoch it adds (`i64::MAX` when it adds none): the log's checkpoint may not pass
+    /// the least of them (see [`Log::cap_checkpoints`]).
+    epochs_pending: Vec<(u64, i64)>,
+    next_epoch_seq: u64,
+    /// A replace of the epoch checkpoint failed on a full disk: it is tried again.
+    epochs_retry: bool,
     /// Flushes of the log under way: the replica manager's sync id, the offset below which
     /// each makes the log durable, and whether an answer may wait on it (see
     /// [`Partition::flush_wanted`]), in issue order.
@@ -83,7 +97,7 @@ impl Partition {
         now_ms: i64,
     ) -> Result<Partition, LogError> {
         let dir = Partition::dir(config, topic, index);
-        let (log, _report) = Log::open(disk, &dir, config.log.clone(), now_ms)?;
+        let (log, report) = Log::open(disk, &dir, config.log.clone(), now_ms)?;
         let mut epochs = match LeaderEpochCache::load(disk, &dir) {
             Ok(epochs) => epochs,
             // A damaged checkpoint: its records are refetched from the leader (see
@@ -93,6 +107,15 @@ impl Partition {
         };
         epochs.truncate_from_end(log.log_end_offset());
         epochs.truncate_from_start(log.log_start_offset());
+        // The epochs of the records recovery scanned (those past the recovery point): a crash
+        // may have kept their starts out of the checkpoint, which a flush of them never waits
+        // for.
+        let mut first_new = None;
+        for (epoch, offset) in report.epoch_starts {
+            if epochs.assign(epoch, offset) {
+                first_new.get_or_insert(offset);
+            }
+        }
         let mut partition = Partition {
             topic: topic.to_string(),
             topic_id,
@@ -104,9 +127,15 @@ impl Partition {
             offline: None,
             producers: ProducerStates::new(config.producer_id_expiration_ms),
             min_insync_replicas: None,
-            epochs_unwritten: false,
+            epoch_io: Vec::new(),
+            epochs_pending: Vec::new(),
+            next_epoch_seq: 0,
+            epochs_retry: false,
             flushes: Vec::new(),
         };
+        if let Some(offset) = first_new {
+            partition.flush_epochs(offset);
+        }
         partition.rebuild_producers(disk);
         Ok(partition)
     }
@@ -193,11 +222,12 @@ impl Partition {
         self.usable()
     }
 
-    /// Records that this replica's epoch starts at its log end, durably, before it serves or
-    /// appends anything in that epoch.
-    pub fn start_epoch(&mut self, disk: &mut dyn Disk, epoch: i32) -> Result<(), ErrorCode> {
+    /// Records that this replica's epoch starts at its log end. The epoch checkpoint is
+    /// written as an output; until it is durable, the log's checkpoint stays below the epoch's
+    /// start, so a crash has recovery scan (and assign again) every record of the epoch.
+    pub fn start_epoch(&mut self, epoch: i32) {
         let end = self.log.log_end_offset();
-        self.start_epoch_at(disk, epoch, end)
+        self.start_epoch_at(epoch, end);
     }
 
     /// Appends a producer's batch as leader: checks its producer's epoch and sequence, stamps
@@ -211,7 +241,6 @@ impl Partition {
         now_ms: i64,
     ) -> Result<LeaderAppend, ErrorCode> {
         self.usable()?;
-        self.write_pending_epochs(disk)?;
         let header = RecordBatch::parse(batch)
             .and_then(|parsed| parsed.validate_records().map(|()| *parsed.header()))
             .map_err(|_| ErrorCode::CorruptMessage)?;
@@ -258,7 +287,6 @@ impl Partition {
         now_ms: i64,
     ) -> Result<(), ErrorCode> {
         self.usable()?;
-        self.write_pending_epochs(disk)?;
         self.producers.maybe_expire(now_ms);
         if let Ok(first) = BatchHeader::parse(&records) {
             let end = self.log.log_end_offset();
@@ -305,7 +333,7 @@ impl Partition {
                 .latest_epoch()
                 .is_none_or(|latest| epoch > latest)
             {
-                self.start_epoch_at(disk, epoch, header.base_offset)?;
+                self.start_epoch_at(epoch, header.base_offset);
             }
             let batch = &mut records[start..end];
             self.log
@@ -369,6 +397,7 @@ impl Partition {
         };
         let (_, upto, _) = self.flushes.remove(index);
         self.usable()?;
+        self.retry_epochs();
         let done = match result {
             Ok(()) => self.log.flush_done(upto),
             Err(error) => Err(self.log.flush_failed(error)),
@@ -394,22 +423,41 @@ impl Partition {
         !self.flushes.is_empty()
     }
 
-    /// The checkpoint replaces the log asks for (see [`Log::take_io`]).
-    pub fn take_io(&mut self) -> Vec<crate::log::LogIo> {
-        self.log.take_io()
+    /// Whether replaces wait for [`Partition::take_io`].
+    pub fn has_io(&self) -> bool {
+        self.log.has_io() || !self.epoch_io.is_empty()
     }
 
-    /// The log's replace `seq` completed.
+    /// The replaces of the log's checkpoint and of the epoch checkpoint to carry out, in the
+    /// order of each file's, as `(whose, file name, contents)`.
+    pub fn take_io(&mut self) -> Vec<(ReplicaIo, &'static str, Vec<u8>)> {
+        let mut io: Vec<(ReplicaIo, &'static str, Vec<u8>)> = self
+            .log
+            .take_io()
+            .into_iter()
+            .map(|io| (ReplicaIo::Log(io.seq), io.name, io.bytes))
+            .collect();
+        for (seq, bytes) in self.epoch_io.drain(..) {
+            io.push((ReplicaIo::Epochs(seq), LeaderEpochCache::FILE_NAME, bytes));
+        }
+        io
+    }
+
+    /// A replace from [`Partition::take_io`] completed.
     pub fn io_done(
         &mut self,
         disk: &mut dyn Disk,
-        seq: u64,
+        io: ReplicaIo,
         result: Result<(), crate::disk::DiskError>,
     ) -> Result<(), ErrorCode> {
         self.usable()?;
-        self.log
-            .io_done(disk, seq, result)
-            .map_err(|e| self.log_error(e))
+        match io {
+            ReplicaIo::Log(seq) => self
+                .log
+                .io_done(disk, seq, result)
+                .map_err(|e| self.log_error(e)),
+            ReplicaIo::Epochs(seq) => self.epochs_done(seq, result),
+        }
     }
 
     /// The log end a leader counts toward its high watermark: in fsync mode only what is
@@ -426,11 +474,7 @@ impl Partition {
     /// DeleteRecords, and a follower taking up its leader's log start offset: moves the log
     /// start offset up to `offset` and drops the epochs below it. Returns the new start and
     /// the log's checkpoint replace that makes it durable, if one was needed.
-    pub fn delete_records_before(
-        &mut self,
-        disk: &mut dyn Disk,
-        offset: i64,
-    ) -> Result<(i64, Option<u64>), ErrorCode> {
+    pub fn delete_records_before(&mut self, offset: i64) -> Result<(i64, Option<u64>), ErrorCode> {
         self.usable()?;
         let (start, seq) = match self.log.delete_records_before_unsynced(offset) {
             Ok(moved) => moved,
@@ -438,7 +482,7 @@ impl Partition {
         };
         self.high_watermark = self.high_watermark.max(start);
         if self.epochs.truncate_from_start(start) {
-            self.flush_epochs(disk)?;
+            self.flush_epochs(i64::MAX);
         }
         Ok((start, seq))
     }
@@ -452,46 +496,74 @@ impl Partition {
             Err(error) => return Err(self.log_error(error)),
         };
         if !deleted.is_empty() && self.epochs.truncate_from_start(self.log.log_start_offset()) {
-            self.flush_epochs(disk)?;
+            self.flush_epochs(i64::MAX);
         }
+        self.retry_epochs();
         Ok(())
     }
 
-    fn start_epoch_at(
-        &mut self,
-        disk: &mut dyn Disk,
-        epoch: i32,
-        offset: i64,
-    ) -> Result<(), ErrorCode> {
+    fn start_epoch_at(&mut self, epoch: i32, offset: i64) {
         if self.epochs.assign(epoch, offset) {
-            self.flush_epochs(disk)?;
+            self.flush_epochs(offset);
         }
-        Ok(())
     }
 
-    /// Makes the epoch cache durable. A full disk is answered KAFKA_STORAGE_ERROR (retriable)
-    /// and the write is tried again before the next append; any other failure takes the
-    /// replica offline, since its records could no longer be checked against a leader's after
-    /// a crash.
-    fn flush_epochs(&mut self, disk: &mut dyn Disk) -> Result<(), ErrorCode> {
-        let dir = self.log.dir().to_string();
-        match self.epochs.flush(disk, &dir) {
+    /// Queues a replace of the epoch checkpoint with the cache as it is; `first_new` is the
+    /// start of the first epoch it adds (`i64::MAX` for none), which the log's checkpoint may
+    /// not pass until the replace is durable.
+    fn flush_epochs(&mut self, first_new: i64) {
+        let seq = self.next_epoch_seq;
+        self.next_epoch_seq += 1;
+        self.epoch_io
+            .push((seq, self.epochs.encode().into_bytes()));
+        self.epochs_pending.push((seq, first_new));
+        self.epochs_retry = false;
+        self.cap_log_checkpoints();
+    }
+
+    fn cap_log_checkpoints(&mut self) {
+        let cap = self
+            .epochs_pending
+            .iter()
+            .map(|(_, first_new)| *first_new)
+            .min()
+            .unwrap_or(i64::MAX);
+        self.log.cap_checkpoints(cap);
+    }
+
+    /// The epoch checkpoint's replace `seq` completed: it holds every epoch the cache held
+    /// when it was queued, and every earlier replace completed before it. A full disk has it
+    /// tried again; any other failure takes the replica offline, since its records could no
+    /// longer be checked against a leader's after a crash.
+    fn epochs_done(
+        &mut self,
+        seq: u64,
+        result: Result<(), crate::disk::DiskError>,
+    ) -> Result<(), ErrorCode> {
+        match result {
             Ok(()) => {
-                self.epochs_unwritten = false;
+                self.epochs_pending.retain(|(pending, _)| *pending > seq);
+                self.cap_log_checkpoints();
                 Ok(())
             }
             Err(crate::disk::DiskError::NoSpace) => {
-                self.epochs_unwritten = true;
+                self.epochs_retry = self.epochs_pending.last().is_some_and(|(last, _)| *last == seq);
                 Err(ErrorCode::KafkaStorageError)
             }
             Err(error) => Err(self.fail(format!("leader epoch checkpoint: {error}"))),
         }
     }
 
-    fn write_pending_epochs(&mut self, disk: &mut dyn Disk) -> Result<(), ErrorCode> {
-        match self.epochs_unwritten {
-            true => self.flush_epochs(disk),
-            false => Ok(()),
+    /// Tries a replace of the epoch checkpoint again after a full disk refused the last one.
+    fn retry_epochs(&mut self) {
+        if self.epochs_retry {
+            let first_new = self
+                .epochs_pending
+                .iter()
+                .map(|(_, first_new)| *first_new)
+                .min()
+                .unwrap_or(i64::MAX);
+            self.flush_epochs(first_new);
         }
     }
 
@@ -504,7 +576,6 @@ impl Partition {
         now_ms: i64,
     ) -> Result<(), ErrorCode> {
         self.usable()?;
-        self.write_pending_epochs(disk)?;
         let offset = offset.max(self.log.log_start_offset());
         let before = self.log.log_end_offset();
         self.log
@@ -516,7 +587,7 @@ impl Partition {
             self.flushes.clear();
         }
         if self.epochs.truncate_from_end(self.log.log_end_offset()) {
-            self.flush_epochs(disk)?;
+            self.flush_epochs(i64::MAX);
         }
         self.high_watermark = self.high_watermark.min(self.log.log_end_offset());
         // The removed batches may have been any producer's latest: start over from the log.
@@ -541,7 +612,8 @@ impl Partition {
         self.high_watermark = offset;
         self.producers.clear();
         self.epochs.clear();
-        self.flush_epochs(disk)
+        self.flush_epochs(i64::MAX);
+        Ok(())
     }
 
     /// Whole batches from `offset`, none at or past `max_offset`.

@@ -70,7 +70,7 @@ impl ReplicaManager {
                 ErrorCode::CoordinatorNotAvailable,
             )),
             Request::Admin(AdminRequest::DeleteRecords(request)) => {
-                let (answer, after) = self.delete_records(disk, image, &request);
+                let (answer, after) = self.delete_records(image, &request);
                 self.respond_after(client, Response::Admin(answer), after);
                 return;
             }

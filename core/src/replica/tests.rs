@@ -214,13 +214,13 @@ impl Cluster {
             .handle_sync_done(self.now, 0, &mut node.disk, id, result);
     }
 
-    /// The held syncs' ids.
+    /// The held syncs' ids (not the replaces').
     fn held_sync_ids(&self) -> Vec<u64> {
         let held = self.held_syncs.as_ref().expect("holding");
         held.iter()
-            .map(|(_, output)| match output {
-                ReplicaOutput::Sync { id, .. } | ReplicaOutput::Replace { id, .. } => *id,
-                _ => unreachable!("only IO is held"),
+            .filter_map(|(_, output)| match output {
+                ReplicaOutput::Sync { id, .. } => Some(*id),
+                _ => None,
             })
             .collect()
     }
