@@ -133,25 +133,6 @@ pub fn load<D: Disk + ?Sized>(disk: &mut D, dir: &str) -> Result<Loaded, DiskErr
     Ok(Checkpoint::decode(&bytes).map_or(Loaded::Invalid, Loaded::Valid))
 }
 
-/// Durably replaces the checkpoint: write a temporary file, sync it, rename it over the old
-/// one, sync the directory. A crash at any step leaves the old or the new checkpoint whole.
-pub fn store<D: Disk + ?Sized>(
-    disk: &mut D,
-    dir: &str,
-    checkpoint: &Checkpoint,
-) -> Result<(), DiskError> {
-    let tmp = format!("{dir}/{CHECKPOINT_TMP_NAME}");
-    match disk.remove(&tmp) {
-        Ok(()) | Err(DiskError::NotFound(_)) => {}
-        Err(error) => return Err(error),
-    }
-    disk.create(&tmp)?;
-    disk.write_at(&tmp, 0, &checkpoint.encode())?;
-    disk.sync(&tmp)?;
-    disk.rename(&tmp, &format!("{dir}/{CHECKPOINT_NAME}"))?;
-    disk.sync_dir(dir)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

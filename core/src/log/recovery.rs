@@ -80,8 +80,32 @@ struct Resume {
 }
 
 impl Log {
-    /// Opens (creating if needed) the log in `dir` and recovers it. See the module docs.
+    /// Opens (creating if needed) the log in `dir` and recovers it, then syncs what recovery
+    /// found and writes the checkpoint, on the caller's thread. See the module docs.
     pub fn open<D: Disk + ?Sized>(
+        disk: &mut D,
+        dir: &str,
+        config: LogConfig,
+        now_ms: i64,
+    ) -> Result<(Log, RecoveryReport), LogError> {
+        let (mut log, report) = Log::open_unsynced(disk, dir, config, now_ms)?;
+        log.flush(disk, now_ms)?;
+        if log.structural_flush_wanted() {
+            // A full disk kept the checkpoint out: recovery scans as much again next time.
+            log.checkpoint_wanted = true;
+        }
+        Ok((log, report))
+    }
+
+    /// Opens (creating if needed) the log in `dir` and recovers it, syncing nothing: for an
+    /// owner that hands its syncs out. The records recovery found past the checkpoint's
+    /// recovery point may be in the page cache only (a process crash keeps them there), so
+    /// the recovery point stays where the checkpoint put it until the first flush, which
+    /// covers every scanned segment and the directory and writes the checkpoint at the end.
+    /// Segments below the log start leave the log at once and their files go once that
+    /// checkpoint is durable: the checkpoint this open read may itself be a rename a crash
+    /// undoes, and its word is acted on only once a checkpoint saying the same is durable.
+    pub fn open_unsynced<D: Disk + ?Sized>(
         disk: &mut D,
         dir: &str,
         config: LogConfig,
@@ -89,16 +113,12 @@ impl Log {
     ) -> Result<(Log, RecoveryReport), LogError> {
         config.validate()?;
         disk.create_dir_all(dir)?;
-        // After a process crash the page cache may show a checkpoint rename or segment removal
-        // that is not durable yet. Recovery removes files on the strength of what it sees, so
-        // it first makes that view durable: a machine crash mid-recovery must not bring back
-        // an older checkpoint while keeping removals made on the newer one's word.
-        disk.sync_dir(dir)?;
         let mut report = RecoveryReport::default();
         let loaded = checkpoint::load(disk, dir)?;
         report.checkpoint_valid = matches!(loaded, Loaded::Valid(_));
         report.checkpoint_invalid = matches!(loaded, Loaded::Invalid);
         let mut segments = discover(disk, dir, &mut report)?;
+        let mut names_changed = !report.stray_files_removed.is_empty();
         let first_base = segments.keys().next().copied();
         let mut log_start = match loaded {
             Loaded::Valid(checkpoint) => checkpoint.log_start_offset,
@@ -107,51 +127,57 @@ impl Log {
         if segments.is_empty() {
             let segment = Segment::empty(dir, log_start);
             create_segment_files(disk, &segment)?;
-            disk.sync_dir(dir)?;
+            names_changed = true;
             segments.insert(log_start, segment);
         }
         log_start = log_start.max(*segments.keys().next().unwrap());
-        remove_below(disk, &mut segments, log_start, &mut report)?;
+        let below = take_below(&mut segments, log_start, &mut report);
         let resume = resume_point(disk, &loaded, &mut segments, &mut report)?;
         report.scanned_from_offset = resume.offset;
-        let end = scan_from(disk, dir, &config, &mut segments, resume, &mut report)?;
+        let resumed_at = match loaded {
+            Loaded::Valid(checkpoint) if resume.offset == checkpoint.recovery_point => Checkpoint {
+                log_start_offset: log_start,
+                ..checkpoint
+            },
+            _ => Checkpoint::segment_start(log_start, resume.segment),
+        };
+        let removed_before = report.segments_removed.len();
+        let (end, scanned) = scan_from(disk, &config, &mut segments, resume, &mut report)?;
+        names_changed |= report.segments_removed.len() > removed_before;
         let mut log = Log {
             dir: dir.to_string(),
             config,
             segments,
             log_start_offset: log_start.min(end),
             log_end_offset: end,
-            recovery: Checkpoint {
-                log_start_offset: 0,
-                recovery_point: 0,
-                recovery_segment: 0,
-                recovery_position: 0,
-                offset_entries: 0,
-                time_entries: 0,
-                tail: Tail::EMPTY,
-            },
+            recovery: resumed_at,
             unflushed_messages: 0,
             first_unflushed_ms: None,
-            flushed_upto: end,
+            flushed_upto: resumed_at.recovery_point.min(end),
             last_checkpoint_ms: now_ms,
             failure: None,
             unsynced_files: Vec::new(),
-            dir_changes: 0,
+            dir_changes: u64::from(names_changed),
             dir_synced: 0,
-            checkpoint_wanted: false,
+            checkpoint_wanted: true,
             flushes: Vec::new(),
             generation: 0,
             io: Default::default(),
             checkpoint_cap: i64::MAX,
             deferred_checkpoint: None,
         };
-        log.recovery = log.snapshot_at_end();
-        // Everything scanned was synced above, so the checkpoint can name the end.
-        let checkpoint = Checkpoint {
-            log_start_offset: log.log_start_offset,
-            ..log.recovery
-        };
-        checkpoint::store(disk, dir, &checkpoint)?;
+        for base in scanned {
+            let segment = &log.segments[&base];
+            let paths = [
+                segment.log_path.clone(),
+                segment.index_path.clone(),
+                segment.time_index_path.clone(),
+            ];
+            log.mark_unsynced(paths);
+        }
+        for segment in below {
+            log.remove_after_checkpoint(segment);
+        }
         log.check_invariants();
         Ok((log, report))
     }
@@ -184,25 +210,22 @@ fn discover<D: Disk + ?Sized>(
     Ok(segments)
 }
 
-/// Removes segments that lie wholly below the log start offset (a deletion a crash interrupted
-/// after the checkpoint moved the log start).
-fn remove_below<D: Disk + ?Sized>(
-    disk: &mut D,
+/// Takes out the segments that lie wholly below the log start offset (a deletion a crash
+/// interrupted after the checkpoint moved the log start); the caller removes their files.
+fn take_below(
     segments: &mut BTreeMap<i64, Segment>,
     log_start: i64,
     report: &mut RecoveryReport,
-) -> Result<(), DiskError> {
+) -> Vec<Segment> {
     let bases: Vec<i64> = segments.keys().copied().collect();
+    let mut below = Vec::new();
     for pair in bases.windows(2) {
         if pair[1] <= log_start {
-            segments
-                .remove(&pair[0])
-                .expect("listed")
-                .remove_files(disk)?;
+            below.push(segments.remove(&pair[0]).expect("listed"));
             report.segments_removed.push(pair[0]);
         }
     }
-    Ok(())
+    below
 }
 
 /// Where to resume: the checkpoint's recovery point when it is consistent with the files,
@@ -287,15 +310,15 @@ fn reset_for_scan(segment: &mut Segment) {
 }
 
 /// Scans and checks every batch from the resume point on, cuts at the first bad one, removes
-/// the segments after a cut, rewrites the scanned indexes and syncs. Returns the log end.
+/// the segments after a cut and rewrites the scanned indexes, syncing nothing. Returns the
+/// log end and the segments scanned, whose files the next flush syncs.
 fn scan_from<D: Disk + ?Sized>(
     disk: &mut D,
-    dir: &str,
     config: &LogConfig,
     segments: &mut BTreeMap<i64, Segment>,
     resume: Resume,
     report: &mut RecoveryReport,
-) -> Result<i64, DiskError> {
+) -> Result<(i64, Vec<i64>), DiskError> {
     let bases: Vec<i64> = segments
         .range(resume.segment..)
         .map(|(base, _)| *base)
@@ -324,20 +347,15 @@ fn scan_from<D: Disk + ?Sized>(
         }
     }
     let last = *scanned.last().expect("the resume segment is scanned");
-    for base in scanned {
-        let segment = segments.get_mut(&base).expect("scanned");
-        if base != last {
+    for base in &scanned {
+        let segment = segments.get_mut(base).expect("scanned");
+        if *base != last {
             segment.push_final_time_entry();
         }
         segment.cut_index_files(disk)?;
         segment.persist_indexes(disk)?;
-        segment.sync(disk)?;
     }
-    let dir_changed = !report.segments_removed.is_empty() || !report.stray_files_removed.is_empty();
-    if dir_changed {
-        disk.sync_dir(dir)?;
-    }
-    Ok(expected)
+    Ok((expected, scanned))
 }
 
 /// Checks batches from `position` until the end of the file or the first bad batch, which it
@@ -365,7 +383,11 @@ fn scan_segment<D: Disk + ?Sized>(
                 report.bytes_scanned += size;
                 report.batches_scanned += 1;
                 let epoch = header.partition_leader_epoch;
-                if report.epoch_starts.last().is_none_or(|(last, _)| *last != epoch) {
+                if report
+                    .epoch_starts
+                    .last()
+                    .is_none_or(|(last, _)| *last != epoch)
+                {
                     report.epoch_starts.push((epoch, header.base_offset));
                 }
                 continue;

@@ -247,13 +247,6 @@ impl Segment {
         Ok(())
     }
 
-    /// Fsyncs the data file and both index files.
-    pub fn sync<D: Disk + ?Sized>(&self, disk: &mut D) -> Result<(), DiskError> {
-        disk.sync(&self.log_path)?;
-        sync_if_present(disk, &self.index_path)?;
-        sync_if_present(disk, &self.time_index_path)
-    }
-
     /// Removes the segment's three files; missing ones are fine.
     pub fn remove_files<D: Disk + ?Sized>(&self, disk: &mut D) -> Result<(), DiskError> {
         for path in [&self.log_path, &self.index_path, &self.time_index_path] {
@@ -350,13 +343,6 @@ fn truncate_or_create<D: Disk + ?Sized>(
             disk.create(path)?;
             disk.truncate(path, len)
         }
-        other => other,
-    }
-}
-
-fn sync_if_present<D: Disk + ?Sized>(disk: &mut D, path: &str) -> Result<(), DiskError> {
-    match disk.sync(path) {
-        Err(DiskError::NotFound(_)) => Ok(()),
         other => other,
     }
 }

@@ -78,9 +78,10 @@ impl ReplicaManager {
 }
 
 /// Removes every file of a deleted replica's log directory, the data first, so a crash half
-/// way leaves no segment a later topic of the same name could mistake for its own, then the
-/// directory.
-pub(super) fn delete_log_dir(disk: &mut dyn Disk, dir: &str) {
+/// way leaves no segment a later topic of the same name could mistake for its own. The
+/// removals become durable with the directory's sync, an output, after which the directory
+/// itself goes.
+pub(super) fn delete_log_files(disk: &mut dyn Disk, dir: &str) {
     let Ok(names) = disk.list(dir) else {
         return;
     };
@@ -89,6 +90,4 @@ pub(super) fn delete_log_dir(disk: &mut dyn Disk, dir: &str) {
     for name in data.into_iter().chain(rest) {
         let _ = disk.remove(&format!("{dir}/{name}"));
     }
-    let _ = disk.sync_dir(dir);
-    let _ = disk.remove_empty_dir(dir);
 }

@@ -4,6 +4,7 @@
 //! fsync mode) waits on that sync with `after`. One sync per request covers every partition
 //! the request wrote, and the driver merges syncs of one file (group commit).
 
+use super::config::Durability;
 use super::manager::{PartitionKey, ReplicaManager, ReplicaOutput};
 use crate::disk::{Disk, DiskError};
 use crate::time::Instant;
@@ -90,25 +91,31 @@ impl ReplicaManager {
     /// The sync an answer promising every offset below `end` of each `(key, end)` must wait
     /// for: `None` when nothing under way is needed; the one sync when a single one covers
     /// them all; otherwise a new sync of those partitions, which covers every earlier one.
+    /// In fsync mode every promise is kept: records no flush covers yet (what a replica's
+    /// recovery found in the page cache) get one.
     pub(super) fn durable_after(&mut self, needs: &[(PartitionKey, i64)]) -> Option<u64> {
+        let every = self.config.durability == Durability::Fsync;
         let mut covering: Vec<u64> = Vec::new();
+        let mut uncovered = false;
         let mut keys = Vec::new();
         for (key, end) in needs {
-            let Some(id) = self
-                .partitions
-                .get(key)
-                .and_then(|partition| partition.flush_covering(*end))
-            else {
+            let Some(partition) = self.partitions.get(key) else {
                 continue;
             };
-            if !covering.contains(&id) {
-                covering.push(id);
+            match partition.flush_covering(*end) {
+                Some(id) => {
+                    if !covering.contains(&id) {
+                        covering.push(id);
+                    }
+                }
+                None if every && partition.log.recovery_point() < *end => uncovered = true,
+                None => continue,
             }
             keys.push(*key);
         }
         match covering.as_slice() {
-            [] => None,
-            [one] => Some(*one),
+            [] if !uncovered => None,
+            [one] if !uncovered => Some(*one),
             // No disk: this flush carries no checkpoint, which the next one will.
             _ => self.begin_sync(None, &keys, 0, true),
         }
@@ -125,6 +132,12 @@ impl ReplicaManager {
         id: u64,
         result: Result<(), DiskError>,
     ) {
+        if let Some(dir) = self.deleted_dirs.remove(&id) {
+            // A topic of the same name may have its replica here again: then it is not empty
+            // and stays.
+            let _ = disk.remove_empty_dir(&dir);
+            return;
+        }
         if let Some((key, io)) = self.replaces.remove(&id) {
             if let Some(partition) = self.partitions.get_mut(&key) {
                 let _ = partition.io_done(disk, io, result);

@@ -155,6 +155,8 @@ pub struct ReplicaManager {
     /// Replaces under way of a log's checkpoint or its epoch checkpoint: the partition and
     /// whose each is.
     pub(super) replaces: BTreeMap<u64, (PartitionKey, ReplicaIo)>,
+    /// Directories of deleted replicas whose emptying is being synced: each goes once it is.
+    pub(super) deleted_dirs: BTreeMap<u64, String>,
     /// Roles whose replica could not be opened (a full or failing disk), and when to try
     /// again: the disk may recover, and the controller still counts on this replica.
     unopened: BTreeMap<PartitionKey, (PartitionRole, Instant)>,
@@ -182,6 +184,7 @@ impl ReplicaManager {
             woken: BTreeSet::new(),
             syncs: BTreeMap::new(),
             replaces: BTreeMap::new(),
+            deleted_dirs: BTreeMap::new(),
             unopened: BTreeMap::new(),
             stats: ReplicaStats::default(),
             watermarks: Default::default(),
@@ -264,7 +267,16 @@ impl ReplicaManager {
             if let Some(name) = dropped.filter(|_| image.topic(key.0).is_none()) {
                 // The topic was deleted: its data goes too (Kafka deletes the log directory).
                 let dir = Partition::dir(&self.config, &name, key.1);
-                super::admin::delete_log_dir(disk, &dir);
+                super::admin::delete_log_files(disk, &dir);
+                // The directory goes once its files' removal is durable (see
+                // `handle_sync_done`).
+                let id = self.next_id();
+                self.deleted_dirs.insert(id, dir.clone());
+                self.outputs.push_back(ReplicaOutput::Sync {
+                    id,
+                    files: Vec::new(),
+                    dirs: vec![dir],
+                });
             }
             return Ok(());
         }
@@ -310,14 +322,7 @@ impl ReplicaManager {
                 leader_epoch,
                 partition_epoch,
                 isr,
-            } => self.lead(
-                now,
-                key,
-                *leader_epoch,
-                *partition_epoch,
-                isr,
-                replicas,
-            ),
+            } => self.lead(now, key, *leader_epoch, *partition_epoch, isr, replicas),
             Role::Follower {
                 leader,
                 leader_epoch,

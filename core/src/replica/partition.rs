@@ -85,8 +85,8 @@ impl Partition {
         format!("{}/{topic}-{index}", config.log_dir)
     }
 
-    /// Opens (recovering) the replica's log and epoch cache. The cache is cut to the log, whose
-    /// unsynced tail a crash may have taken.
+    /// Opens (recovering) the replica's log and epoch cache, syncing nothing. The cache is cut
+    /// to the log, whose unsynced tail a crash may have taken.
     pub fn open(
         disk: &mut dyn Disk,
         config: &ReplicaConfig,
@@ -97,7 +97,9 @@ impl Partition {
         now_ms: i64,
     ) -> Result<Partition, LogError> {
         let dir = Partition::dir(config, topic, index);
-        let (log, report) = Log::open(disk, &dir, config.log.clone(), now_ms)?;
+        // Nothing is synced here: what recovery found joins the log's first flush (see
+        // `Log::open_unsynced`), so opening a replica never stalls the node's loop.
+        let (log, report) = Log::open_unsynced(disk, &dir, config.log.clone(), now_ms)?;
         let mut epochs = match LeaderEpochCache::load(disk, &dir) {
             Ok(epochs) => epochs,
             // A damaged checkpoint: its records are refetched from the leader (see
@@ -514,8 +516,7 @@ impl Partition {
     fn flush_epochs(&mut self, first_new: i64) {
         let seq = self.next_epoch_seq;
         self.next_epoch_seq += 1;
-        self.epoch_io
-            .push((seq, self.epochs.encode().into_bytes()));
+        self.epoch_io.push((seq, self.epochs.encode().into_bytes()));
         self.epochs_pending.push((seq, first_new));
         self.epochs_retry = false;
         self.cap_log_checkpoints();
@@ -547,7 +548,10 @@ impl Partition {
                 Ok(())
             }
             Err(crate::disk::DiskError::NoSpace) => {
-                self.epochs_retry = self.epochs_pending.last().is_some_and(|(last, _)| *last == seq);
+                self.epochs_retry = self
+                    .epochs_pending
+                    .last()
+                    .is_some_and(|(last, _)| *last == seq);
                 Err(ErrorCode::KafkaStorageError)
             }
             Err(error) => Err(self.fail(format!("leader epoch checkpoint: {error}"))),
