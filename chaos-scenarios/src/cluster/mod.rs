@@ -437,7 +437,10 @@ impl Cluster {
         let Some(node) = process.node.as_mut() else {
             return;
         };
+        // No handler syncs on the node's loop: every sync is an output (issue 13).
+        process.disk.forbid_syncs(true);
         work(node, now, wall, &mut process.disk, &mut process.rng);
+        process.disk.forbid_syncs(false);
         self.after_input(index);
     }
 

@@ -359,7 +359,7 @@ impl Node {
                         node.raft_persist = None;
                     }
                     let raft = &mut node.quorum.as_mut().expect("a voter's").raft;
-                    if let Err(error) = raft.handle_persisted(id, result) {
+                    if let Err(error) = raft.handle_persisted(step.disk, id, result) {
                         return node.fail(NodeError::Raft(error));
                     }
                 }
@@ -681,7 +681,7 @@ impl Node {
         while self.failure.is_none() {
             self.drain_raft(step);
             self.check_leadership(step);
-            self.maybe_compact(step);
+            self.maybe_compact();
             self.drain_manager(step);
             self.drain_producer_ids(step);
             if let Some(message) = self.loopback.pop_front() {

@@ -381,14 +381,14 @@ impl Node {
 
     /// Snapshots the applied image and drops the log it covers, every
     /// `metadata_snapshot_interval_entries` entries.
-    pub(super) fn maybe_compact(&mut self, step: &mut Step<'_>) {
+    pub(super) fn maybe_compact(&mut self) {
         let interval = self.config.metadata_snapshot_interval_entries;
         let applied = self.follower.applied_index();
         let Some(quorum) = self.quorum.as_mut() else {
             return;
         };
         let due = quorum.raft.first_index().saturating_add(interval);
-        if applied < due || applied < quorum.compact_not_before {
+        if applied < due || applied < quorum.compact_not_before || quorum.raft.rewriting() {
             return;
         }
         assert_eq!(
@@ -398,7 +398,7 @@ impl Node {
         );
         let snapshot = self.follower.image().encode_snapshot();
         let noted = self.observed.then(|| snapshot.clone());
-        match quorum.raft.compact(step.disk, applied, snapshot) {
+        match quorum.raft.compact(applied, snapshot) {
             Ok(()) => {
                 self.stats.snapshots_taken += 1;
                 if let Some(data) = noted {
@@ -409,6 +409,8 @@ impl Node {
                 }
             }
             Err(CompactError::Failed(error)) => self.fail(NodeError::Raft(error)),
+            // The last compaction is still rewriting the log: the next input tries again.
+            Err(CompactError::Busy) => {}
             // Too large for a snapshot: keep the log and try again an interval later.
             Err(_) => quorum.compact_not_before = applied.saturating_add(interval),
         }

@@ -171,6 +171,8 @@ pub enum CompactError {
         /// The limit.
         max: usize,
     },
+    /// A compaction (or an installed snapshot) is still rewriting the log: try later.
+    Busy,
     /// The node failed (now, or earlier); see [`RaftError`].
     Failed(RaftError),
 }
@@ -192,6 +194,7 @@ impl fmt::Display for CompactError {
                     "snapshot of {size} bytes exceeds snapshot_bytes_max {max}"
                 )
             }
+            CompactError::Busy => write!(f, "the log is still being rewritten"),
             CompactError::Failed(error) => write!(f, "{error}"),
         }
     }

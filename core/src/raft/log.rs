@@ -11,7 +11,7 @@
 
 use super::error::RaftError;
 use super::message::Entry;
-use super::storage::{remove_if_present, replace_file};
+use super::storage::remove_if_present;
 use crate::disk::{read_exact_at, Disk, DiskError};
 use crate::record::crc32c;
 
@@ -34,7 +34,6 @@ pub struct LogRecovery {
 /// The log of one node. Indices run from `snapshot_index + 1` to `last_index()`.
 #[derive(Debug)]
 pub struct RaftLog {
-    dir: String,
     path: String,
     snapshot_index: u64,
     snapshot_term: u64,
@@ -43,6 +42,20 @@ pub struct RaftLog {
     offsets: Vec<u64>,
     /// The end of the last record: where the next one goes.
     file_len: u64,
+    /// A rewrite of the file under way (see [`RaftLog::freeze`]): nothing is written to it
+    /// until the rewrite is done.
+    frozen: Option<Frozen>,
+}
+
+/// The file is being rewritten with the entries the log holds after a snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Frozen {
+    /// The rewrite's contents were handed out ([`RaftLog::rewrite`]).
+    issued: bool,
+    /// How many leading entries the rewritten file holds (fewer after a truncation).
+    kept: usize,
+    /// How many entries it was written with.
+    written: usize,
 }
 
 impl RaftLog {
@@ -68,13 +81,13 @@ impl RaftLog {
         };
         let (entries, offsets, good_len) = parse(&bytes);
         let mut log = RaftLog {
-            dir: dir.to_string(),
             path,
             snapshot_index,
             snapshot_term,
             entries,
             offsets,
             file_len: good_len,
+            frozen: None,
         };
         let mut recovery = LogRecovery {
             tail_cut_bytes: bytes.len() as u64 - good_len,
@@ -224,10 +237,91 @@ impl RaftLog {
             encode(entry, &mut bytes);
             self.entries.push(entry.clone());
         }
-        disk.write_at(&self.path, self.file_len, &bytes)?;
+        // While the file is rewritten, the entries wait in memory for [`RaftLog::thaw`].
+        if self.frozen.is_none() {
+            disk.write_at(&self.path, self.file_len, &bytes)?;
+        }
         self.file_len += bytes.len() as u64;
         self.check();
         Ok(())
+    }
+
+    /// Whether a rewrite of the file is under way: appends are not written, and the owner
+    /// holds back what would acknowledge them.
+    pub fn is_frozen(&self) -> bool {
+        self.frozen.is_some()
+    }
+
+    /// Moves the log under a snapshot `(index, term)` that is not durable yet, in memory: keeps
+    /// the entries after it when the log agrees with it at `index` (Raft §7), else discards
+    /// them all. The file is rewritten once the snapshot is durable ([`RaftLog::rewrite`]),
+    /// and nothing is written to it until that rewrite is done ([`RaftLog::thaw`]): until
+    /// then the file still holds every entry it held, which opening reconciles with whichever
+    /// snapshot a crash left.
+    pub fn freeze(&mut self, index: u64, term: u64) {
+        assert!(index > self.snapshot_index, "snapshots move forward");
+        assert!(self.frozen.is_none(), "one rewrite at a time");
+        if self.term_at(index) == Some(term) {
+            let covered = usize::try_from(index - self.snapshot_index).expect("small log");
+            self.entries.drain(..covered);
+        } else {
+            self.entries.clear();
+        }
+        self.snapshot_index = index;
+        self.snapshot_term = term;
+        self.offsets.clear();
+        let mut len = 0u64;
+        let mut scratch = Vec::new();
+        for entry in &self.entries {
+            self.offsets.push(len);
+            scratch.clear();
+            encode(entry, &mut scratch);
+            len += scratch.len() as u64;
+        }
+        self.file_len = len;
+        self.frozen = Some(Frozen {
+            issued: false,
+            kept: 0,
+            written: 0,
+        });
+        self.check();
+    }
+
+    /// The snapshot the freeze was for is durable: the new contents of the file, every entry
+    /// held now, for the owner to replace it with.
+    pub fn rewrite(&mut self) -> Vec<u8> {
+        let frozen = self.frozen.as_mut().expect("frozen");
+        assert!(!frozen.issued, "rewritten once");
+        let mut bytes = Vec::new();
+        for entry in &self.entries {
+            encode(entry, &mut bytes);
+        }
+        frozen.issued = true;
+        frozen.kept = self.entries.len();
+        frozen.written = self.entries.len();
+        bytes
+    }
+
+    /// The rewrite is durable: the entries appended since are written after the ones it
+    /// holds (a truncation since cuts the file first). Returns whether any were written, for
+    /// the owner to ask for their sync.
+    pub fn thaw<D: Disk + ?Sized>(&mut self, disk: &mut D) -> Result<bool, DiskError> {
+        let frozen = self.frozen.take().expect("frozen");
+        assert!(frozen.issued, "the rewrite was handed out");
+        if frozen.kept < frozen.written {
+            let cut_at = self.offsets.get(frozen.kept).copied().unwrap_or(self.file_len);
+            disk.truncate(&self.path, cut_at)?;
+        }
+        let mut bytes = Vec::new();
+        for entry in &self.entries[frozen.kept..] {
+            encode(entry, &mut bytes);
+        }
+        if bytes.is_empty() {
+            return Ok(false);
+        }
+        let at = self.offsets[frozen.kept];
+        disk.write_at(&self.path, at, &bytes)?;
+        Ok(true)
     }
 
     /// The log file's path.
@@ -254,59 +348,11 @@ impl RaftLog {
         self.entries.truncate(keep);
         self.offsets.truncate(keep);
         self.file_len = cut_at;
-        disk.truncate(&self.path, cut_at)?;
-        self.check();
-        Ok(())
-    }
-
-    /// Drops every entry through `index` (now covered by a durable snapshot of term `term`) by
-    /// rewriting the file with only the later entries.
-    pub fn compact<D: Disk + ?Sized>(
-        &mut self,
-        disk: &mut D,
-        index: u64,
-        term: u64,
-    ) -> Result<(), DiskError> {
-        assert!(index > self.snapshot_index, "compaction moves forward");
-        assert_eq!(
-            self.term_at(index),
-            Some(term),
-            "the snapshot matches the log"
-        );
-        let covered = usize::try_from(index - self.snapshot_index).expect("small log");
-        self.entries.drain(..covered);
-        self.snapshot_index = index;
-        self.snapshot_term = term;
-        let mut bytes = Vec::new();
-        self.offsets.clear();
-        for entry in &self.entries {
-            self.offsets.push(bytes.len() as u64);
-            encode(entry, &mut bytes);
+        match &mut self.frozen {
+            // The file is cut when the rewrite is done.
+            Some(frozen) => frozen.kept = frozen.kept.min(keep),
+            None => disk.truncate(&self.path, cut_at)?,
         }
-        replace_file(disk, &self.dir, LOG_NAME, &bytes)?;
-        self.file_len = bytes.len() as u64;
-        self.check();
-        Ok(())
-    }
-
-    /// Moves the log under an installed (and already durable) snapshot: keeps the entries
-    /// after it when the log agrees with it at `index` (Raft §7), else discards them all.
-    pub fn install_snapshot<D: Disk + ?Sized>(
-        &mut self,
-        disk: &mut D,
-        index: u64,
-        term: u64,
-    ) -> Result<(), DiskError> {
-        assert!(index > self.snapshot_index, "snapshots move forward");
-        if self.term_at(index) == Some(term) {
-            let covered = usize::try_from(index - self.snapshot_index).expect("small log");
-            self.entries.drain(..covered);
-            self.offsets.drain(..covered);
-        } else {
-            self.clear(disk)?;
-        }
-        self.snapshot_index = index;
-        self.snapshot_term = term;
         self.check();
         Ok(())
     }

@@ -146,6 +146,13 @@ pub struct RaftNode {
     /// Every entry through this index is durable in this node's log: what the leader counts
     /// for itself (Raft Figure 2's "persist before responding" applies to its own vote too).
     log_durable: u64,
+    /// The persist of a snapshot after which the log file is rewritten without what it covers.
+    snapshot_persist: Option<u64>,
+    /// The persist of that rewrite; until it completes the log writes nothing to its file.
+    rewrite_persist: Option<u64>,
+    /// Messages held while the log's file is rewritten: entries appended meanwhile are only
+    /// in memory, so nothing may leave that could vouch for them (see [`RaftLog::freeze`]).
+    held_sends: Vec<(NodeId, Message)>,
     stats: RaftStats,
     failure: Option<String>,
 }
@@ -210,6 +217,9 @@ impl RaftNode {
             persisting: VecDeque::new(),
             next_persist: 0,
             log_durable: log.last_index(),
+            snapshot_persist: None,
+            rewrite_persist: None,
+            held_sends: Vec::new(),
             log,
             stats: RaftStats {
                 tail_cut_bytes: recovery.tail_cut_bytes,
@@ -247,8 +257,9 @@ impl RaftNode {
     /// A [`Output::Persist`] completed (in the order they came out): what waited for it may
     /// move on; the leader may count its own entries toward a commit. A failed persist fails
     /// the node.
-    pub fn handle_persisted(
+    pub fn handle_persisted<D: Disk + ?Sized>(
         &mut self,
+        disk: &mut D,
         id: u64,
         result: Result<(), crate::disk::DiskError>,
     ) -> Result<(), RaftError> {
@@ -265,11 +276,24 @@ impl RaftNode {
             if let Some(index) = durable {
                 node.log_durable = node.log_durable.max(index.min(node.log.last_index()));
             }
+            if node.snapshot_persist == Some(id) {
+                node.snapshot_persist = None;
+                node.rewrite_log();
+            } else if node.rewrite_persist == Some(id) {
+                node.rewrite_persist = None;
+                node.thaw_log(disk)?;
+            }
             if node.role == Role::Leader {
                 node.maybe_commit();
             }
             Ok(())
         })
+    }
+
+    /// Whether the log's file is being rewritten after a snapshot: [`RaftNode::compact`]
+    /// refuses until it is done.
+    pub fn rewriting(&self) -> bool {
+        self.log.is_frozen()
     }
 
     /// Persists handed out and not yet reported done.
@@ -310,13 +334,9 @@ impl RaftNode {
     }
 
     /// Persists `snapshot`, the application's state through applied entry `index`, and drops
-    /// the log through `index`. Followers that need those entries get the snapshot instead.
-    pub fn compact<D: Disk + ?Sized>(
-        &mut self,
-        disk: &mut D,
-        index: u64,
-        snapshot: Vec<u8>,
-    ) -> Result<(), CompactError> {
+    /// the log through `index`, as outputs (the snapshot first, then the log's rewrite).
+    /// Followers that need those entries get the snapshot instead.
+    pub fn compact(&mut self, index: u64, snapshot: Vec<u8>) -> Result<(), CompactError> {
         if let Some(failure) = &self.failure {
             return Err(CompactError::Failed(RaftError::Failed(failure.clone())));
         }
@@ -334,8 +354,11 @@ impl RaftNode {
                 max: self.config.snapshot_bytes_max,
             });
         }
-        self.guard(|node| node.compact_log(disk, index, snapshot))
-            .map_err(CompactError::Failed)
+        if self.log.is_frozen() {
+            return Err(CompactError::Busy);
+        }
+        self.compact_log(index, snapshot);
+        Ok(())
     }
 
     /// The next thing for the driver to do, or `None` when there is nothing (or the node

@@ -182,8 +182,10 @@ mod tests {
         let mut disk = Default::default();
         let mut node = open(&mut disk, 2, 3);
         follower(&mut disk, &mut node);
-        node.compact(&mut disk, 2, b"image@2".to_vec()).unwrap();
+        node.compact(2, b"image@2".to_vec()).unwrap();
         assert_eq!(node.first_index(), 3);
+        // The snapshot's and the log rewrite's persists are carried out.
+        drain(&mut node, &mut disk);
         let snapshot = CommittedRead::Snapshot {
             index: 2,
             term: 1,

@@ -2,7 +2,7 @@
 //! snapshot to a follower that needs entries it no longer holds.
 
 use super::error::Refusal;
-use super::message::{Message, NodeId, Output};
+use super::message::{Message, NodeId, Output, Persist};
 use super::replication::{misbehaved, Sending};
 use super::storage::{self, Snapshot};
 use super::{RaftError, RaftNode, Role};
@@ -11,24 +11,57 @@ use crate::time::Instant;
 
 impl RaftNode {
     /// Persists the application's snapshot through `index`, then rewrites the log without the
-    /// entries it covers. In that order: a crash between the two leaves both, and opening the
-    /// node skips the covered entries.
-    pub(super) fn compact_log<D: Disk + ?Sized>(
-        &mut self,
-        disk: &mut D,
-        index: u64,
-        data: Vec<u8>,
-    ) -> Result<(), RaftError> {
+    /// entries it covers, each as an output and in that order: a crash between the two leaves
+    /// both, and opening the node skips the covered entries. The log drops them in memory at
+    /// once and writes nothing to its file until the rewrite is done (see
+    /// [`super::log::RaftLog::freeze`]).
+    pub(super) fn compact_log(&mut self, index: u64, data: Vec<u8>) {
         assert!(
             index <= self.applied,
             "a snapshot covers applied entries only"
         );
+        assert!(!self.log.is_frozen(), "one compaction at a time");
         let term = self.log.term_at(index).expect("applied entries are held");
         let snapshot = Snapshot { index, term, data };
-        storage::store_snapshot(disk, &self.dir, &snapshot)?;
-        self.log.compact(disk, index, term)?;
-        self.snapshot = Some(snapshot);
+        self.begin_snapshot(snapshot);
         assert_eq!(self.log.first_index(), index + 1);
+    }
+
+    /// Persists `snapshot` and freezes the log under it; the rewrite follows its persist.
+    fn begin_snapshot(&mut self, snapshot: Snapshot) {
+        assert!(snapshot.index > 0, "a snapshot covers at least one entry");
+        assert!(snapshot.term > 0, "entries have terms from 1");
+        let write = Persist::Replace {
+            dir: self.dir.clone(),
+            name: storage::SNAPSHOT_NAME.to_string(),
+            bytes: snapshot.encode(),
+        };
+        self.snapshot_persist = Some(self.persist(write, None));
+        self.log.freeze(snapshot.index, snapshot.term);
+        self.snapshot = Some(snapshot);
+    }
+
+    /// The snapshot is durable: the log's file is rewritten with the entries after it.
+    pub(super) fn rewrite_log(&mut self) {
+        let write = Persist::Replace {
+            dir: self.dir.clone(),
+            name: super::log::LOG_NAME.to_string(),
+            bytes: self.log.rewrite(),
+        };
+        self.rewrite_persist = Some(self.persist(write, None));
+    }
+
+    /// The rewrite is durable: the entries appended since go to the file, with their sync,
+    /// and the messages held meanwhile leave after it.
+    pub(super) fn thaw_log<D: Disk + ?Sized>(&mut self, disk: &mut D) -> Result<(), RaftError> {
+        if self.log.thaw(disk)? {
+            let file = self.log.path().to_string();
+            let last = self.log.last_index();
+            self.persist(Persist::Sync { file }, Some(last));
+        }
+        for (to, msg) in std::mem::take(&mut self.held_sends) {
+            self.send(to, msg);
+        }
         Ok(())
     }
 
@@ -56,10 +89,9 @@ impl RaftNode {
 
     /// Follower side: persist the leader's snapshot, drop the log it replaces, and hand it to
     /// the application. The reply leaves only after the snapshot is durable.
-    pub(super) fn on_install_snapshot<D: Disk + ?Sized>(
+    pub(super) fn on_install_snapshot(
         &mut self,
         now: Instant,
-        disk: &mut D,
         from: NodeId,
         index: u64,
         snapshot_term: u64,
@@ -82,23 +114,27 @@ impl RaftNode {
             self.send(from, Message::InstallSnapshotResponse { term, match_index });
             return Ok(());
         }
+        if self.log.is_frozen() {
+            // A rewrite is under way: the leader sends the snapshot again at a heartbeat.
+            return Ok(());
+        }
         let snapshot = Snapshot {
             index,
             term: snapshot_term,
             data,
         };
-        storage::store_snapshot(disk, &self.dir, &snapshot)?;
-        self.log.install_snapshot(disk, index, snapshot_term)?;
-        // The snapshot is durable and covers everything through `index`.
+        let restored = snapshot.data.clone();
+        self.begin_snapshot(snapshot);
+        // The snapshot covers everything through `index` (its persist is under way; what
+        // vouches for it leaves after).
         self.log_durable = self.log_durable.clamp(index, self.log.last_index());
         self.commit = index;
         self.applied = index;
         self.outputs.push_back(Output::RestoreSnapshot {
             index,
             term: snapshot_term,
-            data: snapshot.data.clone(),
+            data: restored,
         });
-        self.snapshot = Some(snapshot);
         self.stats.snapshots_installed += 1;
         let match_index = index;
         self.send(from, Message::InstallSnapshotResponse { term, match_index });

@@ -95,7 +95,7 @@ impl RaftNode {
                 snapshot_term,
                 data,
                 ..
-            } => self.on_install_snapshot(now, disk, from, index, snapshot_term, data),
+            } => self.on_install_snapshot(now, from, index, snapshot_term, data),
             Message::InstallSnapshotResponse { match_index, .. } => {
                 self.on_install_snapshot_response(from, match_index)
             }
@@ -151,8 +151,13 @@ impl RaftNode {
 
     /// Queues a message, or drops it when the output queue is full (as the network might).
     pub(super) fn send(&mut self, to: NodeId, msg: Message) {
-        if self.outputs.len() >= self.config.outputs_max {
+        if self.outputs.len() + self.held_sends.len() >= self.config.outputs_max {
             self.stats.sends_dropped += 1;
+            return;
+        }
+        if self.log.is_frozen() {
+            // Entries appended now are not in the file yet: see `RaftNode::thaw_log`.
+            self.held_sends.push((to, msg));
             return;
         }
         self.outputs.push_back(Output::Send { to, msg });
@@ -194,11 +199,12 @@ impl RaftNode {
         Ok(())
     }
 
-    fn persist(&mut self, write: Persist, durable: Option<u64>) {
+    pub(super) fn persist(&mut self, write: Persist, durable: Option<u64>) -> u64 {
         let id = self.next_persist;
         self.next_persist += 1;
         self.persisting.push_back((id, durable));
         // Never dropped, unlike a message: what waits for it would wait forever.
         self.outputs.push_back(Output::Persist { id, write });
+        id
     }
 }

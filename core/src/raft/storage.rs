@@ -68,7 +68,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    fn encode(&self) -> Vec<u8> {
+    pub(super) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(SNAPSHOT_HEADER_BYTES + self.data.len() + CRC_BYTES);
         out.extend_from_slice(&VERSION.to_be_bytes());
         out.extend_from_slice(&self.index.to_be_bytes());
@@ -123,16 +123,6 @@ pub fn load_snapshot<D: Disk + ?Sized>(
     }
 }
 
-/// Durably replaces the snapshot in `dir`.
-pub fn store_snapshot<D: Disk + ?Sized>(
-    disk: &mut D,
-    dir: &str,
-    snapshot: &Snapshot,
-) -> Result<(), DiskError> {
-    assert!(snapshot.index > 0, "a snapshot covers at least one entry");
-    assert!(snapshot.term > 0, "entries have terms from 1");
-    replace_file(disk, dir, SNAPSHOT_NAME, &snapshot.encode())
-}
 
 /// See [`crate::disk::replace_file`].
 pub use crate::disk::replace_file;

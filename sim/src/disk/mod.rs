@@ -68,6 +68,9 @@ pub struct SimDisk {
     capacity_bytes: Option<u64>,
     torn_garbage: bool,
     busy: Duration,
+    /// Set while a node handles an input: a sync then is a bug (the node hands its syncs
+    /// out as outputs), and panics.
+    syncs_forbidden: bool,
     stats: DiskStats,
     crash: faults::CrashState,
 }
@@ -87,6 +90,7 @@ impl SimDisk {
             capacity_bytes: None,
             torn_garbage: false,
             busy: Duration::ZERO,
+            syncs_forbidden: false,
             stats: DiskStats::default(),
             crash: faults::CrashState::default(),
         }
@@ -114,6 +118,13 @@ impl SimDisk {
             .names()
             .map(|(_, id)| self.inode(id).len())
             .sum()
+    }
+
+    /// Makes every `sync` and `sync_dir` panic until called again with `false`: a driver sets
+    /// it around a node's input, where the node must not sync on its own loop (it hands its
+    /// syncs out as outputs, which the driver carries out later).
+    pub fn forbid_syncs(&mut self, forbidden: bool) {
+        self.syncs_forbidden = forbidden;
     }
 
     /// The virtual time calls took since the last call of this method; resets it to zero.
@@ -338,6 +349,10 @@ impl Disk for SimDisk {
     }
 
     fn sync(&mut self, path: &str) -> Result<(), DiskError> {
+        assert!(
+            !self.syncs_forbidden,
+            "an inline sync of {path} while a node handles an input"
+        );
         self.mutate(|| format!("sync {path}"), |disk| disk.sync_now(path))
     }
 
@@ -353,6 +368,10 @@ impl Disk for SimDisk {
     }
 
     fn sync_dir(&mut self, dir: &str) -> Result<(), DiskError> {
+        assert!(
+            !self.syncs_forbidden,
+            "an inline sync of directory {dir} while a node handles an input"
+        );
         self.mutate(|| format!("sync_dir {dir}"), |disk| disk.sync_dir_now(dir))
     }
 }
@@ -419,6 +438,14 @@ mod tests {
         ));
         assert!(matches!(disk.create("/abs"), Err(DiskError::Io(_))));
         assert_eq!(disk.len("t-0/a.log"), Ok(0));
+    }
+
+    #[test]
+    #[should_panic(expected = "an inline sync of t-0/a.log while a node handles an input")]
+    fn a_sync_while_syncs_are_forbidden_panics() {
+        let mut disk = disk();
+        disk.forbid_syncs(true);
+        let _ = disk.sync("t-0/a.log");
     }
 
     #[test]

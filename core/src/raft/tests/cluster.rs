@@ -223,7 +223,7 @@ impl Cluster {
                         }
                     };
                     let node = self.nodes[i].as_mut().unwrap();
-                    let result = node.handle_persisted(id, result);
+                    let result = node.handle_persisted(&mut self.disks[i], id, result);
                     if let Err(RaftError::Disk(DiskError::Crashed)) = result {
                         return self.crash(i);
                     }
@@ -377,7 +377,7 @@ impl Cluster {
         };
         if app.index >= node.snapshot_index_term().0 + 8 {
             assert_eq!(node.applied_index(), app.index);
-            match node.compact(&mut self.disks[i], app.index, app.encode()) {
+            match node.compact(app.index, app.encode()) {
                 Ok(()) => {}
                 Err(CompactError::Failed(error)) => self.settle::<()>(i, Err(error), "compact"),
                 Err(error) => self.fail(&format!("compact at {i}: {error}")),

@@ -358,9 +358,9 @@ fn single_voter_elects_itself_and_commits_alone() {
             data: b"x".to_vec()
         }
     );
-    assert_eq!(node.compact(&mut disk, 2, b"s".to_vec()), Ok(()));
+    assert_eq!(node.compact(2, b"s".to_vec()), Ok(()));
     assert!(matches!(
-        node.compact(&mut disk, 2, b"s".to_vec()),
+        node.compact(2, b"s".to_vec()),
         Err(CompactError::OutOfRange { .. })
     ));
 }

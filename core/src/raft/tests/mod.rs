@@ -46,7 +46,7 @@ pub(super) fn drain<D: Disk + ?Sized>(node: &mut RaftNode, disk: &mut D) -> Vec<
                         crate::disk::replace_file(disk, &dir, &name, &bytes)
                     }
                 };
-                node.handle_persisted(id, result).expect("persisted");
+                node.handle_persisted(disk, id, result).expect("persisted");
             }
             output => outputs.push(output),
         }

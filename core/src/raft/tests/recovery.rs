@@ -20,7 +20,7 @@ fn compacted_leader_sends_its_snapshot_and_the_follower_installs_it() {
         .unwrap();
     assert_eq!(leader.commit_index(), 3);
     drain(&mut leader, &mut disk);
-    leader.compact(&mut disk, 3, b"state@3".to_vec()).unwrap();
+    leader.compact(3, b"state@3".to_vec()).unwrap();
     assert_eq!((leader.first_index(), leader.last_index()), (4, 3));
 
     // Node 3 never answered its first probe, for index 1, which is gone now: the retry at the
@@ -211,7 +211,7 @@ fn disk_error_fails_the_node_until_reopened() {
     disk.fail_after_calls = Some(1);
     let result = crate::disk::replace_file(&mut disk, &dir, &name, &bytes);
     assert!(result.is_err());
-    let error = node.handle_persisted(id, result).unwrap_err();
+    let error = node.handle_persisted(&mut disk, id, result).unwrap_err();
     assert!(matches!(error, RaftError::Disk(_)), "{error}");
     assert!(error.is_fatal());
     assert_eq!(node.poll_output(), None);
