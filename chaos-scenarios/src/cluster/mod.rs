@@ -447,10 +447,10 @@ impl Cluster {
     /// Drains a node's outputs onto the network, checks its notes and re-arms its timer; a
     /// node that failed is stopped and started again by its supervisor.
     fn after_input(&mut self, index: usize) {
-        let now = self.kernel.now();
         let process = &mut self.procs[index];
-        let busy = process.disk.take_busy_time();
-        process.disk_free_at = process.disk_free_at.max(now) + busy;
+        // The time of the node's page-cache calls is not charged: what the disk costs the node
+        // is its syncs, outputs that complete after a drawn latency (`schedule_sync_io`).
+        process.disk.take_busy_time();
         let from = process.net_id;
         if let Some(error) = process.node.as_ref().and_then(|n| n.failure()).cloned() {
             self.kernel.record(format_args!(
@@ -524,8 +524,8 @@ impl Cluster {
     /// `clients`); false when it cannot be encoded, which fails the run.
     fn transmit(&mut self, index: usize, output: NodeOutput, clients: &mut Vec<NodeId>) -> bool {
         let now = self.kernel.now();
+        let send_at = now;
         let process = &mut self.procs[index];
-        let send_at = process.disk_free_at.max(now);
         let from = process.net_id;
         match output {
             NodeOutput::Send { to, message, .. } => {
@@ -674,9 +674,8 @@ impl Cluster {
 
     /// Sends the answers at the head of a client's connection that can go.
     fn flush_connection(&mut self, index: usize, client: NodeId) {
-        let now = self.kernel.now();
+        let send_at = self.kernel.now();
         let process = &mut self.procs[index];
-        let send_at = process.disk_free_at.max(now);
         let from = process.net_id;
         let incarnation = process.incarnation;
         for out in process.server.take_ready(client) {

@@ -32,9 +32,6 @@ pub struct Process {
     /// The last stop kept the page cache (a process crash), so the next start may vouch for
     /// the broker's past (see [`Node::open`]).
     pub clean: bool,
-    /// When the disk is done with the work handed to it so far: a slow disk delays what the
-    /// node sends after it.
-    pub disk_free_at: Instant,
     /// Until then the answers to produces are lost on the way (idempotent-retry-failover).
     pub produce_answers_lost_until: Option<Instant>,
     /// A controlled shutdown is under way: the process stops once the controller lets it.
@@ -59,7 +56,6 @@ impl Process {
             incarnation: 0,
             server: Server::default(),
             clean: true,
-            disk_free_at: Instant::ZERO,
             produce_answers_lost_until: None,
             shutting_down: false,
             syncs: SyncTracker::new(),

@@ -309,7 +309,11 @@ impl RaftLog {
         let frozen = self.frozen.take().expect("frozen");
         assert!(frozen.issued, "the rewrite was handed out");
         if frozen.kept < frozen.written {
-            let cut_at = self.offsets.get(frozen.kept).copied().unwrap_or(self.file_len);
+            let cut_at = self
+                .offsets
+                .get(frozen.kept)
+                .copied()
+                .unwrap_or(self.file_len);
             disk.truncate(&self.path, cut_at)?;
         }
         let mut bytes = Vec::new();

@@ -41,14 +41,16 @@ impl RaftNode {
         self.snapshot = Some(snapshot);
     }
 
-    /// The snapshot is durable: the log's file is rewritten with the entries after it.
+    /// The snapshot is durable: the log's file is rewritten with the entries after it, which
+    /// are durable once the rewrite is.
     pub(super) fn rewrite_log(&mut self) {
         let write = Persist::Replace {
             dir: self.dir.clone(),
             name: super::log::LOG_NAME.to_string(),
             bytes: self.log.rewrite(),
         };
-        self.rewrite_persist = Some(self.persist(write, None));
+        let last = self.log.last_index();
+        self.rewrite_persist = Some(self.persist(write, Some(last)));
     }
 
     /// The rewrite is durable: the entries appended since go to the file, with their sync,

@@ -193,6 +193,10 @@ impl RaftNode {
             return Ok(());
         }
         self.log.append(disk, entries)?;
+        if self.log.is_frozen() {
+            // Not in the file yet: the rewrite or the writes after it make them durable.
+            return Ok(());
+        }
         let file = self.log.path().to_string();
         let last = self.log.last_index();
         self.persist(Persist::Sync { file }, Some(last));

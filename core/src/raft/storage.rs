@@ -123,7 +123,6 @@ pub fn load_snapshot<D: Disk + ?Sized>(
     }
 }
 
-
 /// See [`crate::disk::replace_file`].
 pub use crate::disk::replace_file;
 

@@ -374,3 +374,60 @@ fn planted_vote_bugs_change_the_votes() {
         vote_refused_to_a_candidate_with_a_stale_log,
     );
 }
+
+/// A compaction writes nothing to the log's file until its snapshot and then the rewrite are
+/// durable: entries proposed meanwhile wait in memory, and count toward a commit only once the
+/// file holds them.
+#[test]
+fn a_compaction_holds_the_log_file_until_its_snapshot_and_rewrite_are_durable() {
+    let (mut disk, mut rng) = (MemDisk::default(), TestRng::new(11));
+    let mut node = open(&mut disk, 1, 1);
+    let now = fire_election_timeout(&mut node, &mut disk, &mut rng);
+    drain(&mut node, &mut disk);
+    assert_eq!(node.propose(now, &mut disk, b"x".to_vec()), Ok(2));
+    drain(&mut node, &mut disk);
+    assert_eq!(node.commit_index(), 2);
+    let log_path = format!("{DIR}/log");
+    let before = disk.len(&log_path).unwrap();
+    assert_eq!(node.compact(2, b"s".to_vec()), Ok(()));
+    assert!(node.rewriting());
+    assert_eq!(node.propose(now, &mut disk, b"y".to_vec()), Ok(3));
+    assert_eq!(
+        disk.len(&log_path).unwrap(),
+        before,
+        "nothing written while frozen"
+    );
+    // The snapshot's persist comes first; the log is rewritten only after it.
+    let Some(Output::Persist {
+        id,
+        write: Persist::Replace { dir, name, bytes },
+    }) = node.poll_output()
+    else {
+        panic!("the snapshot's persist comes first");
+    };
+    assert_eq!(name, "snapshot");
+    assert!(
+        node.poll_output().is_none(),
+        "the rewrite waits for the snapshot"
+    );
+    crate::disk::replace_file(&mut disk, &dir, &name, &bytes).unwrap();
+    node.handle_persisted(&mut disk, id, Ok(())).unwrap();
+    assert_eq!(node.commit_index(), 2, "y is not durable yet");
+    let Some(Output::Persist {
+        id,
+        write: Persist::Replace { dir, name, bytes },
+    }) = node.poll_output()
+    else {
+        panic!("then the log's rewrite");
+    };
+    assert_eq!(name, "log");
+    crate::disk::replace_file(&mut disk, &dir, &name, &bytes).unwrap();
+    node.handle_persisted(&mut disk, id, Ok(())).unwrap();
+    drain(&mut node, &mut disk);
+    assert!(!node.rewriting());
+    assert_eq!(node.commit_index(), 3);
+    // The node reopens from the snapshot and the rewritten log.
+    drop(node);
+    let node = open(&mut disk, 1, 1);
+    assert_eq!(node.first_index(), 3);
+}
