@@ -31,7 +31,7 @@ impl Log {
     /// Nothing is synced here, and the files are not touched yet. Recovery trusts every byte
     /// below the checkpoint's recovery point without reading it, so a checkpoint with the
     /// recovery point lowered below the cut is queued first, and the files are cut only once
-    /// it is durable ([`Log::finish_cut`]); appends and flushes wait until then
+    /// it is durable (see the `io` module); appends and flushes wait until then
     /// ([`Log::cut_pending`]). The cut segment's files then join the next flush, whose
     /// completion writes the checkpoint at the new end.
     ///
