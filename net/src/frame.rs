@@ -120,6 +120,16 @@ impl FrameDecoder {
         }
     }
 
+    /// The buffer for a driver to read the peer's bytes into directly (tokio's `read_buf`), in
+    /// place of [`FrameDecoder::push`]: room is reserved for the rest of the frame being read
+    /// at once, or for at least `min` bytes, so a large request is read with one allocation
+    /// and no copy beyond the kernel's. A read may run past the frame into the next one.
+    pub fn read_buffer(&mut self, min: usize) -> &mut BytesMut {
+        let wanted = self.bytes_wanted().max(min);
+        self.buffer.reserve(wanted);
+        &mut self.buffer
+    }
+
     /// The next whole frame's payload (without its prefix), `Ok(None)` if more bytes are needed,
     /// or the error that ended the stream.
     pub fn next_frame(&mut self) -> Result<Option<Bytes>, FrameError> {
@@ -245,6 +255,21 @@ mod tests {
         assert_eq!(decoder.bytes_wanted(), 2);
         decoder.push(b"ef");
         assert_eq!(decoder.next_frame().unwrap().unwrap(), &b"def"[..]);
+    }
+
+    #[test]
+    fn the_read_buffer_has_room_for_the_whole_frame_once_its_prefix_is_in() {
+        let payload = vec![7u8; 300_000];
+        let stream = framed(&payload);
+        let mut decoder = FrameDecoder::new(REQUEST_BYTES_MAX_DEFAULT);
+        decoder.read_buffer(16).extend_from_slice(&stream[..10]);
+        assert_eq!(decoder.next_frame().unwrap(), None);
+        let buffer = decoder.read_buffer(16);
+        // The rest of the frame fits without growing (a read fills spare capacity only).
+        assert!(buffer.capacity() - buffer.len() >= stream.len() - 10);
+        buffer.extend_from_slice(&stream[10..]);
+        assert_eq!(decoder.next_frame().unwrap().unwrap(), &payload[..]);
+        assert_eq!(decoder.buffered_bytes(), 0);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use super::writer::ResponseWriter;
 use super::ServerOptions;
 use crate::transport::ReadHalf;
 
-/// Bytes asked of the socket per read.
+/// Bytes of room a read has at least: more when the frame being read needs more.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
 /// One entry of the reply queue, in request order.
@@ -108,7 +108,6 @@ async fn first_frame(
     info: &ConnectionInfo,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Option<Bytes> {
-    let mut chunk = vec![0; READ_CHUNK_BYTES];
     loop {
         match decoder.next_frame() {
             Ok(Some(frame)) => return Some(frame),
@@ -121,11 +120,11 @@ async fn first_frame(
         let read = tokio::select! {
             biased;
             () = super::stopped(shutdown) => return None,
-            read = reader.read(&mut chunk) => read,
+            read = reader.read_buf(decoder.read_buffer(READ_CHUNK_BYTES)) => read,
         };
         match read {
             Ok(0) | Err(_) => return None,
-            Ok(count) => decoder.push(&chunk[..count]),
+            Ok(_) => {}
         }
     }
 }
@@ -139,7 +138,6 @@ async fn read_requests(
     handler: &dyn RequestHandler,
     shutdown: &mut watch::Receiver<bool>,
 ) -> ReadEnd {
-    let mut chunk = vec![0; READ_CHUNK_BYTES];
     let mut first = Some(first);
     loop {
         loop {
@@ -166,11 +164,12 @@ async fn read_requests(
         let read = tokio::select! {
             biased;
             () = super::stopped(shutdown) => return ReadEnd::Stopped,
-            read = reader.read(&mut chunk) => read,
+            // Straight into the frame's buffer: no copy of the request beyond the kernel's.
+            read = reader.read_buf(decoder.read_buffer(READ_CHUNK_BYTES)) => read,
         };
         match read {
             Ok(0) => return ReadEnd::PeerGone,
-            Ok(count) => decoder.push(&chunk[..count]),
+            Ok(_) => {}
             Err(error) => {
                 tracing::debug!(connection = info.id, peer = %info.peer, %error, "read failed");
                 return ReadEnd::PeerGone;
