@@ -246,6 +246,13 @@ kbench_figures() {
   # produce runs wrote, so that it lasts long enough to time.
   kb_case one_consume_1k consume --topic k1 --messages $((KB_RUNS * KB_1K)) --from beginning
   kb_case one_consume_200 consume --topic k2 --messages "$KB_200" --from beginning
+  # librdkafka stops fetching for up to fetch.queue.backoff.ms (1000) once its queue holds
+  # queued.min.messages: the broker sits idle then (docs/profiles-issue-13.md, case 3). The same
+  # reads without that pause show what the broker serves.
+  kb_case one_consume_1k_nb consume --topic k1 --messages $((KB_RUNS * KB_1K)) --from beginning \
+    --set fetch.queue.backoff.ms=5
+  kb_case one_consume_200_nb consume --topic k2 --messages "$KB_200" --from beginning \
+    --set fetch.queue.backoff.ms=5
   # librdkafka's default fetch.wait.max.ms (500): a fetch held until data arrives shows here.
   kb_case one_e2e e2e --topic ke --messages "$KB_E2E" --warmup 1000 --rate 5000 --size 200 --acks 1
   grep VmHWM /proc/$node/status
@@ -272,7 +279,8 @@ kbench_figures() {
 
   local name
   for name in sink_1k sink_200 one_produce_1k one_produce_200 one_consume_1k one_consume_200 \
-    fsync_produce_1k fsync_8x200 three_produce_1k three_consume_1k; do
+    one_consume_1k_nb one_consume_200_nb fsync_produce_1k fsync_8x200 three_produce_1k \
+    three_consume_1k; do
     kb_median $name msgs_per_s
     kb_median $name mb_per_s
   done
@@ -296,6 +304,8 @@ kbench_figures() {
   row one_produce_200 "1 node produce 200 B, acks=1" "sink 200 B" "$sink_200"
   row one_consume_1k "1 node consume 1 KiB" "loopback TCP" "$loopback_limit"
   row one_consume_200 "1 node consume 200 B" "loopback TCP" "$loopback_limit"
+  row one_consume_1k_nb "1 node consume 1 KiB, fetch.queue.backoff 5" "loopback TCP" "$loopback_limit"
+  row one_consume_200_nb "1 node consume 200 B, fetch.queue.backoff 5" "loopback TCP" "$loopback_limit"
   row fsync_produce_1k "1 node fsync produce 1 KiB, acks=1" "fdatasync per MiB" "$fsync_limit"
   row fsync_8x200 "1 node fsync 8 producers 200 B, linger 0" "fdatasync per MiB" "$fsync_limit"
   row three_produce_1k "3 nodes produce 1 KiB, acks=all" "sink 1 KiB" "$sink_1k"
