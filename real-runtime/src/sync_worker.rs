@@ -426,6 +426,12 @@ mod tests {
         sync_batch(batch, &mut BTreeMap::new())
     }
 
+    /// Begins the sync `token` of the one file `path`, after nothing.
+    fn begin_file(syncs: &mut NodeSyncs, disk: &mut impl RecordFiles, token: u64, path: &str) {
+        let files = vec![path.to_string()];
+        syncs.begin(disk, SyncToken(token), None, files, Vec::new());
+    }
+
     fn tokens(done: &SyncsDone) -> Vec<u64> {
         done.finished.iter().map(|(token, _)| token.0).collect()
     }
@@ -529,13 +535,7 @@ mod tests {
     async fn answers_wait_for_the_worker_and_leave_on_its_completion() {
         let (_dir, mut disk) = disk_with(&["a.log"]);
         let mut syncs = NodeSyncs::new();
-        syncs.begin(
-            &mut disk,
-            SyncToken(0),
-            None,
-            vec!["a.log".to_string()],
-            Vec::new(),
-        );
+        begin_file(&mut syncs, &mut disk, 0, "a.log");
         assert!(syncs.admit(produced(7, 0)).is_none());
         let done = syncs.done().await;
         assert_eq!(tokens(&done), [0]);
@@ -554,13 +554,7 @@ mod tests {
         let (_dir, mut disk) = disk_with(&["a.log"]);
         disk.remove("a.log").unwrap();
         let mut syncs = NodeSyncs::new();
-        syncs.begin(
-            &mut disk,
-            SyncToken(0),
-            None,
-            vec!["a.log".to_string()],
-            Vec::new(),
-        );
+        begin_file(&mut syncs, &mut disk, 0, "a.log");
         // The answer that comes out after the sync waits for the completion all the same.
         assert!(syncs.admit(produced(7, 0)).is_none());
         let done = syncs.done().await;
@@ -617,13 +611,7 @@ mod tests {
         disk.create("a.log").unwrap();
         disk.write_at("a.log", 0, b"records").unwrap();
         let mut syncs = NodeSyncs::new();
-        syncs.begin(
-            &mut disk,
-            SyncToken(0),
-            None,
-            vec!["a.log".to_string()],
-            Vec::new(),
-        );
+        begin_file(&mut syncs, &mut disk, 0, "a.log");
         assert!(syncs.worker.is_none());
         let done = syncs.done().await;
         assert_eq!(tokens(&done), [0]);
@@ -634,13 +622,7 @@ mod tests {
     async fn a_file_that_cannot_be_opened_fails_its_sync() {
         let (_dir, mut disk) = disk_with(&[]);
         let mut syncs = NodeSyncs::new();
-        syncs.begin(
-            &mut disk,
-            SyncToken(0),
-            None,
-            vec!["../escapes".to_string()],
-            Vec::new(),
-        );
+        begin_file(&mut syncs, &mut disk, 0, "../escapes");
         assert!(syncs.admit(produced(7, 0)).is_none());
         let done = syncs.done().await;
         assert!(matches!(&done.finished[..], [(_, Err(DiskError::Io(_)))]));
@@ -661,14 +643,8 @@ mod tests {
         let (_dir, mut disk) = disk_with(&["raft.log"]);
         disk.create_dir_all("raft").unwrap();
         let mut syncs = NodeSyncs::new();
-        syncs.begin(
-            &mut disk,
-            SyncToken(1),
-            None,
-            vec!["raft.log".to_string()],
-            Vec::new(),
-        );
-        // Runs on the loop and may finish first: it still completes second.
+        begin_file(&mut syncs, &mut disk, 1, "raft.log");
+        // Queued after the sync; whichever IO ends first, it completes second.
         syncs.replace(
             &mut disk,
             SyncToken(2),

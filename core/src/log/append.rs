@@ -158,13 +158,7 @@ impl Log {
         if let Err(error) = created {
             return Err(self.fail_disk(error));
         }
-        let old = self.active();
-        let paths = [
-            old.log_path.clone(),
-            old.index_path.clone(),
-            old.time_index_path.clone(),
-        ];
-        self.mark_unsynced(paths);
+        self.mark_unsynced(self.active().base_offset);
         self.segments.insert(base_offset, segment);
         self.dir_changes += 1;
         self.checkpoint_wanted = true;
@@ -178,11 +172,7 @@ pub(super) fn create_segment_files<D: Disk + ?Sized>(
     disk: &mut D,
     segment: &Segment,
 ) -> Result<(), DiskError> {
-    for path in [
-        &segment.log_path,
-        &segment.index_path,
-        &segment.time_index_path,
-    ] {
+    for path in segment.files() {
         match disk.create(path) {
             Ok(()) => {}
             // A leftover from an interrupted roll that recovery did not adopt; start it empty.

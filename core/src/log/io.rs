@@ -248,13 +248,21 @@ impl Log {
         self.io.removals.push((after, segment));
     }
 
-    /// Files a later flush must sync before the recovery point may pass them.
-    pub(super) fn mark_unsynced(&mut self, paths: impl IntoIterator<Item = String>) {
-        for path in paths {
-            if !self.unsynced_files.contains(&path) {
-                self.unsynced_files.push(path);
+    /// Segment `base`'s files: a later flush must sync them before the recovery point may
+    /// pass them.
+    pub(super) fn mark_unsynced(&mut self, base: i64) {
+        for path in self.segments[&base].files() {
+            if !self.unsynced_files.contains(path) {
+                self.unsynced_files.push(path.clone());
             }
         }
+    }
+
+    /// `segment` left the log: nothing syncs its files any more.
+    pub(super) fn forget_unsynced(&mut self, segment: &Segment) {
+        let files = segment.files();
+        self.unsynced_files
+            .retain(|unsynced| !files.contains(&unsynced));
     }
 
     /// Appends and flushes wait until the checkpoint `seq` (a cut's lowered one) is durable,
@@ -283,12 +291,7 @@ impl Log {
         disk.truncate(&segment.log_path, cut.position)?;
         segment.cut_index_files(disk)?;
         segment.persist_indexes(disk)?;
-        let paths = [
-            segment.log_path.clone(),
-            segment.index_path.clone(),
-            segment.time_index_path.clone(),
-        ];
-        self.mark_unsynced(paths);
+        self.mark_unsynced(cut.base);
         self.checkpoint_wanted = true;
         Ok(())
     }

@@ -440,13 +440,7 @@ impl Log {
                 "removing the active segment"
             );
             let segment = self.segments.remove(base).expect("segment exists");
-            for path in [
-                &segment.log_path,
-                &segment.index_path,
-                &segment.time_index_path,
-            ] {
-                self.unsynced_files.retain(|unsynced| unsynced != path);
-            }
+            self.forget_unsynced(&segment);
             self.remove_after_checkpoint(segment);
         }
         // What lies below the start is gone, durable or not (page-cache mode deletes up to

@@ -89,11 +89,8 @@ impl Log {
         now_ms: i64,
     ) -> Result<(Log, RecoveryReport), LogError> {
         let (mut log, report) = Log::open_unsynced(disk, dir, config, now_ms)?;
+        // On a full disk the checkpoint stays wanted, and recovery scans as much next time.
         log.flush(disk, now_ms)?;
-        if log.structural_flush_wanted() {
-            // A full disk kept the checkpoint out: recovery scans as much again next time.
-            log.checkpoint_wanted = true;
-        }
         Ok((log, report))
     }
 
@@ -167,13 +164,7 @@ impl Log {
             deferred_checkpoint: None,
         };
         for base in scanned {
-            let segment = &log.segments[&base];
-            let paths = [
-                segment.log_path.clone(),
-                segment.index_path.clone(),
-                segment.time_index_path.clone(),
-            ];
-            log.mark_unsynced(paths);
+            log.mark_unsynced(base);
         }
         for segment in below {
             log.remove_after_checkpoint(segment);

@@ -247,9 +247,14 @@ impl Segment {
         Ok(())
     }
 
+    /// The segment's three files: data, offset index, time index.
+    pub fn files(&self) -> [&String; 3] {
+        [&self.log_path, &self.index_path, &self.time_index_path]
+    }
+
     /// Removes the segment's three files; missing ones are fine.
     pub fn remove_files<D: Disk + ?Sized>(&self, disk: &mut D) -> Result<(), DiskError> {
-        for path in [&self.log_path, &self.index_path, &self.time_index_path] {
+        for path in self.files() {
             match disk.remove(path) {
                 Ok(()) | Err(DiskError::NotFound(_)) => {}
                 Err(error) => return Err(error),

@@ -91,13 +91,7 @@ impl Log {
         let mut removed = Vec::with_capacity(later.len());
         for later_base in later {
             let segment = self.segments.remove(&later_base).expect("listed");
-            for path in [
-                &segment.log_path,
-                &segment.index_path,
-                &segment.time_index_path,
-            ] {
-                self.unsynced_files.retain(|unsynced| unsynced != path);
-            }
+            self.forget_unsynced(&segment);
             removed.push(segment);
         }
         let interval = self.config.index_interval_bytes;
@@ -139,14 +133,13 @@ impl Log {
         &mut self,
         disk: &mut D,
         offset: i64,
-        now_ms: i64,
+        _now_ms: i64,
     ) -> Result<i64, LogError> {
         let before = self.start_before();
         let (start, seq) = self.delete_records_before_unsynced(offset)?;
         if let Some(seq) = seq {
             self.settle_start_move(disk, before, seq)?;
         }
-        let _ = now_ms;
         Ok(start)
     }
 

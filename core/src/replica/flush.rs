@@ -143,7 +143,7 @@ impl ReplicaManager {
                 let _ = partition.io_done(disk, io, result);
                 // A cut's checkpoint is durable: its files are cut, they want their flush,
                 // and the follower fetches again.
-                self.flush_structural(disk, wall_ms);
+                self.flush_structural(disk, &[key], wall_ms);
                 self.drive_fetchers(now);
             }
             return;
@@ -151,15 +151,16 @@ impl ReplicaManager {
         let Some(keys) = self.syncs.remove(&id) else {
             return;
         };
-        for key in keys {
-            let Some(partition) = self.partitions.get_mut(&key) else {
+        for key in &keys {
+            let Some(partition) = self.partitions.get_mut(key) else {
                 continue;
             };
             let _ = partition.flush_done(id, result.clone());
-            self.on_progress(key);
+            self.on_progress(*key);
         }
-        // The flushes may have let more flushes or checkpoints go.
-        self.flush_structural(disk, wall_ms);
+        // The flushes may have let more flushes or checkpoints go (only these partitions'
+        // changed: this runs on every sync's completion).
+        self.flush_structural(disk, &keys, wall_ms);
         self.complete_woken_fetches(now, disk);
     }
 
@@ -169,13 +170,17 @@ impl ReplicaManager {
         self.flush_wanted(disk, &keys, wall_ms);
     }
 
-    /// Starts the flushes of partitions whose rolls or cuts want one and have none under way.
-    fn flush_structural(&mut self, disk: &mut dyn Disk, wall_ms: i64) {
-        let keys: Vec<PartitionKey> = self
-            .partitions
+    /// Starts the flushes of the partitions among `keys` whose rolls or cuts want one and
+    /// have none under way.
+    fn flush_structural(&mut self, disk: &mut dyn Disk, keys: &[PartitionKey], wall_ms: i64) {
+        let keys: Vec<PartitionKey> = keys
             .iter()
-            .filter(|(_, p)| p.log.structural_flush_wanted() && !p.flushing())
-            .map(|(key, _)| *key)
+            .copied()
+            .filter(|key| {
+                self.partitions
+                    .get(key)
+                    .is_some_and(|p| p.log.structural_flush_wanted() && !p.flushing())
+            })
             .collect();
         self.begin_sync(Some(disk), &keys, wall_ms, false);
     }

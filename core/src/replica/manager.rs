@@ -236,8 +236,9 @@ impl ReplicaManager {
     }
 
     /// Takes up the role the metadata log gives this broker for one partition: opens (and
-    /// recovers) the log if needed, starts a leader epoch durably before leading in it, and
-    /// sends a new follower to agree with its leader on the log before fetching.
+    /// recovers) the log if needed, starts a leader epoch (its checkpoint an output) before
+    /// leading in it, and sends a new follower to agree with its leader on the log before
+    /// fetching.
     pub fn apply_role(
         &mut self,
         now: Instant,

@@ -33,6 +33,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::cli::CliError;
+use crate::tools::flags::{Flags, Kind};
 
 /// The APIs the sink answers, and so the only ones its ApiVersions lists besides Fetch: a
 /// client uses every API it sees listed.
@@ -72,25 +73,19 @@ impl Default for SinkOptions {
 impl SinkOptions {
     /// Parses `--listen HOST:PORT` and `--partitions N`, as `--flag VALUE` or `--flag=VALUE`.
     pub fn parse(args: &[String]) -> Result<SinkOptions, CliError> {
+        const FLAGS: &[(&str, Kind)] = &[("--listen", Kind::Value), ("--partitions", Kind::Value)];
+        let flags = Flags::parse(args, FLAGS)?;
+        if let Some(word) = flags.words.first() {
+            return Err(CliError::Usage(format!("unexpected `{word}`")));
+        }
         let mut options = SinkOptions::default();
-        let mut rest = args.iter();
-        while let Some(arg) = rest.next() {
-            let (flag, inline) = match arg.split_once('=') {
-                Some((flag, value)) => (flag, Some(value.to_string())),
-                None => (arg.as_str(), None),
-            };
-            let value = match inline.or_else(|| rest.next().cloned()) {
-                Some(value) if flag.starts_with("--") => value,
-                _ => return Err(CliError::Usage(format!("bad flag `{arg}`"))),
-            };
-            match flag {
-                "--listen" => options.listen = value,
-                "--partitions" => {
-                    options.partitions = i32::try_from(super::parse_count(flag, &value)?)
-                        .map_err(|_| CliError::Usage(format!("{flag}: `{value}` is too large")))?;
-                }
-                _ => return Err(CliError::Usage(format!("unknown flag `{flag}`"))),
-            }
+        if let Some(listen) = flags.value("--listen") {
+            options.listen = listen.to_string();
+        }
+        if let Some(value) = flags.value("--partitions") {
+            let flag = "--partitions";
+            options.partitions = i32::try_from(super::parse_count(flag, value)?)
+                .map_err(|_| CliError::Usage(format!("{flag}: `{value}` is too large")))?;
         }
         Ok(options)
     }
@@ -327,7 +322,6 @@ async fn serve_connection(stream: TcpStream, sink: Arc<Sink>) {
     };
     let (mut reader, mut writer) = stream.into_split();
     let mut decoder = FrameDecoder::new(REQUEST_BYTES_MAX_DEFAULT);
-    let mut chunk = vec![0; READ_CHUNK_BYTES];
     let mut out = Vec::new();
     loop {
         let mut close = None;
@@ -359,9 +353,10 @@ async fn serve_connection(stream: TcpStream, sink: Arc<Sink>) {
             let _ = writer.shutdown().await;
             return;
         }
-        match reader.read(&mut chunk).await {
+        // Straight into the frame's buffer, as the broker's connections read.
+        match reader.read_buf(decoder.read_buffer(READ_CHUNK_BYTES)).await {
             Ok(0) | Err(_) => return,
-            Ok(count) => decoder.push(&chunk[..count]),
+            Ok(_) => {}
         }
     }
 }

@@ -398,13 +398,7 @@ fn a_compaction_holds_the_log_file_until_its_snapshot_and_rewrite_are_durable() 
         "nothing written while frozen"
     );
     // The snapshot's persist comes first; the log is rewritten only after it.
-    let Some(Output::Persist {
-        id,
-        write: Persist::Replace { dir, name, bytes },
-    }) = node.poll_output()
-    else {
-        panic!("the snapshot's persist comes first");
-    };
+    let (id, dir, name, bytes) = next_replace(&mut node, "the snapshot's persist");
     assert_eq!(name, "snapshot");
     assert!(
         node.poll_output().is_none(),
@@ -413,13 +407,7 @@ fn a_compaction_holds_the_log_file_until_its_snapshot_and_rewrite_are_durable() 
     crate::disk::replace_file(&mut disk, &dir, &name, &bytes).unwrap();
     node.handle_persisted(&mut disk, id, Ok(())).unwrap();
     assert_eq!(node.commit_index(), 2, "y is not durable yet");
-    let Some(Output::Persist {
-        id,
-        write: Persist::Replace { dir, name, bytes },
-    }) = node.poll_output()
-    else {
-        panic!("then the log's rewrite");
-    };
+    let (id, dir, name, bytes) = next_replace(&mut node, "the log's rewrite");
     assert_eq!(name, "log");
     crate::disk::replace_file(&mut disk, &dir, &name, &bytes).unwrap();
     node.handle_persisted(&mut disk, id, Ok(())).unwrap();

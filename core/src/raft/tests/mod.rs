@@ -54,6 +54,18 @@ pub(super) fn drain<D: Disk + ?Sized>(node: &mut RaftNode, disk: &mut D) -> Vec<
     outputs
 }
 
+/// The node's next output, which must be a `Persist::Replace` (`what` says which, for the
+/// panic): its id, directory, file name and contents.
+pub(super) fn next_replace(node: &mut RaftNode, what: &str) -> (u64, String, String, Vec<u8>) {
+    match node.poll_output() {
+        Some(Output::Persist {
+            id,
+            write: Persist::Replace { dir, name, bytes },
+        }) => (id, dir, name, bytes),
+        other => panic!("{what} comes next, not {other:?}"),
+    }
+}
+
 pub(super) fn send(to: u32, msg: Message) -> Output {
     Output::Send {
         to: NodeId(to),

@@ -201,13 +201,7 @@ fn disk_error_fails_the_node_until_reopened() {
     node.handle_message(at(1), &mut disk, NodeId(2), request)
         .unwrap();
     // The term and vote go out as a persist, and the granted vote waits behind it.
-    let Some(Output::Persist {
-        id,
-        write: Persist::Replace { dir, name, bytes },
-    }) = node.poll_output()
-    else {
-        panic!("the vote's persist comes first");
-    };
+    let (id, dir, name, bytes) = next_replace(&mut node, "the vote's persist");
     disk.fail_after_calls = Some(1);
     let result = crate::disk::replace_file(&mut disk, &dir, &name, &bytes);
     assert!(result.is_err());
