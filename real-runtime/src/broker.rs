@@ -24,7 +24,7 @@ use sluice_core::broker::{
 };
 use sluice_core::controller::Listener;
 use sluice_core::disk::{Disk, DiskError};
-use sluice_core::replica::{ConsumerReads, ReplicaConfig};
+use sluice_core::replica::{FetchReads, ReplicaConfig};
 use sluice_core::rng::SplitMix64;
 use sluice_core::time::Duration;
 use sluice_net::convert::{
@@ -276,7 +276,7 @@ fn node_config(config: &ServerConfig, advertised: &[Endpoint]) -> NodeConfig {
         min_insync_replicas: min_isr,
         replica_lag_time_max_ms: config.replica_lag_time_max_ms,
         // Consumers are answered from the segment files with sendfile (see `server::writer`).
-        consumer_reads: ConsumerReads::FileRanges,
+        fetch_reads: FetchReads::FileRanges,
         ..node.replica.clone()
     };
     replica.log.segment_bytes = u64::try_from(config.log_segment_bytes).unwrap_or(1 << 30);
@@ -454,7 +454,9 @@ fn carry_out<C: Connector, D: RecordFiles>(
             };
             let _ = reply.send(outcome);
         }
-        NodeOutput::Send { to, message, .. } => peers.send(to, &message, node.image()),
+        NodeOutput::Send { to, message, .. } => {
+            peers.send(to, &message, node.image(), &mut parts.disk)
+        }
         NodeOutput::Sync { token, .. } | NodeOutput::Replace { token, .. } => {
             unreachable!("{token} is begun, not carried out")
         }

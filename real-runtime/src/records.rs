@@ -32,6 +32,21 @@ pub enum StoredRecords {
     Bytes(Bytes),
 }
 
+impl StoredRecords {
+    /// The byte length of the records.
+    pub fn len(&self) -> usize {
+        match self {
+            StoredRecords::File { len, .. } => *len,
+            StoredRecords::Bytes(bytes) => bytes.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// How a sync the node asked for of one file goes on (see [`RecordFiles::begin_sync`]).
 #[derive(Debug)]
 pub enum FileSync {

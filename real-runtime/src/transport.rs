@@ -53,6 +53,13 @@ pub trait Connector: Send + Sync + 'static {
         host: &str,
         port: u16,
     ) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+
+    /// Splits an opened stream as [`Listener::split`] does: a TCP connector keeps the socket,
+    /// so that a leader's answers to its followers are sent from segment files with sendfile.
+    fn split(stream: Self::Stream) -> (ReadHalf, ResponseWriter) {
+        let (read, write) = tokio::io::split(stream);
+        (Box::new(read), ResponseWriter::Other(Box::new(write)))
+    }
 }
 
 impl Listener for tokio::net::TcpListener {
@@ -87,6 +94,11 @@ impl Connector for TokioConnector {
         let stream = tokio::net::TcpStream::connect((host, port)).await?;
         stream.set_nodelay(true)?;
         Ok(stream)
+    }
+
+    fn split(stream: tokio::net::TcpStream) -> (ReadHalf, ResponseWriter) {
+        let (read, write) = stream.into_split();
+        (Box::new(read), ResponseWriter::Tcp(write))
     }
 }
 

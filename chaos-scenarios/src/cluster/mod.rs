@@ -185,9 +185,9 @@ impl Settings {
         config.controller_quorum_heartbeat_interval = self.heartbeat;
         config.controller_quorum_append_entries_max = self.append_entries_max;
         config.advertised_listeners[0].host = format!("broker-{id}");
-        config.replica.consumer_reads = match file_ranges {
-            true => sluice_core::replica::ConsumerReads::FileRanges,
-            false => sluice_core::replica::ConsumerReads::Copied,
+        config.replica.fetch_reads = match file_ranges {
+            true => sluice_core::replica::FetchReads::FileRanges,
+            false => sluice_core::replica::FetchReads::Copied,
         };
         config
     }
@@ -532,15 +532,21 @@ impl Cluster {
                 if let NodeMessage::Raft(raft) = &message {
                     self.maybe_crash_after(index, raft);
                 }
-                match sluice_net::peer::encode_message(&message) {
-                    Ok(bytes) => {
-                        self.net
-                            .send(send_at, from, NodeId(to.0), Packet::Peer(bytes));
-                    }
+                let frame = match sluice_net::peer::encode_message_parts(&message) {
+                    Ok(frame) => frame,
                     Err(error) => {
                         self.fail("unencodable-peer-message", format!("{error:?}"));
                         return false;
                     }
+                };
+                // A follower's records are read from the leader's files as the message
+                // leaves, as the real runtime's link sends them with sendfile. An answer
+                // held for a sync may find its segment removed by retention since: it is lost,
+                // as the real runtime drops it, and the follower fetches again.
+                let disk = &mut self.procs[index].disk;
+                if let Ok(bytes) = server::fill_frame(&frame.parts, &frame.files, disk) {
+                    self.net
+                        .send(send_at, from, NodeId(to.0), Packet::Peer(bytes));
                 }
             }
             NodeOutput::Respond {

@@ -220,28 +220,13 @@ impl Server {
         let Some(Slot::Fetch { parts, files }) = connection.slots.front() else {
             return Ok(());
         };
-        let mut frame = Vec::new();
-        let mut cut = None;
-        for part in parts {
-            match part {
-                FramePart::Bytes(bytes) => frame.extend_from_slice(bytes),
-                FramePart::File(index) => {
-                    let range = &files[*index];
-                    let start = frame.len();
-                    frame.resize(start + range.len as usize, 0);
-                    let read =
-                        read_exact_at(disk, &range.path, range.position, &mut frame[start..]);
-                    if let Err(error) = read {
-                        cut = Some(format!("{} at {}: {error}", range.path, range.position));
-                        break;
-                    }
-                }
+        let frame = match fill_frame(parts, files, disk) {
+            Ok(frame) => frame,
+            Err(cut) => {
+                self.close(client);
+                return Err(cut);
             }
-        }
-        if let Some(cut) = cut {
-            self.close(client);
-            return Err(cut);
-        }
+        };
         connection.slots[0] = Slot::Frame(frame);
         Ok(())
     }
@@ -256,4 +241,27 @@ impl Server {
     pub fn clients(&self) -> Vec<NodeId> {
         self.connections.keys().copied().collect()
     }
+}
+
+/// The frame `parts` make with each file slot read from `disk` now, as sendfile reads it when
+/// the socket takes it. `Err` names a range the files no longer hold.
+pub(super) fn fill_frame(
+    parts: &[FramePart],
+    files: &[FileRange],
+    disk: &mut SimDisk,
+) -> Result<Vec<u8>, String> {
+    let mut frame = Vec::new();
+    for part in parts {
+        match part {
+            FramePart::Bytes(bytes) => frame.extend_from_slice(bytes),
+            FramePart::File(index) => {
+                let range = &files[*index];
+                let start = frame.len();
+                frame.resize(start + range.len as usize, 0);
+                read_exact_at(disk, &range.path, range.position, &mut frame[start..])
+                    .map_err(|error| format!("{} at {}: {error}", range.path, range.position))?;
+            }
+        }
+    }
+    Ok(frame)
 }

@@ -62,9 +62,9 @@ pub enum FetchRecords {
     /// slice of the frame they came in, not a copy).
     Bytes(Bytes),
     /// The batches where they lie in a segment file, for a driver that sends them from the file
-    /// to the socket without copying them through memory (sendfile), as Kafka does. Only a
-    /// leader's answer to a consumer takes this form (see
-    /// [`crate::replica::ConsumerReads::FileRanges`]): it never crosses a network as such.
+    /// to the socket without copying them through memory (sendfile), as Kafka does (see
+    /// [`crate::replica::FetchReads::FileRanges`]). It never crosses a network as such: the
+    /// driver puts the file's bytes in its place.
     File(FileRange),
 }
 

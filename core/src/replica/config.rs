@@ -13,16 +13,15 @@ pub enum Durability {
     PageCache,
 }
 
-/// How a leader hands consumers their records.
+/// How a leader hands fetchers (consumers and followers) their records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConsumerReads {
-    /// Read into memory, every batch's CRC checked: for drivers whose network carries bytes
-    /// (the simulator).
+pub enum FetchReads {
+    /// Read into memory, every batch's CRC checked.
     Copied,
     /// As byte ranges of segment files ([`crate::api::FetchRecords::File`]), found by walking
     /// batch headers, for a driver that sends them from the file to the socket (the real
-    /// runtime, with sendfile). Kafka's broker serves consumers this way and leaves CRCs to
-    /// them. Followers are always answered with bytes.
+    /// runtime, with sendfile). Kafka's broker serves consumers and followers this way and
+    /// leaves CRCs to them: a follower checks every batch as it appends it.
     FileRanges,
 }
 
@@ -55,8 +54,8 @@ pub struct ReplicaConfig {
     /// `producer.id.expiration.ms`: a producer id with no batch for this long (by its
     /// batches' timestamps against the broker's wall clock) is forgotten.
     pub producer_id_expiration_ms: i64,
-    /// How consumers' fetches are answered.
-    pub consumer_reads: ConsumerReads,
+    /// How fetches are answered.
+    pub fetch_reads: FetchReads,
     /// `log.retention.check.interval.ms`: how often retention runs.
     pub retention_check_interval_ms: u64,
 }
@@ -75,7 +74,7 @@ impl Default for ReplicaConfig {
             replica_fetch_backoff_ms: 1_000,
             replica_socket_timeout_ms: 30_000,
             producer_id_expiration_ms: super::producer_state::PRODUCER_ID_EXPIRATION_MS_DEFAULT,
-            consumer_reads: ConsumerReads::Copied,
+            fetch_reads: FetchReads::Copied,
             retention_check_interval_ms: super::retention::RETENTION_CHECK_INTERVAL_MS,
         }
     }

@@ -22,7 +22,7 @@ mod retention;
 mod serve;
 
 pub use crate::api::Disconnected;
-pub use config::{ConsumerReads, Durability, ReplicaConfig};
+pub use config::{Durability, FetchReads, ReplicaConfig};
 pub use epoch_cache::{EpochCacheError, EpochEntry, LeaderEpochCache};
 pub use fetcher::Fetcher;
 pub use follower::{divergence, Divergence, FollowerState, Phase};

@@ -1,7 +1,7 @@
 //! Serving reads: fetches (answered at once or held for `min_bytes`), ListOffsets and
 //! OffsetForLeaderEpoch.
 
-use super::config::ConsumerReads;
+use super::config::FetchReads;
 use super::manager::{PartitionKey, ReplicaManager};
 use super::partition::Partition;
 use crate::api::{
@@ -117,8 +117,7 @@ impl ReplicaManager {
         let max_offset = follower.is_none().then_some(hw);
         let max_bytes = (wanted.partition_max_bytes.max(0) as usize).min(budget);
         let log_start = partition.log.log_start_offset();
-        let as_range =
-            follower.is_none() && self.config.consumer_reads == ConsumerReads::FileRanges;
+        let as_range = self.config.fetch_reads == FetchReads::FileRanges;
         let offset = wanted.fetch_offset;
         let records = if as_range {
             partition

@@ -27,7 +27,10 @@ mod wire;
 
 use core::fmt;
 
+use sluice_core::api::FileRange;
 use sluice_core::broker::{NodeId, NodeMessage};
+
+use crate::fetch_frame::FramePart;
 
 use wire::{Reader, Writer};
 
@@ -118,6 +121,8 @@ pub enum EncodeError {
     TooLarge,
     /// A message the peer codec has no encoding for yet.
     Unsupported(&'static str),
+    /// Records in a segment file, given to an encoder that writes bytes only.
+    FileRecords,
 }
 
 impl fmt::Display for EncodeError {
@@ -128,6 +133,7 @@ impl fmt::Display for EncodeError {
             }
             EncodeError::TooLarge => write!(f, "message too large for a peer frame"),
             EncodeError::Unsupported(name) => write!(f, "{name} has no peer encoding yet"),
+            EncodeError::FileRecords => write!(f, "records in a file need a frame of parts"),
         }
     }
 }
@@ -169,8 +175,52 @@ pub fn decode_hello(body: &[u8]) -> Result<Hello, DecodeError> {
     Ok(hello)
 }
 
-/// The message as a whole frame, size prefix included.
+/// The message as a whole frame, size prefix included. A message whose records lie in a
+/// segment file is refused ([`EncodeError::FileRecords`]): those take
+/// [`encode_message_parts`].
 pub fn encode_message(message: &NodeMessage) -> Result<Vec<u8>, EncodeError> {
+    let mut frame = encode_message_parts(message)?;
+    match (frame.parts.pop(), frame.parts.is_empty()) {
+        (Some(FramePart::Bytes(bytes)), true) => Ok(bytes),
+        _ => Err(EncodeError::FileRecords),
+    }
+}
+
+/// A message frame whose fetch answer records may lie in segment files: the driver writes
+/// the parts in order, each [`FramePart::File`] slot filled with the whole range it names in
+/// `files` (sendfile, or a read where the stream is not a socket). The size prefix counts the
+/// slots' bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageFrame {
+    /// Encoded bytes and file slots, in wire order.
+    pub parts: Vec<FramePart>,
+    /// The file range of each slot.
+    pub files: Vec<FileRange>,
+}
+
+impl MessageFrame {
+    /// The frame's length on the wire, size prefix included.
+    pub fn len(&self) -> usize {
+        let bytes: usize = self
+            .parts
+            .iter()
+            .map(|part| match part {
+                FramePart::Bytes(bytes) => bytes.len(),
+                FramePart::File(_) => 0,
+            })
+            .sum();
+        bytes + self.files.iter().map(|f| f.len as usize).sum::<usize>()
+    }
+
+    /// Whether the frame has no bytes (never: it has a size prefix and a type).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The message as a frame of parts: [`encode_message`] for messages whose records may lie in
+/// segment files ([`sluice_core::api::FetchRecords::File`]).
+pub fn encode_message_parts(message: &NodeMessage) -> Result<MessageFrame, EncodeError> {
     let mut w = frame_writer();
     match message {
         NodeMessage::Raft(message) => {
@@ -198,7 +248,7 @@ pub fn encode_message(message: &NodeMessage) -> Result<Vec<u8>, EncodeError> {
             replica::encode_response(&mut w, response)?;
         }
     }
-    finish_frame(w)
+    finish_parts(w)
 }
 
 /// Decodes one message frame's body (without the size prefix), which it must fill exactly.
@@ -236,14 +286,37 @@ pub fn decode_message(body: &[u8]) -> Result<NodeMessage, DecodeError> {
 fn frame_writer() -> Writer {
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(&[0; crate::frame::SIZE_PREFIX_BYTES]);
-    Writer { out }
+    Writer {
+        out,
+        parts: Vec::new(),
+        files: Vec::new(),
+        file_bytes: 0,
+    }
 }
 
-fn finish_frame(mut w: Writer) -> Result<Vec<u8>, EncodeError> {
-    let size = w.out.len() - crate::frame::SIZE_PREFIX_BYTES;
+fn finish_frame(w: Writer) -> Result<Vec<u8>, EncodeError> {
+    debug_assert!(w.files.is_empty(), "a hello has no records");
+    match finish_parts(w)?.parts.pop() {
+        Some(FramePart::Bytes(bytes)) => Ok(bytes),
+        _ => unreachable!("a frame without file slots is one part"),
+    }
+}
+
+/// Writes the size prefix, counting the file slots' bytes, into the first part.
+fn finish_parts(mut w: Writer) -> Result<MessageFrame, EncodeError> {
+    let rest = std::mem::take(&mut w.out);
+    w.parts.push(FramePart::Bytes(rest));
+    let mut frame = MessageFrame {
+        parts: w.parts,
+        files: w.files,
+    };
+    let size = frame.len() - crate::frame::SIZE_PREFIX_BYTES;
     let size = i32::try_from(size).map_err(|_| EncodeError::TooLarge)?;
-    w.out[..crate::frame::SIZE_PREFIX_BYTES].copy_from_slice(&size.to_be_bytes());
-    Ok(w.out)
+    let Some(FramePart::Bytes(first)) = frame.parts.first_mut() else {
+        unreachable!("the first part holds the prefix")
+    };
+    first[..crate::frame::SIZE_PREFIX_BYTES].copy_from_slice(&size.to_be_bytes());
+    Ok(frame)
 }
 
 fn finish_decode(r: &Reader<'_>) -> Result<(), DecodeError> {

@@ -107,8 +107,7 @@ pub(super) fn encode_response(w: &mut Writer, response: &Response) -> Result<(),
                 w.i64(partition.high_watermark);
                 w.i64(partition.last_stable_offset);
                 w.i64(partition.log_start_offset);
-                // Followers are answered with bytes, never file ranges (`ConsumerReads`).
-                w.bytes(partition.records.bytes())
+                w.records(&partition.records)
             })
         }
         Response::OffsetForLeaderEpoch(response) => {

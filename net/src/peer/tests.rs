@@ -2,9 +2,9 @@ use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 use sluice_core::api::{
-    self as api, EpochEndOffset, FetchPartition, FetchPartitionResponse, FetchRequest,
-    FetchResponse, IsolationLevel, OffsetForLeaderEpochPartition, OffsetForLeaderEpochRequest,
-    OffsetForLeaderEpochResponse, Request, Response, TopicPartition,
+    self as api, EpochEndOffset, FetchPartition, FetchPartitionResponse, FetchRecords,
+    FetchRequest, FetchResponse, FileRange, IsolationLevel, OffsetForLeaderEpochPartition,
+    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, Request, Response, TopicPartition,
 };
 use sluice_core::broker::{ControllerRequest, ControllerResponse, NodeId, NodeMessage};
 use sluice_core::controller::{
@@ -615,4 +615,50 @@ fn a_hello_of_another_version_is_refused() {
     let mut frame = encode_hello(&hello).unwrap();
     frame[4 + HELLO_MAGIC.len()] = PEER_PROTOCOL_VERSION + 1;
     assert_eq!(decode_hello(&frame[4..]), Err(DecodeError::NotAHello));
+}
+
+proptest! {
+    /// A fetch answer whose records lie in a file is, once its slots are filled from the
+    /// file, byte for byte the frame of the same answer holding the bytes.
+    #[test]
+    fn file_slots_filled_make_the_frame_of_the_bytes(
+        id in any::<u64>(),
+        response in replica_response(),
+        in_file in vec(any::<bool>(), 3),
+        padding in 0..64usize,
+    ) {
+        let whole = NodeMessage::ReplicaResponse { id, response: response.clone() };
+        let mut file = vec![0xEE; padding];
+        let mut sliced = response;
+        if let Response::Fetch(fetch) = &mut sliced {
+            for (partition, in_file) in fetch.partitions.iter_mut().zip(&in_file) {
+                if *in_file {
+                    let range = FileRange {
+                        path: "segment".to_string(),
+                        position: file.len() as u64,
+                        len: partition.records.len() as u32,
+                    };
+                    file.extend_from_slice(partition.records.bytes());
+                    partition.records = FetchRecords::File(range);
+                }
+            }
+        }
+        let sliced = NodeMessage::ReplicaResponse { id, response: sliced };
+        let frame = encode_message_parts(&sliced).unwrap();
+        let mut filled = Vec::new();
+        for part in &frame.parts {
+            match part {
+                FramePart::Bytes(bytes) => filled.extend_from_slice(bytes),
+                FramePart::File(index) => {
+                    let range = &frame.files[*index];
+                    let start = range.position as usize;
+                    filled.extend_from_slice(&file[start..start + range.len as usize]);
+                }
+            }
+        }
+        prop_assert_eq!(filled.len(), frame.len());
+        prop_assert_eq!(&filled, &encode_message(&whole).unwrap());
+        let has_files = !frame.files.is_empty();
+        prop_assert_eq!(encode_message(&sliced).is_err(), has_files);
+    }
 }

@@ -2,14 +2,40 @@
 //! lengths, and a reader that checks every length against the bytes left in the frame before
 //! it takes or allocates anything.
 
-use super::{DecodeError, EncodeError};
+use sluice_core::api::{FetchRecords, FileRange};
 
-/// Appends fields to a frame body.
+use super::{DecodeError, EncodeError};
+use crate::fetch_frame::FramePart;
+
+/// Appends fields to a frame body. Records left in a segment file become a slot of the
+/// frame ([`FramePart::File`]) that the driver fills from the file.
 pub(super) struct Writer {
     pub(super) out: Vec<u8>,
+    /// What came before `out`: bytes and file slots, in wire order.
+    pub(super) parts: Vec<FramePart>,
+    /// The file range of each slot.
+    pub(super) files: Vec<FileRange>,
+    /// The bytes the slots add to the frame.
+    pub(super) file_bytes: usize,
 }
 
 impl Writer {
+    /// A fetch answer's records: their bytes, or a slot for the file they lie in.
+    pub(super) fn records(&mut self, records: &FetchRecords) -> Result<(), EncodeError> {
+        match records {
+            FetchRecords::Bytes(bytes) => self.bytes(bytes),
+            FetchRecords::File(range) => {
+                self.len(range.len as usize)?;
+                let before = std::mem::take(&mut self.out);
+                self.parts.push(FramePart::Bytes(before));
+                self.parts.push(FramePart::File(self.files.len()));
+                self.files.push(range.clone());
+                self.file_bytes += range.len as usize;
+                Ok(())
+            }
+        }
+    }
+
     pub(super) fn u8(&mut self, value: u8) {
         self.out.push(value);
     }

@@ -18,9 +18,11 @@ use std::sync::Arc;
 
 use sluice_core::broker::{NodeId, NodeMessage};
 use sluice_core::controller::MetadataImage;
-use sluice_net::peer::{encode_hello, encode_message, Hello};
+use sluice_net::fetch_frame::FramePart;
+use sluice_net::peer::{encode_hello, encode_message_parts, Hello, MessageFrame};
 
-use super::link::{self, Queue, Target};
+use super::link::{self, Frame, Queue, Target};
+use crate::records::RecordFiles;
 use crate::transport::Connector;
 
 /// A host and port.
@@ -67,16 +69,32 @@ impl<C: Connector> Peers<C> {
             .insert(hello.node_id, (hello.host.clone(), hello.port));
     }
 
-    /// Sends `message` to node `to`, or drops it when `to` cannot be reached now.
-    pub fn send(&mut self, to: NodeId, message: &NodeMessage, image: &MetadataImage) {
+    /// Sends `message` to node `to`, or drops it when `to` cannot be reached now. Records it
+    /// holds as file ranges are taken from `disk` now, while the files hold what was read.
+    pub fn send(
+        &mut self,
+        to: NodeId,
+        message: &NodeMessage,
+        image: &MetadataImage,
+        disk: &mut impl RecordFiles,
+    ) {
         let Some(address) = self.address(to, message, image) else {
             self.drop_one(to, "no known address");
             return;
         };
-        let frame = match encode_message(message) {
+        let frame = match encode_message_parts(message) {
             Ok(frame) => frame,
             Err(error) => {
                 tracing::warn!(node = to.0, %error, "cannot encode a peer message; dropping it");
+                return;
+            }
+        };
+        let frame = match frame_of(frame, disk) {
+            Ok(frame) => frame,
+            Err(error) => {
+                // The segment went away since the read (retention, a deleted topic): the
+                // follower fetches again.
+                self.drop_one(to, &error);
                 return;
             }
         };
@@ -138,4 +156,26 @@ impl<C: Connector> Peers<C> {
             );
         }
     }
+}
+
+/// The link's frame for `frame`, its file slots opened on `disk`.
+fn frame_of(mut frame: MessageFrame, disk: &mut impl RecordFiles) -> Result<Frame, String> {
+    if frame.files.is_empty() {
+        return match frame.parts.pop() {
+            Some(FramePart::Bytes(bytes)) => Ok(Frame::Bytes(bytes)),
+            _ => unreachable!("a frame without file slots is one part of bytes"),
+        };
+    }
+    let records = frame
+        .files
+        .iter()
+        .map(|range| {
+            disk.stored_records(range)
+                .map_err(|error| format!("cannot open {}: {error}", range.path))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Frame::Parts {
+        parts: frame.parts,
+        records,
+    })
 }

@@ -1,5 +1,6 @@
 //! One outbound connection to a peer address: dialled when there is something to send,
-//! opened with this node's hello, then fed encoded frames from a bounded queue.
+//! opened with this node's hello, then fed encoded frames from a bounded queue. A frame's
+//! records that lie in segment files go from the file to the socket with sendfile.
 //!
 //! While the connection is down, what is queued is dropped rather than sent late, and the
 //! next dial waits a backoff that doubles from [`BACKOFF_MIN`] to [`BACKOFF_MAX`] (Kafka's
@@ -10,9 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_core::broker::NodeId;
+use sluice_net::fetch_frame::FramePart;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 
+use crate::records::StoredRecords;
+use crate::server::writer::ResponseWriter;
 use crate::transport::Connector;
 
 /// The first wait before dialling again after a failure.
@@ -27,15 +31,65 @@ pub const QUEUE_CAPACITY: usize = 1024;
 /// `QUEUE_CAPACITY` times their size.
 pub const QUEUE_BYTES_MAX: usize = 64 << 20;
 
+/// One message frame, ready to write.
+#[derive(Debug)]
+pub(super) enum Frame {
+    /// The whole frame, encoded.
+    Bytes(Vec<u8>),
+    /// Encoded parts, with the records of each file slot (`FramePart::File(n)` is the `n`th).
+    Parts {
+        parts: Vec<FramePart>,
+        records: Vec<StoredRecords>,
+    },
+}
+
+impl Frame {
+    /// Its length on the wire.
+    fn len(&self) -> usize {
+        match self {
+            Frame::Bytes(bytes) => bytes.len(),
+            Frame::Parts { parts, records } => {
+                let bytes: usize = parts
+                    .iter()
+                    .map(|part| match part {
+                        FramePart::Bytes(bytes) => bytes.len(),
+                        FramePart::File(_) => 0,
+                    })
+                    .sum();
+                bytes + records.iter().map(StoredRecords::len).sum::<usize>()
+            }
+        }
+    }
+
+    /// Writes it whole; records in a file go with sendfile once what precedes them is out.
+    async fn write(&self, writer: &mut BufWriter<ResponseWriter>) -> std::io::Result<()> {
+        match self {
+            Frame::Bytes(bytes) => writer.write_all(bytes).await,
+            Frame::Parts { parts, records } => {
+                for part in parts {
+                    match part {
+                        FramePart::Bytes(bytes) => writer.write_all(bytes).await?,
+                        FramePart::File(index) => {
+                            writer.flush().await?;
+                            writer.get_mut().send_records(&records[*index]).await?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// The node task's end of a link.
 pub(super) struct Queue {
-    frames: mpsc::Sender<Vec<u8>>,
+    frames: mpsc::Sender<Frame>,
     bytes: Arc<AtomicUsize>,
 }
 
 impl Queue {
     /// Queues `frame`, or gives it back when the queue is full.
-    pub(super) fn push(&self, frame: Vec<u8>) -> Result<(), Vec<u8>> {
+    pub(super) fn push(&self, frame: Frame) -> Result<(), Frame> {
         let len = frame.len();
         // Counted before it is queued, so the link's subtraction never runs ahead. A frame
         // over the whole budget still goes when nothing else waits.
@@ -53,12 +107,12 @@ impl Queue {
 
 /// The link task's end.
 struct Frames {
-    frames: mpsc::Receiver<Vec<u8>>,
+    frames: mpsc::Receiver<Frame>,
     bytes: Arc<AtomicUsize>,
 }
 
 impl Frames {
-    async fn recv(&mut self) -> Option<Vec<u8>> {
+    async fn recv(&mut self) -> Option<Frame> {
         let frame = self.frames.recv().await?;
         self.bytes.fetch_sub(frame.len(), Ordering::Relaxed);
         Some(frame)
@@ -113,7 +167,7 @@ async fn run<C: Connector>(
             Ok(Ok(stream)) => {
                 tracing::debug!(node = node.0, %host, port, "connected to peer");
                 let connected = tokio::time::Instant::now();
-                let ended = pump(stream, &hello, first, &mut frames).await;
+                let ended = pump::<C>(stream, &hello, first, &mut frames).await;
                 // A peer that closes at once (one refusing this node's hello) is dialled
                 // ever more slowly, not 20 times a second.
                 if connected.elapsed() >= BACKOFF_MAX {
@@ -138,17 +192,17 @@ async fn run<C: Connector>(
 /// Writes the hello and then every queued frame until the connection fails (`Err`) or the
 /// queue closes (`Ok`). The peer never writes on this connection, so a read that returns
 /// means it closed or failed: seen at once rather than at the next write.
-async fn pump(
-    stream: impl crate::transport::Stream,
+async fn pump<C: Connector>(
+    stream: C::Stream,
     hello: &[u8],
-    first: Vec<u8>,
+    first: Frame,
     frames: &mut Frames,
 ) -> Result<(), String> {
-    let (mut reader, writer) = tokio::io::split(stream);
+    let (mut reader, writer) = C::split(stream);
     let mut writer = BufWriter::new(writer);
     let broken = |error: std::io::Error| error.to_string();
     writer.write_all(hello).await.map_err(broken)?;
-    writer.write_all(&first).await.map_err(broken)?;
+    first.write(&mut writer).await.map_err(broken)?;
     let mut probe = [0u8; 1];
     loop {
         if frames.is_empty() {
@@ -157,7 +211,7 @@ async fn pump(
         tokio::select! {
             biased;
             frame = frames.recv() => match frame {
-                Some(frame) => writer.write_all(&frame).await.map_err(broken)?,
+                Some(frame) => frame.write(&mut writer).await.map_err(broken)?,
                 None => return Ok(()),
             },
             read = reader.read(&mut probe) => {
@@ -199,15 +253,13 @@ mod tests {
                 port: 9,
             };
             let queue = spawn(Arc::new(Stuck), target, Arc::from(&b"hello"[..]));
-            let frame = vec![0; 1 << 20];
-            let accepted = (0..100)
-                .filter(|_| queue.push(frame.clone()).is_ok())
-                .count();
-            assert_eq!(accepted, QUEUE_BYTES_MAX / frame.len());
+            let frame = || Frame::Bytes(vec![0; 1 << 20]);
+            let accepted = (0..100).filter(|_| queue.push(frame()).is_ok()).count();
+            assert_eq!(accepted, QUEUE_BYTES_MAX / frame().len());
             // Room again once the link has taken a frame.
             tokio::task::yield_now().await;
-            assert!(queue.push(frame.clone()).is_ok());
-            assert!(queue.push(frame).is_err());
+            assert!(queue.push(frame()).is_ok());
+            assert!(queue.push(frame()).is_err());
         });
     }
 }

@@ -5,8 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use sluice_core::api::{
+    FetchPartitionResponse, FetchRecords, FetchResponse, FileRange, Response, TopicPartition,
+};
 use sluice_core::broker::{NodeId, NodeMessage};
 use sluice_core::controller::MetadataImage;
+use sluice_core::disk::Disk;
+use sluice_core::mem_disk::MemDisk;
 use sluice_core::raft::Message;
 use sluice_net::frame::FrameDecoder;
 use sluice_net::peer::{decode_hello, decode_message, encode_hello, encode_message, Hello};
@@ -16,6 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::{PeerInbox, PeerInput, Peers};
+use crate::file_disk::FileDisk;
 use crate::server::{
     serve, ApiVersionsOnly, ConnectionInfo, NamedListener, Reply, RequestHandler, ServerOptions,
 };
@@ -151,7 +157,12 @@ fn a_link_dials_lazily_and_again_after_the_peer_drops_it() {
             // one arrives on a new connection.
             let sending = async {
                 for term in 0.. {
-                    peers.send(NodeId(2), &heartbeat(attempt * 1000 + term), &image);
+                    peers.send(
+                        NodeId(2),
+                        &heartbeat(attempt * 1000 + term),
+                        &image,
+                        &mut MemDisk::default(),
+                    );
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             };
@@ -181,7 +192,67 @@ fn a_link_dials_lazily_and_again_after_the_peer_drops_it() {
 fn a_node_with_no_address_drops_the_message() {
     run(async {
         let mut peers = Peers::new(TokioConnector, &hello(1, "c"), [], None).unwrap();
-        peers.send(NodeId(5), &heartbeat(1), &MetadataImage::default());
+        peers.send(
+            NodeId(5),
+            &heartbeat(1),
+            &MetadataImage::default(),
+            &mut MemDisk::default(),
+        );
         assert_eq!(peers.dropped(), 1);
+    });
+}
+
+/// A leader's answer whose records lie in a segment file arrives as the frame of the same
+/// answer holding the bytes: over TCP they go with sendfile.
+#[test]
+fn records_in_a_file_arrive_as_their_bytes() {
+    run(async {
+        let root = tempfile::tempdir().unwrap();
+        let mut disk = FileDisk::open(root.path()).unwrap();
+        let batches: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        disk.create_dir_all("t-0").unwrap();
+        disk.create("t-0/0.log").unwrap();
+        disk.write_at("t-0/0.log", 0, &[7; 100]).unwrap();
+        disk.write_at("t-0/0.log", 100, &batches).unwrap();
+        let answer = |records: FetchRecords| NodeMessage::ReplicaResponse {
+            id: 9,
+            response: Response::Fetch(FetchResponse {
+                error: sluice_core::api::ErrorCode::None,
+                partitions: vec![FetchPartitionResponse {
+                    partition: TopicPartition {
+                        topic: "t".to_string(),
+                        partition: 0,
+                    },
+                    error: sluice_core::api::ErrorCode::None,
+                    high_watermark: 5,
+                    last_stable_offset: 5,
+                    log_start_offset: 0,
+                    records,
+                }],
+            }),
+        };
+        let in_file = answer(FetchRecords::File(FileRange {
+            path: "t-0/0.log".to_string(),
+            position: 100,
+            len: batches.len() as u32,
+        }));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let voters = [(NodeId(2), "127.0.0.1".to_string(), port)];
+        let mut peers = Peers::new(TokioConnector, &hello(1, "c"), voters, None).unwrap();
+        peers.send(NodeId(2), &in_file, &MetadataImage::default(), &mut disk);
+        let (mut stream, _) = tokio::time::timeout(WAIT, listener.accept())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut decoder = FrameDecoder::new(1 << 20);
+        let first = read_frame(&mut stream, &mut decoder).await.unwrap();
+        assert_eq!(decode_hello(&first).unwrap(), hello(1, "c"));
+        let second = tokio::time::timeout(WAIT, read_frame(&mut stream, &mut decoder))
+            .await
+            .expect("the whole frame arrives")
+            .unwrap();
+        let expected = answer(FetchRecords::from(batches));
+        assert_eq!(decode_message(&second).unwrap(), expected);
     });
 }

@@ -48,7 +48,6 @@ pub(super) async fn serve_peer(
     if inbox.deliver(PeerInput::Hello(hello)).is_err() {
         return;
     }
-    let mut chunk = vec![0; READ_CHUNK_BYTES];
     loop {
         loop {
             let frame = match decoder.next_frame() {
@@ -75,11 +74,12 @@ pub(super) async fn serve_peer(
         let read = tokio::select! {
             biased;
             () = super::stopped(&mut shutdown) => return,
-            read = reader.read(&mut chunk) => read,
+            // Straight into the frame's buffer, as a client connection reads.
+            read = reader.read_buf(decoder.read_buffer(READ_CHUNK_BYTES)) => read,
         };
         match read {
             Ok(0) => break,
-            Ok(count) => decoder.push(&chunk[..count]),
+            Ok(_) => {}
             Err(error) => {
                 tracing::debug!(connection = info.id, node = from.0, %error, "peer read failed");
                 break;
