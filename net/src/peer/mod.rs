@@ -253,7 +253,16 @@ pub fn encode_message_parts(message: &NodeMessage) -> Result<MessageFrame, Encod
 
 /// Decodes one message frame's body (without the size prefix), which it must fill exactly.
 pub fn decode_message(body: &[u8]) -> Result<NodeMessage, DecodeError> {
-    let mut r = Reader::new(body);
+    decode_from(Reader::new(body))
+}
+
+/// [`decode_message`] for a body the caller holds as [`bytes::Bytes`]: a fetch answer's
+/// records are slices of it, not copies.
+pub fn decode_message_shared(body: &bytes::Bytes) -> Result<NodeMessage, DecodeError> {
+    decode_from(Reader::shared(body))
+}
+
+fn decode_from(mut r: Reader<'_>) -> Result<NodeMessage, DecodeError> {
     let message = match r.u8("message type")? {
         RAFT => NodeMessage::Raft(raft::decode_message(&mut r)?),
         CONTROLLER_REQUEST => NodeMessage::ControllerRequest {

@@ -2,8 +2,8 @@
 //! bytes are carried as the leader's log holds them; the follower checks them as it appends.
 
 use sluice_core::api::{
-    EpochEndOffset, ErrorCode, FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse,
-    IsolationLevel, OffsetForLeaderEpochPartition, OffsetForLeaderEpochRequest,
+    EpochEndOffset, ErrorCode, FetchPartition, FetchPartitionResponse, FetchRecords, FetchRequest,
+    FetchResponse, IsolationLevel, OffsetForLeaderEpochPartition, OffsetForLeaderEpochRequest,
     OffsetForLeaderEpochResponse, Request, Response, TopicPartition,
 };
 
@@ -135,7 +135,7 @@ pub(super) fn decode_response(r: &mut Reader<'_>) -> Result<Response, DecodeErro
                     high_watermark: r.i64("high watermark")?,
                     last_stable_offset: r.i64("last stable offset")?,
                     log_start_offset: r.i64("log start offset")?,
-                    records: r.bytes("records")?.into(),
+                    records: FetchRecords::Bytes(r.records("records")?),
                 })
             })?,
         })),

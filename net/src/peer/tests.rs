@@ -519,7 +519,9 @@ proptest! {
     fn messages_round_trip(message in messages()) {
         let frame = encode_message(&message).unwrap();
         prop_assert!(!is_hello(body(&frame)));
-        prop_assert_eq!(decode_message(body(&frame)).unwrap(), message);
+        prop_assert_eq!(decode_message(body(&frame)).unwrap(), message.clone());
+        let shared = bytes::Bytes::copy_from_slice(body(&frame));
+        prop_assert_eq!(decode_message_shared(&shared).unwrap(), message);
     }
 
     #[test]

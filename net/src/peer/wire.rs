@@ -2,6 +2,7 @@
 //! lengths, and a reader that checks every length against the bytes left in the frame before
 //! it takes or allocates anything.
 
+use bytes::Bytes;
 use sluice_core::api::{FetchRecords, FileRange};
 
 use super::{DecodeError, EncodeError};
@@ -120,11 +121,24 @@ impl Writer {
 /// than reading past the end.
 pub(super) struct Reader<'a> {
     rest: &'a [u8],
+    /// The frame `rest` lies in, when it is shared: record bytes are sliced from it.
+    frame: Option<&'a Bytes>,
 }
 
 impl<'a> Reader<'a> {
     pub(super) fn new(bytes: &'a [u8]) -> Reader<'a> {
-        Reader { rest: bytes }
+        Reader {
+            rest: bytes,
+            frame: None,
+        }
+    }
+
+    /// A reader whose record bytes are slices of `frame`, not copies.
+    pub(super) fn shared(frame: &'a Bytes) -> Reader<'a> {
+        Reader {
+            rest: frame,
+            frame: Some(frame),
+        }
     }
 
     pub(super) fn remaining(&self) -> usize {
@@ -211,6 +225,16 @@ impl<'a> Reader<'a> {
     pub(super) fn bytes(&mut self, what: &'static str) -> Result<Vec<u8>, DecodeError> {
         let len = self.len(1, what)?;
         Ok(self.take(len, what)?.to_vec())
+    }
+
+    /// Record bytes: a slice of a shared frame, or a copy.
+    pub(super) fn records(&mut self, what: &'static str) -> Result<Bytes, DecodeError> {
+        let len = self.len(1, what)?;
+        let taken = self.take(len, what)?;
+        Ok(match self.frame {
+            Some(frame) => frame.slice_ref(taken),
+            None => Bytes::copy_from_slice(taken),
+        })
     }
 
     pub(super) fn take_len_prefixed(

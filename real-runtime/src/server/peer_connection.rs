@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 use sluice_net::frame::FrameDecoder;
-use sluice_net::peer::{decode_hello, decode_message};
+use sluice_net::peer::{decode_hello, decode_message_shared};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::watch;
 
@@ -59,7 +59,7 @@ pub(super) async fn serve_peer(
                     return;
                 }
             };
-            let message = match decode_message(&frame) {
+            let message = match decode_message_shared(&frame) {
                 Ok(message) => message,
                 Err(error) => {
                     let node = from.0;
