@@ -29,8 +29,12 @@ impl ReplicaManager {
                 if offset < 0 || offset > hw {
                     return Err(ErrorCode::OffsetOutOfRange);
                 }
-                let moved = partition.delete_records_before(offset)?;
-                Ok((key, moved))
+                let moved = partition.delete_records_before(offset);
+                // Fetches held below the new start are out of range now, not once the
+                // checkpoint this answer waits for is durable: a fetch arriving now is refused
+                // at once too.
+                self.wake_if_changed(key);
+                Ok((key, moved?))
             });
             let (low_watermark, error) = match answer {
                 Ok((key, (start, seq))) => {
