@@ -12,6 +12,7 @@
 
 use super::*;
 use crate::api::{AdminRequest, DeleteRecordsRequest};
+use crate::controller::CONFIG_RESOURCE_TOPIC;
 
 /// More than any of these tests produces.
 const MANY_BYTES: i32 = 1 << 20;
@@ -164,4 +165,32 @@ fn a_failed_checkpoint_answers_the_held_fetches_of_its_replica() {
         .fetched(fetch)
         .expect("answered by the replace's completion");
     assert_eq!(answer.error, ErrorCode::KafkaStorageError);
+}
+/// Lowering a topic's min.insync.replicas to what its ISR holds lets the high watermark move
+/// (strict min ISR held it back): the records a consumer waits for become readable when the
+/// config takes effect, not at the next produce or follower fetch, which may never come.
+#[test]
+fn a_lower_min_isr_moves_the_high_watermark_and_answers_held_fetches() {
+    let mut cluster = Cluster::new(1, 2);
+    cluster.timers = false;
+    let produced = cluster.produce(0, 1, &["a"]);
+    assert_eq!(cluster.produce_error(produced), Some(ErrorCode::None));
+    assert_eq!(cluster.hw(0), 0, "one replica in the ISR commits nothing");
+    let fetch = cluster.request(0, waiting_fetch(0));
+    assert_eq!(cluster.fetched(fetch), None, "above the high watermark");
+    cluster.image.apply(&MetadataRecord::Config {
+        resource_type: CONFIG_RESOURCE_TOPIC,
+        resource_name: TOPIC.to_string(),
+        name: "min.insync.replicas".to_string(),
+        value: Some("1".to_string()),
+    });
+    let node = &mut cluster.nodes[0];
+    node.manager
+        .sync_topic_configs(cluster.now, &mut node.disk, &cluster.image);
+    cluster.deliver();
+    assert_eq!(cluster.hw(0), 1);
+    assert!(
+        cluster.fetched_bytes(fetch).is_some_and(|n| n > 0),
+        "answered when the config took effect"
+    );
 }
