@@ -143,7 +143,11 @@ fn a_failed_read_answers_the_other_held_fetches_of_its_replica() {
 fn a_failed_checkpoint_answers_the_held_fetches_of_its_replica() {
     let mut cluster = Cluster::holding_syncs(1, Durability::PageCache, i64::MAX);
     cluster.timers = false;
-    let fetch = cluster.request(0, waiting_fetch(0));
+    // Its flush stays under way, so the replace's completion starts none (a flush that would
+    // find the replica offline).
+    cluster.produce(0, 1, &["a"]);
+    assert_eq!(cluster.held_sync_ids().len(), 1);
+    let fetch = cluster.request(0, waiting_fetch(1));
     assert_eq!(cluster.fetched(fetch), None, "nothing to read yet");
     // The leader epoch's checkpoint, queued when the replica took up its leadership.
     let held = std::mem::take(cluster.held_syncs.as_mut().unwrap());
