@@ -50,7 +50,8 @@ impl Node {
             }
         }
         if self.follower.take_configs_changed() {
-            self.manager.sync_topic_configs(self.follower.image());
+            let image = self.follower.image();
+            self.manager.sync_topic_configs(step.now, step.disk, image);
         }
         self.activate(step);
     }

@@ -5,6 +5,7 @@ use super::manager::{PartitionKey, ReplicaManager};
 use crate::api::{AdminResponse, DeleteRecordsRequest, DeleteRecordsResult, ErrorCode};
 use crate::controller::MetadataImage;
 use crate::disk::Disk;
+use crate::time::Instant;
 use crate::topic_config;
 
 impl ReplicaManager {
@@ -29,8 +30,12 @@ impl ReplicaManager {
                 if offset < 0 || offset > hw {
                     return Err(ErrorCode::OffsetOutOfRange);
                 }
-                let moved = partition.delete_records_before(offset)?;
-                Ok((key, moved))
+                let moved = partition.delete_records_before(offset);
+                // Fetches held below the new start are out of range now, not once the
+                // checkpoint this answer waits for is durable: a fetch arriving now is refused
+                // at once too.
+                self.wake_if_changed(key);
+                Ok((key, moved?))
             });
             let (low_watermark, error) = match answer {
                 Ok((key, (start, seq))) => {
@@ -51,29 +56,37 @@ impl ReplicaManager {
     }
 
     /// Puts every replica's topic configs in force (after the metadata changed them).
-    pub fn sync_topic_configs(&mut self, image: &MetadataImage) {
+    pub fn sync_topic_configs(&mut self, now: Instant, disk: &mut dyn Disk, image: &MetadataImage) {
         let keys: Vec<PartitionKey> = self.partitions.keys().copied().collect();
         for key in keys {
-            self.apply_topic_configs(image, key);
+            if self.apply_topic_configs(image, key) {
+                // Strict min ISR holds a leader's high watermark back while its ISR is
+                // smaller: a lower setting may let it move now, and nothing else may come to
+                // move it (a lone replica, or followers that all left the ISR).
+                self.on_progress(key);
+            }
         }
+        self.complete_woken_fetches(now, disk);
     }
 
     /// Puts the topic configs of one replica in force: its log settings and
-    /// `min.insync.replicas`. A topic gone from the image leaves them as they are.
-    pub(super) fn apply_topic_configs(&mut self, image: &MetadataImage, key: PartitionKey) {
+    /// `min.insync.replicas`. A topic gone from the image leaves them as they are. Returns
+    /// whether `min.insync.replicas` changed.
+    pub(super) fn apply_topic_configs(&mut self, image: &MetadataImage, key: PartitionKey) -> bool {
         let Some(topic) = image.topic(key.0) else {
-            return;
+            return false;
         };
         let base = self.config.log.clone();
         let Some(partition) = self.partitions.get_mut(&key) else {
-            return;
+            return false;
         };
         let wanted = topic_config::log_config(&base, &topic.configs);
         if *partition.log.config() != wanted {
             // log_config only yields settings that validate.
             let _ = partition.log.set_config(wanted);
         }
-        partition.min_insync_replicas = topic_config::min_insync_replicas(&topic.configs);
+        let min_isr = topic_config::min_insync_replicas(&topic.configs);
+        std::mem::replace(&mut partition.min_insync_replicas, min_isr) != min_isr
     }
 }
 

@@ -250,6 +250,8 @@ impl ReplicaManager {
             fetcher.backoff_until = now.checked_add(backoff);
         }
         self.drive_fetchers(now);
+        // A follower's changes wake nothing (it holds no fetch), but every input ends here.
+        self.complete_woken_fetches(now, disk);
     }
 
     /// The follower partition `key` if it still follows `leader` in `epoch`.

@@ -64,8 +64,13 @@ impl ReplicaManager {
                 Some(ref mut disk) => Some(&mut **disk),
                 None => None,
             };
-            // A partition that cannot flush went offline: its answer says so already.
-            if let Ok(Some(flush)) = partition.flush_begin(id, disk, wall_ms, promised) {
+            // A partition that cannot flush went offline: its answer says so already, and the
+            // fetches held on it are woken.
+            let begun = partition.flush_begin(id, disk, wall_ms, promised);
+            if partition.take_wake() {
+                self.woken.insert(*key);
+            }
+            if let Ok(Some(flush)) = begun {
                 for file in flush.files {
                     if !files.contains(&file) {
                         files.push(file);
@@ -141,10 +146,14 @@ impl ReplicaManager {
         if let Some((key, io)) = self.replaces.remove(&id) {
             if let Some(partition) = self.partitions.get_mut(&key) {
                 let _ = partition.io_done(disk, io, result);
+                // A failed replace takes the replica offline.
+                self.wake_if_changed(key);
                 // A cut's checkpoint is durable: its files are cut, they want their flush,
-                // and the follower fetches again.
+                // and the follower fetches again. (Reads never waited for it: the cut moved
+                // the log end in memory at once.)
                 self.flush_structural(disk, &[key], wall_ms);
                 self.drive_fetchers(now);
+                self.complete_woken_fetches(now, disk);
             }
             return;
         }
@@ -156,6 +165,8 @@ impl ReplicaManager {
                 continue;
             };
             let _ = partition.flush_done(id, result.clone());
+            // Woken just below in any case; this takes a failed flush's note with it.
+            self.wake_if_changed(*key);
             self.on_progress(*key);
         }
         // The flushes may have let more flushes or checkpoints go (only these partitions'

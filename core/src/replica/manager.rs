@@ -146,9 +146,11 @@ pub struct ReplicaManager {
     /// of every fetch, each time a held fetch is tried again.)
     pub(super) names: BTreeMap<String, BTreeMap<i32, PartitionKey>>,
     /// Partitions whose held fetches may be answerable now: appends, high watermark and ISR
-    /// moves, and leadership gained, lost or dropped. Only the fetches that read one of them
-    /// are tried again (Kafka's purgatory, keyed by partition), not every held fetch, and
-    /// before the input that woke them returns (see `complete_woken_fetches`).
+    /// moves, leadership gained, lost or dropped, the log start moved (retention,
+    /// DeleteRecords) and the replica gone offline (see `wake_if_changed`). Only the fetches
+    /// that read one of them are tried again (Kafka's purgatory, keyed by partition), not
+    /// every held fetch, and before the input that woke them returns (see
+    /// `complete_woken_fetches`).
     pub(super) woken: BTreeSet<PartitionKey>,
     /// Syncs under way, with the partitions each covers.
     pub(super) syncs: BTreeMap<u64, Vec<PartitionKey>>,
@@ -560,6 +562,9 @@ impl ReplicaManager {
             self.next_isr_check = (!keys.is_empty()).then(|| now.checked_add(half).unwrap());
         }
         self.drive_fetchers(now);
+        // Retention may have moved log starts past held fetches, or a failure taken a replica
+        // offline under them.
+        self.complete_woken_fetches(now, disk);
     }
 
     fn expire_alters(&mut self, now: Instant, disk: &mut dyn Disk) {

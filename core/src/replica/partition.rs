@@ -77,6 +77,12 @@ pub struct Partition {
     /// each makes the log durable, and whether an answer may wait on it (see
     /// [`Partition::flush_wanted`]), in issue order.
     flushes: Vec<(u64, i64, bool)>,
+    /// The fetches held on this leader would be answered differently now, for a change the
+    /// replica manager cannot see from where it calls: the log start moved past offsets they
+    /// may wait at (retention, DeleteRecords), or the replica went offline (from any call
+    /// that met a storage failure). Taken by [`Partition::take_wake`]. The high watermark's
+    /// moves and the role changes are the manager's own, and it wakes their fetches itself.
+    wake: bool,
 }
 
 impl Partition {
@@ -134,6 +140,7 @@ impl Partition {
             next_epoch_seq: 0,
             epochs_retry: false,
             flushes: Vec::new(),
+            wake: false,
         };
         if let Some(offset) = first_new {
             partition.flush_epochs(offset);
@@ -482,6 +489,9 @@ impl Partition {
             Ok(moved) => moved,
             Err(error) => return Err(self.log_error(error)),
         };
+        if seq.is_some() {
+            self.note_wake();
+        }
         self.high_watermark = self.high_watermark.max(start);
         if self.epochs.truncate_from_start(start) {
             self.flush_epochs(i64::MAX);
@@ -493,10 +503,14 @@ impl Partition {
     /// watermark. (A due `flush.ms` is the replica manager's to start, as a sync output.)
     pub fn maintain(&mut self, disk: &mut dyn Disk, now_ms: i64) -> Result<(), ErrorCode> {
         self.usable()?;
+        let start = self.log.log_start_offset();
         let deleted = match self.log.retain_below(disk, now_ms, self.high_watermark) {
             Ok(deleted) => deleted,
             Err(error) => return Err(self.log_error(error)),
         };
+        if self.log.log_start_offset() > start {
+            self.note_wake();
+        }
         if !deleted.is_empty() && self.epochs.truncate_from_start(self.log.log_start_offset()) {
             self.flush_epochs(i64::MAX);
         }
@@ -693,7 +707,22 @@ impl Partition {
     }
 
     fn fail(&mut self, why: String) -> ErrorCode {
-        self.offline.get_or_insert(why);
+        if self.offline.is_none() {
+            self.offline = Some(why);
+            self.note_wake();
+        }
         ErrorCode::KafkaStorageError
+    }
+
+    fn note_wake(&mut self) {
+        // A follower holds no fetch (it answers NOT_LEADER_OR_FOLLOWER at once), and one that
+        // becomes leader has its fetches tried then.
+        self.wake |= self.leader().is_some();
+    }
+
+    /// Whether the fetches held on this replica must be tried again for a change made since
+    /// the last call (see the field `wake`); the next call says no until another one.
+    pub fn take_wake(&mut self) -> bool {
+        std::mem::take(&mut self.wake)
     }
 }

@@ -34,9 +34,24 @@ impl ReplicaManager {
     /// Ends an input that woke partitions: their held fetches are tried again now, so a fetch
     /// is answered by the input that made its records readable. Left to the next timeout, the
     /// answer would wait for the driver's timer (a tick of the real runtime's clock) instead.
+    /// Every input ends here, whether it woke any or not.
     pub(super) fn complete_woken_fetches(&mut self, now: Instant, disk: &mut dyn Disk) {
-        if !self.woken.is_empty() {
+        // A read that fails takes its replica offline, which wakes the replica again; each
+        // replica goes offline once, so this ends.
+        while !self.woken.is_empty() {
             self.complete_fetches(now, disk);
+        }
+    }
+
+    /// Wakes the held fetches of `key` if its replica changed under them in a way only it
+    /// knows of (see `Partition::take_wake`): called after whatever may have made that change.
+    pub(super) fn wake_if_changed(&mut self, key: PartitionKey) {
+        if self
+            .partitions
+            .get_mut(&key)
+            .is_some_and(Partition::take_wake)
+        {
+            self.woken.insert(key);
         }
     }
 
@@ -136,6 +151,10 @@ impl ReplicaManager {
                 .read(disk, offset, max_bytes, max_offset)
                 .map(|slice| FetchRecords::from(slice.bytes))
         };
+        // A failed read takes the replica offline under the other fetches held on it.
+        if partition.take_wake() {
+            self.woken.insert(key);
+        }
         match records {
             Ok(records) => FetchPartitionResponse {
                 partition: tp,

@@ -27,8 +27,12 @@ impl ReplicaManager {
         }
         self.next_retention_check = None;
         self.flush_due(disk, wall_ms);
-        for partition in self.partitions.values_mut() {
+        for (key, partition) in &mut self.partitions {
             let _ = partition.maintain(disk, wall_ms);
+            // Fetches held below the new log start are out of range now.
+            if partition.take_wake() {
+                self.woken.insert(*key);
+            }
         }
         if !self.partitions.is_empty() {
             self.schedule_retention(now);

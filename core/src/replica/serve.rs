@@ -47,10 +47,22 @@ impl ReplicaManager {
         client: u64,
         request: Request,
     ) {
+        self.serve(now, wall_ms, disk, image, client, request);
+        self.complete_woken_fetches(now, disk);
+    }
+
+    fn serve(
+        &mut self,
+        now: Instant,
+        wall_ms: i64,
+        disk: &mut dyn Disk,
+        image: &MetadataImage,
+        client: u64,
+        request: Request,
+    ) {
         let response = match request {
             Request::Produce(request) => {
                 self.produce(now, wall_ms, disk, image, client, request);
-                self.complete_woken_fetches(now, disk);
                 return;
             }
             Request::Fetch(request) => {
@@ -189,7 +201,12 @@ impl ReplicaManager {
             return Err(ErrorCode::NotEnoughReplicas);
         }
         let epoch = state.leader_epoch;
-        let append = partition.append_as_leader(disk, batch, wall_ms)?;
+        let append = partition.append_as_leader(disk, batch, wall_ms);
+        // A failed write takes the replica offline under the fetches held on it.
+        if partition.take_wake() {
+            self.woken.insert(key);
+        }
+        let append = append?;
         if append.duplicate {
             self.stats.duplicate_batches += 1;
         }

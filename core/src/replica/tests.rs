@@ -43,11 +43,13 @@ struct Cluster {
     timers: bool,
 }
 
-/// A memory disk that can be made full: creating files and writing then fail with ENOSPC.
+/// A memory disk that can be made full (creating files and writing then fail with ENOSPC)
+/// or broken (reads and writes then fail with EIO).
 #[derive(Default)]
 struct FillableDisk {
     inner: MemDisk,
     full: bool,
+    broken: bool,
 }
 
 impl Disk for FillableDisk {
@@ -67,12 +69,16 @@ impl Disk for FillableDisk {
         self.inner.len(path)
     }
     fn read_at(&mut self, path: &str, offset: u64, buf: &mut [u8]) -> Result<usize, DiskError> {
-        self.inner.read_at(path, offset, buf)
+        match self.broken {
+            true => Err(DiskError::Io("broken".to_string())),
+            false => self.inner.read_at(path, offset, buf),
+        }
     }
     fn write_at(&mut self, path: &str, offset: u64, data: &[u8]) -> Result<(), DiskError> {
-        match self.full {
-            true => Err(DiskError::NoSpace),
-            false => self.inner.write_at(path, offset, data),
+        match (self.full, self.broken) {
+            (_, true) => Err(DiskError::Io("broken".to_string())),
+            (true, false) => Err(DiskError::NoSpace),
+            (false, false) => self.inner.write_at(path, offset, data),
         }
     }
     fn truncate(&mut self, path: &str, len: u64) -> Result<(), DiskError> {
@@ -589,11 +595,16 @@ mod idempotence;
 /// A consumer's fetch from `offset` that waits up to 500 ms for one byte (librdkafka's
 /// defaults).
 fn waiting_fetch(offset: i64) -> Request {
+    fetch_waiting_for(offset, 1)
+}
+
+/// A consumer's fetch from `offset` that waits up to 500 ms for `min_bytes`.
+fn fetch_waiting_for(offset: i64, min_bytes: i32) -> Request {
     Request::Fetch(FetchRequest {
         replica_id: CONSUMER_REPLICA_ID,
         replica_epoch: -1,
         max_wait_ms: 500,
-        min_bytes: 1,
+        min_bytes,
         max_bytes: 1 << 20,
         isolation_level: IsolationLevel::ReadUncommitted,
         partitions: vec![FetchPartition {
@@ -614,7 +625,17 @@ impl Cluster {
             other => panic!("{other:?}"),
         }
     }
+
+    /// The answer's one partition, if the fetch was answered.
+    fn fetched(&self, client: u64) -> Option<&crate::api::FetchPartitionResponse> {
+        match self.answer(client)? {
+            Response::Fetch(response) => Some(&response.partitions[0]),
+            other => panic!("{other:?}"),
+        }
+    }
 }
+
+mod wakes;
 
 /// A fetch held for `min_bytes` is answered by the input that makes its records readable, on
 /// each path that moves the high watermark: the leader's append, a follower catching up, and
