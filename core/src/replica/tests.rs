@@ -293,7 +293,7 @@ impl Cluster {
         let request = Request::Produce(ProduceRequest {
             acks,
             timeout_ms: 30_000,
-            partitions: vec![(tp(), batch(values))],
+            partitions: vec![(tp(), batch(values).into())],
         });
         self.request(to, request)
     }
