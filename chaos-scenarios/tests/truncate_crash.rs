@@ -23,7 +23,7 @@ fn a_crash_anywhere_in_a_truncation_leaves_a_readable_prefix() {
         let mut disk = SimDisk::new(SimRng::new(crash_after));
         let (mut log, _) = Log::open(&mut disk, "t-0", config.clone(), NOW).unwrap();
         for _ in 0..12 {
-            log.append(&mut disk, &mut batch(), NOW).unwrap();
+            log.append(&mut disk, &batch(), NOW).unwrap();
         }
         log.flush(&mut disk, NOW).unwrap();
         assert!(log.segment_count() >= 4);

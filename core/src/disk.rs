@@ -26,7 +26,8 @@
 //!    machine crash may undo any of those operations made since the last `sync_dir` (a created
 //!    file vanishes, a removed file reappears with its synced contents, a rename is undone).
 //! 5. **Errors are inputs.** Any call may fail with [`DiskError`]; a failed `write_at` may have
-//!    written a prefix of its bytes. [`DiskError::Crashed`] means the machine or process died
+//!    written a prefix of its bytes (and a failed `write_vectored_at` a prefix of their
+//!    concatenation). [`DiskError::Crashed`] means the machine or process died
 //!    during the call: the caller must stop using the disk and recover from a fresh open.
 //! 6. **A sync begun earlier covers what was written before it.** A driver may run a sync off
 //!    the caller's thread (a node's `Sync` output): it covers exactly the writes and
@@ -88,6 +89,28 @@ pub trait Disk {
     /// Writes all of `data` at `offset`, extending the file as needed (a gap reads as zeros).
     fn write_at(&mut self, path: &str, offset: u64, data: &[u8]) -> Result<(), DiskError>;
 
+    /// Writes `parts` one after another from `offset`, exactly as one [`Disk::write_at`] of
+    /// their concatenation: the same bytes, and the same outcomes under faults (a failed or
+    /// torn write keeps a prefix of the concatenation). It lets a caller write a few stamped
+    /// header bytes from the stack and the rest from a shared buffer it may not edit.
+    ///
+    /// The default writes the parts in turn, which the contract allows: a failure part way
+    /// leaves a prefix written. A driver with a native gathered write (`pwritev`) or its own
+    /// fault model for one write overrides it.
+    fn write_vectored_at(
+        &mut self,
+        path: &str,
+        offset: u64,
+        parts: &[&[u8]],
+    ) -> Result<(), DiskError> {
+        let mut at = offset;
+        for part in parts {
+            self.write_at(path, at, part)?;
+            at += part.len() as u64;
+        }
+        Ok(())
+    }
+
     /// Sets the file's length to `len`, cutting or zero-extending it.
     fn truncate(&mut self, path: &str, len: u64) -> Result<(), DiskError>;
 
@@ -129,6 +152,14 @@ impl<D: Disk + ?Sized> Disk for &mut D {
     }
     fn write_at(&mut self, path: &str, offset: u64, data: &[u8]) -> Result<(), DiskError> {
         (**self).write_at(path, offset, data)
+    }
+    fn write_vectored_at(
+        &mut self,
+        path: &str,
+        offset: u64,
+        parts: &[&[u8]],
+    ) -> Result<(), DiskError> {
+        (**self).write_vectored_at(path, offset, parts)
     }
     fn truncate(&mut self, path: &str, len: u64) -> Result<(), DiskError> {
         (**self).truncate(path, len)

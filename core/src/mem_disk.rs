@@ -151,6 +151,17 @@ impl Disk for MemDisk {
         file[offset as usize..end].copy_from_slice(data);
         Ok(())
     }
+    /// One call of [`MemDisk::write_at`] with the parts joined, so that the injected faults
+    /// (a dying write keeps half, a full disk writes nothing) and the call counts treat it as
+    /// the one write it stands for.
+    fn write_vectored_at(
+        &mut self,
+        path: &str,
+        offset: u64,
+        parts: &[&[u8]],
+    ) -> Result<(), DiskError> {
+        self.write_at(path, offset, &parts.concat())
+    }
     fn truncate(&mut self, path: &str, len: u64) -> Result<(), DiskError> {
         self.file(path)?.current.resize(len as usize, 0);
         Ok(())
@@ -179,5 +190,34 @@ impl Disk for MemDisk {
     }
     fn sync_dir(&mut self, _dir: &str) -> Result<(), DiskError> {
         self.call()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The faults treat a gathered write as the one write of its parts joined: a dying one keeps
+    /// half of all of them, a full disk refuses all of them.
+    #[test]
+    fn a_vectored_write_faults_as_one_write() {
+        let parts: [&[u8]; 3] = [b"ab", b"", b"cdefgh"];
+        let mut disk = MemDisk::default();
+        disk.create("a").unwrap();
+        disk.write_vectored_at("a", 1, &parts).unwrap();
+        assert_eq!(disk.contents("a"), Some(&b"\0abcdefgh"[..]));
+        disk.full = true;
+        let full = disk.write_vectored_at("a", 9, &parts);
+        assert_eq!(full, Err(DiskError::NoSpace));
+        assert_eq!(disk.contents("a"), Some(&b"\0abcdefgh"[..]));
+        disk.full = false;
+        disk.crash_after_calls = Some(0);
+        let crashed = disk.write_vectored_at("a", 0, &parts);
+        assert_eq!(crashed, Err(DiskError::Crashed));
+        assert_eq!(
+            disk.contents("a"),
+            Some(&b"abcddefgh"[..]),
+            "\"abcd\": half of 8"
+        );
     }
 }

@@ -88,6 +88,17 @@ impl Disk for SharedDisk {
     fn write_at(&mut self, path: &str, offset: u64, data: &[u8]) -> Result<(), DiskError> {
         self.0.lock().unwrap().write_at(path, offset, data)
     }
+    fn write_vectored_at(
+        &mut self,
+        path: &str,
+        offset: u64,
+        parts: &[&[u8]],
+    ) -> Result<(), DiskError> {
+        self.0
+            .lock()
+            .unwrap()
+            .write_vectored_at(path, offset, parts)
+    }
     fn truncate(&mut self, path: &str, len: u64) -> Result<(), DiskError> {
         self.0.lock().unwrap().truncate(path, len)
     }

@@ -34,11 +34,11 @@ impl Run {
 
     pub(super) fn append(&mut self) -> Result<(), Failure> {
         let now_ms = self.kernel.wall_ms();
-        let mut bytes = self.workload.batch(&mut self.rng, now_ms);
+        let bytes = self.workload.batch(&mut self.rng, now_ms);
         let intended = Stored::stamped(bytes.clone(), self.model.log_end);
         let log = self.log.as_mut().expect("open");
         let segments = log.segment_count();
-        match log.append(&mut self.disk, &mut bytes, now_ms) {
+        match log.append(&mut self.disk, &bytes, now_ms) {
             Ok(info) => {
                 self.kernel.record(format_args!(
                     "append offsets {}..={} ({} bytes)",
@@ -49,7 +49,10 @@ impl Run {
                 if log.segment_count() > segments {
                     self.marks.hit("segment-rolled");
                 }
-                self.model.appended(Stored::from_bytes(bytes));
+                // The log stores the batch under the offset it reports; the checks after
+                // each recovery compare that with what the files hold.
+                self.model
+                    .appended(Stored::stamped(bytes, info.base_offset));
                 self.after_success();
                 Ok(())
             }

@@ -1,5 +1,7 @@
 //! Produce (key 0).
 
+use bytes::Bytes;
+
 use super::{ErrorCode, TopicPartition};
 
 /// A Produce request: one RecordBatch v2 per partition, as Kafka requires from v3 on.
@@ -9,8 +11,9 @@ pub struct ProduceRequest {
     pub acks: i16,
     /// How long the leader may wait for the ISR before answering REQUEST_TIMED_OUT.
     pub timeout_ms: i32,
-    /// Per partition, the batch's bytes.
-    pub partitions: Vec<(TopicPartition, Vec<u8>)>,
+    /// Per partition, the batch's bytes: on a broker, a shared slice of the request frame they
+    /// arrived in, which the log writes from without copying or editing it.
+    pub partitions: Vec<(TopicPartition, Bytes)>,
 }
 
 /// The answer for one partition.

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use bytes::Bytes;
+
 use crate::api::{ErrorCode, TopicPartition};
 use crate::record::{Compression, RecordBatchBuilder, BATCH_HEADER_BYTES};
 use crate::time::{Duration, Instant};
@@ -47,8 +49,8 @@ pub(crate) struct ProducerBatch {
 #[derive(Clone, Debug)]
 enum Body {
     Open(RecordBatchBuilder),
-    /// Built at the first send and resent byte for byte on retries.
-    Built(Vec<u8>),
+    /// Built at the first send and resent byte for byte on retries, each send sharing it.
+    Built(Bytes),
 }
 
 impl ProducerBatch {
@@ -163,7 +165,7 @@ impl Accumulator {
         partition: &TopicPartition,
         id: u64,
         producer: Option<(i64, i16, i32)>,
-    ) -> Vec<u8> {
+    ) -> Bytes {
         let batch = self.front_mut(partition);
         assert!(
             batch.in_flight.is_none(),
@@ -179,7 +181,7 @@ impl Accumulator {
                 builder = builder.producer(producer_id, epoch, sequence);
                 batch.producer = producer;
             }
-            batch.body = Body::Built(builder.build());
+            batch.body = Body::Built(Bytes::from(builder.build()));
         }
         let Body::Built(bytes) = &batch.body else {
             unreachable!("built just above");

@@ -4,42 +4,110 @@ use super::index::TIME_ENTRY_BYTES;
 use super::segment::Segment;
 use super::{AppendInfo, Log, LogError};
 use crate::disk::{Disk, DiskError};
-use crate::record::{stamp_base_offset, validate_batch, BatchError, BatchHeader};
+use crate::record::{
+    stamped_prefix, BatchError, BatchHeader, ValidatedHeader, STAMPED_PREFIX_BYTES,
+};
 
 impl Log {
-    /// Appends one whole batch as the leader does: checks it, assigns it the next offsets by
-    /// stamping its base offset in place (the CRC does not cover it), and writes it unchanged.
+    /// Appends one whole batch, checking all of it (sizes, header, CRC), at the next offsets:
+    /// its base offset is stored as the log end, its leader epoch as the caller set it. The
+    /// batch's own bytes are not edited. For followers, tools and tests; a leader, which checked
+    /// the batch when it validated its records, calls [`Log::append_validated_unsynced`].
     ///
-    /// The leader epoch field is left as the caller set it. Only the header and CRC are checked
-    /// here; validating the records themselves is the broker's job before it calls this. A
-    /// batch that fails its checks, or a write that fails cleanly (a full disk), changes
-    /// nothing. The append is durable after the next flush; [`Log::flush_wanted`] says when
-    /// `flush.messages` or `flush.ms` ask for one.
+    /// Validating the records themselves is the broker's job before it calls this. A batch that
+    /// fails its checks, or a write that fails cleanly (a full disk), changes nothing. The
+    /// append is durable after the next flush; [`Log::flush_wanted`] says when `flush.messages`
+    /// or `flush.ms` ask for one.
     pub fn append_unsynced<D: Disk + ?Sized>(
         &mut self,
         disk: &mut D,
-        batch: &mut [u8],
+        batch: &[u8],
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
+        self.check_appendable(batch)?;
+        let checked = ValidatedHeader::check(batch).map_err(LogError::InvalidBatch)?;
+        let epoch = checked.header().partition_leader_epoch;
+        self.write_batch(disk, batch, checked.header(), epoch, now_ms)
+    }
+
+    /// Appends, as the leader of epoch `epoch`, one whole batch whose header and CRC were
+    /// checked: the batch is stored at the next offsets, stamped with them and the epoch (the
+    /// CRC covers neither). Only what is the log's is checked: the size against
+    /// `max.message.bytes` and the segment size, that `batch` is exactly the batch, and that
+    /// its record count fits its offsets. Otherwise as [`Log::append_unsynced`].
+    pub fn append_validated_unsynced<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        batch: &[u8],
+        checked: ValidatedHeader,
+        epoch: i32,
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        self.check_appendable(batch)?;
+        self.write_batch(disk, batch, checked.header(), epoch, now_ms)
+    }
+
+    /// [`Log::append_unsynced`], then [`Log::flush`] at once when `flush.messages` or
+    /// `flush.ms` say so: for callers that own their thread. A node hands the sync to its
+    /// driver instead ([`Log::flush_begin`]).
+    pub fn append<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        batch: &[u8],
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        let info = self.append_unsynced(disk, batch, now_ms)?;
+        if self.flush_wanted(now_ms) || self.structural_flush_wanted() {
+            self.flush(disk, now_ms)?;
+        }
+        Ok(info)
+    }
+
+    /// What refuses an append before its batch is looked at: a failed log, a cut waiting for
+    /// its checkpoint, a batch larger than `max.message.bytes` or a segment.
+    fn check_appendable(&self, batch: &[u8]) -> Result<(), LogError> {
         self.check_usable()?;
         if self.cut_pending().is_some() {
             return Err(LogError::CutPending);
         }
-        let header = self.validate_append(batch)?;
-        if self.should_roll(&header, batch.len() as u64, now_ms) {
+        let max = u64::from(self.config.max_message_bytes).min(self.config.segment_bytes);
+        if batch.len() as u64 > max {
+            return Err(LogError::BatchTooLarge {
+                size: batch.len(),
+                max,
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes `batch`, whose header is `header`, at the log end, stamped with its offset and
+    /// `epoch`: the stamped bytes from the stack and the rest straight from `batch`, in one
+    /// gathered write.
+    fn write_batch<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        batch: &[u8],
+        header: &BatchHeader,
+        epoch: i32,
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        debug_assert_eq!(BatchHeader::parse(batch).as_ref(), Ok(header));
+        check_whole(header, batch.len())?;
+        let size = batch.len() as u64;
+        if self.should_roll(header, size, now_ms) {
             self.roll(disk, now_ms)?;
         }
         let base_offset = self.log_end_offset;
-        stamp_base_offset(batch, base_offset);
+        let prefix = stamped_prefix(batch, base_offset, epoch);
+        let parts = [&prefix[..], &batch[STAMPED_PREFIX_BYTES..]];
         let position = self.active().size;
         let path = &self.active().log_path;
-        if let Err(error) = disk.write_at(path, position, batch) {
+        if let Err(error) = disk.write_vectored_at(path, position, &parts) {
             return Err(self.undo_partial_write(disk, error));
         }
         let interval = self.config.index_interval_bytes;
-        let size = batch.len() as u64;
         self.active_mut()
-            .index_batch(&header, base_offset, position, size, interval);
+            .index_batch(header, base_offset, position, size, interval);
         let info = AppendInfo {
             base_offset,
             last_offset: base_offset + i64::from(header.last_offset_delta),
@@ -51,44 +119,6 @@ impl Log {
         self.first_unflushed_ms.get_or_insert(now_ms);
         self.check_invariants();
         Ok(info)
-    }
-
-    /// [`Log::append_unsynced`], then [`Log::flush`] at once when `flush.messages` or
-    /// `flush.ms` say so: for callers that own their thread. A node hands the sync to its
-    /// driver instead ([`Log::flush_begin`]).
-    pub fn append<D: Disk + ?Sized>(
-        &mut self,
-        disk: &mut D,
-        batch: &mut [u8],
-        now_ms: i64,
-    ) -> Result<AppendInfo, LogError> {
-        let info = self.append_unsynced(disk, batch, now_ms)?;
-        if self.flush_wanted(now_ms) || self.structural_flush_wanted() {
-            self.flush(disk, now_ms)?;
-        }
-        Ok(info)
-    }
-
-    fn validate_append(&self, batch: &[u8]) -> Result<BatchHeader, LogError> {
-        let max = u64::from(self.config.max_message_bytes).min(self.config.segment_bytes);
-        if batch.len() as u64 > max {
-            return Err(LogError::BatchTooLarge {
-                size: batch.len(),
-                max,
-            });
-        }
-        let header = validate_batch(batch).map_err(LogError::InvalidBatch)?;
-        if header.total_bytes() != batch.len() {
-            return Err(LogError::InvalidBatch(BatchError::InvalidHeader(
-                "bytes beyond the batch's length",
-            )));
-        }
-        if header.record_count == 0 || header.record_count - 1 > header.last_offset_delta {
-            return Err(LogError::InvalidBatch(BatchError::InvalidHeader(
-                "record count does not fit the last offset delta",
-            )));
-        }
-        Ok(header)
     }
 
     /// Kafka's `maybeRoll`: a full segment, an old one, a full index, or offsets that would not
@@ -164,6 +194,22 @@ impl Log {
         self.checkpoint_wanted = true;
         Ok(())
     }
+}
+
+/// The log's checks of a batch whose header and CRC are right: `len` bytes are exactly the
+/// batch, and it counts at least one record and no more than its offsets hold.
+fn check_whole(header: &BatchHeader, len: usize) -> Result<(), LogError> {
+    if header.total_bytes() != len {
+        return Err(LogError::InvalidBatch(BatchError::InvalidHeader(
+            "bytes beyond the batch's length",
+        )));
+    }
+    if header.record_count == 0 || header.record_count - 1 > header.last_offset_delta {
+        return Err(LogError::InvalidBatch(BatchError::InvalidHeader(
+            "record count does not fit the last offset delta",
+        )));
+    }
+    Ok(())
 }
 
 /// Creates a segment's three empty files. Their names are durable once the directory is

@@ -4,7 +4,10 @@
 use super::*;
 use crate::disk::{Disk, DiskError};
 use crate::mem_disk::MemDisk;
-use crate::record::{Compression, RecordBatch, RecordBatchBuilder};
+use crate::record::{
+    stamp_base_offset, stamp_partition_leader_epoch, BatchError, Compression, RecordBatch,
+    RecordBatchBuilder,
+};
 
 const NOW: i64 = 1_700_000_000_000;
 
@@ -29,12 +32,13 @@ fn open(disk: &mut MemDisk, config: LogConfig) -> (Log, RecoveryReport) {
     Log::open(disk, "t-0", config, NOW).expect("open")
 }
 
-/// Appends `count` batches of 3 records and returns their stored bytes.
+/// Appends `count` batches of 3 records and returns their bytes as the log stores them.
 fn fill(log: &mut Log, disk: &mut MemDisk, count: usize) -> Vec<Vec<u8>> {
     (0..count)
         .map(|i| {
             let mut bytes = batch(3, 100, NOW + i as i64 * 10);
-            log.append(disk, &mut bytes, NOW).expect("append");
+            let info = log.append(disk, &bytes, NOW).expect("append");
+            stamp_base_offset(&mut bytes, info.base_offset);
             bytes
         })
         .collect()
@@ -110,18 +114,18 @@ fn bad_batches_are_refused_and_change_nothing() {
     let last = corrupt.len() - 1;
     corrupt[last] ^= 0x40;
     assert!(matches!(
-        log.append(&mut disk, &mut corrupt, NOW),
+        log.append(&mut disk, &corrupt, NOW),
         Err(LogError::InvalidBatch(_))
     ));
-    let mut large = batch(30, 100, NOW);
+    let large = batch(30, 100, NOW);
     assert!(matches!(
-        log.append(&mut disk, &mut large, NOW),
+        log.append(&mut disk, &large, NOW),
         Err(LogError::BatchTooLarge { .. })
     ));
     let mut trailing = batch(1, 10, NOW);
     trailing.push(0);
     assert!(matches!(
-        log.append(&mut disk, &mut trailing, NOW),
+        log.append(&mut disk, &trailing, NOW),
         Err(LogError::InvalidBatch(_))
     ));
     assert_eq!(log.log_end_offset(), 3);
@@ -175,11 +179,8 @@ fn a_torn_tail_is_cut_and_reported() {
     assert_eq!(cut.reason, TailCutReason::Torn);
     assert_eq!(log.log_end_offset(), 9);
     assert_eq!(read_all(&mut log, &mut disk), written[..3].to_vec());
-    let mut again = batch(1, 5, NOW);
-    assert_eq!(
-        log.append(&mut disk, &mut again, NOW).unwrap().base_offset,
-        9
-    );
+    let again = batch(1, 5, NOW);
+    assert_eq!(log.append(&mut disk, &again, NOW).unwrap().base_offset, 9);
 }
 
 #[test]
@@ -227,11 +228,8 @@ fn truncate_to_cuts_whole_batches_durably() {
     let (mut log, report) = open(&mut disk, small_config());
     assert_eq!(report.bytes_scanned, 0);
     assert_eq!(log.log_end_offset(), 48);
-    let mut next = batch(1, 1, NOW);
-    assert_eq!(
-        log.append(&mut disk, &mut next, NOW).unwrap().base_offset,
-        48
-    );
+    let next = batch(1, 1, NOW);
+    assert_eq!(log.append(&mut disk, &next, NOW).unwrap().base_offset, 48);
 }
 
 #[test]
@@ -290,13 +288,13 @@ fn segments_roll_by_time() {
         ..LogConfig::default()
     };
     let (mut log, _) = open(&mut disk, config);
-    let mut first = batch(1, 10, NOW);
-    log.append(&mut disk, &mut first, NOW).unwrap();
-    let mut second = batch(1, 10, NOW + 500);
-    log.append(&mut disk, &mut second, NOW + 500).unwrap();
+    let first = batch(1, 10, NOW);
+    log.append(&mut disk, &first, NOW).unwrap();
+    let second = batch(1, 10, NOW + 500);
+    log.append(&mut disk, &second, NOW + 500).unwrap();
     assert_eq!(log.segment_count(), 1);
-    let mut third = batch(1, 10, NOW + 1500);
-    log.append(&mut disk, &mut third, NOW + 1500).unwrap();
+    let third = batch(1, 10, NOW + 1500);
+    log.append(&mut disk, &third, NOW + 1500).unwrap();
     assert_eq!(log.segment_base_offsets(), vec![0, 2]);
 }
 
@@ -355,8 +353,8 @@ fn a_thousand_segments_reopen_reading_only_the_tail() {
     };
     let (mut log, _) = open(&mut disk, config.clone());
     while log.segment_count() < 1000 {
-        let mut bytes = batch(2, 200, NOW);
-        log.append(&mut disk, &mut bytes, NOW).unwrap();
+        let bytes = batch(2, 200, NOW);
+        log.append(&mut disk, &bytes, NOW).unwrap();
     }
     let total = log.size_bytes();
     log.close(&mut disk, NOW).unwrap();
@@ -376,8 +374,8 @@ fn a_thousand_segments_reopen_reading_only_the_tail() {
     );
     // A crash without close rescans the active segment only.
     let mut log = log;
-    let mut bytes = batch(2, 200, NOW);
-    log.append(&mut disk, &mut bytes, NOW).unwrap();
+    let bytes = batch(2, 200, NOW);
+    log.append(&mut disk, &bytes, NOW).unwrap();
     drop(log);
     disk.bytes_read = 0;
     let (_, report) = open(&mut disk, config);
@@ -572,8 +570,8 @@ fn a_full_disk_at_a_checkpoint_fails_the_step_not_the_log() {
 /// Appends batches without syncing until the log has rolled at least once.
 fn fill_unsynced_past_a_roll(log: &mut Log, disk: &mut MemDisk) {
     while log.segment_count() < 2 {
-        let mut bytes = batch(3, 100, NOW);
-        log.append_unsynced(disk, &mut bytes, NOW).expect("append");
+        let bytes = batch(3, 100, NOW);
+        log.append_unsynced(disk, &bytes, NOW).expect("append");
     }
 }
 
@@ -626,9 +624,9 @@ fn a_cut_waits_for_its_lowered_checkpoint_before_touching_the_files() {
     assert!(log.log_end_offset() <= 5);
     assert_eq!(disk.list("t-0").unwrap(), files, "no segment removed yet");
     assert_eq!(disk.len(&format!("t-0/{:020}.log", 0)).unwrap(), first_len);
-    let mut more = batch(1, 10, NOW);
+    let more = batch(1, 10, NOW);
     assert_eq!(
-        log.append_unsynced(&mut disk, &mut more, NOW),
+        log.append_unsynced(&mut disk, &more, NOW),
         Err(LogError::CutPending)
     );
     assert!(log.flush_begin(Some(&mut disk), NOW).unwrap().is_none());
@@ -642,9 +640,76 @@ fn a_cut_waits_for_its_lowered_checkpoint_before_touching_the_files() {
         "later segments removed"
     );
     assert!(disk.len(&format!("t-0/{:020}.log", 0)).unwrap() < first_len);
-    log.append_unsynced(&mut disk, &mut more, NOW).unwrap();
+    log.append_unsynced(&mut disk, &more, NOW).unwrap();
     log.flush(&mut disk, NOW).unwrap();
     drop(log);
     let (log, _) = open(&mut disk, small_config());
     assert_eq!(log.log_end_offset(), log.log_start_offset() + 1 + 3);
+}
+
+/// A gathered append stores what stamping the batch in place stored: the leader's epoch and
+/// offsets where it passes them, the batch's own epoch otherwise, and the rest as sent.
+#[test]
+fn appends_store_the_batch_as_stamping_it_in_place_did() {
+    let mut disk = MemDisk::default();
+    let (mut log, _) = open(&mut disk, small_config());
+    let mut expected = Vec::new();
+    for i in 0..12 {
+        let sent = batch(1 + i % 3, 200, NOW + i as i64);
+        let mut stamped = sent.clone();
+        let info = if i % 2 == 0 {
+            let checked = RecordBatch::parse(&sent).unwrap().validated_header();
+            log.append_validated_unsynced(&mut disk, &sent, checked, 7, NOW)
+                .unwrap()
+        } else {
+            stamp_partition_leader_epoch(&mut stamped, 3);
+            log.append_unsynced(&mut disk, &stamped, NOW).unwrap()
+        };
+        stamp_base_offset(&mut stamped, info.base_offset);
+        if i % 2 == 0 {
+            stamp_partition_leader_epoch(&mut stamped, 7);
+        }
+        expected.push(stamped);
+    }
+    assert!(log.segment_count() > 1, "across a roll");
+    let mut stored = Vec::new();
+    for base in log.segment_base_offsets() {
+        stored.extend_from_slice(disk.contents(&format!("t-0/{base:020}.log")).unwrap());
+    }
+    assert_eq!(stored, expected.concat());
+    assert_eq!(read_all(&mut log, &mut disk), expected);
+}
+
+/// The checks that are the log's hold for a batch whose CRC its caller checked, and the full
+/// append still checks the CRC itself.
+#[test]
+fn a_validated_batch_still_gets_the_logs_checks_and_a_corrupt_one_the_crc_check() {
+    let mut disk = MemDisk::default();
+    let config = LogConfig {
+        max_message_bytes: 2000,
+        ..LogConfig::default()
+    };
+    let (mut log, _) = open(&mut disk, config);
+    let mut corrupt = batch(2, 10, NOW);
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 0x40;
+    assert!(matches!(
+        log.append_unsynced(&mut disk, &corrupt, NOW),
+        Err(LogError::InvalidBatch(BatchError::CrcMismatch { .. }))
+    ));
+    let large = batch(30, 100, NOW);
+    let checked = RecordBatch::parse(&large).unwrap().validated_header();
+    assert!(matches!(
+        log.append_validated_unsynced(&mut disk, &large, checked, 1, NOW),
+        Err(LogError::BatchTooLarge { .. })
+    ));
+    let mut trailing = batch(1, 10, NOW);
+    let checked = RecordBatch::parse(&trailing).unwrap().validated_header();
+    trailing.push(0);
+    assert!(matches!(
+        log.append_validated_unsynced(&mut disk, &trailing, checked, 1, NOW),
+        Err(LogError::InvalidBatch(BatchError::InvalidHeader(_)))
+    ));
+    assert_eq!(log.log_end_offset(), 0);
+    assert_eq!(log.size_bytes(), 0);
 }

@@ -3,7 +3,7 @@
 use super::attributes::{Attributes, Compression, TimestampType};
 use super::compression::{decompress, DECOMPRESSED_BYTES_MAX};
 use super::cursor::{corrupt, Cursor};
-use super::header::{validate_batch, BatchError, BatchHeader, BATCH_HEADER_BYTES};
+use super::header::{BatchError, BatchHeader, ValidatedHeader, BATCH_HEADER_BYTES};
 use super::record::{decode_record, Record, RecordHeader, RecordHeaderRef, RecordRef};
 
 /// The smallest encoded record: a one-byte length and six one-byte fields.
@@ -14,7 +14,7 @@ const RECORD_BYTES_MIN: usize = 7;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordBatch<'a> {
     bytes: &'a [u8],
-    header: BatchHeader,
+    header: ValidatedHeader,
     compression: Compression,
 }
 
@@ -22,9 +22,9 @@ impl<'a> RecordBatch<'a> {
     /// Checks the batch at the start of `bytes` (header, length, CRC and codec id) and returns
     /// a view of exactly its bytes; anything after the batch is left alone.
     pub fn parse(bytes: &'a [u8]) -> Result<RecordBatch<'a>, BatchError> {
-        let header = validate_batch(bytes)?;
-        let compression = Attributes::from_bits(header.attributes).compression()?;
-        let bytes = &bytes[..header.total_bytes()];
+        let header = ValidatedHeader::check(bytes)?;
+        let compression = Attributes::from_bits(header.header().attributes).compression()?;
+        let bytes = &bytes[..header.header().total_bytes()];
         assert!(bytes.len() >= BATCH_HEADER_BYTES);
         Ok(RecordBatch {
             bytes,
@@ -40,12 +40,17 @@ impl<'a> RecordBatch<'a> {
 
     /// The decoded header.
     pub fn header(&self) -> &BatchHeader {
-        &self.header
+        self.header.header()
+    }
+
+    /// The decoded header, as proof that the batch's CRC was checked.
+    pub fn validated_header(&self) -> ValidatedHeader {
+        self.header
     }
 
     /// The attributes field.
     pub fn attributes(&self) -> Attributes {
-        Attributes::from_bits(self.header.attributes)
+        Attributes::from_bits(self.header().attributes)
     }
 
     /// The codec of the records section.
@@ -99,7 +104,7 @@ impl<'a> RecordBatch<'a> {
     }
 
     fn record_count(&self) -> usize {
-        usize::try_from(self.header.record_count).expect("parse rejects negative counts")
+        usize::try_from(self.header().record_count).expect("parse rejects negative counts")
     }
 
     /// Room for the records without trusting the header's count beyond what the section's
@@ -153,19 +158,19 @@ impl<'a> RecordBatch<'a> {
     /// The record's absolute offset and the timestamp a reader reports for it.
     fn position(&self, record: &RecordRef<'_>) -> Result<(i64, i64), BatchError> {
         let delta = record.offset_delta;
-        if !(0..=self.header.last_offset_delta).contains(&delta) {
+        if !(0..=self.header().last_offset_delta).contains(&delta) {
             return Err(corrupt(format!(
                 "offset delta {delta} outside 0..={}",
-                self.header.last_offset_delta
+                self.header().last_offset_delta
             )));
         }
         // Cannot overflow: parse checked base_offset + last_offset_delta + 1.
-        let offset = self.header.base_offset + i64::from(delta);
+        let offset = self.header().base_offset + i64::from(delta);
         let timestamp = match self.attributes().timestamp_type() {
-            TimestampType::LogAppendTime => self.header.max_timestamp,
+            TimestampType::LogAppendTime => self.header().max_timestamp,
             // Java's long arithmetic wraps, and writers compute the delta the same way.
             TimestampType::CreateTime => self
-                .header
+                .header()
                 .base_timestamp
                 .wrapping_add(record.timestamp_delta),
         };

@@ -50,8 +50,15 @@ pub(crate) const PRODUCER_EPOCH_AT: usize = 51;
 pub(crate) const BASE_SEQUENCE_AT: usize = 53;
 pub(crate) const RECORD_COUNT_AT: usize = 57;
 
+/// Bytes at the head of a batch that hold what a leader stamps: the base offset, then the
+/// length field (never changed), then the partition leader epoch.
+pub const STAMPED_PREFIX_BYTES: usize = LEADER_EPOCH_AT + 4;
+
 const _: () = assert!(RECORD_COUNT_AT + 4 == BATCH_HEADER_BYTES);
 const _: () = assert!(CRC_AT + 4 == ATTRIBUTES_AT);
+const _: () = assert!(BASE_OFFSET_AT == 0 && LENGTH_AT == 8 && LEADER_EPOCH_AT == 12);
+// The stamped fields lie before the CRC's coverage, so stamping never invalidates it.
+const _: () = assert!(STAMPED_PREFIX_BYTES <= ATTRIBUTES_AT);
 
 /// Why bytes are not a valid batch (header-level checks).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,6 +221,25 @@ impl BatchHeader {
     }
 }
 
+/// A header whose batch passed [`validate_batch`]: whole, and with the CRC it claims. Code
+/// that takes one, such as the log's append for a leader, need not compute the CRC again, and
+/// cannot be handed a batch nobody checked: one comes only from [`ValidatedHeader::check`] or
+/// from a parsed [`super::RecordBatch`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValidatedHeader(BatchHeader);
+
+impl ValidatedHeader {
+    /// Checks the batch at the start of `bytes` as [`validate_batch`] does.
+    pub fn check(bytes: &[u8]) -> Result<ValidatedHeader, BatchError> {
+        validate_batch(bytes).map(ValidatedHeader)
+    }
+
+    /// The decoded header.
+    pub fn header(&self) -> &BatchHeader {
+        &self.0
+    }
+}
+
 /// Computes the CRC-32C that Kafka stores: over attributes..end of one whole batch.
 pub fn compute_crc(batch: &[u8]) -> u32 {
     assert!(batch.len() >= BATCH_HEADER_BYTES, "crc of a partial header");
@@ -265,6 +291,22 @@ pub fn stamp_partition_leader_epoch(batch: &mut [u8], epoch: i32) {
         "stamping a partial header"
     );
     batch[LEADER_EPOCH_AT..LEADER_EPOCH_AT + 4].copy_from_slice(&epoch.to_be_bytes());
+}
+
+/// The first [`STAMPED_PREFIX_BYTES`] of `batch` as [`stamp_base_offset`] and
+/// [`stamp_partition_leader_epoch`] would leave them. Writing these and then
+/// `batch[STAMPED_PREFIX_BYTES..]` stores the stamped batch, byte for byte, without editing
+/// `batch`: a produced batch is a shared slice of its request frame, which no one may edit.
+pub fn stamped_prefix(batch: &[u8], base_offset: i64, epoch: i32) -> [u8; STAMPED_PREFIX_BYTES] {
+    assert!(
+        batch.len() >= BATCH_HEADER_BYTES,
+        "stamping a partial header"
+    );
+    let mut prefix = [0; STAMPED_PREFIX_BYTES];
+    prefix[BASE_OFFSET_AT..LENGTH_AT].copy_from_slice(&base_offset.to_be_bytes());
+    prefix[LENGTH_AT..LEADER_EPOCH_AT].copy_from_slice(&batch[LENGTH_AT..LEADER_EPOCH_AT]);
+    prefix[LEADER_EPOCH_AT..].copy_from_slice(&epoch.to_be_bytes());
+    prefix
 }
 
 /// Marks a whole batch as LogAppendTime with `append_time` as its max timestamp, the time
@@ -406,6 +448,23 @@ mod tests {
         let header = validate_batch(&batch).unwrap();
         assert_eq!(header.max_timestamp, 123);
         assert_eq!(header.attributes & (1 << 3), 1 << 3);
+    }
+
+    #[test]
+    fn a_stamped_prefix_and_the_rest_are_the_batch_stamped_in_place() {
+        let batch = one_record_batch();
+        let mut stamped = batch.clone();
+        stamp_base_offset(&mut stamped, 0x0102_0304_0506_0708);
+        stamp_partition_leader_epoch(&mut stamped, 0x0a0b_0c0d);
+        let prefix = stamped_prefix(&batch, 0x0102_0304_0506_0708, 0x0a0b_0c0d);
+        assert_eq!(
+            [&prefix[..], &batch[STAMPED_PREFIX_BYTES..]].concat(),
+            stamped
+        );
+        assert_eq!(
+            ValidatedHeader::check(&stamped).map(|checked| *checked.header()),
+            BatchHeader::parse(&stamped)
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Kafka RecordBatch v2 (magic 2): the wire format, which is also the on-disk format.
 //!
-//! - [`BatchHeader`], [`validate_batch`] and the `stamp_*` functions: the fixed 61-byte header,
-//!   its checks, and the in-place edits a leader makes.
+//! - [`BatchHeader`], [`validate_batch`], [`ValidatedHeader`] and the `stamp*` functions: the
+//!   fixed 61-byte header, its checks, and the edits a leader makes.
 //! - [`Attributes`], [`Compression`], [`TimestampType`]: the header's attributes field.
 //! - [`RecordBatchBuilder`]: records in, batch bytes out.
 //! - [`RecordBatch`]: batch bytes in, a validated view and decoded [`Record`]s out.
@@ -26,8 +26,9 @@ pub use builder::RecordBatchBuilder;
 pub use compression::{compress, decompress, DECOMPRESSED_BYTES_MAX};
 pub use header::{
     compute_crc, crc32c, stamp_base_offset, stamp_log_append_time, stamp_partition_leader_epoch,
-    validate_batch, BatchError, BatchHeader, BATCH_HEADER_BYTES, LOG_OVERHEAD, MAGIC_V2,
-    NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
+    stamped_prefix, validate_batch, BatchError, BatchHeader, ValidatedHeader, BATCH_HEADER_BYTES,
+    LOG_OVERHEAD, MAGIC_V2, NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID,
+    NO_SEQUENCE, STAMPED_PREFIX_BYTES,
 };
 pub use record::{Record, RecordHeader, RecordHeaderRef};
 pub use varint::{

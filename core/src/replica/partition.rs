@@ -12,7 +12,7 @@ use crate::bugs::{self, Bug};
 use crate::controller::Uuid;
 use crate::disk::Disk;
 use crate::log::{AppendInfo, Log, LogError, ReadRange, ReadSlice};
-use crate::record::{stamp_partition_leader_epoch, BatchHeader, RecordBatch};
+use crate::record::{BatchHeader, RecordBatch};
 
 /// A leader's append of a producer's batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -239,20 +239,27 @@ impl Partition {
         self.start_epoch_at(epoch, end);
     }
 
-    /// Appends a producer's batch as leader: checks its producer's epoch and sequence, stamps
-    /// the leader epoch and the offsets, and writes it (to the page cache: the caller starts
-    /// the flush, see [`Partition::flush_wanted`]). A retry of a batch the log already holds
-    /// is not written again: the answer carries the original's offsets and `duplicate`.
+    /// Appends a producer's batch as leader: checks its records, CRC and its producer's epoch
+    /// and sequence, and writes it stamped with the leader epoch and its offsets (to the page
+    /// cache: the caller starts the flush, see [`Partition::flush_wanted`]). `batch` is not
+    /// edited: it is a slice of the request frame. A retry of a batch the log already holds is
+    /// not written again: the answer carries the original's offsets and `duplicate`.
     pub fn append_as_leader(
         &mut self,
         disk: &mut dyn Disk,
-        batch: &mut [u8],
+        batch: &[u8],
         now_ms: i64,
     ) -> Result<LeaderAppend, ErrorCode> {
         self.usable()?;
-        let header = RecordBatch::parse(batch)
-            .and_then(|parsed| parsed.validate_records().map(|()| *parsed.header()))
+        // The one CRC computation of the append: the log takes the header as proof of it.
+        let checked = RecordBatch::parse(batch)
+            .and_then(|parsed| {
+                parsed
+                    .validate_records()
+                    .map(|()| parsed.validated_header())
+            })
             .map_err(|_| ErrorCode::CorruptMessage)?;
+        let header = *checked.header();
         self.producers.maybe_expire(now_ms);
         if let SequenceCheck::Duplicate(original) = self.producers.check(&header)? {
             let info = AppendInfo {
@@ -266,23 +273,27 @@ impl Partition {
                 duplicate: true,
             });
         }
-        stamp_partition_leader_epoch(batch, self.leader_epoch());
+        let epoch = self.leader_epoch();
         let info = self
             .log
-            .append_unsynced(disk, batch, now_ms)
+            .append_validated_unsynced(disk, batch, checked, epoch, now_ms)
             .map_err(|e| self.log_error(e))?;
-        self.record_producer(batch);
+        self.record_producer(&header, &info);
         Ok(LeaderAppend {
             info,
             duplicate: false,
         })
     }
 
-    /// Notes an appended batch (its offsets now stamped) in the producers' state.
-    fn record_producer(&mut self, batch: &[u8]) {
-        let header = BatchHeader::parse(batch).expect("the log appended it");
-        assert!(header.base_offset < self.log.log_end_offset());
-        self.producers.record(&header);
+    /// Notes an appended batch, whose header is `header` but which the log stored at `info`'s
+    /// offsets, in the producers' state.
+    fn record_producer(&mut self, header: &BatchHeader, info: &AppendInfo) {
+        assert!(info.base_offset < self.log.log_end_offset());
+        let stored = BatchHeader {
+            base_offset: info.base_offset,
+            ..*header
+        };
+        self.producers.record(&stored);
     }
 
     /// Appends the batches a leader sent, keeping their offsets and epochs, to the page cache
@@ -291,7 +302,7 @@ impl Partition {
     pub fn append_as_follower(
         &mut self,
         disk: &mut dyn Disk,
-        mut records: Vec<u8>,
+        records: Vec<u8>,
         leader_log_start: i64,
         now_ms: i64,
     ) -> Result<(), ErrorCode> {
@@ -344,11 +355,11 @@ impl Partition {
             {
                 self.start_epoch_at(epoch, header.base_offset);
             }
-            let batch = &mut records[start..end];
-            self.log
-                .append_unsynced(disk, batch, now_ms)
+            let info = self
+                .log
+                .append_unsynced(disk, &records[start..end], now_ms)
                 .map_err(|e| self.log_error(e))?;
-            self.record_producer(&records[start..end]);
+            self.record_producer(&header, &info);
             start = end;
         }
         Ok(())

@@ -137,8 +137,8 @@ impl ReplicaManager {
         let mut responses = Vec::with_capacity(request.partitions.len());
         let mut waiting = Vec::new();
         let mut written = Vec::new();
-        for (tp, mut batch) in request.partitions {
-            let answer = self.produce_one(disk, image, wall_ms, request.acks, &tp, &mut batch);
+        for (tp, batch) in request.partitions {
+            let answer = self.produce_one(disk, image, wall_ms, request.acks, &tp, &batch);
             match answer {
                 Ok((key, base_offset, next_offset, epoch)) => {
                     if request.acks == -1 {
@@ -186,7 +186,7 @@ impl ReplicaManager {
         wall_ms: i64,
         acks: i16,
         tp: &TopicPartition,
-        batch: &mut [u8],
+        batch: &[u8],
     ) -> Result<(PartitionKey, i64, i64, i32), ErrorCode> {
         if !matches!(acks, -1..=1) {
             return Err(ErrorCode::InvalidRequiredAcks);

@@ -299,7 +299,7 @@ impl Cluster {
         let request = Request::Produce(ProduceRequest {
             acks,
             timeout_ms: 30_000,
-            partitions: vec![(tp(), batch(values))],
+            partitions: vec![(tp(), batch(values).into())],
         });
         self.request(to, request)
     }
@@ -591,6 +591,7 @@ fn a_leader_on_a_full_disk_refuses_writes_until_its_epoch_checkpoint_is_written(
 }
 
 mod idempotence;
+mod leader_append;
 
 /// A consumer's fetch from `offset` that waits up to 500 ms for one byte (librdkafka's
 /// defaults).

@@ -10,7 +10,6 @@
 //! DescribeCluster answers also give the brokers' addresses, which core's
 //! [`api::MetadataResponse`] and [`api::AdminResponse::DescribeCluster`] leave to the driver.
 
-use bytes::Bytes;
 use kafka_protocol::messages::{
     fetch_request, list_offsets_request, metadata_request, offset_for_leader_epoch_request,
     produce_request, ApiKey, BrokerId, FetchRequest, InitProducerIdRequest, ListOffsetsRequest,
@@ -160,7 +159,7 @@ fn produce(request: api::ProduceRequest) -> ProduceRequest {
                 .map(|(tp, records)| {
                     produce_request::PartitionProduceData::default()
                         .with_index(tp.partition)
-                        .with_records(Some(Bytes::from(records)))
+                        .with_records(Some(records))
                 })
                 .collect();
             produce_request::TopicProduceData::default()
@@ -466,6 +465,7 @@ fn metadata_answer(
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
     use proptest::prelude::*;
     use sluice_core::api::{FetchPartition, ListOffsetsPartition, OffsetForLeaderEpochPartition};
 
@@ -510,9 +510,9 @@ mod tests {
             acks: -1,
             timeout_ms: 1500,
             partitions: vec![
-                (partition("a", 0), vec![1, 2, 3]),
-                (partition("b", 2), vec![4]),
-                (partition("a", 1), vec![5]),
+                (partition("a", 0), vec![1, 2, 3].into()),
+                (partition("b", 2), vec![4].into()),
+                (partition("a", 1), vec![5].into()),
             ],
         });
         for version in 3..=11 {

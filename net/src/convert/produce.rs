@@ -24,6 +24,14 @@
 //! numbers) is the broker's to check. A negative partition index goes to the broker, which
 //! answers UNKNOWN_TOPIC_OR_PARTITION as Kafka does.
 //!
+//! Copies of the record bytes between the socket and the file: two, both the kernel's. The read
+//! into the frame buffer (`FrameDecoder::read_buffer`), since the bytes must reach user space to
+//! be checked, and the write into the page cache (`Disk::write_vectored_at`, a `pwritev`), since
+//! that is how a file gets them. Between the two the records stay in the frame: kafka-protocol's
+//! decoder slices them out of it, this conversion shares the slice, and the log writes the 16
+//! header bytes it stamps (base offset, the length field between, leader epoch) from the stack
+//! and the rest from the slice.
+//!
 //! Response, per version: `log_start_offset` from v5, `record_errors` and `error_message` from
 //! v8 (left empty: core reports no per-record errors), `current_leader` and `node_endpoints`
 //! from v10 (KIP-951; left at "unknown": core's answer does not name the new leader, so clients
@@ -70,7 +78,8 @@ pub(super) fn request(
             continue;
         }
         match records {
-            Some(records) if !records.is_empty() => partitions.push((tp, records.to_vec())),
+            // Shared, not copied: see the module documentation.
+            Some(records) if !records.is_empty() => partitions.push((tp, records.clone())),
             _ => answered.push((tp, ErrorCode::InvalidRecord)),
         }
     }
@@ -161,6 +170,27 @@ mod tests {
         )
     }
 
+    /// The records reach core as a slice of the request frame, not a copy of it.
+    #[test]
+    fn records_stay_in_the_request_frame() {
+        for version in [3, 8, 9, 11] {
+            let request = body(1, vec![topic("orders", vec![partition(0, Some(&[5; 90]))])]);
+            let frame = crate::samples::request_frame(7, None, version, &request);
+            let decoded = crate::request::decode_request(frame.clone()).unwrap();
+            let converted = crate::convert::to_core(&decoded.body, version).unwrap();
+            let api::Request::Produce(produce) = &converted.request else {
+                panic!("v{version}: {:?}", converted.request)
+            };
+            let records = &produce.partitions[0].1;
+            assert_eq!(&records[..], &[5; 90][..]);
+            let inside = frame.as_ptr_range();
+            assert!(
+                inside.contains(&records.as_ptr()),
+                "v{version}: the records were copied out of the frame"
+            );
+        }
+    }
+
     #[test]
     fn every_version_converts_batches_by_partition() {
         for version in 3..=11 {
@@ -179,9 +209,9 @@ mod tests {
                 acks: -1,
                 timeout_ms: 1500,
                 partitions: vec![
-                    (tp("orders", 0), vec![1; 70]),
-                    (tp("orders", 2), vec![2; 9]),
-                    (tp("payments", 1), vec![3; 61]),
+                    (tp("orders", 0), vec![1; 70].into()),
+                    (tp("orders", 2), vec![2; 9].into()),
+                    (tp("payments", 1), vec![3; 61].into()),
                 ],
             };
             assert_eq!(
@@ -212,7 +242,7 @@ mod tests {
             let api::Request::Produce(produce) = &converted.request else {
                 panic!("{:?}", converted.request);
             };
-            assert_eq!(produce.partitions, vec![(tp("orders", 2), vec![7])]);
+            assert_eq!(produce.partitions, vec![(tp("orders", 2), vec![7].into())]);
             assert_eq!(
                 converted.context.answered,
                 vec![
@@ -239,7 +269,7 @@ mod tests {
         let api::Request::Produce(produce) = &converted.request else {
             panic!("{:?}", converted.request);
         };
-        assert_eq!(produce.partitions, vec![(tp("orders", 1), vec![2])]);
+        assert_eq!(produce.partitions, vec![(tp("orders", 1), vec![2].into())]);
         assert_eq!(
             converted.context.answered,
             vec![
@@ -256,7 +286,7 @@ mod tests {
         let api::Request::Produce(produce) = &converted.request else {
             panic!("{:?}", converted.request);
         };
-        assert_eq!(produce.partitions, vec![(tp("orders", -1), vec![1])]);
+        assert_eq!(produce.partitions, vec![(tp("orders", -1), vec![1].into())]);
     }
 
     #[test]

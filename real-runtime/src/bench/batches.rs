@@ -3,8 +3,8 @@
 use sluice_core::record::{Compression, RecordBatchBuilder};
 
 /// The most bytes of distinct batches built up front, which bounds the benchmark's memory. A
-/// longer run cycles through them: the log restamps each batch's base offset in place, which the
-/// CRC does not cover. 64 MiB is far larger than per-core caches, so every batch is read from
+/// longer run cycles through them: the log writes each under its own base offset without
+/// editing it, as the CRC does not cover that field. 64 MiB is far larger than per-core caches, so every batch is read from
 /// the last-level cache or from memory rather than from L1/L2 (a broker's freshly received
 /// request would sit in L2, so both sides here pay a little more than a broker would).
 pub const POOL_BYTES_MAX: usize = 64 << 20;

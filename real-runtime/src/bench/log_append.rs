@@ -89,7 +89,7 @@ pub fn run(options: &LogAppendOptions) -> Result<(), String> {
 /// Builds the batches for one record size, runs the rounds and prints the case's line.
 fn run_case(options: &LogAppendOptions, record_size: usize, dir: &Path) -> Result<(), String> {
     let now_ms = wall_clock_ms();
-    let mut pool = BatchPool::build(
+    let pool = BatchPool::build(
         record_size,
         options.batch_bytes,
         options.total_bytes.min(options.pool_bytes as u64),
@@ -102,9 +102,8 @@ fn run_case(options: &LogAppendOptions, record_size: usize, dir: &Path) -> Resul
         let round_dir = dir.join(format!("round-{round}"));
         fs::create_dir_all(&round_dir)
             .map_err(|error| format!("cannot create {}: {error}", round_dir.display()))?;
-        let passes =
-            interleaved_passes(&round_dir, &mut pool, batch_count, options.sync_every_bytes)
-                .map_err(|error| format!("{}: {error}", round_dir.display()))?;
+        let passes = interleaved_passes(&round_dir, &pool, batch_count, options.sync_every_bytes)
+            .map_err(|error| format!("{}: {error}", round_dir.display()))?;
         baselines.push(passes.0);
         logs.push(passes.1);
         // Deleting the files drops their pages, so every round starts from the same state.

@@ -72,7 +72,7 @@ struct LogSide {
 }
 
 impl LogSide {
-    fn write(&mut self, batch: &mut [u8]) -> Result<(), String> {
+    fn write(&mut self, batch: &[u8]) -> Result<(), String> {
         let appended = self.log.append(&mut self.disk, batch, wall_clock_ms());
         appended.map_err(|error| format!("log append: {error}"))?;
         self.unsynced += batch.len() as u64;
@@ -96,7 +96,7 @@ impl LogSide {
 /// read still warm in the CPU caches.
 pub fn interleaved_passes(
     dir: &Path,
-    pool: &mut BatchPool,
+    pool: &BatchPool,
     batch_count: u64,
     sync_every: Option<u64>,
 ) -> Result<(Pass, Pass), String> {
@@ -124,7 +124,7 @@ pub fn interleaved_passes(
                 match side {
                     Side::Baseline => baseline.write(&pool.batches[(index % batches) as usize])?,
                     Side::Log => {
-                        log.write(&mut pool.batches[((log_start + index) % batches) as usize])?
+                        log.write(&pool.batches[((log_start + index) % batches) as usize])?
                     }
                 }
             }

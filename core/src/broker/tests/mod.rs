@@ -282,7 +282,7 @@ fn produce(value: &str) -> Request {
     Request::Produce(ProduceRequest {
         acks: -1,
         timeout_ms: 30_000,
-        partitions: vec![(tp(), builder.build())],
+        partitions: vec![(tp(), builder.build().into())],
     })
 }
 

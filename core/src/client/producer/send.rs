@@ -42,7 +42,7 @@ impl Producer {
             self.requests
                 .start(deadline, Purpose::Produce(partitions.clone()))
         };
-        let mut batches: Vec<(TopicPartition, Vec<u8>)> = Vec::with_capacity(partitions.len());
+        let mut batches = Vec::with_capacity(partitions.len());
         for tp in &partitions {
             // A batch gets its sequence when first built; a retry resends it unchanged.
             let stamp = match (

@@ -250,7 +250,7 @@ impl FakeCluster {
                     ProducePartitionResponse::error(tp.clone(), ErrorCode::RequestTimedOut)
                 }
                 Some(Fault::AppendThenError(code)) => {
-                    self.append_batch(tp, batch.clone());
+                    self.append_batch(tp, batch.to_vec());
                     ProducePartitionResponse::error(tp.clone(), code)
                 }
                 _ => self.produce_one(tp, batch),

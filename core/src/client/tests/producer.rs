@@ -89,7 +89,7 @@ impl Harness {
                 Request::Produce(produce) => Some((*at, *to, produce)),
                 _ => None,
             });
-        let values = |bytes: &Vec<u8>| -> Vec<String> {
+        let values = |bytes: &[u8]| -> Vec<String> {
             let batch = RecordBatch::parse(bytes).unwrap();
             let records = batch.records().unwrap().into_iter();
             records

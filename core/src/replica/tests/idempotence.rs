@@ -17,7 +17,7 @@ impl Cluster {
         let request = Request::Produce(ProduceRequest {
             acks,
             timeout_ms: 30_000,
-            partitions: vec![(tp(), batch)],
+            partitions: vec![(tp(), batch.into())],
         });
         self.request(to, request)
     }
