@@ -365,7 +365,7 @@ impl ReplicaManager {
             let result = match answer.error {
                 ErrorCode::None => {
                     appended.push(key);
-                    let records = answer.records.into_bytes();
+                    let records = answer.records.bytes();
                     partition.append_as_follower(disk, records, answer.log_start_offset, wall_ms)
                 }
                 error => Err(error),

@@ -302,7 +302,7 @@ impl Partition {
     pub fn append_as_follower(
         &mut self,
         disk: &mut dyn Disk,
-        records: Vec<u8>,
+        records: &[u8],
         leader_log_start: i64,
         now_ms: i64,
     ) -> Result<(), ErrorCode> {
