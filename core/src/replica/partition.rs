@@ -308,7 +308,7 @@ impl Partition {
     ) -> Result<(), ErrorCode> {
         self.usable()?;
         self.producers.maybe_expire(now_ms);
-        if let Ok(first) = BatchHeader::parse(&records) {
+        if let Ok(first) = BatchHeader::parse(records) {
             let end = self.log.log_end_offset();
             let empty = self.log.log_start_offset() == end;
             // Everything this log holds lies below the leader's log start: deleted there.
