@@ -244,6 +244,40 @@ async fn a_slow_request_does_not_block_decoding_and_answers_stay_in_order() {
     server.stop().await;
 }
 
+/// An answer is written as soon as it is known, even while the request after it on the same
+/// connection still waits for its own (as acks=all produces wait for followers): a buffered
+/// answer never waits for a later one.
+#[tokio::test]
+async fn an_answer_goes_out_while_the_next_request_still_waits() {
+    let (handed, mut handed_out) = mpsc::unbounded_channel();
+    let server = Server::start(Arc::new(Deferred { handed }), ServerOptions::default()).await;
+    let mut stream = server.connect().await;
+    let mut requests = Vec::new();
+    for correlation_id in 1..=3 {
+        requests.extend(api_versions_request(correlation_id, 3));
+    }
+    stream.write_all(&requests).await.unwrap();
+    let mut senders = Vec::new();
+    for _ in 1..=3 {
+        let (_, sender) = timeout(WAIT, handed_out.recv()).await.unwrap().unwrap();
+        senders.push(sender);
+    }
+    let mut senders = senders.into_iter();
+    senders.next().unwrap().send(api_versions_outcome()).unwrap();
+    let first = timeout(WAIT, read_frame(&mut stream))
+        .await
+        .expect("the first answer arrives while the second is pending");
+    assert_eq!(first, api_versions_response(1, 3));
+    for sender in senders {
+        sender.send(api_versions_outcome()).unwrap();
+    }
+    for correlation_id in 2..=3 {
+        let response = read_frame(&mut stream).await;
+        assert_eq!(response, api_versions_response(correlation_id, 3));
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn an_unknown_api_key_closes_the_connection_after_earlier_answers() {
     let server = Server::start(api_versions_only(), ServerOptions::default()).await;

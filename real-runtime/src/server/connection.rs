@@ -220,31 +220,44 @@ async fn write_responses(
                 header,
                 reply,
                 respond,
-            } => match reply.outcome().await {
-                Outcome::Respond(body) if respond => match encode_response(&header, &body) {
-                    Ok(frame) => writer.write_all(&frame).await,
-                    Err(error) => {
-                        // A handler bug, not the client's doing: the client cannot be answered
-                        // in order any more, so it is disconnected and will retry.
-                        tracing::error!(connection = info.id, %error, "cannot encode a response");
-                        break;
+            } => {
+                let outcome = match reply.now() {
+                    Ok(outcome) => outcome,
+                    Err(reply) => {
+                        // Answers written already go out now rather than wait behind one still
+                        // being decided (an acks=all produce waiting for its followers).
+                        if writer.flush().await.is_err() {
+                            return;
+                        }
+                        reply.outcome().await
                     }
-                },
-                Outcome::Fetch(answer) => {
-                    match encode_fetch_frame(&header, &answer.body, &answer.files) {
-                        Ok(parts) => write_parts(&mut writer, &parts, &answer).await,
+                };
+                match outcome {
+                    Outcome::Respond(body) if respond => match encode_response(&header, &body) {
+                        Ok(frame) => writer.write_all(&frame).await,
                         Err(error) => {
+                            // A handler bug, not the client's doing: the client cannot be
+                            // answered in order any more, so it is disconnected and will retry.
                             tracing::error!(connection = info.id, %error, "cannot encode a response");
                             break;
                         }
+                    },
+                    Outcome::Fetch(answer) => {
+                        match encode_fetch_frame(&header, &answer.body, &answer.files) {
+                            Ok(parts) => write_parts(&mut writer, &parts, &answer).await,
+                            Err(error) => {
+                                tracing::error!(connection = info.id, %error, "cannot encode a response");
+                                break;
+                            }
+                        }
+                    }
+                    Outcome::Respond(_) | Outcome::NoResponse => Ok(()),
+                    Outcome::Close(reason) => {
+                        tracing::debug!(connection = info.id, peer = %info.peer, reason, "closing");
+                        break;
                     }
                 }
-                Outcome::Respond(_) | Outcome::NoResponse => Ok(()),
-                Outcome::Close(reason) => {
-                    tracing::debug!(connection = info.id, peer = %info.peer, reason, "closing");
-                    break;
-                }
-            },
+            }
         };
         if let Err(error) = written {
             tracing::debug!(connection = info.id, peer = %info.peer, %error, "write failed");

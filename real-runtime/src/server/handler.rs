@@ -81,15 +81,29 @@ impl Reply {
         (sender, Reply::Later(receiver))
     }
 
+    /// The outcome if it is known now, else the reply to wait on.
+    pub fn now(self) -> Result<Outcome, Reply> {
+        match self {
+            Reply::Ready(outcome) => Ok(outcome),
+            Reply::Later(mut receiver) => match receiver.try_recv() {
+                Ok(outcome) => Ok(outcome),
+                Err(oneshot::error::TryRecvError::Empty) => Err(Reply::Later(receiver)),
+                Err(oneshot::error::TryRecvError::Closed) => Ok(handler_gone()),
+            },
+        }
+    }
+
     /// Waits for the outcome.
     pub async fn outcome(self) -> Outcome {
         match self {
             Reply::Ready(outcome) => outcome,
-            Reply::Later(receiver) => receiver.await.unwrap_or_else(|_| {
-                Outcome::Close("the request's handler went away without answering".to_string())
-            }),
+            Reply::Later(receiver) => receiver.await.unwrap_or_else(|_| handler_gone()),
         }
     }
+}
+
+fn handler_gone() -> Outcome {
+    Outcome::Close("the request's handler went away without answering".to_string())
 }
 
 /// Serves decoded requests. See the module documentation for the ordering contract.
