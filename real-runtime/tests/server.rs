@@ -263,7 +263,11 @@ async fn an_answer_goes_out_while_the_next_request_still_waits() {
         senders.push(sender);
     }
     let mut senders = senders.into_iter();
-    senders.next().unwrap().send(api_versions_outcome()).unwrap();
+    senders
+        .next()
+        .unwrap()
+        .send(api_versions_outcome())
+        .unwrap();
     let first = timeout(WAIT, read_frame(&mut stream))
         .await
         .expect("the first answer arrives while the second is pending");

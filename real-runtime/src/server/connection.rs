@@ -223,13 +223,13 @@ async fn write_responses(
             } => {
                 let outcome = match reply.now() {
                     Ok(outcome) => outcome,
-                    Err(reply) => {
+                    Err(pending) => {
                         // Answers written already go out now rather than wait behind one still
                         // being decided (an acks=all produce waiting for its followers).
                         if writer.flush().await.is_err() {
                             return;
                         }
-                        reply.outcome().await
+                        Reply::Later(pending).outcome().await
                     }
                 };
                 match outcome {

@@ -81,13 +81,13 @@ impl Reply {
         (sender, Reply::Later(receiver))
     }
 
-    /// The outcome if it is known now, else the reply to wait on.
-    pub fn now(self) -> Result<Outcome, Reply> {
+    /// The outcome if it is known now, else the channel it will come on.
+    pub fn now(self) -> Result<Outcome, oneshot::Receiver<Outcome>> {
         match self {
             Reply::Ready(outcome) => Ok(outcome),
             Reply::Later(mut receiver) => match receiver.try_recv() {
                 Ok(outcome) => Ok(outcome),
-                Err(oneshot::error::TryRecvError::Empty) => Err(Reply::Later(receiver)),
+                Err(oneshot::error::TryRecvError::Empty) => Err(receiver),
                 Err(oneshot::error::TryRecvError::Closed) => Ok(handler_gone()),
             },
         }
