@@ -31,6 +31,17 @@ pub enum FramePart {
     File(usize),
 }
 
+/// The bytes of `parts` that are encoded already: the frame's length without its file slots.
+pub fn encoded_len(parts: &[FramePart]) -> usize {
+    parts
+        .iter()
+        .map(|part| match part {
+            FramePart::Bytes(bytes) => bytes.len(),
+            FramePart::File(_) => 0,
+        })
+        .sum()
+}
+
 /// Encodes the answer to the Fetch `request` from `body` and `files` (as
 /// [`crate::convert::fetch_from_core`] returns them: one entry per partition in the order the
 /// body lists them, `Some` where the records lie in a file and are null in the body).
@@ -249,15 +260,7 @@ impl Parts {
             let bytes = std::mem::take(&mut self.bytes);
             self.parts.push(FramePart::Bytes(bytes));
         }
-        let encoded: usize = self
-            .parts
-            .iter()
-            .map(|part| match part {
-                FramePart::Bytes(bytes) => bytes.len(),
-                FramePart::File(_) => 0,
-            })
-            .sum();
-        let size = encoded + self.file_bytes - SIZE_PREFIX_BYTES;
+        let size = encoded_len(&self.parts) + self.file_bytes - SIZE_PREFIX_BYTES;
         let prefix = i32::try_from(size).map_err(|_| size)?;
         let Some(FramePart::Bytes(first)) = self.parts.first_mut() else {
             unreachable!("the header is the first part");

@@ -30,7 +30,7 @@ use core::fmt;
 use sluice_core::api::FileRange;
 use sluice_core::broker::{NodeId, NodeMessage};
 
-use crate::fetch_frame::FramePart;
+use crate::fetch_frame::{encoded_len, FramePart};
 
 use wire::{Reader, Writer};
 
@@ -201,15 +201,8 @@ pub struct MessageFrame {
 impl MessageFrame {
     /// The frame's length on the wire, size prefix included.
     pub fn len(&self) -> usize {
-        let bytes: usize = self
-            .parts
-            .iter()
-            .map(|part| match part {
-                FramePart::Bytes(bytes) => bytes.len(),
-                FramePart::File(_) => 0,
-            })
-            .sum();
-        bytes + self.files.iter().map(|f| f.len as usize).sum::<usize>()
+        let files: usize = self.files.iter().map(|f| f.len as usize).sum();
+        encoded_len(&self.parts) + files
     }
 
     /// Whether the frame has no bytes (never: it has a size prefix and a type).

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_core::broker::NodeId;
-use sluice_net::fetch_frame::FramePart;
+use sluice_net::fetch_frame::{encoded_len, FramePart};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 
@@ -49,14 +49,7 @@ impl Frame {
         match self {
             Frame::Bytes(bytes) => bytes.len(),
             Frame::Parts { parts, records } => {
-                let bytes: usize = parts
-                    .iter()
-                    .map(|part| match part {
-                        FramePart::Bytes(bytes) => bytes.len(),
-                        FramePart::File(_) => 0,
-                    })
-                    .sum();
-                bytes + records.iter().map(StoredRecords::len).sum::<usize>()
+                encoded_len(parts) + records.iter().map(StoredRecords::len).sum::<usize>()
             }
         }
     }
