@@ -94,21 +94,16 @@ pub trait Disk {
     /// torn write keeps a prefix of the concatenation). It lets a caller write a few stamped
     /// header bytes from the stack and the rest from a shared buffer it may not edit.
     ///
-    /// The default writes the parts in turn, which the contract allows: a failure part way
-    /// leaves a prefix written. A driver with a native gathered write (`pwritev`) or its own
-    /// fault model for one write overrides it.
+    /// The default is that one write, of the parts joined in a copy: a disk whose faults are
+    /// modelled per write (the simulator's, the in-memory one) then treats it exactly as the
+    /// write it stands for. A driver with a native gathered write (`pwritev`) overrides it.
     fn write_vectored_at(
         &mut self,
         path: &str,
         offset: u64,
         parts: &[&[u8]],
     ) -> Result<(), DiskError> {
-        let mut at = offset;
-        for part in parts {
-            self.write_at(path, at, part)?;
-            at += part.len() as u64;
-        }
-        Ok(())
+        self.write_at(path, offset, &parts.concat())
     }
 
     /// Sets the file's length to `len`, cutting or zero-extending it.

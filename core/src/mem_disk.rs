@@ -151,17 +151,6 @@ impl Disk for MemDisk {
         file[offset as usize..end].copy_from_slice(data);
         Ok(())
     }
-    /// One call of [`MemDisk::write_at`] with the parts joined, so that the injected faults
-    /// (a dying write keeps half, a full disk writes nothing) and the call counts treat it as
-    /// the one write it stands for.
-    fn write_vectored_at(
-        &mut self,
-        path: &str,
-        offset: u64,
-        parts: &[&[u8]],
-    ) -> Result<(), DiskError> {
-        self.write_at(path, offset, &parts.concat())
-    }
     fn truncate(&mut self, path: &str, len: u64) -> Result<(), DiskError> {
         self.file(path)?.current.resize(len as usize, 0);
         Ok(())

@@ -341,18 +341,6 @@ impl Disk for SimDisk {
         self.write_now(path, offset, data)
     }
 
-    /// One `write_at` of the joined parts: an armed crash, a torn write or a full disk then
-    /// treats it exactly as the single write it stands for, so a seed replays the same faults
-    /// and trace whichever of the two a caller uses. Copying costs nothing in virtual time.
-    fn write_vectored_at(
-        &mut self,
-        path: &str,
-        offset: u64,
-        parts: &[&[u8]],
-    ) -> Result<(), DiskError> {
-        self.write_at(path, offset, &parts.concat())
-    }
-
     fn truncate(&mut self, path: &str, len: u64) -> Result<(), DiskError> {
         self.mutate(
             || format!("truncate {path} to {len}"),
