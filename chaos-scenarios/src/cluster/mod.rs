@@ -543,8 +543,11 @@ impl Cluster {
                 // leaves, as the real runtime's link sends them with sendfile. An answer
                 // held for a sync may find its segment removed by retention since: it is lost,
                 // as the real runtime drops it, and the follower fetches again.
-                let disk = &mut self.procs[index].disk;
-                if let Ok(bytes) = server::fill_frame(&frame.parts, &frame.files, disk) {
+                let bytes = frame.into_bytes().or_else(|frame| {
+                    let disk = &mut self.procs[index].disk;
+                    server::fill_frame(&frame.parts, &frame.files, disk)
+                });
+                if let Ok(bytes) = bytes {
                     self.net
                         .send(send_at, from, NodeId(to.0), Packet::Peer(bytes));
                 }

@@ -179,11 +179,9 @@ pub fn decode_hello(body: &[u8]) -> Result<Hello, DecodeError> {
 /// segment file is refused ([`EncodeError::FileRecords`]): those take
 /// [`encode_message_parts`].
 pub fn encode_message(message: &NodeMessage) -> Result<Vec<u8>, EncodeError> {
-    let mut frame = encode_message_parts(message)?;
-    match (frame.parts.pop(), frame.parts.is_empty()) {
-        (Some(FramePart::Bytes(bytes)), true) => Ok(bytes),
-        _ => Err(EncodeError::FileRecords),
-    }
+    encode_message_parts(message)?
+        .into_bytes()
+        .map_err(|_| EncodeError::FileRecords)
 }
 
 /// A message frame whose fetch answer records may lie in segment files: the driver writes
@@ -200,14 +198,19 @@ pub struct MessageFrame {
 
 impl MessageFrame {
     /// The frame's length on the wire, size prefix included.
-    pub fn len(&self) -> usize {
+    pub fn wire_len(&self) -> usize {
         let files: usize = self.files.iter().map(|f| f.len as usize).sum();
         encoded_len(&self.parts) + files
     }
 
-    /// Whether the frame has no bytes (never: it has a size prefix and a type).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// The whole frame as bytes when it has no file slots, else the frame as it was.
+    pub fn into_bytes(mut self) -> Result<Vec<u8>, MessageFrame> {
+        if self.files.is_empty() && self.parts.len() == 1 {
+            if let Some(FramePart::Bytes(bytes)) = self.parts.pop() {
+                return Ok(bytes);
+            }
+        }
+        Err(self)
     }
 }
 
@@ -292,7 +295,6 @@ fn frame_writer() -> Writer {
         out,
         parts: Vec::new(),
         files: Vec::new(),
-        file_bytes: 0,
     }
 }
 
@@ -312,7 +314,7 @@ fn finish_parts(mut w: Writer) -> Result<MessageFrame, EncodeError> {
         parts: w.parts,
         files: w.files,
     };
-    let size = frame.len() - crate::frame::SIZE_PREFIX_BYTES;
+    let size = frame.wire_len() - crate::frame::SIZE_PREFIX_BYTES;
     let size = i32::try_from(size).map_err(|_| EncodeError::TooLarge)?;
     let Some(FramePart::Bytes(first)) = frame.parts.first_mut() else {
         unreachable!("the first part holds the prefix")

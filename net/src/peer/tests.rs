@@ -658,7 +658,7 @@ proptest! {
                 }
             }
         }
-        prop_assert_eq!(filled.len(), frame.len());
+        prop_assert_eq!(filled.len(), frame.wire_len());
         prop_assert_eq!(&filled, &encode_message(&whole).unwrap());
         let has_files = !frame.files.is_empty();
         prop_assert_eq!(encode_message(&sliced).is_err(), has_files);

@@ -16,8 +16,6 @@ pub(super) struct Writer {
     pub(super) parts: Vec<FramePart>,
     /// The file range of each slot.
     pub(super) files: Vec<FileRange>,
-    /// The bytes the slots add to the frame.
-    pub(super) file_bytes: usize,
 }
 
 impl Writer {
@@ -31,7 +29,6 @@ impl Writer {
                 self.parts.push(FramePart::Bytes(before));
                 self.parts.push(FramePart::File(self.files.len()));
                 self.files.push(range.clone());
-                self.file_bytes += range.len as usize;
                 Ok(())
             }
         }

@@ -18,7 +18,6 @@ use std::sync::Arc;
 
 use sluice_core::broker::{NodeId, NodeMessage};
 use sluice_core::controller::MetadataImage;
-use sluice_net::fetch_frame::FramePart;
 use sluice_net::peer::{encode_hello, encode_message_parts, Hello, MessageFrame};
 
 use super::link::{self, Frame, Queue, Target};
@@ -159,13 +158,11 @@ impl<C: Connector> Peers<C> {
 }
 
 /// The link's frame for `frame`, its file slots opened on `disk`.
-fn frame_of(mut frame: MessageFrame, disk: &mut impl RecordFiles) -> Result<Frame, String> {
-    if frame.files.is_empty() {
-        return match frame.parts.pop() {
-            Some(FramePart::Bytes(bytes)) => Ok(Frame::Bytes(bytes)),
-            _ => unreachable!("a frame without file slots is one part of bytes"),
-        };
-    }
+fn frame_of(frame: MessageFrame, disk: &mut impl RecordFiles) -> Result<Frame, String> {
+    let frame = match frame.into_bytes() {
+        Ok(bytes) => return Ok(Frame::Bytes(bytes)),
+        Err(frame) => frame,
+    };
     let records = frame
         .files
         .iter()

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 
 use crate::records::StoredRecords;
-use crate::server::writer::ResponseWriter;
+use crate::server::writer::{write_parts, ResponseWriter};
 use crate::transport::Connector;
 
 /// The first wait before dialling again after a failure.
@@ -58,18 +58,7 @@ impl Frame {
     async fn write(&self, writer: &mut BufWriter<ResponseWriter>) -> std::io::Result<()> {
         match self {
             Frame::Bytes(bytes) => writer.write_all(bytes).await,
-            Frame::Parts { parts, records } => {
-                for part in parts {
-                    match part {
-                        FramePart::Bytes(bytes) => writer.write_all(bytes).await?,
-                        FramePart::File(index) => {
-                            writer.flush().await?;
-                            writer.get_mut().send_records(&records[*index]).await?;
-                        }
-                    }
-                }
-                Ok(())
-            }
+            Frame::Parts { parts, records } => write_parts(writer, parts, records).await,
         }
     }
 }

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use sluice_net::fetch_frame::{encode_fetch_frame, FramePart};
+use sluice_net::fetch_frame::encode_fetch_frame;
 use sluice_net::frame::FrameDecoder;
 use sluice_net::header::RequestHeader;
 use sluice_net::request::{decode_request, RequestBody};
@@ -23,8 +23,8 @@ use sluice_net::response::encode_response;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::sync::{mpsc, watch};
 
-use super::handler::{ConnectionInfo, FetchAnswer, Outcome, Reply, RequestHandler};
-use super::writer::ResponseWriter;
+use super::handler::{ConnectionInfo, Outcome, Reply, RequestHandler};
+use super::writer::{write_parts, ResponseWriter};
 use super::ServerOptions;
 use crate::transport::ReadHalf;
 
@@ -244,7 +244,7 @@ async fn write_responses(
                     },
                     Outcome::Fetch(answer) => {
                         match encode_fetch_frame(&header, &answer.body, &answer.files) {
-                            Ok(parts) => write_parts(&mut writer, &parts, &answer).await,
+                            Ok(parts) => write_parts(&mut writer, &parts, &answer.records).await,
                             Err(error) => {
                                 tracing::error!(connection = info.id, %error, "cannot encode a response");
                                 break;
@@ -272,26 +272,4 @@ async fn write_responses(
         // Errors here mean the peer is gone already, which is where this was heading.
         let _ = writer.shutdown().await;
     }
-}
-
-/// Writes a Fetch frame's parts: encoded bytes through the buffer, each file's records
-/// straight to the stream after flushing what came before them.
-async fn write_parts(
-    writer: &mut BufWriter<ResponseWriter>,
-    parts: &[FramePart],
-    answer: &FetchAnswer,
-) -> std::io::Result<()> {
-    for part in parts {
-        match part {
-            FramePart::Bytes(bytes) => writer.write_all(bytes).await?,
-            FramePart::File(slot) => {
-                writer.flush().await?;
-                writer
-                    .get_mut()
-                    .send_records(&answer.records[*slot])
-                    .await?;
-            }
-        }
-    }
-    Ok(())
 }

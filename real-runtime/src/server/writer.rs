@@ -6,7 +6,8 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::AsyncWrite;
+use sluice_net::fetch_frame::FramePart;
+use tokio::io::{AsyncWrite, BufWriter};
 
 use crate::records::StoredRecords;
 
@@ -55,6 +56,28 @@ impl ResponseWriter {
             ResponseWriter::Other(writer) => drop(writer),
         }
     }
+}
+
+/// Writes a frame's parts: encoded bytes through the buffer, and in place of each
+/// `FramePart::File(n)` the records `records[n]`, straight to the stream once what came before
+/// them is flushed. Shared by client connections (Fetch answers) and peer links (followers'
+/// answers).
+pub async fn write_parts(
+    writer: &mut BufWriter<ResponseWriter>,
+    parts: &[FramePart],
+    records: &[StoredRecords],
+) -> io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    for part in parts {
+        match part {
+            FramePart::Bytes(bytes) => writer.write_all(bytes).await?,
+            FramePart::File(slot) => {
+                writer.flush().await?;
+                writer.get_mut().send_records(&records[*slot]).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// sendfile(2) from `file` at `position` to the socket, `len` bytes, waiting for the socket
