@@ -214,10 +214,10 @@ fn api_versions_outcome() -> Outcome {
     Outcome::Respond(ResponseBody::ApiVersions(api_versions_body()))
 }
 
-/// A slow first request does not stop the next ones from being read and handled, and their
-/// answers, though ready first, are written after it.
-#[tokio::test]
-async fn a_slow_request_does_not_block_decoding_and_answers_stay_in_order() {
+/// A server whose handler defers every answer, and a connection that sent it three
+/// pipelined ApiVersions requests (correlation ids 1 to 3): their reply senders, in request
+/// order, once all three reached the handler.
+async fn three_deferred_requests() -> (Server, TcpStream, Vec<oneshot::Sender<Outcome>>) {
     let (handed, mut handed_out) = mpsc::unbounded_channel();
     let server = Server::start(Arc::new(Deferred { handed }), ServerOptions::default()).await;
     let mut stream = server.connect().await;
@@ -226,13 +226,21 @@ async fn a_slow_request_does_not_block_decoding_and_answers_stay_in_order() {
         requests.extend(api_versions_request(correlation_id, 3));
     }
     stream.write_all(&requests).await.unwrap();
-    // All three reach the handler while none is answered.
     let mut senders = Vec::new();
     for expected in 1..=3 {
         let (correlation_id, sender) = timeout(WAIT, handed_out.recv()).await.unwrap().unwrap();
         assert_eq!(correlation_id, expected);
         senders.push(sender);
     }
+    (server, stream, senders)
+}
+
+/// A slow first request does not stop the next ones from being read and handled, and their
+/// answers, though ready first, are written after it.
+#[tokio::test]
+async fn a_slow_request_does_not_block_decoding_and_answers_stay_in_order() {
+    // All three reach the handler while none is answered.
+    let (server, mut stream, mut senders) = three_deferred_requests().await;
     // Complete them last to first.
     while let Some(sender) = senders.pop() {
         sender.send(api_versions_outcome()).unwrap();
@@ -249,19 +257,7 @@ async fn a_slow_request_does_not_block_decoding_and_answers_stay_in_order() {
 /// answer never waits for a later one.
 #[tokio::test]
 async fn an_answer_goes_out_while_the_next_request_still_waits() {
-    let (handed, mut handed_out) = mpsc::unbounded_channel();
-    let server = Server::start(Arc::new(Deferred { handed }), ServerOptions::default()).await;
-    let mut stream = server.connect().await;
-    let mut requests = Vec::new();
-    for correlation_id in 1..=3 {
-        requests.extend(api_versions_request(correlation_id, 3));
-    }
-    stream.write_all(&requests).await.unwrap();
-    let mut senders = Vec::new();
-    for _ in 1..=3 {
-        let (_, sender) = timeout(WAIT, handed_out.recv()).await.unwrap().unwrap();
-        senders.push(sender);
-    }
+    let (server, mut stream, senders) = three_deferred_requests().await;
     let mut senders = senders.into_iter();
     senders
         .next()
