@@ -84,11 +84,43 @@ pub enum ErrorCode {
     UnsupportedEndpointType,
     /// UNKNOWN_TOPIC_ID (100).
     UnknownTopicId,
+    /// OFFSET_METADATA_TOO_LARGE (12): an offset commit's metadata string is longer than `offset.metadata.max.bytes`.
+    OffsetMetadataTooLarge,
+    /// NOT_COORDINATOR (16): this broker does not coordinate the group (any more).
+    NotCoordinator,
+    /// ILLEGAL_GENERATION (22): the request's group generation is not the current one.
+    IllegalGeneration,
+    /// INCONSISTENT_GROUP_PROTOCOL (23): the member's protocol type or protocols do not match the group's.
+    InconsistentGroupProtocol,
+    /// INVALID_GROUP_ID (24): an empty or missing group id.
+    InvalidGroupId,
+    /// UNKNOWN_MEMBER_ID (25): the group has no member with this id.
+    UnknownMemberId,
+    /// INVALID_SESSION_TIMEOUT (26): the session timeout is outside `group.min.session.timeout.ms`..`group.max.session.timeout.ms`.
+    InvalidSessionTimeout,
+    /// REBALANCE_IN_PROGRESS (27): the group is rebalancing: the member must join again.
+    RebalanceInProgress,
+    /// INVALID_COMMIT_OFFSET_SIZE (28): the offset commit's records are too large to append.
+    InvalidCommitOffsetSize,
+    /// NON_EMPTY_GROUP (68): the group still has members.
+    NonEmptyGroup,
+    /// GROUP_ID_NOT_FOUND (69): the group does not exist.
+    GroupIdNotFound,
+    /// MEMBER_ID_REQUIRED (79): a JoinGroup v4+ without a member id: the answer carries the id to join with (KIP-394).
+    MemberIdRequired,
+    /// GROUP_MAX_SIZE_REACHED (81): the group has `group.max.size` members.
+    GroupMaxSizeReached,
+    /// FENCED_INSTANCE_ID (82): another member now holds this `group.instance.id` (KIP-345).
+    FencedInstanceId,
+    /// GROUP_SUBSCRIBED_TO_TOPIC (86): OffsetDelete on a topic the group's members subscribe to.
+    GroupSubscribedToTopic,
+    /// UNSTABLE_OFFSET_COMMIT (88): an offset commit for the partition is still being written (KIP-447's `require_stable`).
+    UnstableOffsetCommit,
 }
 
 impl ErrorCode {
     /// Every code, for reading one back from its number.
-    pub const ALL: [ErrorCode; 37] = [
+    pub const ALL: [ErrorCode; 53] = [
         ErrorCode::None,
         ErrorCode::UnknownServerError,
         ErrorCode::OffsetOutOfRange,
@@ -126,6 +158,22 @@ impl ErrorCode {
         ErrorCode::NotController,
         ErrorCode::PolicyViolation,
         ErrorCode::UnsupportedEndpointType,
+        ErrorCode::OffsetMetadataTooLarge,
+        ErrorCode::NotCoordinator,
+        ErrorCode::IllegalGeneration,
+        ErrorCode::InconsistentGroupProtocol,
+        ErrorCode::InvalidGroupId,
+        ErrorCode::UnknownMemberId,
+        ErrorCode::InvalidSessionTimeout,
+        ErrorCode::RebalanceInProgress,
+        ErrorCode::InvalidCommitOffsetSize,
+        ErrorCode::NonEmptyGroup,
+        ErrorCode::GroupIdNotFound,
+        ErrorCode::MemberIdRequired,
+        ErrorCode::GroupMaxSizeReached,
+        ErrorCode::FencedInstanceId,
+        ErrorCode::GroupSubscribedToTopic,
+        ErrorCode::UnstableOffsetCommit,
     ];
 
     /// The code Kafka numbers `code`, if core names it.
@@ -175,6 +223,22 @@ impl ErrorCode {
             ErrorCode::PolicyViolation => 44,
             ErrorCode::UnsupportedEndpointType => 115,
             ErrorCode::UnknownTopicId => 100,
+            ErrorCode::OffsetMetadataTooLarge => 12,
+            ErrorCode::NotCoordinator => 16,
+            ErrorCode::IllegalGeneration => 22,
+            ErrorCode::InconsistentGroupProtocol => 23,
+            ErrorCode::InvalidGroupId => 24,
+            ErrorCode::UnknownMemberId => 25,
+            ErrorCode::InvalidSessionTimeout => 26,
+            ErrorCode::RebalanceInProgress => 27,
+            ErrorCode::InvalidCommitOffsetSize => 28,
+            ErrorCode::NonEmptyGroup => 68,
+            ErrorCode::GroupIdNotFound => 69,
+            ErrorCode::MemberIdRequired => 79,
+            ErrorCode::GroupMaxSizeReached => 81,
+            ErrorCode::FencedInstanceId => 82,
+            ErrorCode::GroupSubscribedToTopic => 86,
+            ErrorCode::UnstableOffsetCommit => 88,
         }
     }
 
@@ -220,6 +284,22 @@ impl ErrorCode {
             ErrorCode::PolicyViolation => "POLICY_VIOLATION",
             ErrorCode::UnsupportedEndpointType => "UNSUPPORTED_ENDPOINT_TYPE",
             ErrorCode::UnknownTopicId => "UNKNOWN_TOPIC_ID",
+            ErrorCode::OffsetMetadataTooLarge => "OFFSET_METADATA_TOO_LARGE",
+            ErrorCode::NotCoordinator => "NOT_COORDINATOR",
+            ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
+            ErrorCode::InconsistentGroupProtocol => "INCONSISTENT_GROUP_PROTOCOL",
+            ErrorCode::InvalidGroupId => "INVALID_GROUP_ID",
+            ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
+            ErrorCode::InvalidSessionTimeout => "INVALID_SESSION_TIMEOUT",
+            ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
+            ErrorCode::InvalidCommitOffsetSize => "INVALID_COMMIT_OFFSET_SIZE",
+            ErrorCode::NonEmptyGroup => "NON_EMPTY_GROUP",
+            ErrorCode::GroupIdNotFound => "GROUP_ID_NOT_FOUND",
+            ErrorCode::MemberIdRequired => "MEMBER_ID_REQUIRED",
+            ErrorCode::GroupMaxSizeReached => "GROUP_MAX_SIZE_REACHED",
+            ErrorCode::FencedInstanceId => "FENCED_INSTANCE_ID",
+            ErrorCode::GroupSubscribedToTopic => "GROUP_SUBSCRIBED_TO_TOPIC",
+            ErrorCode::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
         }
     }
 
@@ -244,6 +324,8 @@ impl ErrorCode {
                 | ErrorCode::CoordinatorLoadInProgress
                 | ErrorCode::CoordinatorNotAvailable
                 | ErrorCode::NotController
+                | ErrorCode::NotCoordinator
+                | ErrorCode::UnstableOffsetCommit
         )
     }
 
@@ -341,6 +423,22 @@ mod tests {
             | ErrorCode::InvalidConfig
             | ErrorCode::NotController
             | ErrorCode::PolicyViolation
+            | ErrorCode::OffsetMetadataTooLarge
+            | ErrorCode::NotCoordinator
+            | ErrorCode::IllegalGeneration
+            | ErrorCode::InconsistentGroupProtocol
+            | ErrorCode::InvalidGroupId
+            | ErrorCode::UnknownMemberId
+            | ErrorCode::InvalidSessionTimeout
+            | ErrorCode::RebalanceInProgress
+            | ErrorCode::InvalidCommitOffsetSize
+            | ErrorCode::NonEmptyGroup
+            | ErrorCode::GroupIdNotFound
+            | ErrorCode::MemberIdRequired
+            | ErrorCode::GroupMaxSizeReached
+            | ErrorCode::FencedInstanceId
+            | ErrorCode::GroupSubscribedToTopic
+            | ErrorCode::UnstableOffsetCommit
             | ErrorCode::UnsupportedEndpointType => ErrorCode::ALL.contains(&error),
         };
         for error in ErrorCode::ALL {

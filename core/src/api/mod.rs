@@ -6,6 +6,7 @@
 mod admin;
 mod error;
 mod fetch;
+mod group;
 mod init_producer_id;
 mod metadata;
 mod offsets;
@@ -21,6 +22,17 @@ pub use admin::{
 pub use error::ErrorCode;
 pub use fetch::{
     FetchPartition, FetchPartitionResponse, FetchRecords, FetchRequest, FetchResponse, FileRange,
+};
+pub use group::{
+    Coordinator, DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest,
+    DescribeGroupsResponse, DescribedGroup, DescribedMember, FetchedGroupOffsets, FetchedOffset,
+    FindCoordinatorRequest, FindCoordinatorResponse, GroupRequest, GroupResponse, HeartbeatRequest,
+    HeartbeatResponse, JoinGroupMember, JoinGroupRequest, JoinGroupResponse, JoinProtocol,
+    LeaveGroupRequest, LeaveGroupResponse, LeavingMember, LeftMember, ListGroupsRequest,
+    ListGroupsResponse, ListedGroup, OffsetCommitPartition, OffsetCommitRequest,
+    OffsetCommitResponse, OffsetDeleteRequest, OffsetDeleteResponse, OffsetFetchGroup,
+    OffsetFetchRequest, OffsetFetchResponse, SyncGroupRequest, SyncGroupResponse, ADMIN_GENERATION,
+    COORDINATOR_KEY_GROUP, COORDINATOR_KEY_TRANSACTION,
 };
 pub use init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
 pub use metadata::{MetadataRequest, MetadataResponse, PartitionMetadata, TopicMetadata};
@@ -67,6 +79,8 @@ pub enum Request {
     InitProducerId(InitProducerIdRequest),
     /// The admin APIs.
     Admin(AdminRequest),
+    /// The consumer-group APIs.
+    Group(GroupRequest),
 }
 
 /// A broker's answer to a [`Request`] of the same kind.
@@ -86,6 +100,8 @@ pub enum Response {
     InitProducerId(InitProducerIdResponse),
     /// To an admin request.
     Admin(AdminResponse),
+    /// To a consumer-group request.
+    Group(GroupResponse),
 }
 
 impl Request {
@@ -99,6 +115,7 @@ impl Request {
             Request::OffsetForLeaderEpoch(_) => "OffsetForLeaderEpoch",
             Request::InitProducerId(_) => "InitProducerId",
             Request::Admin(request) => request.name(),
+            Request::Group(request) => request.name(),
         }
     }
 }
@@ -114,6 +131,7 @@ impl Response {
             Response::OffsetForLeaderEpoch(_) => "OffsetForLeaderEpoch",
             Response::InitProducerId(_) => "InitProducerId",
             Response::Admin(response) => response.name(),
+            Response::Group(response) => response.name(),
         }
     }
 }

@@ -303,6 +303,7 @@ fn refusal(request: &Request, error: ErrorCode) -> Option<Response> {
             Response::InitProducerId(InitProducerIdResponse::error(error))
         }
         Request::Admin(request) => Response::Admin(request.refuse(error)),
+        Request::Group(request) => Response::Group(request.refuse(error)),
         Request::Metadata(_) => Response::Metadata(MetadataResponse {
             brokers: Vec::new(),
             topics: Vec::new(),

@@ -88,6 +88,10 @@ impl ReplicaManager {
             }
             // The broker serves the other admin requests itself.
             Request::Admin(request) => Response::Admin(request.refuse(ErrorCode::InvalidRequest)),
+            // The broker's group coordinator serves these; a manager alone coordinates nothing.
+            Request::Group(request) => {
+                Response::Group(request.refuse(ErrorCode::CoordinatorNotAvailable))
+            }
         };
         self.respond(client, response);
     }

@@ -544,6 +544,7 @@ mod tests {
                 Response::InitProducerId(sluice_core::api::InitProducerIdResponse::fresh(1))
             }
             Request::Admin(request) => Response::Admin(request.refuse(error)),
+            Request::Group(request) => Response::Group(request.refuse(error)),
         }
     }
 

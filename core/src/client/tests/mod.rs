@@ -185,6 +185,9 @@ impl FakeCluster {
             Request::Admin(admin) => Some(Ok(Response::Admin(
                 admin.refuse(crate::api::ErrorCode::InvalidRequest),
             ))),
+            Request::Group(group) => Some(Ok(Response::Group(
+                group.refuse(crate::api::ErrorCode::InvalidRequest),
+            ))),
         }
     }
 
