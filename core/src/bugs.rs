@@ -50,12 +50,23 @@ pub enum Bug {
     /// A Raft node sends its granted vote before asking for the vote's persist, so the reply
     /// does not wait for it: a machine crash can forget the vote after it was counted.
     RaftVoteBeforeSync,
+    /// A group coordinator accepts an offset commit whatever generation it names.
+    GroupCommitStaleGeneration,
+    /// A group coordinator serves a partition's groups before it has loaded them and its
+    /// high watermark has reached the loaded end.
+    GroupServeBeforeLoaded,
+    /// A group coordinator answers an offset commit as soon as its record is appended to
+    /// the leader, before the ISR holds it.
+    GroupCommitBeforeReplicated,
+    /// A member whose session lapses keeps its place: no rebalance gives its partitions to
+    /// the others.
+    SessionExpiryWithoutRebalance,
 }
 
 #[cfg(feature = "bug-switches")]
 impl Bug {
     /// Every planted bug.
-    pub const ALL: [Bug; 12] = [
+    pub const ALL: [Bug; 16] = [
         Bug::SkipTornTailTruncation,
         Bug::ControllerElectFenced,
         Bug::RaftVoteNotPersisted,
@@ -68,11 +79,15 @@ impl Bug {
         Bug::ReplicaSkipFetchEpochCheck,
         Bug::ReplicaAckBeforeSync,
         Bug::RaftVoteBeforeSync,
+        Bug::GroupCommitStaleGeneration,
+        Bug::GroupServeBeforeLoaded,
+        Bug::GroupCommitBeforeReplicated,
+        Bug::SessionExpiryWithoutRebalance,
     ];
 
     /// The bit of this bug in the calling thread's set of active bugs.
-    fn bit(self) -> u16 {
-        1 << self as u16
+    fn bit(self) -> u32 {
+        1 << self as u32
     }
 }
 
@@ -103,7 +118,7 @@ mod switches {
 
     thread_local! {
         /// The calling thread's active bugs, one bit each.
-        pub(super) static ACTIVE: Cell<u16> = const { Cell::new(0) };
+        pub(super) static ACTIVE: Cell<u32> = const { Cell::new(0) };
     }
 
     /// Keeps a bug switched on for the calling thread until dropped (also by a panic), then
@@ -111,7 +126,7 @@ mod switches {
     #[must_use = "the bug is switched off again when the guard is dropped"]
     #[derive(Debug)]
     pub struct Switch {
-        before: u16,
+        before: u32,
         /// Thread-bound: the guard must be dropped on the thread whose switch it set.
         _not_send: std::marker::PhantomData<*const ()>,
     }

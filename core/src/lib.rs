@@ -14,6 +14,7 @@ pub mod bugs;
 pub mod client;
 pub mod controller;
 pub mod disk;
+pub mod group;
 pub mod log;
 pub mod mem_disk;
 pub mod raft;
