@@ -20,6 +20,8 @@ pub(super) enum Purpose {
     AlterPartition(u64),
     /// The auto-creation of this topic.
     CreateTopic(String),
+    /// The creation of `__consumer_offsets` (one at a time).
+    CreateOffsetsTopic,
     /// The next block of producer ids (one at a time).
     AllocateProducerIds,
     /// A client's admin request, answered with the controller's answer.
@@ -136,6 +138,8 @@ impl Node {
             }
             // The next Metadata request sees the topic (or asks again).
             (Purpose::CreateTopic(_), ControllerResponse::TopicCreated(_)) => {}
+            // FindCoordinator finds the topic in the image once it is created.
+            (Purpose::CreateOffsetsTopic, ControllerResponse::Admin(_)) => {}
             (Purpose::AllocateProducerIds, ControllerResponse::ProducerIds(result)) => match result
             {
                 Ok((first, count)) => self.producer_ids.block_allocated(step.now, first, count),
@@ -183,7 +187,7 @@ impl Node {
                 self.manager
                     .handle_alter_partition(now, step.disk, alter, timed_out);
             }
-            Purpose::CreateTopic(_) => {}
+            Purpose::CreateTopic(_) | Purpose::CreateOffsetsTopic => {}
             Purpose::AllocateProducerIds => self.producer_ids.allocation_failed(now),
             Purpose::Admin { client, request } => self.admin_answered(client, &request, None),
         }

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use crate::controller::{BrokerId, ControllerConfig, ImageLimits, Listener};
+use crate::group::GroupConfig;
 use crate::raft::{NodeId, RaftConfig, VOTERS_MAX};
 use crate::replica::ReplicaConfig;
 use crate::time::Duration;
@@ -90,6 +91,8 @@ pub struct NodeConfig {
     /// Requests (from clients and other brokers) the replica manager holds at once; beyond it
     /// a request is answered at once with an error rather than queued.
     pub requests_inflight_max: usize,
+    /// The group coordinator's settings (`offsets.topic.*`, `group.*`).
+    pub group: GroupConfig,
 }
 
 impl NodeConfig {
@@ -125,6 +128,7 @@ impl NodeConfig {
             replica: ReplicaConfig::default(),
             auto_create_inflight_max: 64,
             requests_inflight_max: 4_096,
+            group: GroupConfig::default(),
         }
     }
 
@@ -162,6 +166,22 @@ impl NodeConfig {
         }
         if self.controller_quorum_request_timeout.is_zero() {
             return invalid("controller.quorum.request.timeout.ms must be positive");
+        }
+        let group = &self.group;
+        if group.offsets_topic_num_partitions < 1 || group.offsets_topic_replication_factor < 1 {
+            return invalid(
+                "offsets.topic.num.partitions and offsets.topic.replication.factor must be positive",
+            );
+        }
+        if group.group_min_session_timeout_ms > group.group_max_session_timeout_ms {
+            return invalid(
+                "group.min.session.timeout.ms must not exceed group.max.session.timeout.ms",
+            );
+        }
+        if group.offsets_retention_check_interval_ms < 1 || group.offsets_commit_timeout_ms < 1 {
+            return invalid(
+                "offsets.retention.check.interval.ms and offsets.commit.timeout.ms must be positive",
+            );
         }
         if self.metadata_snapshot_interval_entries == 0 {
             return invalid("the snapshot interval must be positive");

@@ -89,6 +89,7 @@ mod channel;
 mod config;
 mod epoch_file;
 mod follow;
+mod groups;
 mod lifecycle;
 mod message;
 mod node;

@@ -16,6 +16,7 @@ use super::sync::SyncToken;
 use crate::api;
 use crate::controller::{BrokerRegistration, FollowError, MetadataFollower, MetadataImage, Uuid};
 use crate::disk::{Disk, DiskError};
+use crate::group::GroupCoordinator;
 use crate::raft::{NodeId, Persist, RaftError, RaftNode};
 use crate::replica::{Durability, PartitionKey, ReplicaManager, StoredRecord};
 use crate::rng::Rng;
@@ -128,6 +129,10 @@ pub struct Node {
     pub(super) manager: ReplicaManager,
     /// The producer ids this broker hands to InitProducerId, in blocks from the controller.
     pub(super) producer_ids: ProducerIdBlocks,
+    /// The group coordinator of the `__consumer_offsets` partitions this broker leads.
+    pub(super) groups: GroupCoordinator,
+    /// The replica manager's answers to the coordinator's appends, for it to take in.
+    pub(super) group_appends_done: VecDeque<(u64, Result<(), api::ErrorCode>, Option<u64>)>,
     pub(super) channel: ControllerChannel,
     pub(super) peers: PeerTraffic,
     pub(super) outputs: VecDeque<NodeOutput>,
@@ -201,6 +206,8 @@ impl Node {
                 config.controller_quorum_request_timeout,
                 config.retry_backoff,
             ),
+            groups: GroupCoordinator::new(config.group.clone()),
+            group_appends_done: VecDeque::new(),
             channel: ControllerChannel::new(rng.next_u64() >> 1),
             peers: PeerTraffic::new(rng.next_u64() >> 1),
             quorum,
@@ -393,6 +400,9 @@ impl Node {
             if node.producer_ids.poll_timeout().is_some_and(|at| at <= now) {
                 node.producer_ids.handle_timeout(now);
             }
+            if node.groups.poll_timeout().is_some_and(|at| at <= now) {
+                node.groups.handle_timeout(now, wall_ms, step.rng);
+            }
         });
     }
 
@@ -439,6 +449,7 @@ impl Node {
             .poll_timeout(self.config.controller_quorum_request_timeout);
         let producer_ids = self.producer_ids.poll_timeout();
         [
+            self.groups.poll_timeout(),
             quorum,
             lifecycle,
             channel,
@@ -529,6 +540,11 @@ impl Node {
         upto: Option<i64>,
     ) -> Result<Vec<StoredRecord>, api::ErrorCode> {
         self.manager.records_in(disk, key, from, upto)
+    }
+
+    /// The group coordinator.
+    pub fn group_coordinator(&self) -> &GroupCoordinator {
+        &self.groups
     }
 
     /// The counters.
@@ -684,6 +700,10 @@ impl Node {
             self.maybe_compact();
             self.drain_manager(step);
             self.drain_producer_ids(step);
+            self.follow_offsets_partitions(step);
+            if self.drain_groups(step) {
+                continue;
+            }
             if let Some(message) = self.loopback.pop_front() {
                 let me = self.config.raft_id();
                 self.deliver(step, me, message);

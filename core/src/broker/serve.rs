@@ -20,11 +20,13 @@ use crate::replica::{metadata_response, ReplicaOutput};
 
 /// Who is waiting for the answer to a request the replica manager serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Asker {
+pub(super) enum Asker {
     /// A client, by the driver's token.
     Client(u64),
     /// Another broker, by its request id.
     Peer(NodeId, u64),
+    /// The group coordinator's append, by its id.
+    Group(u64),
 }
 
 /// Tokens for the replica manager and ids for requests to other brokers.
@@ -61,6 +63,7 @@ impl Node {
             Request::Admin(request) if !matches!(request, AdminRequest::DeleteRecords(_)) => {
                 self.serve_admin(step, client, request)
             }
+            Request::Group(request) => self.serve_group(step, client, request),
             request => self.serve_data(step, Asker::Client(client), request),
         }
     }
@@ -110,7 +113,7 @@ impl Node {
             .handle_response(now, wall_ms, step.disk, request_id, Ok(response));
     }
 
-    fn serve_data(&mut self, step: &mut Step<'_>, asker: Asker, request: Request) {
+    pub(super) fn serve_data(&mut self, step: &mut Step<'_>, asker: Asker, request: Request) {
         if self.peers.askers.len() >= self.config.requests_inflight_max {
             self.stats.requests_refused += 1;
             if let Some(response) = refusal(&request, ErrorCode::RequestTimedOut) {
@@ -153,6 +156,7 @@ impl Node {
                 let message = NodeMessage::ReplicaResponse { id, response };
                 self.send_after(to, message, after)
             }
+            Asker::Group(id) => self.group_appended(id, response, after),
         }
     }
 

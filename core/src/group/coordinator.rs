@@ -21,14 +21,14 @@ use crate::time::Instant;
 /// Work for the node.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GroupOutput {
-    /// Answer the request that came with `token`, once the replica manager's sync `after`
-    /// (if any) has completed.
+    /// Answer the request that came with `token`, once the node's sync `after` (if any, the
+    /// number of a `SyncToken` the append's answer waited for) has completed.
     Answer {
         /// The node's token.
         token: u64,
         /// The answer.
         response: GroupResponse,
-        /// The replica manager's sync id the answer waits for.
+        /// The node's sync the answer waits for.
         after: Option<u64>,
     },
     /// Produce `batch` to `__consumer_offsets` partition `partition` with `acks`, and report
@@ -195,7 +195,10 @@ impl GroupCoordinator {
     /// When [`GroupCoordinator::handle_timeout`] next has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let group = self.timers.first().map(|(at, _, _)| *at);
-        [group, self.next_retention_check].into_iter().flatten().min()
+        [group, self.next_retention_check]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// This broker's high watermark of a led offsets partition: once it reaches the loaded
@@ -504,11 +507,7 @@ impl GroupCoordinator {
             return self.answer(token, refuse(error), None);
         }
         let partition = self.serving(&request.group_id).expect("checked");
-        let groups = &mut self
-            .partitions
-            .get_mut(&partition)
-            .expect("served")
-            .groups;
+        let groups = &mut self.partitions.get_mut(&partition).expect("served").groups;
         if !groups.contains_key(&request.group_id) {
             if !request.member_id.is_empty() {
                 return self.answer(token, refuse(ErrorCode::UnknownMemberId), None);
@@ -591,7 +590,10 @@ impl GroupCoordinator {
                         }
                     }
                     let epoch = self.partitions[&partition].epoch;
-                    let record = (records::group_key(group_id), Some(records::group_value(&value)));
+                    let record = (
+                        records::group_key(group_id),
+                        Some(records::group_value(&value)),
+                    );
                     let purpose = Append::Assignment {
                         partition,
                         epoch,
@@ -684,14 +686,20 @@ impl GroupCoordinator {
                 group,
                 offsets,
                 answers,
-            } => self.commit_done(token, partition, epoch, &group, offsets, answers, result, after),
+            } => self.commit_done(
+                token, partition, epoch, &group, offsets, answers, result, after,
+            ),
             Append::Assignment {
                 partition,
                 epoch,
                 group,
                 generation,
             } => {
-                if self.partitions.get(&partition).is_none_or(|p| p.epoch != epoch) {
+                if self
+                    .partitions
+                    .get(&partition)
+                    .is_none_or(|p| p.epoch != epoch)
+                {
                     return;
                 }
                 let refused = |error| GroupResponse::SyncGroup(SyncGroupResponse::error(error));

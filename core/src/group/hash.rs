@@ -5,9 +5,9 @@
 
 /// Java's `String.hashCode`: `s[0]·31^(n-1) + … + s[n-1]` over UTF-16 code units, wrapping.
 pub fn java_string_hash(value: &str) -> i32 {
-    value
-        .encode_utf16()
-        .fold(0i32, |hash, unit| hash.wrapping_mul(31).wrapping_add(i32::from(unit)))
+    value.encode_utf16().fold(0i32, |hash, unit| {
+        hash.wrapping_mul(31).wrapping_add(i32::from(unit))
+    })
 }
 
 /// Kafka's `Utils.abs`: `i32::MIN` maps to 0, not to itself.
@@ -43,8 +43,17 @@ mod tests {
     #[test]
     fn partitions_stay_in_range() {
         assert_eq!(partition_for_group("hello", 50), 99_162_322 % 50);
-        assert_eq!(partition_for_group("console-consumer-1", 50), 35_782_224 % 50);
-        for group in ["", "a", "polygenelubricants", "GydZG_", "DESIGNING WORKHOUSES"] {
+        assert_eq!(
+            partition_for_group("console-consumer-1", 50),
+            35_782_224 % 50
+        );
+        for group in [
+            "",
+            "a",
+            "polygenelubricants",
+            "GydZG_",
+            "DESIGNING WORKHOUSES",
+        ] {
             assert!((0..50).contains(&partition_for_group(group, 50)));
         }
         // "polygenelubricants".hashCode() is Integer.MIN_VALUE: Utils.abs maps it to 0.

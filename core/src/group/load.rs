@@ -38,7 +38,11 @@ impl GroupCoordinator {
         let mut replayed: BTreeMap<String, Replayed> = BTreeMap::new();
         for record in records {
             self.stats.records_loaded += 1;
-            let Some(key) = record.key.as_deref().and_then(|k| records::read_key(k).ok()) else {
+            let Some(key) = record
+                .key
+                .as_deref()
+                .and_then(|k| records::read_key(k).ok())
+            else {
                 self.stats.records_skipped += 1;
                 continue;
             };

@@ -142,7 +142,8 @@ impl Group {
     ) {
         let Some(mut member) = self.members.remove(&old_id) else {
             // The map names a member that is gone; treat the instance as new.
-            self.static_members.remove(request.group_instance_id.as_deref().unwrap_or(""));
+            self.static_members
+                .remove(request.group_instance_id.as_deref().unwrap_or(""));
             return self.add_member(fx, token, new_id, request);
         };
         let fenced = ErrorCode::FencedInstanceId;
@@ -333,7 +334,10 @@ impl Group {
                 .map(|m| JoinGroupMember {
                     member_id: m.member_id.clone(),
                     group_instance_id: m.group_instance_id.clone(),
-                    metadata: protocol.as_deref().map(|p| m.metadata(p)).unwrap_or_default(),
+                    metadata: protocol
+                        .as_deref()
+                        .map(|p| m.metadata(p))
+                        .unwrap_or_default(),
                 })
                 .collect(),
             false => Vec::new(),
@@ -408,8 +412,9 @@ impl Group {
         let Some((stored_generation, assignment)) = self.storing_assignment.take() else {
             return;
         };
-        let current =
-            stored_generation == generation && self.generation == generation && self.state == GroupState::CompletingRebalance;
+        let current = stored_generation == generation
+            && self.generation == generation
+            && self.state == GroupState::CompletingRebalance;
         if !current {
             return;
         }
@@ -614,10 +619,8 @@ impl Group {
     pub fn unload(&mut self, fx: &mut Effects<'_>) {
         for member in self.members.values_mut() {
             if let Some(token) = member.awaiting_join.take() {
-                let response = JoinGroupResponse::error(
-                    member.member_id.clone(),
-                    ErrorCode::NotCoordinator,
-                );
+                let response =
+                    JoinGroupResponse::error(member.member_id.clone(), ErrorCode::NotCoordinator);
                 fx.effects
                     .push(Effect::Answer(token, GroupResponse::JoinGroup(response)));
             }

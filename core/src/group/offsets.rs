@@ -52,7 +52,8 @@ impl GroupCoordinator {
         let admin = request.generation_id < 0;
         if !state.groups.contains_key(&request.group_id) {
             if !admin {
-                let response = GroupResponse::OffsetCommit(refuse_all(ErrorCode::IllegalGeneration));
+                let response =
+                    GroupResponse::OffsetCommit(refuse_all(ErrorCode::IllegalGeneration));
                 return self.answer(token, response, None);
             }
             // Kafka creates a group for a commit from outside any group (a simple consumer,
@@ -134,7 +135,10 @@ impl GroupCoordinator {
         result: Result<(), ErrorCode>,
         after: Option<u64>,
     ) {
-        let same_epoch = self.partitions.get(&partition).is_some_and(|p| p.epoch == epoch);
+        let same_epoch = self
+            .partitions
+            .get(&partition)
+            .is_some_and(|p| p.epoch == epoch);
         let group = self
             .partitions
             .get_mut(&partition)
@@ -163,7 +167,9 @@ impl GroupCoordinator {
             }
         }
         if let Some(token) = token {
-            let response = GroupResponse::OffsetCommit(OffsetCommitResponse { partitions: answers });
+            let response = GroupResponse::OffsetCommit(OffsetCommitResponse {
+                partitions: answers,
+            });
             self.answer(token, response, after);
         }
         self.settle_group(partition, group_id);
@@ -177,9 +183,7 @@ impl GroupCoordinator {
             .map(|asked| {
                 let partition = match self.serving(&asked.group_id) {
                     Ok(partition) => partition,
-                    Err(error) => {
-                        return FetchedGroupOffsets::error(asked.group_id.clone(), error)
-                    }
+                    Err(error) => return FetchedGroupOffsets::error(asked.group_id.clone(), error),
                 };
                 let Some(group) = self.group(partition, &asked.group_id) else {
                     return unknown_group_offsets(&asked.group_id, &asked.partitions);
@@ -204,7 +208,12 @@ impl GroupCoordinator {
 
     /// DeleteGroups: an empty group's offsets and metadata are tombstoned; the answer comes
     /// once every tombstone is written.
-    pub(super) fn delete_groups(&mut self, _wall_ms: i64, token: u64, request: &DeleteGroupsRequest) {
+    pub(super) fn delete_groups(
+        &mut self,
+        _wall_ms: i64,
+        token: u64,
+        request: &DeleteGroupsRequest,
+    ) {
         let mut answers = Vec::with_capacity(request.groups.len());
         let mut writes: BTreeMap<i32, Vec<KeyValue>> = BTreeMap::new();
         for group_id in &request.groups {
@@ -236,7 +245,12 @@ impl GroupCoordinator {
     }
 
     /// OffsetDelete: offsets of topics the group's members do not subscribe to.
-    pub(super) fn delete_offsets(&mut self, _wall_ms: i64, token: u64, request: &OffsetDeleteRequest) {
+    pub(super) fn delete_offsets(
+        &mut self,
+        _wall_ms: i64,
+        token: u64,
+        request: &OffsetDeleteRequest,
+    ) {
         let refuse = |error| {
             GroupResponse::OffsetDelete(OffsetDeleteResponse {
                 error,
@@ -378,7 +392,11 @@ impl GroupCoordinator {
 }
 
 /// Kafka's checks of an OffsetCommit against the group (`GroupCoordinator.handleCommitOffsets`).
-fn check_commit(group: &mut Group, now: Instant, request: &OffsetCommitRequest) -> Result<(), ErrorCode> {
+fn check_commit(
+    group: &mut Group,
+    now: Instant,
+    request: &OffsetCommitRequest,
+) -> Result<(), ErrorCode> {
     let instance = request.group_instance_id.as_deref();
     if group.is_fenced(&request.member_id, instance) {
         return Err(ErrorCode::FencedInstanceId);

@@ -479,7 +479,13 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for bytes in [&[][..], &[0], &[0, 9, 1], &[0, 3, 0, 0], &[0, 2, 0, 5, b'x']] {
+        for bytes in [
+            &[][..],
+            &[0],
+            &[0, 9, 1],
+            &[0, 3, 0, 0],
+            &[0, 2, 0, 5, b'x'],
+        ] {
             assert!(read_key(bytes).is_err());
             assert!(read_offset_value(bytes).is_err());
             assert!(read_group_value(bytes).is_err());

@@ -629,6 +629,20 @@ impl ReplicaManager {
         from: i64,
         upto: Option<i64>,
     ) -> Result<Vec<StoredRecord>, crate::api::ErrorCode> {
+        let records = self.read_records(disk, key, from, upto)?;
+        Ok(records.into_iter().map(|r| (r.offset, r.value)).collect())
+    }
+
+    /// The whole records of one replica from `from` (or its log start, if later) below
+    /// `upto` (or its log end), keys and all: how the group coordinator loads an offsets
+    /// partition.
+    pub fn read_records(
+        &mut self,
+        disk: &mut dyn Disk,
+        key: PartitionKey,
+        from: i64,
+        upto: Option<i64>,
+    ) -> Result<Vec<crate::record::Record>, crate::api::ErrorCode> {
         let Some(partition) = self.partitions.get_mut(&key) else {
             return Ok(Vec::new());
         };
@@ -648,11 +662,11 @@ impl ReplicaManager {
                 let records = batch
                     .records()
                     .map_err(|_| crate::api::ErrorCode::CorruptMessage)?;
-                for record in records {
-                    if record.offset >= offset && record.offset < end {
-                        out.push((record.offset, record.value));
-                    }
-                }
+                out.extend(
+                    records
+                        .into_iter()
+                        .filter(|record| record.offset >= offset && record.offset < end),
+                );
             }
             offset = slice.next_offset;
         }

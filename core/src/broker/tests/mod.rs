@@ -4,6 +4,7 @@
 mod admin;
 mod cluster;
 mod driver;
+mod groups;
 mod producer_ids;
 mod single;
 
