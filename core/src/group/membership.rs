@@ -251,9 +251,10 @@ impl Group {
             self.fail_pending_syncs(fx, ErrorCode::RebalanceInProgress);
         }
         let rebalance_ms = i64::from(self.rebalance_timeout_ms());
+        let delay_ms = fx.config.group_initial_rebalance_delay_ms;
         self.join_timer = Some(match self.state {
-            GroupState::Empty => {
-                let delay = i64::from(fx.config.group_initial_rebalance_delay_ms).min(rebalance_ms);
+            GroupState::Empty if delay_ms > 0 => {
+                let delay = i64::from(delay_ms).min(rebalance_ms);
                 JoinTimer {
                     deadline: after_ms(fx.now, delay),
                     initial_remaining_ms: Some((rebalance_ms - delay).max(0)),
