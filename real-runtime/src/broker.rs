@@ -288,6 +288,7 @@ fn node_config(config: &ServerConfig, advertised: &[Endpoint]) -> NodeConfig {
         .log_retention_ms
         .map_or(-1, |ms| i64::try_from(ms).unwrap_or(i64::MAX));
     node.replica = replica;
+    node.group = config.group.clone();
     node
 }
 

@@ -26,6 +26,7 @@
 mod data_dirs;
 mod endpoints;
 mod error;
+mod groups;
 mod properties;
 mod values;
 
@@ -149,6 +150,8 @@ pub struct ServerConfig {
     pub broker_session_timeout_ms: u32,
     /// `cluster.id`: default [`CLUSTER_ID_DEFAULT`] (Sluice, see the module documentation).
     pub cluster_id: String,
+    /// The group coordinator's keys ([`groups::GROUP_KEYS`]), Kafka's defaults.
+    pub group: sluice_core::group::GroupConfig,
 }
 
 /// Reads the configuration file, if any, then applies `overrides` (`key=value` each).
@@ -180,7 +183,7 @@ pub fn unknown_keys(properties: &Properties) -> Vec<&str> {
     properties
         .iter()
         .map(|(key, _)| key)
-        .filter(|key| !KNOWN_KEYS.contains(key))
+        .filter(|key| !KNOWN_KEYS.contains(key) && !groups::GROUP_KEYS.contains(key))
         .collect()
 }
 
@@ -280,6 +283,7 @@ impl ServerConfig {
             broker_heartbeat_interval_ms: read(p, "broker.heartbeat.interval.ms", 2000, positive)?,
             broker_session_timeout_ms: read(p, "broker.session.timeout.ms", 9000, positive)?,
             cluster_id: read(p, "cluster.id", CLUSTER_ID_DEFAULT.to_string(), cluster_id)?,
+            group: groups::group_config(p)?,
         };
         config.check()?;
         Ok(config)

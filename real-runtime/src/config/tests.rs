@@ -350,3 +350,25 @@ fn values_are_trimmed_and_booleans_ignore_case() {
     assert_eq!(config.num_partitions, 7);
     assert!(!config.auto_create_topics_enable);
 }
+
+#[test]
+fn group_keys_read_with_kafkas_defaults() {
+    let defaults = ServerConfig::from_properties(&Properties::default()).unwrap();
+    assert_eq!(defaults.group.offsets_topic_num_partitions, 50);
+    assert_eq!(defaults.group.group_initial_rebalance_delay_ms, 3_000);
+    let mut properties = Properties::default();
+    properties.set("offsets.topic.num.partitions", "4");
+    properties.set("group.initial.rebalance.delay.ms", "0");
+    properties.set("offsets.retention.minutes", "2");
+    let config = ServerConfig::from_properties(&properties).unwrap();
+    assert_eq!(config.group.offsets_topic_num_partitions, 4);
+    assert_eq!(config.group.group_initial_rebalance_delay_ms, 0);
+    assert_eq!(config.group.offsets_retention_ms, 120_000);
+    assert!(unknown_keys(&properties).is_empty());
+    properties.set("group.min.session.timeout.ms", "9000000");
+    let error = ServerConfig::from_properties(&properties).unwrap_err();
+    assert!(
+        error.to_string().contains("group.max.session.timeout.ms"),
+        "{error}"
+    );
+}
