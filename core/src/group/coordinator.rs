@@ -782,11 +782,9 @@ fn fail_joint(response: &mut GroupResponse, error: ErrorCode) {
                 }
             }
         }
-        GroupResponse::OffsetDelete(answer) => {
-            if answer.error == ErrorCode::None {
-                answer.error = error;
-                answer.partitions.clear();
-            }
+        GroupResponse::OffsetDelete(answer) if answer.error == ErrorCode::None => {
+            answer.error = error;
+            answer.partitions.clear();
         }
         _ => {}
     }
