@@ -35,6 +35,10 @@ impl GroupCoordinator {
         high_watermark: i64,
     ) {
         self.resign(now, wall_ms, rng, partition);
+        if self.next_retention_check.is_none() {
+            let interval = self.config.offsets_retention_check_interval_ms;
+            self.next_retention_check = Some(super::after_ms(now, interval));
+        }
         let mut replayed: BTreeMap<String, Replayed> = BTreeMap::new();
         for record in records {
             self.stats.records_loaded += 1;

@@ -210,7 +210,7 @@ impl GroupCoordinator {
     /// once every tombstone is written.
     pub(super) fn delete_groups(
         &mut self,
-        _wall_ms: i64,
+        wall_ms: i64,
         token: u64,
         request: &DeleteGroupsRequest,
     ) {
@@ -241,13 +241,13 @@ impl GroupCoordinator {
             self.settle_group(partition, group_id);
         }
         let response = GroupResponse::DeleteGroups(DeleteGroupsResponse { groups: answers });
-        self.answer_after_writes(token, response, writes);
+        self.answer_after_writes(wall_ms, token, response, writes);
     }
 
     /// OffsetDelete: offsets of topics the group's members do not subscribe to.
     pub(super) fn delete_offsets(
         &mut self,
-        _wall_ms: i64,
+        wall_ms: i64,
         token: u64,
         request: &OffsetDeleteRequest,
     ) {
@@ -301,13 +301,14 @@ impl GroupCoordinator {
             true => BTreeMap::new(),
             false => BTreeMap::from([(partition, records)]),
         };
-        self.answer_after_writes(token, response, writes);
+        self.answer_after_writes(wall_ms, token, response, writes);
         self.settle_group(partition, &request.group_id);
     }
 
     /// Answers `response` once every write is done (at once when there is none).
     fn answer_after_writes(
         &mut self,
+        wall_ms: i64,
         token: u64,
         response: GroupResponse,
         writes: BTreeMap<i32, Vec<KeyValue>>,
@@ -327,8 +328,7 @@ impl GroupCoordinator {
             },
         );
         for (partition, records) in writes {
-            // The batch's timestamp: the records carry no time of their own.
-            self.append(partition, 0, &records, Append::Joint { waiter });
+            self.append(partition, wall_ms, &records, Append::Joint { waiter });
         }
     }
 

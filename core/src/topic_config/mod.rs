@@ -163,6 +163,14 @@ pub fn log_config(base: &LogConfig, overrides: &BTreeMap<String, String>) -> Log
         // Kafka treats every negative limit as none.
         config.retention_bytes = v.max(-1);
     }
+    // A topic whose `cleanup.policy` lacks `delete` keeps every segment whatever its age or
+    // size, as in Kafka: only compaction may remove its records. `__consumer_offsets` is
+    // such a topic, and deleting its old segments would lose the commits they hold.
+    let policy = overrides.get("cleanup.policy");
+    if policy.is_some_and(|p| !p.split(',').any(|part| part.trim() == "delete")) {
+        config.retention_ms = -1;
+        config.retention_bytes = -1;
+    }
     if let Some(v) = long("flush.messages") {
         config.flush_messages = v;
     }

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::api::ConfigSource;
+use crate::log::LogConfig;
 
 #[test]
 fn definitions_are_sorted_and_defaults_valid() {
@@ -76,7 +77,7 @@ fn overrides_shape_the_log_config() {
         ("retention.ms".to_string(), "1000".to_string()),
         ("retention.bytes".to_string(), "-5".to_string()),
         ("segment.bytes".to_string(), "2097152".to_string()),
-        ("cleanup.policy".to_string(), "compact".to_string()),
+        ("cleanup.policy".to_string(), "compact,delete".to_string()),
     ]
     .into();
     let config = log_config(&base, &overrides);
@@ -124,4 +125,30 @@ fn describe_names_every_config_and_its_source() {
     let some = describe_topic(&overrides, &defaults, Some(&keys), false, false);
     assert_eq!(some.len(), 1);
     assert!(some[0].synonyms.is_empty() && some[0].documentation.is_none());
+}
+
+#[test]
+fn a_compact_only_topic_is_never_deleted_by_age_or_size() {
+    let base = LogConfig::default();
+    let overrides = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let compact = log_config(
+        &base,
+        &overrides(&[("cleanup.policy", "compact"), ("retention.ms", "1000")]),
+    );
+    assert_eq!((compact.retention_ms, compact.retention_bytes), (-1, -1));
+    let both = log_config(
+        &base,
+        &overrides(&[
+            ("cleanup.policy", "compact,delete"),
+            ("retention.ms", "1000"),
+        ]),
+    );
+    assert_eq!(both.retention_ms, 1000);
+    let delete = log_config(&base, &overrides(&[("retention.bytes", "5")]));
+    assert_eq!(delete.retention_bytes, 5);
 }
