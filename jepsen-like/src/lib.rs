@@ -66,7 +66,7 @@ pub use checker::{
     check, check_healed_replicas, check_replicas, check_with, CheckOptions, ReplicaLog,
 };
 pub use history::{
-    Completion, History, HistoryError, OpId, Operation, PartitionHighWatermark, PartitionLogStart,
-    PartitionReads, Request,
+    AssignmentStart, Completion, History, HistoryError, OpId, Operation, PartitionHighWatermark,
+    PartitionLogStart, PartitionOffset, PartitionReads, Request, GENERATION_NONE,
 };
 pub use report::{anomaly, Anomaly, Report};
