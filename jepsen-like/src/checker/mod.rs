@@ -1,5 +1,6 @@
 //! The checker for the Kafka queue workload and its consumer groups: [`check`] and
-//! [`check_with`] judge a client history; [`check_replicas`] and [`check_healed_replicas`] judge the simulator's replica logs.
+//! [`check_with`] judge a client history; [`check_replicas`] and [`check_healed_replicas`] judge
+//! the simulator's replica logs.
 
 mod committed_offsets;
 mod double_assignment;
