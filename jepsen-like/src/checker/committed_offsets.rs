@@ -62,6 +62,7 @@ struct Reset {
 /// What the history says about one (group, partition)'s committed offset.
 #[derive(Default)]
 struct Partition<'h> {
+    /// In completion order.
     known: Vec<Known<'h>>,
     resets: Vec<Reset>,
 }
@@ -135,6 +136,9 @@ fn index<'h>(groups: &Groups<'h>) -> BTreeMap<(&'h str, i32), Partition<'h>> {
             });
         }
     }
+    for partition in partitions.values_mut() {
+        partition.known.sort_by_key(|known| known.completed);
+    }
     partitions
 }
 
@@ -153,7 +157,8 @@ fn check_read(read: &Read<'_>, partition: i32, known: &Partition<'_>, anomalies:
     let Some(bar) = known
         .known
         .iter()
-        .filter(|earlier| earlier.completed < read.invoked && !excused(earlier))
+        .take_while(|earlier| earlier.completed < read.invoked)
+        .filter(|earlier| !excused(earlier))
         .max_by_key(|earlier| (earlier.offset, Reverse(earlier.completed)))
     else {
         return;
