@@ -39,6 +39,14 @@ pub mod anomaly {
     pub const NONMONOTONIC_SEND: &str = "nonmonotonic-send";
     /// A send that finished before another began on the same partition got the higher offset.
     pub const REALTIME_APPEND_VIOLATION: &str = "realtime-append-violation";
+    /// An offset commit from a stale generation, or for a partition its member does not own,
+    /// was accepted.
+    pub const ZOMBIE_COMMIT: &str = "zombie-commit";
+    /// A group's committed offset for a partition decreased (or vanished) without an explicit
+    /// reset.
+    pub const COMMITTED_OFFSET_REGRESSION: &str = "committed-offset-regression";
+    /// A partition assigned to two or more members in the same group generation.
+    pub const DOUBLE_ASSIGNMENT: &str = "double-assignment";
     /// Two replicas of a partition differ below the smaller of their high watermarks.
     pub const LOG_DIVERGENCE: &str = "log-divergence";
     /// After faults healed, a replica's log differs from its leader's.
@@ -105,6 +113,12 @@ pub struct Report {
     pub indefinite_sends: usize,
     /// Polls completed OK.
     pub ok_polls: usize,
+    /// Offset commits (resets included) completed OK.
+    pub ok_commits: usize,
+    /// Committed-offset reads (OffsetFetch) completed OK.
+    pub ok_offset_fetches: usize,
+    /// Assignments (SyncGroup) completed OK.
+    pub ok_assignments: usize,
 }
 
 impl Report {
@@ -133,11 +147,21 @@ impl Extend<Anomaly> for Report {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.is_valid() { "valid" } else { "INVALID" };
-        writeln!(
+        write!(
             f,
             "{verdict}: {} ok sends, {} failed sends, {} indefinite sends, {} ok polls",
             self.ok_sends, self.failed_sends, self.indefinite_sends, self.ok_polls
         )?;
+        // Group counts only for histories with group operations, so queue-only reports read
+        // as before.
+        if self.ok_commits + self.ok_offset_fetches + self.ok_assignments > 0 {
+            write!(
+                f,
+                ", {} ok commits, {} ok offset fetches, {} ok assignments",
+                self.ok_commits, self.ok_offset_fetches, self.ok_assignments
+            )?;
+        }
+        writeln!(f)?;
         for (kind, examples) in &self.anomalies {
             let note = if self.expected.contains(kind) {
                 " (expected)"

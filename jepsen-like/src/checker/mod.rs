@@ -1,6 +1,10 @@
-//! The checker for the Kafka queue workload: [`check`] and [`check_with`] judge a client
-//! history; [`check_replicas`] and [`check_healed_replicas`] judge the simulator's replica logs.
+//! The checker for the Kafka queue workload and its consumer groups: [`check`] and
+//! [`check_with`] judge a client history; [`check_replicas`] and [`check_healed_replicas`] judge
+//! the simulator's replica logs.
 
+mod committed_offsets;
+mod double_assignment;
+mod groups;
 mod hw;
 mod observations;
 mod offsets;
@@ -9,6 +13,7 @@ mod reads;
 mod replicas;
 mod sends;
 mod trims;
+mod zombie;
 
 pub use replicas::{check_healed_replicas, check_replicas, ReplicaLog};
 
@@ -60,6 +65,10 @@ pub fn check_with(history: &History, options: CheckOptions) -> Report {
     sends::check(history, &mut anomalies);
     hw::check(history, options.unclean_elections_allowed, &mut anomalies);
     reads::check(history, options.unclean_elections_allowed, &mut anomalies);
+    let groups = groups::index(history);
+    zombie::check(&groups, &mut anomalies);
+    double_assignment::check(&groups, &mut anomalies);
+    committed_offsets::check(&groups, &mut anomalies);
     let mut report = Report {
         anomalies: anomalies.into_inner(),
         ..Report::default()
@@ -88,6 +97,13 @@ fn count_operations(history: &History, report: &mut Report) {
                 report.indefinite_sends += 1
             }
             (Request::Poll, Completion::PollOk { .. }) => report.ok_polls += 1,
+            (Request::Commit { .. }, Completion::CommitOk { .. }) => report.ok_commits += 1,
+            (Request::OffsetFetch { .. }, Completion::OffsetFetchOk { .. }) => {
+                report.ok_offset_fetches += 1
+            }
+            (Request::Assignment { .. }, Completion::AssignmentOk { .. }) => {
+                report.ok_assignments += 1
+            }
             _ => {}
         }
     }

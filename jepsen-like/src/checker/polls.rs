@@ -4,11 +4,18 @@
 //!
 //! "Contiguous" means the next offset known to exist in the log, from every OK ack and poll,
 //! so a gap with no record in it (a transaction marker, a compacted record) is not a skip.
+//!
+//! A group member's assignment is an assign of its process: the OK completion of an assignment
+//! forgets the process's positions, as a poll's `after_seek` does. The start positions recorded
+//! for it afterwards are a seek whose target is known: the first OK poll of such a partition
+//! completed after them must begin at the start position s, or at the next offset known to exist
+//! above it, exactly as if the previous poll had ended at s − 1. Beginning below s is
+//! `nonmonotonic-poll`; beginning past a record at or above s is `poll-skip`.
 
 use std::collections::BTreeMap;
 
 use super::observations::PartitionLog;
-use crate::history::{Completion, History, OpId, Operation};
+use crate::history::{Completion, History, OpId, Operation, Request};
 use crate::report::{anomaly, Anomalies};
 
 /// How a read failed to continue at the next offset.
@@ -30,38 +37,98 @@ fn continuity(log: &PartitionLog, previous: i64, next: i64) -> Option<Break> {
     }
 }
 
-/// Where one process last read a partition.
+/// Where one process stands on a partition: the last offset it read, or just below the start
+/// position an assignment gave it.
 #[derive(Clone, Copy)]
 struct Position {
     op: OpId,
     offset: i64,
-    value: u64,
+    origin: Origin,
 }
 
-/// Runs the poll checks over every process's OK polls, in completion order.
+/// How a process came to its position on a partition.
+#[derive(Clone, Copy)]
+enum Origin {
+    /// Poll `op` read `value` at `offset`.
+    Read { value: u64 },
+    /// Assignment `op` started the partition at `offset` + 1.
+    Start,
+}
+
+/// What moves one process's positions, in history order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    /// The OK completion of a poll.
+    Poll(OpId),
+    /// The OK completion of an assignment: an assign, forgetting every position.
+    Assigned,
+    /// The start positions recorded for assignment `op`.
+    Start(OpId),
+}
+
+/// Runs the poll checks over every process's OK polls, assignments and start positions, in
+/// history order.
 pub(crate) fn check(
     history: &History,
     logs: &BTreeMap<i32, PartitionLog>,
     anomalies: &mut Anomalies,
 ) {
-    let mut by_process: BTreeMap<u64, Vec<(usize, OpId)>> = BTreeMap::new();
-    for (index, operation) in history.operations().iter().enumerate() {
-        if let (Completion::PollOk { .. }, Some(done)) =
-            (&operation.completion, operation.complete_index)
-        {
-            by_process
-                .entry(operation.process)
-                .or_default()
-                .push((done, OpId(index)));
+    for (process, steps) in steps_by_process(history) {
+        let mut positions: BTreeMap<i32, Position> = BTreeMap::new();
+        for (_, step) in steps {
+            match step {
+                Step::Poll(op) => {
+                    let operation = &history.operations()[op.0];
+                    check_poll(process, op, operation, logs, &mut positions, anomalies);
+                }
+                Step::Assigned => positions.clear(),
+                Step::Start(op) => start(op, &history.operations()[op.0], &mut positions),
+            }
         }
     }
-    for (process, mut polls) in by_process {
-        polls.sort_unstable();
-        let mut positions: BTreeMap<i32, Position> = BTreeMap::new();
-        for (_, op) in polls {
-            let operation = &history.operations()[op.0];
-            check_poll(process, op, operation, logs, &mut positions, anomalies);
+}
+
+/// Every process's steps, each with the index of its event, in history order.
+fn steps_by_process(history: &History) -> BTreeMap<u64, Vec<(usize, Step)>> {
+    let mut by_process: BTreeMap<u64, Vec<(usize, Step)>> = BTreeMap::new();
+    for (index, operation) in history.operations().iter().enumerate() {
+        let op = OpId(index);
+        let Some(done) = operation.complete_index else {
+            continue;
+        };
+        let steps = by_process.entry(operation.process).or_default();
+        match (&operation.request, &operation.completion) {
+            (_, Completion::PollOk { .. }) => steps.push((done, Step::Poll(op))),
+            (Request::Assignment { .. }, Completion::AssignmentOk { start, .. }) => {
+                steps.push((done, Step::Assigned));
+                if let Some(start) = start {
+                    steps.push((start.event_index, Step::Start(op)));
+                }
+            }
+            _ => {}
         }
+    }
+    for steps in by_process.values_mut() {
+        steps.sort_unstable();
+    }
+    by_process
+}
+
+/// Moves the process's positions to assignment `op`'s start positions.
+fn start(op: OpId, operation: &Operation, positions: &mut BTreeMap<i32, Position>) {
+    let Completion::AssignmentOk {
+        start: Some(start), ..
+    } = &operation.completion
+    else {
+        return;
+    };
+    for (&partition, &position) in &start.positions {
+        let at = Position {
+            op,
+            offset: position - 1,
+            origin: Origin::Start,
+        };
+        positions.insert(partition, at);
     }
 }
 
@@ -93,7 +160,7 @@ fn check_poll(
         let now = Position {
             op,
             offset: last_offset,
-            value: last_value,
+            origin: Origin::Read { value: last_value },
         };
         if let Some(previous) = positions.insert(*partition, now) {
             between_polls(
@@ -122,9 +189,19 @@ fn between_polls(
     let Some(found) = continuity(log, previous.offset, first_offset) else {
         return;
     };
+    let before = match previous.origin {
+        Origin::Read { value } => format!(
+            "{} ended at offset {} (value {value})",
+            previous.op, previous.offset
+        ),
+        Origin::Start => format!(
+            "assignment {} started it at offset {}",
+            previous.op,
+            previous.offset + 1
+        ),
+    };
     let example = format!(
-        "process {process} partition {partition}: {} ended at offset {} (value {}), {op} began at offset {first_offset} (value {first_value})",
-        previous.op, previous.offset, previous.value
+        "process {process} partition {partition}: {before}, {op} began at offset {first_offset} (value {first_value})"
     );
     match found {
         Break::Nonmonotonic => anomalies.push(anomaly::NONMONOTONIC_POLL, example),

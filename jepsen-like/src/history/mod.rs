@@ -5,8 +5,40 @@
 //! operation never completed by the end of the history is indefinite too. The builder refuses a
 //! malformed history with a [`HistoryError`] instead of recording it, so the checker only ever
 //! sees well-formed histories.
+//!
+//! Besides the queue workload's sends, polls and trims, a history records consumer-group
+//! operations: offset commits and resets ([`History::invoke_commit`], [`History::invoke_reset`]),
+//! committed-offset reads ([`History::invoke_offset_fetch`]), assignments with the positions a
+//! member starts from ([`History::invoke_assignment`], [`History::ok_assignment_positions`]) and
+//! revocations ([`History::revoke`]).
+//!
+//! A group member's life, as a history records it:
+//!
+//! ```
+//! # use sluice_jepsen::History;
+//! let mut history = History::new();
+//! // SyncGroup for generation 1 answered partitions 0 and 1.
+//! let sync = history.invoke_assignment(7, "g", "m-1", 1).unwrap();
+//! history.ok_assignment(sync, vec![0, 1]).unwrap();
+//! // OffsetFetch of its partitions: 0 has offset 4 committed, 1 has none.
+//! let read = history.invoke_offset_fetch(7, "g", Some(vec![0, 1])).unwrap();
+//! history.ok_offset_fetch(read, vec![(0, 4), (1, -1)]).unwrap();
+//! // It starts partition 0 at 4, and partition 1 at 0 (auto.offset.reset=earliest).
+//! history.ok_assignment_positions(sync, vec![(0, 4), (1, 0)]).unwrap();
+//! // It polls partition 0 from offset 4 (a poll straight after a seek would say so).
+//! let poll = history.invoke_poll(7);
+//! history.ok_poll(poll, vec![(0, vec![(4, 40), (5, 50)])], false).unwrap();
+//! let commit = history.invoke_commit(7, "g", "m-1", 1, vec![(0, 6), (1, 2)]).unwrap();
+//! history.ok_commit(commit).unwrap();
+//! // A rebalance: it gives both partitions up before rejoining.
+//! history.revoke(7, "g", "m-1", 1, vec![0, 1]).unwrap();
+//! // Later, outside the group, an operator resets partition 0 to offset 0.
+//! let reset = history.invoke_reset(9, "g", vec![(0, 0)]).unwrap();
+//! history.ok_commit(reset).unwrap();
+//! ```
 
 mod error;
+mod group;
 mod operation;
 mod validate;
 
@@ -14,7 +46,8 @@ use std::collections::BTreeMap;
 
 pub use error::HistoryError;
 pub use operation::{
-    Completion, OpId, Operation, PartitionHighWatermark, PartitionLogStart, PartitionReads, Request,
+    AssignmentStart, Completion, OpId, Operation, PartitionHighWatermark, PartitionLogStart,
+    PartitionOffset, PartitionReads, Request, GENERATION_NONE,
 };
 use validate::{per_partition, validate_reads};
 

@@ -268,3 +268,196 @@ fn log_start_offsets_are_validated_and_kept() {
         Completion::PollOk { log_start_offsets, .. } if log_start_offsets.is_empty()
     ));
 }
+
+#[test]
+fn commits_are_validated_and_kept() {
+    let mut history = History::new();
+    assert_eq!(
+        history.invoke_commit(1, "g", "m", -2, vec![(0, 1)]),
+        Err(HistoryError::InvalidGeneration(-2))
+    );
+    assert_eq!(
+        history.invoke_commit(1, "g", "m", 1, vec![(0, -1)]),
+        Err(HistoryError::NegativeCommitOffset {
+            partition: 0,
+            offset: -1
+        })
+    );
+    assert_eq!(
+        history.invoke_commit(1, "g", "m", 1, vec![(-1, 0)]),
+        Err(HistoryError::NegativePartition(-1))
+    );
+    assert_eq!(
+        history.invoke_reset(9, "g", vec![(0, 1), (0, 2)]),
+        Err(HistoryError::PartitionRequestedTwice(0))
+    );
+    assert_eq!(history.events(), 0, "refused invocations are not recorded");
+    let commit = history
+        .invoke_commit(1, "g", "m", 3, vec![(1, 7), (0, 5)])
+        .unwrap();
+    let poll = history.invoke_poll(1);
+    assert_eq!(history.ok_commit(poll), Err(HistoryError::NotACommit(poll)));
+    assert_eq!(
+        history.ok_commit_partial(commit, vec![2]),
+        Err(HistoryError::PartitionNotRequested {
+            op: commit,
+            partition: 2
+        })
+    );
+    history.ok_commit_partial(commit, vec![1]).unwrap();
+    let operation = &history.operations()[commit.0];
+    assert_eq!(
+        operation.request,
+        Request::Commit {
+            group: "g".to_owned(),
+            member: "m".to_owned(),
+            generation: 3,
+            offsets: [(0, 5), (1, 7)].into_iter().collect(),
+            reset: false,
+        }
+    );
+    assert_eq!(
+        operation.completion,
+        Completion::CommitOk {
+            failed: [1].into_iter().collect()
+        }
+    );
+    let reset = history.invoke_reset(9, "g", vec![(0, 0)]).unwrap();
+    assert!(matches!(
+        &history.operations()[reset.0].request,
+        Request::Commit { member, generation: GENERATION_NONE, reset: true, .. } if member.is_empty()
+    ));
+    history.info(reset).unwrap();
+}
+
+#[test]
+fn offset_fetches_are_validated_and_kept() {
+    let mut history = History::new();
+    assert_eq!(
+        history.invoke_offset_fetch(1, "g", Some(vec![0, 0])),
+        Err(HistoryError::PartitionRequestedTwice(0))
+    );
+    let some = history
+        .invoke_offset_fetch(1, "g", Some(vec![0, 1]))
+        .unwrap();
+    assert_eq!(
+        history.ok_offset_fetch(some, vec![(2, 4)]),
+        Err(HistoryError::PartitionNotRequested {
+            op: some,
+            partition: 2
+        })
+    );
+    assert_eq!(
+        history.ok_offset_fetch(some, vec![(0, -2)]),
+        Err(HistoryError::NegativeOffset {
+            op: some,
+            offset: -2
+        })
+    );
+    assert_eq!(
+        history.ok_offset_fetch(some, vec![(0, 1), (0, 1)]),
+        Err(HistoryError::RepeatedPartition {
+            op: some,
+            partition: 0
+        })
+    );
+    history
+        .ok_offset_fetch(some, vec![(1, -1), (0, 4)])
+        .unwrap();
+    assert_eq!(
+        history.operations()[some.0].completion,
+        Completion::OffsetFetchOk {
+            offsets: [(0, 4), (1, -1)].into_iter().collect()
+        }
+    );
+    let all = history.invoke_offset_fetch(1, "g", None).unwrap();
+    history.ok_offset_fetch(all, vec![(5, 9)]).unwrap();
+    let send = history.invoke_send(1, 0, 7).unwrap();
+    assert_eq!(
+        history.ok_offset_fetch(send, vec![]),
+        Err(HistoryError::NotAnOffsetFetch(send))
+    );
+}
+
+#[test]
+fn assignments_and_their_positions_are_validated_and_kept() {
+    let mut history = History::new();
+    assert_eq!(
+        history.invoke_assignment(1, "g", "m", -1),
+        Err(HistoryError::InvalidGeneration(-1))
+    );
+    let sync = history.invoke_assignment(1, "g", "m", 2).unwrap();
+    assert_eq!(
+        history.ok_assignment_positions(sync, vec![(0, 1)]),
+        Err(HistoryError::AssignmentNotOk(sync))
+    );
+    assert_eq!(
+        history.ok_assignment(sync, vec![1, 1]),
+        Err(HistoryError::PartitionRequestedTwice(1))
+    );
+    history.ok_assignment(sync, vec![1, 0]).unwrap();
+    assert_eq!(
+        history.ok_assignment_positions(sync, vec![(2, 0)]),
+        Err(HistoryError::PartitionNotRequested {
+            op: sync,
+            partition: 2
+        })
+    );
+    assert_eq!(
+        history.ok_assignment_positions(sync, vec![(0, -1)]),
+        Err(HistoryError::NegativeOffset {
+            op: sync,
+            offset: -1
+        })
+    );
+    assert_eq!(history.events(), 2);
+    history.ok_assignment_positions(sync, vec![(1, 8)]).unwrap();
+    assert_eq!(
+        history.events(),
+        3,
+        "the positions are an event of their own"
+    );
+    assert_eq!(
+        history.ok_assignment_positions(sync, vec![(0, 8)]),
+        Err(HistoryError::PositionsAlreadyRecorded(sync))
+    );
+    assert_eq!(
+        history.operations()[sync.0].completion,
+        Completion::AssignmentOk {
+            partitions: [0, 1].into_iter().collect(),
+            start: Some(AssignmentStart {
+                positions: [(1, 8)].into_iter().collect(),
+                event_index: 2,
+            }),
+        }
+    );
+    let poll = history.invoke_poll(1);
+    assert_eq!(
+        history.ok_assignment(poll, vec![]),
+        Err(HistoryError::NotAnAssignment(poll))
+    );
+    assert_eq!(
+        history.ok_assignment_positions(poll, vec![]),
+        Err(HistoryError::NotAnAssignment(poll))
+    );
+}
+
+#[test]
+fn revocations_are_done_when_invoked() {
+    let mut history = History::new();
+    assert_eq!(
+        history.revoke(1, "g", "m", -1, vec![0]),
+        Err(HistoryError::InvalidGeneration(-1))
+    );
+    let revocation = history.revoke(1, "g", "m", 2, vec![1, 0]).unwrap();
+    let operation = &history.operations()[revocation.0];
+    assert_eq!(operation.completion, Completion::Revoked);
+    assert_eq!(
+        (operation.invoke_index, operation.complete_index),
+        (0, Some(1))
+    );
+    assert_eq!(
+        history.fail(revocation),
+        Err(HistoryError::AlreadyCompleted(revocation))
+    );
+}
