@@ -18,9 +18,12 @@
 use bytes::Bytes;
 use kafka_protocol::messages::{
     AlterConfigsRequest, ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest,
-    DeleteRecordsRequest, DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest,
-    FetchRequest, IncrementalAlterConfigsRequest, InitProducerIdRequest, ListOffsetsRequest,
-    MetadataRequest, OffsetForLeaderEpochRequest, ProduceRequest,
+    DeleteGroupsRequest, DeleteRecordsRequest, DeleteTopicsRequest, DescribeClusterRequest,
+    DescribeConfigsRequest, DescribeGroupsRequest, FetchRequest, FindCoordinatorRequest,
+    HeartbeatRequest, IncrementalAlterConfigsRequest, InitProducerIdRequest, JoinGroupRequest,
+    LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    OffsetDeleteRequest, OffsetFetchRequest, OffsetForLeaderEpochRequest, ProduceRequest,
+    SyncGroupRequest,
 };
 use kafka_protocol::protocol::Decodable;
 
@@ -98,6 +101,15 @@ request_bodies! {
     Fetch(FetchRequest),
     ListOffsets(ListOffsetsRequest),
     Metadata(MetadataRequest),
+    OffsetCommit(OffsetCommitRequest),
+    OffsetFetch(OffsetFetchRequest),
+    FindCoordinator(FindCoordinatorRequest),
+    JoinGroup(JoinGroupRequest),
+    Heartbeat(HeartbeatRequest),
+    LeaveGroup(LeaveGroupRequest),
+    SyncGroup(SyncGroupRequest),
+    DescribeGroups(DescribeGroupsRequest),
+    ListGroups(ListGroupsRequest),
     ApiVersions(ApiVersionsRequest),
     CreateTopics(CreateTopicsRequest),
     DeleteTopics(DeleteTopicsRequest),
@@ -107,7 +119,9 @@ request_bodies! {
     DescribeConfigs(DescribeConfigsRequest),
     AlterConfigs(AlterConfigsRequest),
     CreatePartitions(CreatePartitionsRequest),
+    DeleteGroups(DeleteGroupsRequest),
     IncrementalAlterConfigs(IncrementalAlterConfigsRequest),
+    OffsetDelete(OffsetDeleteRequest),
     DescribeCluster(DescribeClusterRequest),
 }
 
@@ -459,12 +473,11 @@ mod tests {
             }
         );
         assert_eq!(unknown.response(), None);
-        // JoinGroup exists in Kafka but is not advertised yet.
-        let join_group =
-            decode_request(Bytes::from_static(&[0, 11, 0, 5, 0, 0, 0, 6])).unwrap_err();
+        // ConsumerGroupHeartbeat (KIP-848) exists in Kafka but is not served.
+        let heartbeat = decode_request(Bytes::from_static(&[0, 68, 0, 0, 0, 0, 0, 6])).unwrap_err();
         assert!(matches!(
-            join_group,
-            RequestError::UnknownApiKey { api_key: 11, .. }
+            heartbeat,
+            RequestError::UnknownApiKey { api_key: 68, .. }
         ));
         // Fetch v13 needs topic ids.
         let fetch = decode_request(Bytes::from_static(&[0, 1, 0, 13, 0, 0, 0, 7])).unwrap_err();
