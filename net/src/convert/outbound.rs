@@ -440,7 +440,7 @@ pub fn response_to_core(api_key: ApiKey, body: ResponseBody) -> Result<Answer, O
         (ApiKey::FindCoordinator, ResponseBody::FindCoordinator(body)) => {
             group_answers::find_coordinator(body)
         }
-        (ApiKey::JoinGroup, ResponseBody::JoinGroup(body)) => Ok(group_answers::join_group(body)),
+        (ApiKey::JoinGroup, ResponseBody::JoinGroup(body)) => Ok(group_answers::join_group(*body)),
         (ApiKey::SyncGroup, ResponseBody::SyncGroup(body)) => Ok(group_answers::sync_group(body)),
         (ApiKey::Heartbeat, ResponseBody::Heartbeat(body)) => Ok(plain(Response::Group(
             api::GroupResponse::Heartbeat(api::HeartbeatResponse {
