@@ -191,7 +191,7 @@ impl ConvertError {
             ConvertError::IncrementalFetchSession { .. } => Some(ErrorCode::FetchSessionIdNotFound),
             // Kafka's answer to a transactional producer it does not let write. Clients treat
             // it as fatal, which is right while Sluice cannot run transactions at all; they
-            // normally fail earlier, since FindCoordinator is not advertised.
+            // normally fail earlier, finding no coordinator for their transactional id.
             ConvertError::TransactionalProduce { .. } => {
                 Some(ErrorCode::TransactionalIdAuthorizationFailed)
             }
@@ -781,6 +781,8 @@ mod tests {
             (ConvertError::InvalidRequiredAcks { acks: 2 }, 21),
             (ConvertError::TopicIdLookup, 100),
             (ConvertError::InvalidMetadataTopic { api_version: 10 }, 42),
+            (ConvertError::UnknownCoordinatorType { key_type: 2 }, 42),
+            (ConvertError::NullOffsetFetchTopics { api_version: 1 }, 42),
         ];
         for (error, code) in codes {
             assert_eq!(
