@@ -241,6 +241,167 @@ const LIST_OFFSETS: Message = Message {
     ]),
 };
 
+const OFFSET_COMMIT_PARTITION: Struct = fields(&[
+    field("partition_index", Int32, 0, LATEST),
+    field("committed_offset", Int64, 0, LATEST),
+    field("committed_leader_epoch", Int32, 6, LATEST),
+    field("committed_metadata", Str, 0, LATEST),
+]);
+const OFFSET_COMMIT_TOPIC: Struct = fields(&[
+    field("name", Str, 0, LATEST),
+    field(
+        "partitions",
+        StructArray(&OFFSET_COMMIT_PARTITION),
+        0,
+        LATEST,
+    ),
+]);
+const OFFSET_COMMIT: Message = Message {
+    flexible_from: 8,
+    body: fields(&[
+        field("group_id", Str, 0, LATEST),
+        field("generation_id_or_member_epoch", Int32, 0, LATEST),
+        field("member_id", Str, 0, LATEST),
+        field("group_instance_id", Str, 7, LATEST),
+        field("retention_time_ms", Int64, 2, 4),
+        field("topics", StructArray(&OFFSET_COMMIT_TOPIC), 0, LATEST),
+    ]),
+};
+
+/// One topic of an OffsetFetch, in the single-group (v1–7) and batched (v8+) layouts alike.
+const OFFSET_FETCH_TOPIC: Struct = fields(&[
+    field("name", Str, 0, LATEST),
+    field("partition_indexes", Int32Array, 0, LATEST),
+]);
+const OFFSET_FETCH_GROUP: Struct = fields(&[
+    field("group_id", Str, 8, LATEST),
+    field("member_id", Str, 9, LATEST),
+    field("member_epoch", Int32, 9, LATEST),
+    field("topics", StructArray(&OFFSET_FETCH_TOPIC), 8, LATEST),
+]);
+const OFFSET_FETCH: Message = Message {
+    flexible_from: 6,
+    body: fields(&[
+        field("group_id", Str, 0, 7),
+        field("topics", StructArray(&OFFSET_FETCH_TOPIC), 0, 7),
+        field("groups", StructArray(&OFFSET_FETCH_GROUP), 8, LATEST),
+        field("require_stable", Int8, 7, LATEST),
+    ]),
+};
+
+const FIND_COORDINATOR: Message = Message {
+    flexible_from: 3,
+    body: fields(&[
+        field("key", Str, 0, 3),
+        field("key_type", Int8, 1, LATEST),
+        field("coordinator_keys", StringArray, 4, LATEST),
+    ]),
+};
+
+const JOIN_GROUP_PROTOCOL: Struct = fields(&[
+    field("name", Str, 0, LATEST),
+    field("metadata", Bytes, 0, LATEST),
+]);
+const JOIN_GROUP: Message = Message {
+    flexible_from: 6,
+    body: fields(&[
+        field("group_id", Str, 0, LATEST),
+        field("session_timeout_ms", Int32, 0, LATEST),
+        field("rebalance_timeout_ms", Int32, 1, LATEST),
+        field("member_id", Str, 0, LATEST),
+        field("group_instance_id", Str, 5, LATEST),
+        field("protocol_type", Str, 0, LATEST),
+        field("protocols", StructArray(&JOIN_GROUP_PROTOCOL), 0, LATEST),
+        field("reason", Str, 8, LATEST),
+    ]),
+};
+
+const HEARTBEAT: Message = Message {
+    flexible_from: 4,
+    body: fields(&[
+        field("group_id", Str, 0, LATEST),
+        field("generation_id", Int32, 0, LATEST),
+        field("member_id", Str, 0, LATEST),
+        field("group_instance_id", Str, 3, LATEST),
+    ]),
+};
+
+const LEAVE_GROUP_MEMBER: Struct = fields(&[
+    field("member_id", Str, 3, LATEST),
+    field("group_instance_id", Str, 3, LATEST),
+    field("reason", Str, 5, LATEST),
+]);
+const LEAVE_GROUP: Message = Message {
+    flexible_from: 4,
+    body: fields(&[
+        field("group_id", Str, 0, LATEST),
+        field("member_id", Str, 0, 2),
+        field("members", StructArray(&LEAVE_GROUP_MEMBER), 3, LATEST),
+    ]),
+};
+
+const SYNC_GROUP_ASSIGNMENT: Struct = fields(&[
+    field("member_id", Str, 0, LATEST),
+    field("assignment", Bytes, 0, LATEST),
+]);
+const SYNC_GROUP: Message = Message {
+    flexible_from: 4,
+    body: fields(&[
+        field("group_id", Str, 0, LATEST),
+        field("generation_id", Int32, 0, LATEST),
+        field("member_id", Str, 0, LATEST),
+        field("group_instance_id", Str, 3, LATEST),
+        field("protocol_type", Str, 5, LATEST),
+        field("protocol_name", Str, 5, LATEST),
+        field(
+            "assignments",
+            StructArray(&SYNC_GROUP_ASSIGNMENT),
+            0,
+            LATEST,
+        ),
+    ]),
+};
+
+const DESCRIBE_GROUPS: Message = Message {
+    flexible_from: 5,
+    body: fields(&[
+        field("groups", StringArray, 0, LATEST),
+        field("include_authorized_operations", Int8, 3, LATEST),
+    ]),
+};
+
+const LIST_GROUPS: Message = Message {
+    flexible_from: 3,
+    body: fields(&[
+        field("states_filter", StringArray, 4, LATEST),
+        field("types_filter", StringArray, 5, LATEST),
+    ]),
+};
+
+const DELETE_GROUPS: Message = Message {
+    flexible_from: 2,
+    body: fields(&[field("groups_names", StringArray, 0, LATEST)]),
+};
+
+const OFFSET_DELETE_PARTITION: Struct = fields(&[field("partition_index", Int32, 0, LATEST)]);
+const OFFSET_DELETE_TOPIC: Struct = fields(&[
+    field("name", Str, 0, LATEST),
+    field(
+        "partitions",
+        StructArray(&OFFSET_DELETE_PARTITION),
+        0,
+        LATEST,
+    ),
+]);
+/// OffsetDelete has no flexible version.
+const OFFSET_DELETE: Message = Message {
+    flexible_from: LATEST,
+    body: fields(&[
+        field("group_id", Str, 0, LATEST),
+        field("topics", StructArray(&OFFSET_DELETE_TOPIC), 0, LATEST),
+    ]),
+};
+
 const CREATE_TOPICS_ASSIGNMENT: Struct = fields(&[
     field("partition_index", Int32, 0, LATEST),
     field("broker_ids", Int32Array, 0, LATEST),
@@ -441,6 +602,15 @@ fn message(api_key: ApiKey) -> Option<&'static Message> {
         ApiKey::Fetch => &FETCH,
         ApiKey::ListOffsets => &LIST_OFFSETS,
         ApiKey::Metadata => &METADATA,
+        ApiKey::OffsetCommit => &OFFSET_COMMIT,
+        ApiKey::OffsetFetch => &OFFSET_FETCH,
+        ApiKey::FindCoordinator => &FIND_COORDINATOR,
+        ApiKey::JoinGroup => &JOIN_GROUP,
+        ApiKey::Heartbeat => &HEARTBEAT,
+        ApiKey::LeaveGroup => &LEAVE_GROUP,
+        ApiKey::SyncGroup => &SYNC_GROUP,
+        ApiKey::DescribeGroups => &DESCRIBE_GROUPS,
+        ApiKey::ListGroups => &LIST_GROUPS,
         ApiKey::ApiVersions => &API_VERSIONS,
         ApiKey::CreateTopics => &CREATE_TOPICS,
         ApiKey::DeleteTopics => &DELETE_TOPICS,
@@ -450,7 +620,9 @@ fn message(api_key: ApiKey) -> Option<&'static Message> {
         ApiKey::DescribeConfigs => &DESCRIBE_CONFIGS,
         ApiKey::AlterConfigs => &ALTER_CONFIGS,
         ApiKey::CreatePartitions => &CREATE_PARTITIONS,
+        ApiKey::DeleteGroups => &DELETE_GROUPS,
         ApiKey::IncrementalAlterConfigs => &INCREMENTAL_ALTER_CONFIGS,
+        ApiKey::OffsetDelete => &OFFSET_DELETE,
         ApiKey::DescribeCluster => &DESCRIBE_CLUSTER,
         _ => return None,
     };

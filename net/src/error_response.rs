@@ -10,6 +10,8 @@
 //!
 //! Error messages are left null: kafka-protocol carries no message text per code, and clients
 //! fall back on their own text for the code.
+//!
+//! The group APIs' answers are in the `group` submodule.
 
 use kafka_protocol::messages::{
     alter_configs_response, create_partitions_response, create_topics_response,
@@ -21,10 +23,16 @@ use kafka_protocol::messages::{
     IncrementalAlterConfigsResponse, InitProducerIdResponse, ListOffsetsResponse, MetadataResponse,
     OffsetForLeaderEpochResponse, ProduceResponse, ProducerId, TopicName,
 };
+use kafka_protocol::messages::{
+    HeartbeatResponse, LeaveGroupResponse, ListGroupsResponse, OffsetDeleteResponse,
+    SyncGroupResponse,
+};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::request::{DecodedRequest, RequestBody};
 use crate::response::{api_versions_body, ResponseBody, UNSUPPORTED_VERSION};
+
+mod group;
 
 /// Kafka's marker for an unknown offset, watermark or epoch.
 const UNKNOWN: i64 = -1;
@@ -54,6 +62,30 @@ pub fn error_response(request: &DecodedRequest, error_code: i16) -> ResponseBody
             incremental_alter_configs(body, error_code).into()
         }
         RequestBody::DescribeCluster(_) => DescribeClusterResponse::default()
+            .with_error_code(error_code)
+            .into(),
+        RequestBody::OffsetCommit(body) => group::offset_commit(body, error_code).into(),
+        RequestBody::OffsetFetch(body) => group::offset_fetch(body, version, error_code).into(),
+        RequestBody::FindCoordinator(body) => {
+            group::find_coordinator(body, version, error_code).into()
+        }
+        RequestBody::JoinGroup(_) => group::join_group(version, error_code).into(),
+        RequestBody::Heartbeat(_) => HeartbeatResponse::default()
+            .with_error_code(error_code)
+            .into(),
+        // Kafka answers the request's error at top level only, whatever the version.
+        RequestBody::LeaveGroup(_) => LeaveGroupResponse::default()
+            .with_error_code(error_code)
+            .into(),
+        RequestBody::SyncGroup(_) => SyncGroupResponse::default()
+            .with_error_code(error_code)
+            .into(),
+        RequestBody::DescribeGroups(body) => group::describe_groups(body, error_code).into(),
+        RequestBody::ListGroups(_) => ListGroupsResponse::default()
+            .with_error_code(error_code)
+            .into(),
+        RequestBody::DeleteGroups(body) => group::delete_groups(body, error_code).into(),
+        RequestBody::OffsetDelete(_) => OffsetDeleteResponse::default()
             .with_error_code(error_code)
             .into(),
     }

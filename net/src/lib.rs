@@ -12,10 +12,11 @@
 //! 2. [`request::decode_request`]: read the key and version, refuse what [`versions`] does not
 //!    list, parse the [`header`] (v0 to v2), pre-check the body's array counts, and decode the
 //!    body with kafka-protocol into a [`request::RequestBody`].
-//! 3. For the data plane (Produce, Fetch, ListOffsets, Metadata, OffsetForLeaderEpoch),
-//!    [`convert::to_core`] turns the body into a `sluice_core::api::Request`, refusing what
-//!    Kafka refuses before the broker looks (a whole request with a
-//!    [`convert::ConvertError`], single partitions in its context).
+//! 3. For the data plane (Produce, Fetch, ListOffsets, Metadata, OffsetForLeaderEpoch,
+//!    InitProducerId), the admin APIs and the consumer-group APIs, [`convert::to_core`] turns
+//!    the body into a `sluice_core::api::Request`, refusing what Kafka refuses before the
+//!    broker looks (a whole request with a [`convert::ConvertError`], single partitions in its
+//!    context).
 //! 4. The broker answers with a `sluice_core::api::Response`; [`convert::from_core`] builds
 //!    the [`response::ResponseBody`] at the request's version, and
 //!    [`response::encode_response`] frames it with the right response header (v0 or v1;

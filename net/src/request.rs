@@ -18,9 +18,12 @@
 use bytes::Bytes;
 use kafka_protocol::messages::{
     AlterConfigsRequest, ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest,
-    DeleteRecordsRequest, DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest,
-    FetchRequest, IncrementalAlterConfigsRequest, InitProducerIdRequest, ListOffsetsRequest,
-    MetadataRequest, OffsetForLeaderEpochRequest, ProduceRequest,
+    DeleteGroupsRequest, DeleteRecordsRequest, DeleteTopicsRequest, DescribeClusterRequest,
+    DescribeConfigsRequest, DescribeGroupsRequest, FetchRequest, FindCoordinatorRequest,
+    HeartbeatRequest, IncrementalAlterConfigsRequest, InitProducerIdRequest, JoinGroupRequest,
+    LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    OffsetDeleteRequest, OffsetFetchRequest, OffsetForLeaderEpochRequest, ProduceRequest,
+    SyncGroupRequest,
 };
 use kafka_protocol::protocol::Decodable;
 
@@ -98,6 +101,15 @@ request_bodies! {
     Fetch(FetchRequest),
     ListOffsets(ListOffsetsRequest),
     Metadata(MetadataRequest),
+    OffsetCommit(OffsetCommitRequest),
+    OffsetFetch(OffsetFetchRequest),
+    FindCoordinator(FindCoordinatorRequest),
+    JoinGroup(JoinGroupRequest),
+    Heartbeat(HeartbeatRequest),
+    LeaveGroup(LeaveGroupRequest),
+    SyncGroup(SyncGroupRequest),
+    DescribeGroups(DescribeGroupsRequest),
+    ListGroups(ListGroupsRequest),
     ApiVersions(ApiVersionsRequest),
     CreateTopics(CreateTopicsRequest),
     DeleteTopics(DeleteTopicsRequest),
@@ -107,7 +119,9 @@ request_bodies! {
     DescribeConfigs(DescribeConfigsRequest),
     AlterConfigs(AlterConfigsRequest),
     CreatePartitions(CreatePartitionsRequest),
+    DeleteGroups(DeleteGroupsRequest),
     IncrementalAlterConfigs(IncrementalAlterConfigsRequest),
+    OffsetDelete(OffsetDeleteRequest),
     DescribeCluster(DescribeClusterRequest),
 }
 
@@ -459,12 +473,11 @@ mod tests {
             }
         );
         assert_eq!(unknown.response(), None);
-        // JoinGroup exists in Kafka but is not advertised yet.
-        let join_group =
-            decode_request(Bytes::from_static(&[0, 11, 0, 5, 0, 0, 0, 6])).unwrap_err();
+        // ConsumerGroupHeartbeat (KIP-848) exists in Kafka but is not served.
+        let heartbeat = decode_request(Bytes::from_static(&[0, 68, 0, 0, 0, 0, 0, 6])).unwrap_err();
         assert!(matches!(
-            join_group,
-            RequestError::UnknownApiKey { api_key: 11, .. }
+            heartbeat,
+            RequestError::UnknownApiKey { api_key: 68, .. }
         ));
         // Fetch v13 needs topic ids.
         let fetch = decode_request(Bytes::from_static(&[0, 1, 0, 13, 0, 0, 0, 7])).unwrap_err();
@@ -523,6 +536,76 @@ mod tests {
                     remaining: 0
                 }
             }
+        );
+    }
+
+    /// Group requests claiming absurd arrays, top-level and nested, in both layouts: each is
+    /// refused by the pre-check, naming the field, before kafka-protocol reserves anything.
+    #[test]
+    fn group_requests_with_absurd_counts_are_refused() {
+        // Header v1 (key, version, correlation id 8, null client id), then the body.
+        let frame = |key: u8, version: u8, body: &[u8]| {
+            let mut frame = vec![0, key, 0, version, 0, 0, 0, 8, 0xff, 0xff];
+            frame.extend_from_slice(body);
+            Bytes::from(frame)
+        };
+        let huge = [0x7f, 0xff, 0xff, 0xff];
+        // JoinGroup v5: group "g", timeouts, no member id, null instance id, "consumer", then
+        // 2^31 - 1 protocols.
+        let mut join = vec![
+            0, 1, b'g', 0, 0, 0x27, 0x10, 0, 0, 0x27, 0x10, 0, 0, 0xff, 0xff,
+        ];
+        join.extend_from_slice(&[0, 8]);
+        join.extend_from_slice(b"consumer");
+        join.extend_from_slice(&huge);
+        // OffsetCommit v2: group, generation, member, retention, one topic "t" whose
+        // partitions claim 2^31 - 1 entries.
+        let mut commit = vec![0, 1, b'g', 0, 0, 0, 1, 0, 0];
+        commit.extend_from_slice(&[0xff; 8]);
+        commit.extend_from_slice(&[0, 0, 0, 1, 0, 1, b't']);
+        commit.extend_from_slice(&huge);
+        // LeaveGroup v3: group, then 2^31 - 1 members.
+        let mut leave = vec![0, 1, b'g'];
+        leave.extend_from_slice(&huge);
+        let cases = [
+            (frame(11, 5, &join), "protocols"),
+            (frame(8, 2, &commit), "partitions"),
+            (frame(13, 3, &leave), "members"),
+            (frame(15, 0, &huge), "groups"),
+            (frame(42, 1, &huge), "groups_names"),
+        ];
+        for (frame, field) in cases {
+            let error = decode_request(frame).unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    RequestError::Malformed {
+                        correlation_id: Some(8),
+                        reason: Malformed::ArrayCount { field: f, .. },
+                    } if f == field
+                ),
+                "{error:?}"
+            );
+            assert_eq!(error.response(), None);
+        }
+        // OffsetFetch v8, flexible: header v2 (tagged fields after the client id), then a
+        // compact count of 2^32 - 2 groups.
+        let fetch = [
+            0, 9, 0, 8, 0, 0, 0, 8, 0xff, 0xff, 0, 0xff, 0xff, 0xff, 0xff, 0x0f,
+        ];
+        let error = decode_request(Bytes::copy_from_slice(&fetch)).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                RequestError::Malformed {
+                    reason: Malformed::ArrayCount {
+                        field: "groups",
+                        ..
+                    },
+                    ..
+                }
+            ),
+            "{error:?}"
         );
     }
 

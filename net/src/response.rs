@@ -3,10 +3,12 @@
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{
     AlterConfigsResponse, ApiKey, ApiVersionsResponse, CreatePartitionsResponse,
-    CreateTopicsResponse, DeleteRecordsResponse, DeleteTopicsResponse, DescribeClusterResponse,
-    DescribeConfigsResponse, FetchResponse, IncrementalAlterConfigsResponse,
-    InitProducerIdResponse, ListOffsetsResponse, MetadataResponse, OffsetForLeaderEpochResponse,
-    ProduceResponse,
+    CreateTopicsResponse, DeleteGroupsResponse, DeleteRecordsResponse, DeleteTopicsResponse,
+    DescribeClusterResponse, DescribeConfigsResponse, DescribeGroupsResponse, FetchResponse,
+    FindCoordinatorResponse, HeartbeatResponse, IncrementalAlterConfigsResponse,
+    InitProducerIdResponse, JoinGroupResponse, LeaveGroupResponse, ListGroupsResponse,
+    ListOffsetsResponse, MetadataResponse, OffsetCommitResponse, OffsetDeleteResponse,
+    OffsetFetchResponse, OffsetForLeaderEpochResponse, ProduceResponse, SyncGroupResponse,
 };
 use kafka_protocol::protocol::Encodable;
 
@@ -17,9 +19,15 @@ use crate::versions::{supported_range, SUPPORTED_APIS};
 /// UNSUPPORTED_VERSION: "The version of API is not supported."
 pub const UNSUPPORTED_VERSION: i16 = 35;
 
-/// Declares the body enum over the served response types, with its key and encoder.
+/// Declares the body enum over the served response types, with its key and encoder. The
+/// variants after `; boxed:` hold their message in a box: a JoinGroup answer is half again as
+/// large as any other, and every reply queued on a connection would pay for it.
 macro_rules! response_bodies {
-    ($($variant:ident($message:ty),)*) => {
+    (
+        $($variant:ident($message:ty),)*
+        ;
+        boxed: $($boxed:ident($boxed_message:ty),)*
+    ) => {
         /// The typed body of a response to a served request. Fields that do not exist in the
         /// response's version must keep kafka-protocol's defaults, or encoding fails.
         #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +36,10 @@ macro_rules! response_bodies {
                 #[doc = concat!("A ", stringify!($variant), " response.")]
                 $variant($message),
             )*
+            $(
+                #[doc = concat!("A ", stringify!($boxed), " response.")]
+                $boxed(Box<$boxed_message>),
+            )*
         }
 
         impl ResponseBody {
@@ -35,6 +47,7 @@ macro_rules! response_bodies {
             pub fn api_key(&self) -> ApiKey {
                 match self {
                     $(ResponseBody::$variant(_) => ApiKey::$variant,)*
+                    $(ResponseBody::$boxed(_) => ApiKey::$boxed,)*
                 }
             }
 
@@ -46,19 +59,21 @@ macro_rules! response_bodies {
                 version: i16,
             ) -> Option<Result<ResponseBody, String>> {
                 use kafka_protocol::protocol::Decodable;
-                match api_key {
-                    $(ApiKey::$variant => Some(
-                        <$message>::decode(body, version)
-                            .map(ResponseBody::$variant)
-                            .map_err(|error| format!("{error:#}")),
-                    ),)*
-                    _ => None,
-                }
+                let decoded = match api_key {
+                    $(ApiKey::$variant => {
+                        <$message>::decode(body, version).map(ResponseBody::$variant)
+                    })*
+                    $(ApiKey::$boxed => <$boxed_message>::decode(body, version)
+                        .map(|message| ResponseBody::$boxed(Box::new(message))),)*
+                    _ => return None,
+                };
+                Some(decoded.map_err(|error| format!("{error:#}")))
             }
 
             fn compute_size(&self, version: i16) -> Result<usize, String> {
                 match self {
                     $(ResponseBody::$variant(body) => body.compute_size(version),)*
+                    $(ResponseBody::$boxed(body) => body.compute_size(version),)*
                 }
                 .map_err(|error| format!("{error:#}"))
             }
@@ -66,6 +81,7 @@ macro_rules! response_bodies {
             fn encode(&self, buffer: &mut Vec<u8>, version: i16) -> Result<(), String> {
                 match self {
                     $(ResponseBody::$variant(body) => body.encode(buffer, version),)*
+                    $(ResponseBody::$boxed(body) => body.encode(buffer, version),)*
                 }
                 .map_err(|error| format!("{error:#}"))
             }
@@ -78,6 +94,13 @@ macro_rules! response_bodies {
                 }
             }
         )*
+        $(
+            impl From<$boxed_message> for ResponseBody {
+                fn from(body: $boxed_message) -> ResponseBody {
+                    ResponseBody::$boxed(Box::new(body))
+                }
+            }
+        )*
     };
 }
 
@@ -86,6 +109,14 @@ response_bodies! {
     Fetch(FetchResponse),
     ListOffsets(ListOffsetsResponse),
     Metadata(MetadataResponse),
+    OffsetCommit(OffsetCommitResponse),
+    OffsetFetch(OffsetFetchResponse),
+    FindCoordinator(FindCoordinatorResponse),
+    Heartbeat(HeartbeatResponse),
+    LeaveGroup(LeaveGroupResponse),
+    SyncGroup(SyncGroupResponse),
+    DescribeGroups(DescribeGroupsResponse),
+    ListGroups(ListGroupsResponse),
     ApiVersions(ApiVersionsResponse),
     CreateTopics(CreateTopicsResponse),
     DeleteTopics(DeleteTopicsResponse),
@@ -95,8 +126,13 @@ response_bodies! {
     DescribeConfigs(DescribeConfigsResponse),
     AlterConfigs(AlterConfigsResponse),
     CreatePartitions(CreatePartitionsResponse),
+    DeleteGroups(DeleteGroupsResponse),
     IncrementalAlterConfigs(IncrementalAlterConfigsResponse),
+    OffsetDelete(OffsetDeleteResponse),
     DescribeCluster(DescribeClusterResponse),
+    ;
+    boxed:
+    JoinGroup(JoinGroupResponse),
 }
 
 /// Why a response could not be encoded. Each is a bug in the code that built the response,
@@ -242,6 +278,12 @@ pub fn unsupported_api_versions_response(correlation_id: i32) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A queued reply holds a body: none may make every one of them large.
+    #[test]
+    fn a_body_is_no_larger_than_the_largest_unboxed_message() {
+        assert!(std::mem::size_of::<ResponseBody>() <= 136);
+    }
 
     /// A broker lists only the rows it serves, each with the table's range.
     #[test]

@@ -7,13 +7,17 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{
     alter_configs_request, create_partitions_request, create_topics_request,
     delete_records_request, delete_topics_request, describe_configs_request, fetch_request,
-    incremental_alter_configs_request, list_offsets_request, metadata_request,
-    offset_for_leader_epoch_request, produce_request, AlterConfigsRequest, ApiKey,
-    ApiVersionsRequest, BrokerId, CreatePartitionsRequest, CreateTopicsRequest,
-    DeleteRecordsRequest, DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest,
-    FetchRequest, IncrementalAlterConfigsRequest, InitProducerIdRequest, ListOffsetsRequest,
-    MetadataRequest, OffsetForLeaderEpochRequest, ProduceRequest, ProducerId,
-    RequestHeader as CodecRequestHeader, TopicName, TransactionalId,
+    incremental_alter_configs_request, join_group_request, leave_group_request,
+    list_offsets_request, metadata_request, offset_commit_request, offset_delete_request,
+    offset_fetch_request, offset_for_leader_epoch_request, produce_request, sync_group_request,
+    AlterConfigsRequest, ApiKey, ApiVersionsRequest, BrokerId, CreatePartitionsRequest,
+    CreateTopicsRequest, DeleteGroupsRequest, DeleteRecordsRequest, DeleteTopicsRequest,
+    DescribeClusterRequest, DescribeConfigsRequest, DescribeGroupsRequest, FetchRequest,
+    FindCoordinatorRequest, GroupId, HeartbeatRequest, IncrementalAlterConfigsRequest,
+    InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest,
+    ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetDeleteRequest,
+    OffsetFetchRequest, OffsetForLeaderEpochRequest, ProduceRequest, ProducerId,
+    RequestHeader as CodecRequestHeader, SyncGroupRequest, TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::{Encodable, StrBytes};
 
@@ -54,6 +58,17 @@ pub(crate) fn sample_request(api_key: ApiKey, version: i16) -> RequestBody {
             RequestBody::IncrementalAlterConfigs(incremental_alter_configs())
         }
         ApiKey::DescribeCluster => RequestBody::DescribeCluster(describe_cluster(version)),
+        ApiKey::OffsetCommit => RequestBody::OffsetCommit(offset_commit(version)),
+        ApiKey::OffsetFetch => RequestBody::OffsetFetch(offset_fetch(version)),
+        ApiKey::FindCoordinator => RequestBody::FindCoordinator(find_coordinator(version)),
+        ApiKey::JoinGroup => RequestBody::JoinGroup(join_group(version)),
+        ApiKey::Heartbeat => RequestBody::Heartbeat(heartbeat(version)),
+        ApiKey::LeaveGroup => RequestBody::LeaveGroup(leave_group(version)),
+        ApiKey::SyncGroup => RequestBody::SyncGroup(sync_group(version)),
+        ApiKey::DescribeGroups => RequestBody::DescribeGroups(describe_groups(version)),
+        ApiKey::ListGroups => RequestBody::ListGroups(list_groups(version)),
+        ApiKey::DeleteGroups => RequestBody::DeleteGroups(delete_groups()),
+        ApiKey::OffsetDelete => RequestBody::OffsetDelete(offset_delete()),
         other => panic!("no sample for {other:?}"),
     }
 }
@@ -338,6 +353,202 @@ fn describe_cluster(version: i16) -> DescribeClusterRequest {
     } else {
         request
     }
+}
+
+fn group(value: &'static str) -> GroupId {
+    GroupId(text(value))
+}
+
+fn group_name(index: i32) -> GroupId {
+    if index == 1 {
+        group("billing")
+    } else {
+        group("audit")
+    }
+}
+
+fn offset_commit(version: i16) -> OffsetCommitRequest {
+    let topics = two(|index| {
+        offset_commit_request::OffsetCommitRequestTopic::default()
+            .with_name(topic_name(index))
+            .with_partitions(two(|partition| {
+                let entry = offset_commit_request::OffsetCommitRequestPartition::default()
+                    .with_partition_index(partition)
+                    .with_committed_offset(500 + i64::from(partition))
+                    .with_committed_metadata(Some(text("checkpoint")));
+                if version >= 6 {
+                    entry.with_committed_leader_epoch(3)
+                } else {
+                    entry
+                }
+            }))
+    });
+    let mut request = OffsetCommitRequest::default()
+        .with_group_id(group("billing"))
+        .with_generation_id_or_member_epoch(4)
+        .with_member_id(text("member-1"))
+        .with_topics(topics);
+    if version <= 4 {
+        request.retention_time_ms = 86_400_000;
+    }
+    if version >= 7 {
+        request.group_instance_id = Some(text("instance-1"));
+    }
+    request
+}
+
+fn offset_fetch_topics() -> Vec<offset_fetch_request::OffsetFetchRequestTopics> {
+    two(|index| {
+        offset_fetch_request::OffsetFetchRequestTopics::default()
+            .with_name(topic_name(index))
+            .with_partition_indexes(vec![0, 1])
+    })
+}
+
+fn offset_fetch(version: i16) -> OffsetFetchRequest {
+    let request = if version >= 8 {
+        OffsetFetchRequest::default().with_groups(two(|index| {
+            offset_fetch_request::OffsetFetchRequestGroup::default()
+                .with_group_id(group_name(index))
+                .with_topics(Some(offset_fetch_topics()))
+        }))
+    } else {
+        let topics = two(|index| {
+            offset_fetch_request::OffsetFetchRequestTopic::default()
+                .with_name(topic_name(index))
+                .with_partition_indexes(vec![0, 1])
+        });
+        OffsetFetchRequest::default()
+            .with_group_id(group("billing"))
+            .with_topics(Some(topics))
+    };
+    if version >= 7 {
+        request.with_require_stable(true)
+    } else {
+        request
+    }
+}
+
+fn find_coordinator(version: i16) -> FindCoordinatorRequest {
+    let request = if version >= 4 {
+        FindCoordinatorRequest::default()
+            .with_coordinator_keys(vec![text("billing"), text("audit")])
+    } else {
+        FindCoordinatorRequest::default().with_key(text("billing"))
+    };
+    // A transactional id is the value that differs from the default (a group).
+    if version >= 1 {
+        request.with_key_type(1)
+    } else {
+        request
+    }
+}
+
+fn join_group(version: i16) -> JoinGroupRequest {
+    let protocols = two(|index| {
+        join_group_request::JoinGroupRequestProtocol::default()
+            .with_name(text(if index == 1 { "range" } else { "roundrobin" }))
+            .with_metadata(Bytes::from(vec![index as u8; 12]))
+    });
+    let mut request = JoinGroupRequest::default()
+        .with_group_id(group("billing"))
+        .with_session_timeout_ms(45_000)
+        .with_member_id(text("member-1"))
+        .with_protocol_type(text("consumer"))
+        .with_protocols(protocols);
+    if version >= 1 {
+        request.rebalance_timeout_ms = 300_000;
+    }
+    if version >= 5 {
+        request.group_instance_id = Some(text("instance-1"));
+    }
+    request
+}
+
+fn heartbeat(version: i16) -> HeartbeatRequest {
+    let request = HeartbeatRequest::default()
+        .with_group_id(group("billing"))
+        .with_generation_id(4)
+        .with_member_id(text("member-1"));
+    if version >= 3 {
+        request.with_group_instance_id(Some(text("instance-1")))
+    } else {
+        request
+    }
+}
+
+fn leave_group(version: i16) -> LeaveGroupRequest {
+    let request = LeaveGroupRequest::default().with_group_id(group("billing"));
+    if version < 3 {
+        return request.with_member_id(text("member-1"));
+    }
+    request.with_members(two(|index| {
+        let member = leave_group_request::MemberIdentity::default()
+            .with_member_id(text(if index == 1 { "member-1" } else { "member-2" }))
+            .with_group_instance_id(Some(text("instance-1")));
+        if version >= 5 {
+            member.with_reason(Some(text("shutting down")))
+        } else {
+            member
+        }
+    }))
+}
+
+fn sync_group(version: i16) -> SyncGroupRequest {
+    let assignments = two(|index| {
+        sync_group_request::SyncGroupRequestAssignment::default()
+            .with_member_id(text(if index == 1 { "member-1" } else { "member-2" }))
+            .with_assignment(Bytes::from(vec![index as u8; 20]))
+    });
+    let mut request = SyncGroupRequest::default()
+        .with_group_id(group("billing"))
+        .with_generation_id(4)
+        .with_member_id(text("member-1"))
+        .with_assignments(assignments);
+    if version >= 3 {
+        request.group_instance_id = Some(text("instance-1"));
+    }
+    if version >= 5 {
+        request.protocol_type = Some(text("consumer"));
+        request.protocol_name = Some(text("range"));
+    }
+    request
+}
+
+fn describe_groups(version: i16) -> DescribeGroupsRequest {
+    let request = DescribeGroupsRequest::default().with_groups(two(group_name));
+    if version >= 3 {
+        request.with_include_authorized_operations(true)
+    } else {
+        request
+    }
+}
+
+fn list_groups(version: i16) -> ListGroupsRequest {
+    let request = ListGroupsRequest::default();
+    if version >= 4 {
+        request.with_states_filter(vec![text("Stable"), text("Empty")])
+    } else {
+        request
+    }
+}
+
+fn delete_groups() -> DeleteGroupsRequest {
+    DeleteGroupsRequest::default().with_groups_names(two(group_name))
+}
+
+fn offset_delete() -> OffsetDeleteRequest {
+    let topics = two(|index| {
+        offset_delete_request::OffsetDeleteRequestTopic::default()
+            .with_name(topic_name(index))
+            .with_partitions(two(|partition| {
+                offset_delete_request::OffsetDeleteRequestPartition::default()
+                    .with_partition_index(partition)
+            }))
+    });
+    OffsetDeleteRequest::default()
+        .with_group_id(group("billing"))
+        .with_topics(topics)
 }
 
 /// A request frame (without size prefix) as a client would send it: header of the version the

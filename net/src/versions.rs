@@ -8,7 +8,10 @@
 //! The ranges are the "Implement (v1)" column of KAFKA-APIS.md, the profile "Kafka 3.x without
 //! topic IDs": nothing that needs topic IDs (Fetch 13+, Produce 13, Metadata 13) and every
 //! non-flexible version still in use (kafkajs and aiokafka never send flexible requests).
-//! Consumer-group APIs are not advertised until the group coordinator exists.
+//! The consumer-group APIs are the classic protocol's (no KIP-848 ConsumerGroupHeartbeat):
+//! OffsetCommit stops at 8 because 9 belongs to KIP-848, OffsetFetch at 8 (9 adds member
+//! epochs), JoinGroup at 7 (8 adds a reason, 9 skip_assignment), ListGroups at 4 (5 filters by
+//! group type) and DescribeGroups at 5 (6 adds per-group error messages).
 
 use kafka_protocol::messages::ApiKey;
 
@@ -44,6 +47,15 @@ pub const SUPPORTED_APIS: &[ApiRange] = &[
     api(ApiKey::Fetch, 4, 12),
     api(ApiKey::ListOffsets, 1, 7),
     api(ApiKey::Metadata, 0, 12),
+    api(ApiKey::OffsetCommit, 2, 8),
+    api(ApiKey::OffsetFetch, 1, 8),
+    api(ApiKey::FindCoordinator, 0, 4),
+    api(ApiKey::JoinGroup, 0, 7),
+    api(ApiKey::Heartbeat, 0, 4),
+    api(ApiKey::LeaveGroup, 0, 5),
+    api(ApiKey::SyncGroup, 0, 5),
+    api(ApiKey::DescribeGroups, 0, 5),
+    api(ApiKey::ListGroups, 0, 4),
     api(ApiKey::ApiVersions, 0, 4),
     api(ApiKey::CreateTopics, 2, 7),
     api(ApiKey::DeleteTopics, 1, 6),
@@ -53,7 +65,9 @@ pub const SUPPORTED_APIS: &[ApiRange] = &[
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::AlterConfigs, 0, 2),
     api(ApiKey::CreatePartitions, 0, 3),
+    api(ApiKey::DeleteGroups, 0, 2),
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
+    api(ApiKey::OffsetDelete, 0, 0),
     api(ApiKey::DescribeCluster, 0, 1),
 ];
 
@@ -101,6 +115,15 @@ mod tests {
                 (1, 4, 12),
                 (2, 1, 7),
                 (3, 0, 12),
+                (8, 2, 8),
+                (9, 1, 8),
+                (10, 0, 4),
+                (11, 0, 7),
+                (12, 0, 4),
+                (13, 0, 5),
+                (14, 0, 5),
+                (15, 0, 5),
+                (16, 0, 4),
                 (18, 0, 4),
                 (19, 2, 7),
                 (20, 1, 6),
@@ -110,7 +133,9 @@ mod tests {
                 (32, 1, 4),
                 (33, 0, 2),
                 (37, 0, 3),
+                (42, 0, 2),
                 (44, 0, 1),
+                (47, 0, 0),
                 (60, 0, 1),
             ]
         );
@@ -126,10 +151,15 @@ mod tests {
     }
 
     #[test]
-    fn consumer_group_apis_are_not_advertised_yet() {
-        for key in [8, 9, 10, 11, 12, 13, 14, 15, 16, 42, 47] {
+    fn kip_848_and_the_newest_group_versions_are_not_advertised() {
+        // ConsumerGroupHeartbeat and ConsumerGroupDescribe (KIP-848).
+        for key in [68, 69] {
             assert_eq!(supported_range(key), None, "key {key}");
         }
+        assert!(!is_supported(8, 9));
+        assert!(!is_supported(9, 9));
+        assert!(!is_supported(11, 8));
+        assert!(!is_supported(16, 5));
     }
 
     #[test]

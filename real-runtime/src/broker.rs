@@ -1,12 +1,13 @@
 //! The broker behind `sluice server`: one [`Node`] from `sluice-core` on its own task, over the
 //! file disk and the OS clocks, reached by the connection loop through [`NodeHandler`].
 //!
-//! Each data-plane request is converted by `sluice-net` into core's types on the connection's
-//! side, handed to the node task in arrival order over one channel (so a connection's
-//! Produce batches reach the log in the order they came), and its answer converted back at
-//! the request's version. ApiVersions is answered on the spot and lists only
-//! the APIs it [`serves`]; any other request (the group APIs) closes the connection,
-//! as Kafka does for a request it cannot parse, and is logged.
+//! Each data-plane, admin or group request is converted by `sluice-net` into core's types on
+//! the connection's side (a JoinGroup also learns its client id and address there, which
+//! the coordinator records), handed to the node task in arrival order over one channel (so a
+//! connection's Produce batches reach the log in the order they came), and its answer
+//! converted back at the request's version. ApiVersions is answered on the spot and lists
+//! only the APIs it [`serves`]; a request `sluice-net` refuses to convert closes the
+//! connection, and is logged.
 //!
 //! Messages to other nodes go out through [`Peers`], and messages from them come in through
 //! the [`PeerInbox`] the connection loop feeds; the node task takes both, with client requests
@@ -28,7 +29,8 @@ use sluice_core::replica::{FetchReads, ReplicaConfig};
 use sluice_core::rng::SplitMix64;
 use sluice_core::time::Duration;
 use sluice_net::convert::{
-    expects_response, fetch_from_core, from_core, to_core, ClusterInfo, ResponseContext,
+    expects_response, fetch_from_core, from_core, identify_client, to_core, ClusterInfo,
+    ResponseContext,
 };
 use sluice_net::kafka_protocol::messages::ApiKey;
 use sluice_net::peer::Hello;
@@ -56,7 +58,7 @@ struct ClientInput {
     reply: Option<oneshot::Sender<Outcome>>,
 }
 
-/// Hands data-plane requests to the node task.
+/// Hands client requests (data plane, admin and groups) to the node task.
 #[derive(Clone)]
 pub struct NodeHandler {
     inputs: mpsc::UnboundedSender<ClientInput>,
@@ -86,7 +88,7 @@ impl RequestHandler for NodeHandler {
             let body = api_versions_body_for(serves);
             return Reply::Ready(Outcome::Respond(ResponseBody::ApiVersions(body)));
         }
-        let converted = match to_core(&request.body, version) {
+        let mut converted = match to_core(&request.body, version) {
             Ok(converted) => converted,
             Err(error) => {
                 tracing::warn!(
@@ -98,6 +100,8 @@ impl RequestHandler for NodeHandler {
                 return Reply::Ready(Outcome::Close(format!("{error:?}")));
             }
         };
+        let client_id = request.header.client_id.as_deref();
+        identify_client(&mut converted.request, client_id, connection.peer.ip());
         let (reply, answer) = match expects_response(&request.body) {
             true => {
                 let (sender, reply) = Reply::later();
@@ -440,10 +444,12 @@ fn carry_out<C: Connector, D: RecordFiles>(
             let Some((context, reply)) = waiting.remove(&client) else {
                 return;
             };
-            // Only Metadata and DescribeCluster answers name brokers: the rest need no walk
-            // of the image.
+            // Only Metadata, DescribeCluster and FindCoordinator answers name brokers: the
+            // rest need no walk of the image.
             let info = match context.api_key {
-                ApiKey::Metadata | ApiKey::DescribeCluster => cluster_info(node, cluster_id),
+                ApiKey::Metadata | ApiKey::DescribeCluster | ApiKey::FindCoordinator => {
+                    cluster_info(node, cluster_id)
+                }
                 _ => ClusterInfo::default(),
             };
             let outcome = match response {

@@ -1,13 +1,14 @@
-//! The one place where kafka-protocol's message types become `sluice-core`'s data-plane types
-//! ([`sluice_core::api`]) and back.
+//! The one place where kafka-protocol's message types become `sluice-core`'s request and
+//! response types ([`sluice_core::api`]) and back.
 //!
 //! A driver uses it between decoding and encoding:
 //!
 //! 1. [`decode_request`](crate::request::decode_request) gives a
 //!    [`RequestBody`]; [`to_core`] turns a data-plane body (Produce, Fetch, ListOffsets,
-//!    Metadata, InitProducerId, OffsetForLeaderEpoch) or an admin body ([`ADMIN_APIS`]) into a
-//!    [`Request`] for the broker, plus the
-//!    [`ResponseContext`] the answer needs.
+//!    Metadata, InitProducerId, OffsetForLeaderEpoch), an admin body ([`ADMIN_APIS`]) or a
+//!    consumer-group body ([`GROUP_APIS`]) into a [`Request`] for the broker, plus the
+//!    [`ResponseContext`] the answer needs. [`identify_client`] adds what core records of a
+//!    JoinGroup's sender, which the driver knows and the body does not say.
 //! 2. The broker answers with a [`Response`]; [`from_core`] builds the kafka-protocol body at
 //!    the request's version, filling every field that version has, and
 //!    [`encode_response`](crate::response::encode_response) frames it.
@@ -47,17 +48,29 @@ mod admin_configs;
 #[cfg(test)]
 mod admin_tests;
 mod admin_topics;
+pub(crate) mod authorized_operations;
 mod fetch;
 mod fields;
+mod find_coordinator;
+mod group;
+mod group_admin;
+#[cfg(test)]
+mod group_tests;
 mod grouping;
 mod init_producer_id;
+mod join_group;
 mod list_offsets;
+mod membership;
 mod metadata;
+mod offset_commit;
+mod offset_fetch;
 mod offset_for_leader_epoch;
 pub mod outbound;
 mod produce;
 #[cfg(test)]
 mod test_support;
+
+pub use group::identify_client;
 
 /// The APIs this module converts.
 pub const DATA_PLANE_APIS: [ApiKey; 6] = [
@@ -81,13 +94,28 @@ pub const ADMIN_APIS: [ApiKey; 8] = [
     ApiKey::DescribeCluster,
 ];
 
+/// The consumer-group APIs this module converts (Kafka's classic group protocol).
+pub const GROUP_APIS: [ApiKey; 11] = [
+    ApiKey::OffsetCommit,
+    ApiKey::OffsetFetch,
+    ApiKey::FindCoordinator,
+    ApiKey::JoinGroup,
+    ApiKey::Heartbeat,
+    ApiKey::LeaveGroup,
+    ApiKey::SyncGroup,
+    ApiKey::DescribeGroups,
+    ApiKey::ListGroups,
+    ApiKey::DeleteGroups,
+    ApiKey::OffsetDelete,
+];
+
 /// Why a decoded request cannot go to the broker. The driver answers the ones with an
 /// [`error_code`](ConvertError::error_code) with
 /// [`error_response`](crate::error_response::error_response); the others are bugs in the
 /// driver (it routed a request here that is not the data plane's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConvertError {
-    /// The API is not one of [`DATA_PLANE_APIS`] or [`ADMIN_APIS`].
+    /// The API is not one of [`DATA_PLANE_APIS`], [`ADMIN_APIS`] or [`GROUP_APIS`].
     NotDataPlane {
         /// The request's API.
         api_key: ApiKey,
@@ -135,6 +163,16 @@ pub enum ConvertError {
         /// The byte on the wire.
         operation: i8,
     },
+    /// A FindCoordinator key type other than a group (0) or a transactional id (1).
+    UnknownCoordinatorType {
+        /// The byte on the wire.
+        key_type: i8,
+    },
+    /// An OffsetFetch before v2 with null topics, which only v2+ read as "every partition".
+    NullOffsetFetchTopics {
+        /// The request's version.
+        api_version: i16,
+    },
 }
 
 impl ConvertError {
@@ -153,7 +191,7 @@ impl ConvertError {
             ConvertError::IncrementalFetchSession { .. } => Some(ErrorCode::FetchSessionIdNotFound),
             // Kafka's answer to a transactional producer it does not let write. Clients treat
             // it as fatal, which is right while Sluice cannot run transactions at all; they
-            // normally fail earlier, since FindCoordinator is not advertised.
+            // normally fail earlier, finding no coordinator for their transactional id.
             ConvertError::TransactionalProduce { .. } => {
                 Some(ErrorCode::TransactionalIdAuthorizationFailed)
             }
@@ -163,6 +201,11 @@ impl ConvertError {
             // Kafka's KafkaApis throws InvalidRequestException for these.
             ConvertError::InvalidMetadataTopic { .. } => Some(ErrorCode::InvalidRequest),
             ConvertError::UnknownConfigOperation { .. } => Some(ErrorCode::InvalidRequest),
+            // Kafka's `CoordinatorType.forId` throws InvalidRequestException.
+            ConvertError::UnknownCoordinatorType { .. } => Some(ErrorCode::InvalidRequest),
+            // Kafka cannot parse it at all; the request is refused rather than the connection
+            // closed, as for the other malformed values.
+            ConvertError::NullOffsetFetchTopics { .. } => Some(ErrorCode::InvalidRequest),
         }
     }
 }
@@ -200,6 +243,12 @@ impl std::fmt::Display for ConvertError {
             ConvertError::UnknownConfigOperation { operation } => {
                 write!(f, "unknown config operation {operation}")
             }
+            ConvertError::UnknownCoordinatorType { key_type } => {
+                write!(f, "unknown coordinator key type {key_type}")
+            }
+            ConvertError::NullOffsetFetchTopics { api_version } => {
+                write!(f, "null topics in an OffsetFetch v{api_version}")
+            }
         }
     }
 }
@@ -232,6 +281,11 @@ pub struct ResponseContext {
     pub include_topic_authorized_operations: bool,
     /// Metadata v8–10: whether to fill the cluster's authorized operations.
     pub include_cluster_authorized_operations: bool,
+    /// DescribeGroups v3+: whether to fill each group's authorized operations.
+    pub include_group_authorized_operations: bool,
+    /// OffsetFetch v1: the partitions asked for, in request order. v1 has no top-level error,
+    /// so a group-level one goes on each of them, as Kafka answers it.
+    pub requested: Vec<TopicPartition>,
 }
 
 impl ResponseContext {
@@ -244,6 +298,8 @@ impl ResponseContext {
             read_committed: false,
             include_topic_authorized_operations: false,
             include_cluster_authorized_operations: false,
+            include_group_authorized_operations: false,
+            requested: Vec::new(),
         }
     }
 }
@@ -259,8 +315,9 @@ pub struct BrokerEndpoint {
     pub rack: Option<String>,
 }
 
-/// What Metadata answers say about the cluster that core's [`Response`] does not carry: the
-/// driver knows its listeners and the cluster's identity, net does not.
+/// What Metadata, DescribeCluster and FindCoordinator answers say about the cluster that
+/// core's [`Response`] does not carry: the driver knows its listeners and the cluster's
+/// identity, net does not.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClusterInfo {
     /// The cluster id (Metadata v2+), or `None` if not known yet.
@@ -306,10 +363,15 @@ impl std::fmt::Display for FromCoreError {
 
 impl std::error::Error for FromCoreError {}
 
-/// Converts a decoded data-plane request at `api_version` into core's request.
+/// Converts a decoded data-plane, admin or group request at `api_version` into core's
+/// request. A JoinGroup's client id and host are not in its body: the driver adds them with
+/// [`identify_client`].
 pub fn to_core(body: &RequestBody, api_version: i16) -> Result<Converted, ConvertError> {
     let api_key = body.api_key();
-    if !DATA_PLANE_APIS.contains(&api_key) && !ADMIN_APIS.contains(&api_key) {
+    if !DATA_PLANE_APIS.contains(&api_key)
+        && !ADMIN_APIS.contains(&api_key)
+        && !GROUP_APIS.contains(&api_key)
+    {
         return Err(ConvertError::NotDataPlane { api_key });
     }
     if !is_supported(api_key as i16, api_version) {
@@ -366,7 +428,10 @@ pub fn to_core(body: &RequestBody, api_version: i16) -> Result<Converted, Conver
         RequestBody::DescribeCluster(body) => {
             Request::Admin(admin_configs::describe_cluster(body, api_version))
         }
-        _ => return Err(ConvertError::NotDataPlane { api_key }),
+        body => match group::request(body, api_version, &mut context) {
+            Some(request) => Request::Group(request?),
+            None => return Err(ConvertError::NotDataPlane { api_key }),
+        },
     };
     Ok(Converted { request, context })
 }
@@ -401,6 +466,7 @@ pub fn from_core(
         (api_key, Response::Admin(response)) => {
             admin_response(api_key, response, context, cluster)?
         }
+        (_, Response::Group(response)) => group::response(response, context, cluster)?,
         (request, response) => {
             return Err(FromCoreError::WrongApi {
                 request,
@@ -544,15 +610,16 @@ mod tests {
                 Response::InitProducerId(sluice_core::api::InitProducerIdResponse::fresh(1))
             }
             Request::Admin(request) => Response::Admin(request.refuse(error)),
-            Request::Group(request) => Response::Group(request.refuse(error)),
+            Request::Group(request) => Response::Group(group_tests::answer_everything(request)),
         }
     }
 
-    /// Every served data-plane (api, version) pair.
+    /// Every served (api, version) pair that converts.
     fn data_plane_versions() -> Vec<(ApiKey, i16)> {
         DATA_PLANE_APIS
             .iter()
             .chain(ADMIN_APIS.iter())
+            .chain(GROUP_APIS.iter())
             .filter_map(|&api_key| crate::versions::supported_range(api_key as i16))
             .flat_map(|row| (row.min_version..=row.max_version).map(move |v| (row.api_key, v)))
             .collect()
@@ -670,6 +737,13 @@ mod tests {
         for api_key in DATA_PLANE_APIS.into_iter().skip(1) {
             assert!(expects_response(&sample_request(api_key, 4)));
         }
+        for api_key in GROUP_APIS {
+            let served = crate::versions::supported_range(api_key as i16).unwrap();
+            assert!(expects_response(&sample_request(
+                api_key,
+                served.max_version
+            )));
+        }
     }
 
     #[test]
@@ -707,6 +781,8 @@ mod tests {
             (ConvertError::InvalidRequiredAcks { acks: 2 }, 21),
             (ConvertError::TopicIdLookup, 100),
             (ConvertError::InvalidMetadataTopic { api_version: 10 }, 42),
+            (ConvertError::UnknownCoordinatorType { key_type: 2 }, 42),
+            (ConvertError::NullOffsetFetchTopics { api_version: 1 }, 42),
         ];
         for (error, code) in codes {
             assert_eq!(

@@ -29,6 +29,10 @@ use crate::response::ResponseBody;
 mod admin;
 #[cfg(test)]
 mod admin_tests;
+mod group;
+mod group_answers;
+#[cfg(test)]
+mod group_tests;
 
 /// A broker as a Metadata answer names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +95,11 @@ fn error(code: i16) -> ErrorCode {
 ///
 /// Admin requests with a timeout (CreateTopics, DeleteTopics, CreatePartitions,
 /// DeleteRecords) ask for 30 s, since core's requests carry none.
+///
+/// A group request is not built (`None`) where its version would change what it asks:
+/// FindCoordinator with other than one key before v4 (or a transactional id at v0),
+/// LeaveGroup with other than one member before v3, OffsetFetch with other than one group
+/// before v8 (or for every partition at v1), and ListGroups with a state filter before v4.
 pub fn request_to_kafka(request: Request, version: i16) -> Option<RequestBody> {
     let body = match request {
         Request::Produce(request) => RequestBody::Produce(produce(request)),
@@ -104,8 +113,7 @@ pub fn request_to_kafka(request: Request, version: i16) -> Option<RequestBody> {
             RequestBody::InitProducerId(init_producer_id(&request, version))
         }
         Request::Admin(request) => return admin::request(request, version),
-        // Not yet: the group APIs' outbound codec comes with the group consumer.
-        Request::Group(_) => return None,
+        Request::Group(request) => return group::request(request, version),
     };
     Some(body)
 }
@@ -428,6 +436,37 @@ pub fn response_to_core(api_key: ApiKey, body: ResponseBody) -> Result<Answer, O
         }
         (ApiKey::DescribeCluster, ResponseBody::DescribeCluster(body)) => {
             admin::describe_cluster_answer(body)
+        }
+        (ApiKey::FindCoordinator, ResponseBody::FindCoordinator(body)) => {
+            group_answers::find_coordinator(body)
+        }
+        (ApiKey::JoinGroup, ResponseBody::JoinGroup(body)) => Ok(group_answers::join_group(*body)),
+        (ApiKey::SyncGroup, ResponseBody::SyncGroup(body)) => Ok(group_answers::sync_group(body)),
+        (ApiKey::Heartbeat, ResponseBody::Heartbeat(body)) => Ok(plain(Response::Group(
+            api::GroupResponse::Heartbeat(api::HeartbeatResponse {
+                error: error(body.error_code),
+            }),
+        ))),
+        (ApiKey::LeaveGroup, ResponseBody::LeaveGroup(body)) => {
+            Ok(group_answers::leave_group(body))
+        }
+        (ApiKey::OffsetCommit, ResponseBody::OffsetCommit(body)) => {
+            Ok(group_answers::offset_commit(body))
+        }
+        (ApiKey::OffsetFetch, ResponseBody::OffsetFetch(body)) => {
+            Ok(group_answers::offset_fetch(body))
+        }
+        (ApiKey::DescribeGroups, ResponseBody::DescribeGroups(body)) => {
+            Ok(group_answers::describe_groups(body))
+        }
+        (ApiKey::ListGroups, ResponseBody::ListGroups(body)) => {
+            Ok(group_answers::list_groups(body))
+        }
+        (ApiKey::DeleteGroups, ResponseBody::DeleteGroups(body)) => {
+            Ok(group_answers::delete_groups(body))
+        }
+        (ApiKey::OffsetDelete, ResponseBody::OffsetDelete(body)) => {
+            Ok(group_answers::offset_delete(body))
         }
         _ => Err(OutboundError::WrongApi),
     }
