@@ -18,7 +18,9 @@
 //! out itself after `request_timeout_ms`, and ignores answers to ids it no longer waits for.
 
 mod accumulator;
+pub mod assignor;
 mod consumer;
+pub mod consumer_protocol;
 mod metadata;
 mod partitioner;
 mod producer;
