@@ -21,6 +21,7 @@ mod accumulator;
 pub mod assignor;
 mod consumer;
 pub mod consumer_protocol;
+mod group;
 mod metadata;
 mod partitioner;
 mod producer;
@@ -32,6 +33,10 @@ mod tests;
 pub use consumer::{
     ConsumedRecord, Consumer, ConsumerConfig, ConsumerError, ConsumerOutput, OffsetResetPolicy,
     ResetReason,
+};
+pub use group::{
+    CommitReason, CommitResult, CommittedOffset, GroupConsumer, GroupConsumerConfig,
+    GroupConsumerOutput, GroupError,
 };
 pub use partitioner::{murmur2, partition_for_key, to_positive, StickyPartitioner};
 pub use producer::{Producer, ProducerConfig, ProducerOutput, SendOutcome};
