@@ -9,8 +9,8 @@ use super::{
     Kind, Phase,
 };
 use crate::api::{
-    ErrorCode, GroupRequest, GroupResponse, OffsetCommitPartition, OffsetCommitRequest,
-    OffsetFetchGroup, OffsetFetchRequest, Request, TopicPartition,
+    ErrorCode, FetchedOffset, GroupRequest, GroupResponse, OffsetCommitPartition,
+    OffsetCommitRequest, OffsetFetchGroup, OffsetFetchRequest, Request, TopicPartition,
 };
 use crate::client::Disconnected;
 use crate::controller::BrokerId;
@@ -60,6 +60,11 @@ impl Commits {
     pub(super) fn pending(&self) -> bool {
         !self.queue.is_empty() || self.in_flight.is_some()
     }
+
+    /// The OffsetCommit in flight.
+    pub(super) fn in_flight(&self) -> Option<u64> {
+        self.in_flight.as_ref().map(|(id, _)| *id)
+    }
 }
 
 /// Newly assigned partitions waiting for their committed offsets.
@@ -85,6 +90,11 @@ impl CommittedFetch {
 
     pub(super) fn awaiting(&self) -> impl Iterator<Item = &TopicPartition> {
         self.awaiting.iter()
+    }
+
+    /// The OffsetFetch in flight.
+    pub(super) fn in_flight(&self) -> Option<u64> {
+        self.in_flight.as_ref().map(|(id, _)| *id)
     }
 }
 
@@ -405,40 +415,48 @@ impl GroupConsumer {
         }
         let mut again = false;
         for tp in asked {
-            if !self.committed_fetch.awaiting.contains(&tp) {
-                continue;
-            }
-            let Some(found) = group.partitions.iter().find(|p| p.partition == tp) else {
-                again = true;
-                continue;
-            };
-            if found.error != ErrorCode::None {
-                if found.error != ErrorCode::UnstableOffsetCommit {
-                    let error = GroupError::CommittedOffset {
-                        partition: tp.clone(),
-                        error: found.error,
-                    };
-                    self.outputs.push_back(GroupConsumerOutput::Error(error));
-                }
-                again = true;
-                continue;
-            }
-            self.committed_fetch.awaiting.remove(&tp);
-            if found.offset >= 0 {
-                let leader_epoch = (found.leader_epoch >= 0).then_some(found.leader_epoch);
-                self.consumer
-                    .seek_committed(&tp, found.offset, leader_epoch);
-                self.outputs.push_back(GroupConsumerOutput::Resumed {
-                    partition: tp,
-                    offset: found.offset,
-                    leader_epoch,
-                });
-            } else {
-                self.consumer.reset_unpositioned(&tp);
+            // A partition revoked meanwhile waits for nothing.
+            if self.committed_fetch.awaiting.contains(&tp) {
+                let found = group.partitions.iter().find(|p| p.partition == tp);
+                again |= !self.committed_offset_found(tp, found);
             }
         }
         if again {
             self.committed_fetch.not_before = retry_at;
         }
+    }
+
+    /// Positions `partition` from what OffsetFetch said of it; false if it must be asked
+    /// again (no answer for it, or an error: UNSTABLE_OFFSET_COMMIT quietly, others reported).
+    fn committed_offset_found(
+        &mut self,
+        partition: TopicPartition,
+        found: Option<&FetchedOffset>,
+    ) -> bool {
+        let Some(found) = found else {
+            return false;
+        };
+        if found.error != ErrorCode::None {
+            if found.error != ErrorCode::UnstableOffsetCommit {
+                let error = found.error;
+                let error = GroupError::CommittedOffset { partition, error };
+                self.outputs.push_back(GroupConsumerOutput::Error(error));
+            }
+            return false;
+        }
+        self.committed_fetch.awaiting.remove(&partition);
+        if found.offset >= 0 {
+            let leader_epoch = (found.leader_epoch >= 0).then_some(found.leader_epoch);
+            self.consumer
+                .seek_committed(&partition, found.offset, leader_epoch);
+            self.outputs.push_back(GroupConsumerOutput::Resumed {
+                partition,
+                offset: found.offset,
+                leader_epoch,
+            });
+        } else {
+            self.consumer.reset_unpositioned(&partition);
+        }
+        true
     }
 }

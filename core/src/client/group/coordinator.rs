@@ -33,7 +33,19 @@ pub(super) struct HeartbeatState {
     last_alive: Instant,
 }
 
+impl CoordinatorState {
+    /// The FindCoordinator in flight.
+    pub(super) fn finding(&self) -> Option<u64> {
+        self.finding
+    }
+}
+
 impl HeartbeatState {
+    /// The Heartbeat in flight.
+    pub(super) fn in_flight(&self) -> Option<u64> {
+        self.in_flight
+    }
+
     /// A generation starts: the session counts from now, the first heartbeat an interval on.
     pub(super) fn restart(&mut self, now: Instant, interval: Duration) {
         self.last_alive = now;
@@ -126,11 +138,15 @@ impl GroupConsumer {
     }
 
     /// The coordinator `to` failed a request (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, a
-    /// dropped connection): if it is still the one the member uses, find it again.
+    /// dropped connection, a session without answers): if it is still the one the member
+    /// uses, find it again. The Java client also drops its connection, failing what is in
+    /// flight there; here the heartbeat in flight is forgotten (its answer will be ignored) so
+    /// that the next one can go to the coordinator found.
     pub(super) fn coordinator_lost(&mut self, now: Instant, to: BrokerId) {
         if self.coordinator.node == Some(to) {
             self.coordinator.node = None;
             self.coordinator.find_at = self.coordinator.find_at.max(now);
+            self.heartbeat.in_flight = None;
         }
     }
 

@@ -214,6 +214,16 @@ impl GroupConsumer {
         let Some(assignor) = Assignor::from_name(&name).filter(|a| offered.contains(a)) else {
             return self.fail(now, GroupError::UnknownProtocol(name));
         };
+        // Reference: `JoinGroupResponseHandler`'s protocol type check: the coordinator runs
+        // another kind of group under this id.
+        if answer
+            .protocol_type
+            .as_deref()
+            .is_some_and(|t| t != PROTOCOL_TYPE)
+        {
+            let error = ErrorCode::InconsistentGroupProtocol;
+            return self.fail(now, GroupError::JoinRefused(error));
+        }
         if answer.generation_id < 0 || answer.member_id.is_empty() {
             let api = "JoinGroup";
             let error = ErrorCode::InvalidRequest;
@@ -343,6 +353,19 @@ impl GroupConsumer {
         let Ok(GroupResponse::SyncGroup(answer)) = response else {
             return self.join_failed(now, self.backoff());
         };
+        // Reference: `SyncGroupResponseHandler`: a protocol type or name other than the
+        // generation's is INCONSISTENT_GROUP_PROTOCOL, fatal.
+        let assignor = self.member.assignor.map(Assignor::name);
+        let other_type = answer
+            .protocol_type
+            .as_deref()
+            .is_some_and(|t| t != PROTOCOL_TYPE);
+        let other_name =
+            answer.protocol_name.is_some() && answer.protocol_name.as_deref() != assignor;
+        if answer.error == ErrorCode::None && (other_type || other_name) {
+            let error = ErrorCode::InconsistentGroupProtocol;
+            return self.fail(now, GroupError::JoinRefused(error));
+        }
         match answer.error {
             ErrorCode::None => self.take_assignment(now, &answer.assignment),
             ErrorCode::RebalanceInProgress => self.join_failed(now, Duration::ZERO),

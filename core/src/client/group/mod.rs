@@ -573,6 +573,22 @@ impl GroupConsumer {
         }
         let outstanding: BTreeMap<u64, Sent> =
             self.requests.purposes().map(|(id, s)| (id, *s)).collect();
+        let in_flight = [
+            self.coordinator.finding(),
+            self.heartbeat.in_flight(),
+            self.commits.in_flight(),
+            self.committed_fetch.in_flight(),
+        ];
+        for id in in_flight.into_iter().flatten() {
+            assert!(
+                outstanding.contains_key(&id),
+                "an in-flight request is outstanding"
+            );
+        }
+        assert!(
+            self.coordinator.node.is_none() || self.coordinator.finding().is_none(),
+            "a known coordinator is not being looked up"
+        );
         match &self.phase {
             Phase::AwaitingJoin { request }
             | Phase::AwaitingSync { request }

@@ -67,8 +67,9 @@ pub enum GroupError {
     /// Another member took this member's `group.instance.id` (KIP-345). Fatal.
     FencedInstanceId,
     /// JoinGroup refused the member for good: INCONSISTENT_GROUP_PROTOCOL,
-    /// INVALID_SESSION_TIMEOUT, INVALID_GROUP_ID, GROUP_MAX_SIZE_REACHED or UNSUPPORTED_VERSION.
-    /// Fatal.
+    /// INVALID_SESSION_TIMEOUT, INVALID_GROUP_ID, GROUP_MAX_SIZE_REACHED or UNSUPPORTED_VERSION;
+    /// or a JoinGroup or SyncGroup answer named another protocol type or name
+    /// (INCONSISTENT_GROUP_PROTOCOL). Fatal.
     JoinRefused(ErrorCode),
     /// The coordinator chose a protocol the member did not offer. Fatal.
     UnknownProtocol(String),

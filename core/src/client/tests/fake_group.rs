@@ -59,6 +59,8 @@ pub(in crate::client) struct FakeGroups {
     pub(in crate::client) coordinator: BrokerId,
     /// The next requests named by the API are refused with the code (FindCoordinator too).
     pub(in crate::client) faults: VecDeque<(&'static str, ErrorCode)>,
+    /// Requests named here are never answered (parked for good) while they are listed.
+    pub(in crate::client) black_holes: BTreeSet<&'static str>,
     pub(in crate::client) groups: BTreeMap<String, FakeGroup>,
     next_member: u64,
 }
@@ -71,6 +73,9 @@ impl FakeGroups {
         to: BrokerId,
         request: &GroupRequest,
     ) -> Option<Result<Response, Disconnected>> {
+        if self.black_holes.contains(request.name()) {
+            return None;
+        }
         self.tick(now);
         let fault = self
             .faults

@@ -843,3 +843,114 @@ fn the_group_runs_the_protocol_all_members_support() {
     assert_eq!(h.members[a].assignment(), [tp("t", 0), tp("t", 2)]);
     assert_eq!(h.members[b].assignment(), [tp("t", 1), tp("t", 3)]);
 }
+
+/// The Java heartbeat thread's rule: a session without a heartbeat answer means the
+/// coordinator is presumed lost and looked up again; the coordinator meanwhile expired the
+/// member, so it loses its partitions and joins again.
+#[test]
+fn a_session_without_heartbeat_answers_looks_the_coordinator_up_again() {
+    let mut h = Harness::new(cluster(2, 1));
+    let a = h.add(config("a"), &["t"]);
+    h.settle(2_000);
+    assert_eq!(h.members[a].sent_group("FindCoordinator").len(), 1);
+    // Commits would keep the session alive at the coordinator, as in Kafka: hold them too.
+    h.cluster
+        .groups
+        .black_holes
+        .extend(["Heartbeat", "OffsetCommit"]);
+    h.settle(9_000);
+    assert_eq!(
+        h.members[a].sent_group("FindCoordinator").len(),
+        1,
+        "within the session"
+    );
+    h.settle(2_000);
+    assert_eq!(
+        h.members[a].sent_group("FindCoordinator").len(),
+        2,
+        "the session ran out"
+    );
+    h.cluster.groups.black_holes.clear();
+    h.settle(5_000);
+    assert!(h.members[a].events.contains(&Event::Lost(topic("t", 2))));
+    // Generation 2 was the group emptied by the expiry.
+    assert_eq!(h.members[a].joined_generations(), [1, 3]);
+    assert!(h.members[a].consumer.is_stable());
+    assert_eq!(h.members[a].assignment(), topic("t", 2));
+}
+
+fn ms(millis: u64) -> Instant {
+    Instant::ZERO + Duration::from_millis(millis)
+}
+
+/// Drains a member's outputs, keeping only group requests.
+fn group_requests(member: &mut GroupConsumer) -> Vec<(BrokerId, u64, GroupRequest)> {
+    let mut requests = Vec::new();
+    while let Some(output) = member.poll_output() {
+        if let GroupConsumerOutput::Request {
+            to,
+            id,
+            request: Request::Group(group),
+        } = output
+        {
+            requests.push((to, id, group));
+        }
+    }
+    requests
+}
+
+fn found(node_id: BrokerId) -> Result<Response, Disconnected> {
+    let coordinator = crate::api::Coordinator {
+        node_id,
+        ..crate::api::Coordinator::error("g".to_owned(), ErrorCode::None)
+    };
+    let answer = crate::api::FindCoordinatorResponse {
+        coordinators: vec![coordinator],
+    };
+    Ok(Response::Group(crate::api::GroupResponse::FindCoordinator(
+        answer,
+    )))
+}
+
+/// Exact outputs, by hand: a JoinGroup whose connection drops makes the member look the
+/// coordinator up again, and join again only after the backoff.
+#[test]
+fn a_dropped_join_rediscovers_the_coordinator_and_backs_off() {
+    let mut member = GroupConsumer::new(config("a"), vec![1]);
+    member.subscribe(ms(0), vec!["t".to_owned()]);
+    let sent = group_requests(&mut member);
+    assert_eq!(sent.len(), 1);
+    let (to, find, GroupRequest::FindCoordinator(request)) = &sent[0] else {
+        panic!("{sent:?}")
+    };
+    assert_eq!(
+        (*to, request.keys.as_slice()),
+        (1, ["g".to_owned()].as_slice())
+    );
+    member.handle_response(ms(1), *find, found(3));
+    let sent = group_requests(&mut member);
+    let [(3, join, GroupRequest::JoinGroup(_))] = sent.as_slice() else {
+        panic!("{sent:?}")
+    };
+    member.handle_response(ms(2), *join, Err(Disconnected));
+    let sent = group_requests(&mut member);
+    let [(1, find, GroupRequest::FindCoordinator(_))] = sent.as_slice() else {
+        panic!("{sent:?}")
+    };
+    member.handle_response(ms(3), *find, found(3));
+    assert!(
+        group_requests(&mut member).is_empty(),
+        "the join waits for the backoff"
+    );
+    assert_eq!(
+        member.poll_timeout(),
+        Some(ms(102)),
+        "retry.backoff.ms after the failure"
+    );
+    member.handle_timeout(ms(102));
+    let sent = group_requests(&mut member);
+    let [(3, _, GroupRequest::JoinGroup(join))] = sent.as_slice() else {
+        panic!("{sent:?}")
+    };
+    assert_eq!(join.member_id, "");
+}
