@@ -6,6 +6,11 @@
 //! bounded by `retries` and `delivery.timeout.ms`, `auto.offset.reset`, and truncation detection
 //! with OffsetForLeaderEpoch (KIP-320).
 //!
+//! A [`GroupConsumer`] is a `group.id` member of the classic group protocol driving a
+//! [`Consumer`]: coordinator discovery, JoinGroup/SyncGroup with the leader running an
+//! [`assignor`] over the members' [`consumer_protocol`] subscriptions, heartbeats, committed
+//! offsets, eager and cooperative (KIP-429) rebalances.
+//!
 //! # Driving a client
 //!
 //! The loop of every core state machine: apply one input (`send`, `assign`, `seek`,

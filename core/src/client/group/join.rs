@@ -260,9 +260,14 @@ impl GroupConsumer {
     }
 
     /// The members' subscriptions; one that cannot be read counts as subscribing to nothing.
+    /// A member id listed twice (a coordinator's bug) counts once, its first listing.
     fn decode_members(&mut self, answer: &JoinGroupResponse) -> Vec<GroupMember> {
-        let mut members = Vec::with_capacity(answer.members.len());
+        let mut members: Vec<GroupMember> = Vec::with_capacity(answer.members.len());
+        let mut seen = BTreeSet::new();
         for member in &answer.members {
+            if !seen.insert(member.member_id.as_str()) {
+                continue;
+            }
             let subscription = match Subscription::decode(&member.metadata) {
                 Ok((subscription, _)) => subscription,
                 Err(error) => {

@@ -954,3 +954,123 @@ fn a_dropped_join_rediscovers_the_coordinator_and_backs_off() {
     };
     assert_eq!(join.member_id, "");
 }
+
+/// As leader, a member listed twice counts once and a subscription that cannot be read is
+/// assigned nothing: network input never panics the member.
+#[test]
+fn the_leader_survives_garbage_members() {
+    let mut member = GroupConsumer::new(config("a"), vec![1]);
+    let mut metadata = VecDeque::new();
+    let mut sent = Vec::new();
+    let mut errors = Vec::new();
+    let mut drain = |member: &mut GroupConsumer| {
+        while let Some(output) = member.poll_output() {
+            match output {
+                GroupConsumerOutput::Request {
+                    id,
+                    request: Request::Metadata(_),
+                    ..
+                } => {
+                    metadata.push_back(id);
+                }
+                GroupConsumerOutput::Request {
+                    id,
+                    request: Request::Group(group),
+                    ..
+                } => {
+                    sent.push((id, group));
+                }
+                GroupConsumerOutput::Error(error) => errors.push(error),
+                _ => {}
+            }
+        }
+        (core::mem::take(&mut metadata), core::mem::take(&mut sent))
+    };
+    member.subscribe(ms(0), vec!["t".to_owned()]);
+    let (mut waiting, group) = drain(&mut member);
+    member.handle_response(ms(1), group[0].0, found(1));
+    let (more, group) = drain(&mut member);
+    waiting.extend(more);
+    let [(join, GroupRequest::JoinGroup(request))] = group.as_slice() else {
+        panic!("{group:?}")
+    };
+    let mine = request.protocols[0].metadata.clone();
+    let listed = |id: &str, metadata: bytes::Bytes| crate::api::JoinGroupMember {
+        member_id: id.to_owned(),
+        group_instance_id: None,
+        metadata,
+    };
+    let answer = crate::api::JoinGroupResponse {
+        error: ErrorCode::None,
+        generation_id: 1,
+        protocol_type: Some("consumer".to_owned()),
+        protocol_name: Some("range".to_owned()),
+        leader: "a-1".to_owned(),
+        member_id: "a-1".to_owned(),
+        members: vec![
+            listed("a-1", mine.clone()),
+            listed("a-1", mine),
+            listed("z-9", bytes::Bytes::from_static(&[0xFF, 0x01, 0x02])),
+        ],
+    };
+    let answer = Ok(Response::Group(crate::api::GroupResponse::JoinGroup(
+        answer,
+    )));
+    member.handle_response(ms(2), *join, answer);
+    let topics = vec![crate::api::TopicMetadata {
+        error: ErrorCode::None,
+        name: "t".to_owned(),
+        partitions: (0..2)
+            .map(|partition| crate::api::PartitionMetadata {
+                error: ErrorCode::None,
+                partition,
+                leader: 1,
+                leader_epoch: 0,
+                replicas: vec![1],
+                isr: vec![1],
+            })
+            .collect(),
+    }];
+    let brokers = vec![1];
+    let known = Ok(Response::Metadata(crate::api::MetadataResponse {
+        brokers,
+        topics,
+    }));
+    let mut sync = None;
+    for at in 3..10 {
+        let (more, group) = drain(&mut member);
+        waiting.extend(more);
+        for (_, request) in group {
+            if let GroupRequest::SyncGroup(request) = request {
+                sync = Some(request);
+            }
+        }
+        match waiting.pop_front() {
+            Some(id) => member.handle_response(ms(at * 100), id, known.clone()),
+            None => member.handle_timeout(ms(at * 100)),
+        }
+    }
+    let (_, group) = drain(&mut member);
+    sync = sync.or(group.into_iter().find_map(|(_, r)| match r {
+        GroupRequest::SyncGroup(request) => Some(request),
+        _ => None,
+    }));
+    assert!(
+        matches!(&errors[..], [GroupError::BadSubscription { member_id, .. }] if member_id == "z-9"),
+        "{errors:?}"
+    );
+    let sync = sync.expect("the leader synced");
+    let assigned: Vec<(String, Vec<TopicPartition>)> = sync
+        .assignments
+        .iter()
+        .map(|(id, bytes)| {
+            let decoded = crate::client::consumer_protocol::Assignment::decode(bytes);
+            (id.clone(), decoded.unwrap().0.partitions)
+        })
+        .collect();
+    let expected = [
+        ("a-1".to_owned(), topic("t", 2)),
+        ("z-9".to_owned(), Vec::new()),
+    ];
+    assert_eq!(assigned, expected);
+}
