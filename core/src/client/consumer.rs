@@ -8,7 +8,7 @@ mod partition;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::metadata::MetadataCache;
+use super::metadata::{MetadataCache, TopicView};
 use super::requests::Outstanding;
 use super::Disconnected;
 use crate::api::{Request, Response, TopicPartition};
@@ -158,6 +158,96 @@ impl Consumer {
         };
         state.enter(Phase::Fetching(position));
         state.backoff_until = None;
+    }
+
+    /// Like [`Consumer::assign`], except that new partitions wait, unfetched, for their
+    /// group's committed offset: [`Consumer::seek_committed`] or
+    /// [`Consumer::reset_unpositioned`] sets them going.
+    pub(crate) fn assign_awaiting_position(
+        &mut self,
+        now: Instant,
+        partitions: Vec<TopicPartition>,
+    ) {
+        let mut previous = core::mem::take(&mut self.assigned);
+        for tp in partitions {
+            self.metadata.want(&tp.topic);
+            let fresh = Assigned {
+                phase: Phase::AwaitingSeek,
+                leader_epoch: None,
+                pending: None,
+                backoff_until: None,
+            };
+            let state = previous.remove(&tp).unwrap_or(fresh);
+            self.assigned.insert(tp, state);
+        }
+        self.step(now);
+    }
+
+    /// Starts `partition` at a committed `offset`. With the leader epoch the commit carried,
+    /// the position is validated first (KIP-320), as the Java consumer's `seekUnvalidated`
+    /// does, so a log truncated below it since the commit is noticed.
+    pub(crate) fn seek_committed(
+        &mut self,
+        partition: &TopicPartition,
+        offset: i64,
+        leader_epoch: Option<i32>,
+    ) {
+        assert!(offset >= 0, "a committed offset is not negative");
+        let state = self.assigned.get_mut(partition).expect("assigned");
+        let position = Position {
+            offset,
+            last_epoch: leader_epoch,
+        };
+        let phase = match leader_epoch {
+            Some(_) => Phase::AwaitingValidation {
+                position,
+                out_of_range: false,
+            },
+            None => Phase::Fetching(position),
+        };
+        state.enter(phase);
+        state.backoff_until = None;
+    }
+
+    /// `partition` has no committed offset: apply `auto_offset_reset` (with `None`, report
+    /// [`ConsumerError::NoResetPolicy`] at offset -1 and wait for a seek).
+    pub(crate) fn reset_unpositioned(&mut self, partition: &TopicPartition) {
+        assert!(self.assigned.contains_key(partition));
+        self.reset(partition, -1, ResetReason::NoPosition);
+    }
+
+    /// The position to commit for `partition`: the next offset and the leader epoch of the
+    /// last record consumed, if it has a position.
+    pub(crate) fn consumed_position(
+        &self,
+        partition: &TopicPartition,
+    ) -> Option<(i64, Option<i32>)> {
+        match self.assigned.get(partition)?.phase {
+            Phase::Fetching(position) | Phase::AwaitingValidation { position, .. } => {
+                Some((position.offset, position.last_epoch))
+            }
+            Phase::AwaitingReset(_) | Phase::AwaitingSeek => None,
+        }
+    }
+
+    /// Adds `topic` to those the metadata covers.
+    pub(crate) fn want_topic(&mut self, topic: &str) {
+        self.metadata.want(topic);
+    }
+
+    /// What the metadata says of `topic`.
+    pub(crate) fn topic_view(&self, topic: &str) -> TopicView<'_> {
+        self.metadata.topic(topic)
+    }
+
+    /// A broker for a request any broker answers, cycling by `attempt`.
+    pub(crate) fn any_broker(&self, attempt: u64) -> BrokerId {
+        self.metadata.any_broker(attempt)
+    }
+
+    /// Sends whatever became due, as after any input.
+    pub(crate) fn step_now(&mut self, now: Instant) {
+        self.step(now);
     }
 
     /// The offset of the next record to be returned for `partition`, if it has one.

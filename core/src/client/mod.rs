@@ -6,6 +6,11 @@
 //! bounded by `retries` and `delivery.timeout.ms`, `auto.offset.reset`, and truncation detection
 //! with OffsetForLeaderEpoch (KIP-320).
 //!
+//! A [`GroupConsumer`] is a `group.id` member of the classic group protocol driving a
+//! [`Consumer`]: coordinator discovery, JoinGroup/SyncGroup with the leader running an
+//! [`assignor`] over the members' [`consumer_protocol`] subscriptions, heartbeats, committed
+//! offsets, eager and cooperative (KIP-429) rebalances.
+//!
 //! # Driving a client
 //!
 //! The loop of every core state machine: apply one input (`send`, `assign`, `seek`,
@@ -18,7 +23,10 @@
 //! out itself after `request_timeout_ms`, and ignores answers to ids it no longer waits for.
 
 mod accumulator;
+pub mod assignor;
 mod consumer;
+pub mod consumer_protocol;
+mod group;
 mod metadata;
 mod partitioner;
 mod producer;
@@ -30,6 +38,10 @@ mod tests;
 pub use consumer::{
     ConsumedRecord, Consumer, ConsumerConfig, ConsumerError, ConsumerOutput, OffsetResetPolicy,
     ResetReason,
+};
+pub use group::{
+    CommitReason, CommitResult, CommittedOffset, GroupConsumer, GroupConsumerConfig,
+    GroupConsumerOutput, GroupError,
 };
 pub use partitioner::{murmur2, partition_for_key, to_positive, StickyPartitioner};
 pub use producer::{Producer, ProducerConfig, ProducerOutput, SendOutcome};

@@ -20,6 +20,15 @@ impl<T> Outstanding<T> {
         }
     }
 
+    /// Requests numbered from `first`, so that two state machines behind one driver (a group
+    /// member and its fetching consumer) never hand out the same id.
+    pub(crate) fn starting_at(first: u64) -> Outstanding<T> {
+        Outstanding {
+            next_id: first,
+            waiting: BTreeMap::new(),
+        }
+    }
+
     /// A fresh id for a request that was not sent or needs no answer.
     pub(crate) fn allocate(&mut self) -> u64 {
         let id = self.next_id;

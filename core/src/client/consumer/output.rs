@@ -35,6 +35,7 @@ pub enum ResetReason {
 pub enum ConsumerError {
     /// The position at `offset` needed a reset for `reason`, and `auto_offset_reset` is
     /// `None`: the partition is not fetched until [`Consumer::seek`](super::Consumer::seek).
+    /// `offset` is -1 for a group member's partition that has no committed offset.
     NoResetPolicy {
         /// The position that was lost.
         offset: i64,

@@ -2,6 +2,8 @@
 //! epoch, answering at once (a fetch with nothing to return is parked, like a long poll).
 
 mod consumer;
+mod fake_group;
+mod group;
 mod idempotent;
 mod producer;
 
@@ -14,6 +16,8 @@ use crate::record::{
     stamp_base_offset, stamp_partition_leader_epoch, BatchHeader, Compression, RecordBatchBuilder,
 };
 use crate::replica::{ProducerStates, SequenceCheck, PRODUCER_ID_EXPIRATION_MS_DEFAULT};
+use crate::time::Instant;
+use fake_group::FakeGroups;
 
 pub(super) fn tp(topic: &str, partition: i32) -> TopicPartition {
     TopicPartition {
@@ -65,6 +69,10 @@ pub(super) struct FakeCluster {
     pub(super) next_producer_id: i64,
     /// Answers to InitProducerId to give before handing out ids.
     pub(super) init_faults: VecDeque<ErrorCode>,
+    /// The time the group coordinator answers at (its sessions and rebalances need one).
+    pub(super) now: Instant,
+    /// The group coordinator, led by broker 1 unless moved.
+    pub(super) groups: FakeGroups,
 }
 
 impl FakeCluster {
@@ -74,6 +82,7 @@ impl FakeCluster {
             brokers: (1..=broker_count).collect(),
             ..FakeCluster::default()
         };
+        cluster.groups.coordinator = 1;
         for (name, count) in topics {
             let partition = FakePartition {
                 leader: 1,
@@ -185,9 +194,7 @@ impl FakeCluster {
             Request::Admin(admin) => Some(Ok(Response::Admin(
                 admin.refuse(crate::api::ErrorCode::InvalidRequest),
             ))),
-            Request::Group(group) => Some(Ok(Response::Group(
-                group.refuse(crate::api::ErrorCode::InvalidRequest),
-            ))),
+            Request::Group(group) => self.groups.answer(self.now, to, group),
         }
     }
 
