@@ -150,7 +150,7 @@ pub struct ServerConfig {
     pub broker_session_timeout_ms: u32,
     /// `cluster.id`: default [`CLUSTER_ID_DEFAULT`] (Sluice, see the module documentation).
     pub cluster_id: String,
-    /// The group coordinator's keys ([`groups::GROUP_KEYS`]), Kafka's defaults.
+    /// The group coordinator's keys (`offsets.topic.*`, `offsets.*`, `group.*`), Kafka's defaults.
     pub group: sluice_core::group::GroupConfig,
 }
 
