@@ -500,7 +500,8 @@ impl Cluster {
                 };
                 let find = FindCoordinatorRequest::default()
                     .with_coordinator_keys(vec![StrBytes::from_string(group.to_string())]);
-                let call = connection.call(&RequestBody::FindCoordinator(find));
+                let body = RequestBody::FindCoordinator(find);
+                let call = connection.call(&body);
                 let Ok(Ok(ResponseBody::FindCoordinator(found))) =
                     tokio::time::timeout(ask, call).await
                 else {
