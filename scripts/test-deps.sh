@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond cargo, only where it is missing, so that the
 # README's test command works on a fresh machine: rustfmt and clippy, a C compiler (zstd-sys),
-# kcat (librdkafka, Debian) and the Python Kafka clients the broker's tests drive (PyPI,
-# pinned so that a new client release cannot change a green run).
+# kcat (librdkafka, Debian), the Python Kafka clients the broker's tests drive (PyPI) and
+# kafkajs (npm; node must be on the machine), pinned so that a new client release cannot change
+# a green run.
 set -euo pipefail
 
 for component in rustfmt clippy; do
@@ -29,4 +30,14 @@ raise SystemExit(any(m.version(name) != version for name, version in wanted.item
 PY
 then
   python3 -m pip install --quiet --disable-pip-version-check "${python_clients[@]}"
+fi
+
+# kafkajs (npm) for the group consumer tests, pinned, into a gitignored node_modules next to
+# the client scripts (node finds it from there); installed only when that version is missing.
+kafkajs_version=2.2.4
+clients_dir="$(cd "$(dirname "$0")/.." && pwd)/real-runtime/tests/clients"
+installed=$(node -p "require('$clients_dir/node_modules/kafkajs/package.json').version" 2>/dev/null || true)
+if [ "$installed" != "$kafkajs_version" ]; then
+  npm install --prefix "$clients_dir" --no-save --no-package-lock --no-audit --no-fund \
+    "kafkajs@$kafkajs_version"
 fi

@@ -1,0 +1,65 @@
+// One kafkajs consumer-group member, or a look at a group's committed offsets, for
+// tests/group_clients.rs: the kafkajs counterpart of group_member.py, with the same arguments
+// (CLIENT BOOTSTRAP TOPIC GROUP MODE PARTITIONS, CLIENT being kafkajs) and the same lines.
+//
+//   member     subscribes with kafkajs's defaults (fromBeginning, its auto.offset.reset=earliest)
+//              and prints "assigned P,P,..." on each GROUP_JOIN (the whole assignment),
+//              "revoked" when a rebalance starts, and "record P OFFSET" per record handed to
+//              eachMessage. When stdin closes it disconnects (committing what it resolved,
+//              auto-commit being on by default) and prints "closed".
+//   committed  prints "committed P OFFSET" (-1 for none) for every partition, as
+//              admin.fetchOffsets reads them, and exits.
+//
+// kafkajs is installed by scripts/test-deps.sh into node_modules next to this script.
+'use strict'
+
+const { Kafka, logLevel } = require('kafkajs')
+
+const [client, bootstrap, topic, groupId, mode, partitions] = process.argv.slice(2)
+if (client !== 'kafkajs') throw new Error(`not kafkajs: ${client}`)
+const say = (line) => process.stdout.write(line + '\n')
+
+// kafkajs logs to stdout through console; send its warnings and errors to stderr instead.
+const logCreator = () => ({ namespace, level, log }) => {
+  if (level <= logLevel.WARN) process.stderr.write(`${namespace} ${log.message} ${JSON.stringify(log)}\n`)
+}
+const kafka = new Kafka({ clientId: 'sluice-test', brokers: bootstrap.split(','), logCreator })
+
+async function committed () {
+  const admin = kafka.admin()
+  await admin.connect()
+  const [answer] = await admin.fetchOffsets({ groupId, topics: [topic] })
+  const byPartition = new Map(answer.partitions.map(({ partition, offset }) => [partition, offset]))
+  for (let p = 0; p < Number(partitions); p++) {
+    const offset = Number(byPartition.has(p) ? byPartition.get(p) : -1)
+    say(`committed ${p} ${offset < 0 ? -1 : offset}`)
+  }
+  await admin.disconnect()
+}
+
+async function member () {
+  const consumer = kafka.consumer({ groupId })
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    const mine = (payload.memberAssignment[topic] || []).slice().sort((a, b) => a - b)
+    say(`assigned ${mine.join(',')}`)
+  })
+  consumer.on(consumer.events.REBALANCING, () => say('revoked'))
+  consumer.on(consumer.events.CRASH, ({ payload }) => process.stderr.write(`crash: ${payload.error}\n`))
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topic], fromBeginning: true })
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => say(`record ${partition} ${message.offset}`)
+  })
+  process.stdin.on('end', async () => {
+    await consumer.disconnect()
+    say('closed')
+    process.exit(0)
+  })
+  process.stdin.resume()
+}
+
+const run = mode === 'committed' ? committed : member
+run().catch((error) => {
+  process.stderr.write(`${error.stack || error}\n`)
+  process.exit(1)
+})
