@@ -356,13 +356,14 @@ fn group_of_three(client: &str) {
         &[&restarted],
         || contiguous(&restarted.records(), &committed, &ends).is_ok(),
     );
-    let mut first = vec![None; PARTITIONS];
+    let mut first = [None; PARTITIONS];
     for (partition, offset) in restarted.records() {
         first[partition].get_or_insert(offset);
     }
     let expected: Vec<Option<i64>> = committed.iter().map(|offset| Some(*offset)).collect();
     assert_eq!(
-        first, expected,
+        first.to_vec(),
+        expected,
         "first offset read per partition after the restart"
     );
     let mut everything = read_before_restart;
@@ -409,11 +410,14 @@ fn the_check_names_the_first_missing_offset() {
     assert_eq!(contiguous(&[(0, 2), (1, 1)], &[2, 1], &ends), Ok(()));
 }
 
+/// One node: its data directory, client port, process (none once killed) and output lines.
+type NodeProcess = (PathBuf, u16, Option<Child>, Arc<Mutex<Vec<String>>>);
+
 /// Three `sluice server` processes forming one cluster (as in `tests/cluster.rs`), with the
 /// offsets topic replicated three ways by default; dropping it kills them, and a failing test
 /// prints their last lines.
 struct Cluster {
-    nodes: Vec<(PathBuf, u16, Option<Child>, Arc<Mutex<Vec<String>>>)>,
+    nodes: Vec<NodeProcess>,
     _dir: tempfile::TempDir,
 }
 
@@ -631,7 +635,7 @@ fn confluent_kafka_commits_survive_a_coordinator_kill_9() {
         &[&resumed],
         || contiguous(&resumed.records(), &committed, &ends).is_ok(),
     );
-    let mut first = vec![None; PARTITIONS];
+    let mut first = [None; PARTITIONS];
     for (partition, offset) in resumed.records() {
         first[partition].get_or_insert(offset);
     }
