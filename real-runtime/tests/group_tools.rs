@@ -98,8 +98,12 @@ fn total_lag(rows: &[Vec<String>]) -> i64 {
 
 fn group_state(b: &str, group: &str) -> String {
     let text = ok(&["groups", "--bootstrap-server", b, "--describe", "--group", group, "--state"]);
-    let row = text.lines().filter(|l| !l.trim().is_empty()).nth(1).unwrap().to_string();
-    row.split_whitespace().nth(4).unwrap().to_string()
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header = lines.next().unwrap();
+    let row = lines.next().unwrap();
+    // Columns are padded to the header's positions; the assignor may be empty.
+    let at = header.find("STATE").unwrap();
+    row[at..].split_whitespace().next().unwrap().to_string()
 }
 
 fn consume_group(b: &str, args: &[&str]) -> String {
@@ -187,7 +191,7 @@ fn groups_tool_and_group_consumer() {
 /// With a member in the group: describe shows it, and reset, delete and delete-offsets are
 /// refused with Kafka's messages. The member then reads one record and leaves.
 fn active_member_refusals(b: &str) {
-    let mut member: Child = sluice()
+    let member: Child = sluice()
         .args(["consume", "--bootstrap-server", b, "--topic", "orders", "--group", "billing"])
         .args(["--max-messages", "1"])
         .stdout(Stdio::piped())

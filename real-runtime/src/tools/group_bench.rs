@@ -99,14 +99,14 @@ pub fn group_join(args: &[String]) -> Result<(), CliError> {
         for round in 0..rounds {
             let group = format!("sluice-bench-join-{}-{round}", run_id());
             let start = Instant::now();
-            let mut sessions: Vec<GroupSession> = (0..members)
+            let sessions: Vec<GroupSession> = (0..members)
                 .map(|_| {
                     let mut config = GroupConsumerConfig::new(group.clone());
                     config.client_id = "sluice-bench".into();
                     GroupSession::new(&bootstrap, config, vec![topic.clone()])
                 })
                 .collect();
-            let stable_at = futures_join_all(&mut sessions).await?;
+            let (mut sessions, stable_at) = all_assigned(sessions).await?;
             let last_join = sessions
                 .iter()
                 .filter_map(GroupSession::join_sent_at)
@@ -147,23 +147,34 @@ pub fn group_join(args: &[String]) -> Result<(), CliError> {
     })
 }
 
-/// Drives every session until all are assigned; returns when the last one was.
-async fn futures_join_all(sessions: &mut [GroupSession]) -> Result<Instant, CliError> {
-    let mut pending: Vec<usize> = (0..sessions.len()).collect();
-    let mut last = Instant::now();
-    // Each member is driven in turn for a short slice, so all make progress on one thread.
-    while !pending.is_empty() {
-        let mut still = Vec::new();
-        for &index in &pending {
-            let slice = Duration::from_millis(2);
-            match tokio::time::timeout(slice, until_assigned(&mut sessions[index])).await {
-                Ok(at) => last = last.max(at?),
-                Err(_) => still.push(index),
+/// Drives every session on its own local task until all are assigned; returns the sessions
+/// and when the last one was.
+async fn all_assigned(
+    sessions: Vec<GroupSession>,
+) -> Result<(Vec<GroupSession>, Instant), CliError> {
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async move {
+            let tasks: Vec<_> = sessions
+                .into_iter()
+                .map(|mut session| {
+                    tokio::task::spawn_local(async move {
+                        until_assigned(&mut session).await.map(|at| (session, at))
+                    })
+                })
+                .collect();
+            let mut done = Vec::new();
+            let mut last = None;
+            for task in tasks {
+                let (session, at) = task
+                    .await
+                    .map_err(|error| CliError::Failed(format!("member task: {error}")))??;
+                last = Some(last.map_or(at, |last: Instant| last.max(at)));
+                done.push(session);
             }
-        }
-        pending = still;
-    }
-    Ok(last)
+            Ok((done, last.unwrap_or_else(Instant::now)))
+        })
+        .await
 }
 
 fn ms(duration: Duration) -> f64 {

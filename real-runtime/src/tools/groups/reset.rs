@@ -114,7 +114,7 @@ async fn new_offsets(
 ) -> Result<BTreeMap<TopicPartition, i64>, CliError> {
     let starts = admin.list_offsets(partitions, EARLIEST_TIMESTAMP).await?;
     let ends = admin.list_offsets(partitions, LATEST_TIMESTAMP).await?;
-    let bound = |partition: &TopicPartition, map: &BTreeMap<TopicPartition, i64>, what| {
+    let bound = |partition: &TopicPartition, map: &BTreeMap<TopicPartition, i64>, what: &str| {
         map.get(partition).copied().ok_or_else(|| {
             CliError::Failed(format!(
                 "Error getting {what} offset of topic partition: {}-{}",
