@@ -74,8 +74,11 @@ commands:
   bench offset-commit [--bootstrap-server HOST:PORT] [--topic T] [--num-commits N]
       One member commits N times (default 10000), one at a time: commits/s and latency p50,
       p99, max.
-  bench group-load [--bootstrap-server HOST:PORT] [--groups N] [--partitions P] [--verify]
-      Admin commits of N x P offsets (default 1000 x 100) timed; after a broker restart, the
+  bench group-load [--bootstrap-server HOST:PORT] [--topic T] [--groups N] [--partitions P]
+                   [--verify]
+      Admin commits of N x P offsets (default 1000 x 100) of topic T (default
+      sluice-bench-load, which must exist with P partitions: the broker refuses commits for
+      unknown partitions) timed; after a broker restart, the
       same command with --verify times from the broker's first answer until every group's
       offsets are served again (the load of __consumer_offsets plus N OffsetFetch calls).
   bench log-append [--dir DIR] [--record-size BYTES] [--batch-bytes BYTES]

@@ -6,8 +6,8 @@ use sluice_core::api::{
 };
 use sluice_core::client::{
     CommitResult, ConsumedRecord, Consumer, ConsumerConfig, ConsumerError, ConsumerOutput,
-    GroupConsumer, GroupConsumerConfig, GroupConsumerOutput, GroupError, Producer,
-    ProducerConfig, ProducerOutput, SendOutcome,
+    GroupConsumer, GroupConsumerConfig, GroupConsumerOutput, GroupError, Producer, ProducerConfig,
+    ProducerOutput, SendOutcome,
 };
 use sluice_core::rng::SplitMix64;
 use sluice_core::time::Instant;

@@ -49,7 +49,8 @@ pub fn run(options: Options) -> Result<(), CliError> {
     admin::runtime()?.block_on(async move {
         // An unreachable broker is reported at once, not after the coordinator search.
         admin::connect(&options.bootstrap).await?;
-        let mut session = GroupSession::new(&options.bootstrap, config, vec![options.topic.clone()]);
+        let mut session =
+            GroupSession::new(&options.bootstrap, config, vec![options.topic.clone()]);
         let consumed = consume(&mut session, &options).await;
         close(&mut session).await;
         consumed
@@ -59,7 +60,9 @@ pub fn run(options: Options) -> Result<(), CliError> {
 async fn consume(session: &mut GroupSession, options: &Options) -> Result<(), CliError> {
     let mut printed = 0u64;
     let stdout = std::io::stdout();
-    let mut idle_until = options.timeout.map(|wait| tokio::time::Instant::now() + wait);
+    let mut idle_until = options
+        .timeout
+        .map(|wait| tokio::time::Instant::now() + wait);
     loop {
         if options.max_messages.is_some_and(|max| printed >= max) {
             return Ok(());
@@ -92,19 +95,18 @@ async fn consume(session: &mut GroupSession, options: &Options) -> Result<(), Cl
                     tracing::debug!("group {}: {error:?}", options.group);
                     continue;
                 }
-                GroupEvent::Assigned(_) | GroupEvent::Committed(_) | GroupEvent::Closed => {
-                    continue
-                }
+                GroupEvent::Assigned(_) | GroupEvent::Committed(_) | GroupEvent::Closed => continue,
             };
             if !records.is_empty() {
-                idle_until = options.timeout.map(|wait| tokio::time::Instant::now() + wait);
+                idle_until = options
+                    .timeout
+                    .map(|wait| tokio::time::Instant::now() + wait);
             }
             for record in records {
                 if options.max_messages.is_some_and(|max| printed >= max) {
                     break;
                 }
-                if write_record(&mut out, &record, options.print_key, &options.separator).is_err()
-                {
+                if write_record(&mut out, &record, options.print_key, &options.separator).is_err() {
                     // The reader went away (a closed pipe): nothing left to print.
                     return Ok(());
                 }

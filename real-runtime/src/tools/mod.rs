@@ -15,9 +15,9 @@ macro_rules! out {
 mod admin;
 pub mod cluster;
 pub mod consume;
-mod group_consume;
 pub mod flags;
 pub mod group_bench;
+mod group_consume;
 pub mod groups;
 pub mod perf;
 pub mod produce;

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use sluice_core::api::{
     self, DescribedGroup, ErrorCode, FetchedOffset, GroupRequest, GroupResponse, IsolationLevel,
-    ListOffsetsPartition, ListOffsetsRequest, MetadataRequest, MetadataResponse, Request,
-    Response, TopicPartition, COORDINATOR_KEY_GROUP, CONSUMER_REPLICA_ID,
+    ListOffsetsPartition, ListOffsetsRequest, MetadataRequest, MetadataResponse, Request, Response,
+    TopicPartition, CONSUMER_REPLICA_ID, COORDINATOR_KEY_GROUP,
 };
 use sluice_core::controller::BrokerId;
 use sluice_net::convert::outbound::Answer;
@@ -65,7 +65,9 @@ impl GroupAdmin {
     /// Opens a connection to broker `id`.
     pub async fn open(&self, id: BrokerId) -> Result<Connection<TcpStream>, CliError> {
         let Some((host, port)) = self.brokers.get(&id) else {
-            return Err(CliError::Failed(format!("broker {id} has no known address")));
+            return Err(CliError::Failed(format!(
+                "broker {id} has no known address"
+            )));
         };
         Connection::open(&TokioConnector, host, *port, "sluice-admin")
             .await
@@ -90,7 +92,9 @@ impl GroupAdmin {
             return Err(mismatch("FindCoordinator", &answer.response));
         };
         let Some(coordinator) = found.coordinators.into_iter().next() else {
-            return Err(CliError::Failed("FindCoordinator named no coordinator".into()));
+            return Err(CliError::Failed(
+                "FindCoordinator named no coordinator".into(),
+            ));
         };
         if coordinator.error != ErrorCode::None {
             return Err(CliError::Failed(format!(

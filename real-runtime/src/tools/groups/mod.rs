@@ -9,8 +9,7 @@ mod reset;
 use std::collections::{BTreeMap, BTreeSet};
 
 use sluice_core::api::{
-    self, DescribedGroup, ErrorCode, GroupRequest, GroupResponse, TopicPartition,
-    LATEST_TIMESTAMP,
+    self, DescribedGroup, ErrorCode, GroupRequest, GroupResponse, TopicPartition, LATEST_TIMESTAMP,
 };
 use sluice_core::client::consumer_protocol::Assignment;
 

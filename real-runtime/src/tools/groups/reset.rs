@@ -41,11 +41,13 @@ fn scenario(flags: &Flags) -> Result<Scenario, CliError> {
         chosen.push(Scenario::ShiftBy(flags.number("--shift-by", 0)?));
     }
     if let Some(text) = flags.value("--to-datetime") {
-        chosen.push(Scenario::Datetime(parse_datetime(text).ok_or_else(|| {
-            CliError::Usage(format!(
-                "--to-datetime: `{text}` is not YYYY-MM-DDTHH:mm:SS[.sss][Z|+hh:mm]"
-            ))
-        })?));
+        chosen.push(Scenario::Datetime(parse_datetime(text).ok_or_else(
+            || {
+                CliError::Usage(format!(
+                    "--to-datetime: `{text}` is not YYYY-MM-DDTHH:mm:SS[.sss][Z|+hh:mm]"
+                ))
+            },
+        )?));
     }
     match chosen.as_slice() {
         [one] => Ok(*one),
@@ -94,7 +96,13 @@ pub async fn run(admin: &mut GroupAdmin, group: &str, flags: &Flags) -> Result<(
         );
     }
     out!();
-    out!("{:<30} {:<30} {:<10} {:<15}", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
+    out!(
+        "{:<30} {:<30} {:<10} {:<15}",
+        "GROUP",
+        "TOPIC",
+        "PARTITION",
+        "NEW-OFFSET"
+    );
     for (partition, offset) in &offsets {
         out!(
             "{group:<30} {:<30} {:<10} {offset:<15}",
@@ -265,7 +273,8 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
     let month = i64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
 }
@@ -277,11 +286,25 @@ mod tests {
     #[test]
     fn kafka_datetimes() {
         assert_eq!(parse_datetime("1970-01-01T00:00:00.000"), Some(0));
-        assert_eq!(parse_datetime("2024-03-01T12:30:15.250Z"), Some(1_709_296_215_250));
-        assert_eq!(parse_datetime("2024-03-01T14:30:15.250+02:00"), Some(1_709_296_215_250));
-        assert_eq!(parse_datetime("2024-03-01T10:30:15.25-0200"), Some(1_709_296_215_250));
+        assert_eq!(
+            parse_datetime("2024-03-01T12:30:15.250Z"),
+            Some(1_709_296_215_250)
+        );
+        assert_eq!(
+            parse_datetime("2024-03-01T14:30:15.250+02:00"),
+            Some(1_709_296_215_250)
+        );
+        assert_eq!(
+            parse_datetime("2024-03-01T10:30:15.25-0200"),
+            Some(1_709_296_215_250)
+        );
         assert_eq!(parse_datetime("2000-02-29T00:00:00"), Some(951_782_400_000));
-        for bad in ["2024-03-01", "2024-13-01T00:00:00", "2024-03-01T25:00:00", "x"] {
+        for bad in [
+            "2024-03-01",
+            "2024-13-01T00:00:00",
+            "2024-03-01T25:00:00",
+            "x",
+        ] {
             assert_eq!(parse_datetime(bad), None, "{bad}");
         }
     }
