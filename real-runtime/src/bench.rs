@@ -17,12 +17,16 @@ pub use sink::SinkOptions;
 pub fn run(args: &[String]) -> Result<(), CliError> {
     match args.first().map(String::as_str) {
         None => Err(CliError::Usage(
-            "`bench` needs a benchmark name: produce, consume, end-to-end, log-append or sink"
+            "`bench` needs a benchmark name: produce, consume, end-to-end, group-join, \
+             offset-commit, group-load, log-append or sink"
                 .to_string(),
         )),
         Some("produce") => crate::tools::perf::produce(&args[1..]),
         Some("consume") => crate::tools::perf::consume(&args[1..]),
         Some("end-to-end") => crate::tools::perf::end_to_end(&args[1..]),
+        Some("group-join") => crate::tools::group_bench::group_join(&args[1..]),
+        Some("offset-commit") => crate::tools::group_bench::offset_commit(&args[1..]),
+        Some("group-load") => crate::tools::group_bench::group_load(&args[1..]),
         Some("log-append") => {
             let options = LogAppendOptions::parse(&args[1..])?;
             log_append::run(&options).map_err(CliError::Failed)

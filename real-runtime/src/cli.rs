@@ -24,6 +24,19 @@ commands:
       kafka-topics: the action is a word or kafka-topics' flag (--create, --list, ...).
       describe shows each partition's leader, replicas and ISR; alter takes --partitions (a
       larger count) and --config (set as kafka-configs --add-config does).
+  groups --bootstrap-server HOST:PORT list|describe|reset-offsets|delete|delete-offsets
+         [--group G] [--topic T[:P[,P]]]... [--members [--verbose]|--state]
+         [--to-earliest|--to-latest|--to-offset N|--shift-by N|--to-datetime TS]
+         [--dry-run|--execute]
+      kafka-consumer-groups: the action is a word or its flag (--list, --describe, ...).
+      list asks every broker (--state adds a STATE column); describe shows each partition's
+      CURRENT-OFFSET, LOG-END-OFFSET, LAG and owner, or with --members each member and its
+      #PARTITIONS (--verbose: ASSIGNMENT), or with --state the coordinator, assignor, state
+      and #MEMBERS. reset-offsets needs --topic and one scenario; it prints the new offsets
+      and commits them only with --execute, and only while the group is empty. TS is
+      YYYY-MM-DDTHH:mm:SS.sss with an optional Z or +hh:mm zone (UTC without one). delete
+      removes an empty group; delete-offsets forgets its offsets of --topic. A refused action
+      prints Kafka's message on one line and exits 1.
   produce --bootstrap-server HOST:PORT --topic T [--acks all|-1|0|1]
           [--property parse.key=true] [--property key.separator=SEP]
       kafka-console-producer: each line of standard input is a record, keyed when parse.key
@@ -33,6 +46,11 @@ commands:
           [--property print.key=true] [--property key.separator=SEP]
       kafka-console-consumer without a group: every partition (or P) from the end, the
       beginning, or offset O; one value per line. --timeout-ms ends it after MS idle.
+  consume --bootstrap-server HOST:PORT --topic T --group G [--from-beginning]
+          [--max-messages N] [--timeout-ms MS] [--property ...]
+      In group G: the partitions the group assigns, from its committed offsets (else the end,
+      or the beginning with --from-beginning), committing every 5 s and on exit as Kafka's
+      consumer does by default; a later run resumes where the last one committed.
   cluster describe --bootstrap-server HOST:PORT
       The brokers, the active controller, brokers that replicas name but that do not serve,
       and under-replicated or leaderless partitions.
@@ -48,6 +66,21 @@ commands:
                    [--record-size BYTES] [--throughput RECORDS_PER_S] [--acks all|-1|0|1]
       A producer at a fixed rate (default 5000/s, 200-byte records, acks 1) and a consumer
       in one process: latency from send to the consumer handing the record over.
+  bench group-join [--bootstrap-server HOST:PORT] [--topic T] [--members N] [--rounds N]
+                   [--rebalance-delay-ms MS]
+      N members (default 3) join a new group together: time from the last member's JoinGroup
+      to the group being Stable (every member synced), and that less the broker's
+      group.initial.rebalance.delay.ms (pass it as --rebalance-delay-ms; default 3000).
+  bench offset-commit [--bootstrap-server HOST:PORT] [--topic T] [--num-commits N]
+      One member commits N times (default 10000), one at a time: commits/s and latency p50,
+      p99, max.
+  bench group-load [--bootstrap-server HOST:PORT] [--topic T] [--groups N] [--partitions P]
+                   [--verify]
+      Admin commits of N x P offsets (default 1000 x 100) of topic T (default
+      sluice-bench-load, which must exist with P partitions: the broker refuses commits for
+      unknown partitions) timed; after a broker restart, the
+      same command with --verify times from the broker's first answer until every group's
+      offsets are served again (the load of __consumer_offsets plus N OffsetFetch calls).
   bench log-append [--dir DIR] [--record-size BYTES] [--batch-bytes BYTES]
                    [--total-bytes BYTES] [--sync-every-bytes BYTES] [--rounds N]
                    [--pool-bytes BYTES]
@@ -85,6 +118,7 @@ pub fn run(args: &[String]) -> Result<(), CliError> {
         Some("bench") => bench::run(&args[1..]),
         Some("server") => server::command::run(&args[1..]),
         Some("topics") => tools::topics::run(&args[1..]),
+        Some("groups") => tools::groups::run(&args[1..]),
         Some("produce") => tools::produce::run(&args[1..]),
         Some("consume") => tools::consume::run(&args[1..]),
         Some("cluster") => tools::cluster::run(&args[1..]),

@@ -135,6 +135,20 @@ impl<S: Stream> Connection<S> {
         self.call_at(version, body).await
     }
 
+    /// Sends core's `request` and waits for its answer in core's terms: what the admin tools
+    /// use, so that they build and read the same types as core's clients and the broker.
+    pub async fn call_core(&mut self, request: api::Request) -> Result<Answer, ClientError> {
+        let api_key = api_key_of(&request);
+        let version = self.version(api_key)?;
+        let Some(body) = request_to_kafka(request, version) else {
+            return Err(ClientError::Protocol(format!(
+                "{api_key:?} v{version} cannot carry this request"
+            )));
+        };
+        let answer = self.call_at(version, &body).await?;
+        response_to_core(api_key, answer).map_err(|error| ClientError::Protocol(error.to_string()))
+    }
+
     async fn call_at(
         &mut self,
         version: i16,

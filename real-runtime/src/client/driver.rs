@@ -21,15 +21,34 @@ const BOOTSTRAP_IDS_FROM: BrokerId = 1_000_000_000;
 /// An answer for the client: its request id and the response or the dropped connection.
 pub type Delivered = (u64, Result<Response, Disconnected>);
 
+/// Which of a broker's two connections a request takes. Group requests get their own, as the
+/// Java client's coordinator connection (node id `Integer.MAX_VALUE - id`) does: answers on
+/// one connection come in request order, so a commit or heartbeat would otherwise wait
+/// behind a Fetch long poll (up to `fetch.max.wait.ms`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Lane {
+    Data,
+    Group,
+}
+
+impl Lane {
+    fn of(request: &api::Request) -> Lane {
+        match request {
+            api::Request::Group(_) => Lane::Group,
+            _ => Lane::Data,
+        }
+    }
+}
+
 /// The driver of one sans-IO client.
 pub struct Driver<C: Connector> {
     connector: C,
     client_id: String,
     clock: MonotonicClock,
     addresses: BTreeMap<BrokerId, (String, u16)>,
-    links: BTreeMap<BrokerId, mpsc::UnboundedSender<(u64, api::Request)>>,
-    /// The broker each unanswered request went to, so a failed link can be dropped.
-    sent_to: BTreeMap<u64, BrokerId>,
+    links: BTreeMap<(BrokerId, Lane), mpsc::UnboundedSender<(u64, api::Request)>>,
+    /// The link each unanswered request went on, so a failed link can be dropped.
+    sent_to: BTreeMap<u64, (BrokerId, Lane)>,
     answers_in: mpsc::UnboundedSender<(u64, Result<Answer, Disconnected>)>,
     answers: mpsc::UnboundedReceiver<(u64, Result<Answer, Disconnected>)>,
 }
@@ -71,7 +90,8 @@ impl<C: Connector + Clone> Driver<C> {
     /// Sends `request` to broker `to`, connecting first if no connection is open. A broker
     /// whose address is unknown answers `Err(Disconnected)`, as a failed connection would.
     pub fn send(&mut self, to: BrokerId, id: u64, request: api::Request) {
-        if !self.links.contains_key(&to) {
+        let link_key = (to, Lane::of(&request));
+        if !self.links.contains_key(&link_key) {
             let Some((host, port)) = self.addresses.get(&to).cloned() else {
                 let _ = self.answers_in.send((id, Err(Disconnected)));
                 return;
@@ -92,10 +112,10 @@ impl<C: Connector + Clone> Driver<C> {
                     }
                 }
             });
-            self.links.insert(to, link);
+            self.links.insert(link_key, link);
         }
-        self.sent_to.insert(id, to);
-        if let Some(link) = self.links.get(&to) {
+        self.sent_to.insert(id, link_key);
+        if let Some(link) = self.links.get(&link_key) {
             if link.send((id, request)).is_err() {
                 let _ = self.answers_in.send((id, Err(Disconnected)));
             }
@@ -118,9 +138,9 @@ impl<C: Connector + Clone> Driver<C> {
                     (id, Ok(answer.response))
                 }
                 Err(Disconnected) => {
-                    // The next request to this broker opens a new connection.
-                    if let Some(broker) = broker {
-                        self.links.remove(&broker);
+                    // The next request on this link opens a new connection.
+                    if let Some(link) = broker {
+                        self.links.remove(&link);
                     }
                     (id, Err(Disconnected))
                 }

@@ -1,7 +1,8 @@
-//! `sluice consume`: kafka-console-consumer without a group. It reads every partition of
+//! `sluice consume`: kafka-console-consumer. Without `--group` it reads every partition of
 //! the topic (or the one `--partition` names) from the end, from the beginning with
 //! `--from-beginning`, or from `--offset`, and prints one value per line (with
-//! `--property print.key=true`, the key and `key.separator` first).
+//! `--property print.key=true`, the key and `key.separator` first). With `--group` it joins
+//! the group instead (see `group_consume`).
 
 use std::io::Write;
 use std::time::Duration;
@@ -23,6 +24,7 @@ const FLAGS: &[(&str, Kind)] = &[
     ("--offset", Kind::Value),
     ("--timeout-ms", Kind::Value),
     ("--property", Kind::Repeated),
+    ("--group", Kind::Value),
 ];
 
 /// Where reading starts.
@@ -67,14 +69,24 @@ pub fn run(args: &[String]) -> Result<(), CliError> {
             }
         },
     };
-    let mut print_key = false;
-    let mut separator = "\t".to_string();
-    for (key, value) in flags.pairs("--property")? {
-        match key.as_str() {
-            "print.key" => print_key = value == "true",
-            "key.separator" => separator = value,
-            _ => return Err(CliError::Usage(format!("--property: unknown `{key}`"))),
+    let (print_key, separator) = print_properties(&flags)?;
+    if let Some(group) = flags.value("--group") {
+        if partition.is_some() || flags.has("--offset") {
+            return Err(CliError::Usage(
+                "Options group and partition (or offset) cannot be specified together".into(),
+            ));
         }
+        let options = super::group_consume::Options {
+            bootstrap,
+            topic,
+            group: group.to_string(),
+            from_beginning: flags.has("--from-beginning"),
+            max_messages,
+            timeout,
+            print_key,
+            separator,
+        };
+        return super::group_consume::run(options);
     }
     admin::runtime()?.block_on(async move {
         let partitions = match partition {
@@ -124,15 +136,7 @@ pub fn run(args: &[String]) -> Result<(), CliError> {
                     if max_messages.is_some_and(|max| printed >= max) {
                         break;
                     }
-                    let written = (|| {
-                        if print_key {
-                            out.write_all(record.key.as_deref().unwrap_or(b"null"))?;
-                            out.write_all(separator.as_bytes())?;
-                        }
-                        out.write_all(record.value.as_deref().unwrap_or(b"null"))?;
-                        out.write_all(b"\n")
-                    })();
-                    if written.is_err() {
+                    if write_record(&mut out, &record, print_key, &separator).is_err() {
                         // The reader went away (a closed pipe): nothing left to do.
                         return Ok(());
                     }
@@ -142,6 +146,36 @@ pub fn run(args: &[String]) -> Result<(), CliError> {
             let _ = out.flush();
         }
     })
+}
+
+/// `print.key` and `key.separator` from `--property`.
+fn print_properties(flags: &Flags) -> Result<(bool, String), CliError> {
+    let mut print_key = false;
+    let mut separator = "\t".to_string();
+    for (key, value) in flags.pairs("--property")? {
+        match key.as_str() {
+            "print.key" => print_key = value == "true",
+            "key.separator" => separator = value,
+            _ => return Err(CliError::Usage(format!("--property: unknown `{key}`"))),
+        }
+    }
+    Ok((print_key, separator))
+}
+
+/// One record as kafka-console-consumer prints it: the value (with `print.key`, the key and
+/// the separator first) and a newline.
+pub(super) fn write_record(
+    out: &mut impl Write,
+    record: &sluice_core::client::ConsumedRecord,
+    print_key: bool,
+    separator: &str,
+) -> std::io::Result<()> {
+    if print_key {
+        out.write_all(record.key.as_deref().unwrap_or(b"null"))?;
+        out.write_all(separator.as_bytes())?;
+    }
+    out.write_all(record.value.as_deref().unwrap_or(b"null"))?;
+    out.write_all(b"\n")
 }
 
 /// Every partition of `topic`, from a Metadata answer.

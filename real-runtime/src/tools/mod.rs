@@ -1,5 +1,6 @@
 //! The `sluice` client tools, with the flags of Kafka's own: `topics` (kafka-topics),
-//! `produce` (kafka-console-producer), `consume` (kafka-console-consumer), `cluster describe`,
+//! `groups` (kafka-consumer-groups), `produce` (kafka-console-producer), `consume`
+//! (kafka-console-consumer, with or without a group), `cluster describe`,
 //! and `bench produce|consume` (kafka-producer-perf-test, kafka-consumer-perf-test).
 
 /// `println!` that does not panic when standard output is closed (`sluice ... | head -1`): a
@@ -15,6 +16,9 @@ mod admin;
 pub mod cluster;
 pub mod consume;
 pub mod flags;
+pub mod group_bench;
+mod group_consume;
+pub mod groups;
 pub mod perf;
 pub mod produce;
 pub mod topics;
