@@ -81,6 +81,9 @@ commands:
       unknown partitions) timed; after a broker restart, the
       same command with --verify times from the broker's first answer until every group's
       offsets are served again (the load of __consumer_offsets plus N OffsetFetch calls).
+  bench group-load --in-process [--groups N] [--partitions P]
+      No broker: N x P commits written as one __consumer_offsets partition on real files,
+      then reopened, read and replayed by the group coordinator: the load time, split.
   bench log-append [--dir DIR] [--record-size BYTES] [--batch-bytes BYTES]
                    [--total-bytes BYTES] [--sync-every-bytes BYTES] [--rounds N]
                    [--pool-bytes BYTES]

@@ -36,6 +36,7 @@ const FLAGS: &[(&str, Kind)] = &[
     ("--groups", Kind::Value),
     ("--partitions", Kind::Value),
     ("--verify", Kind::Switch),
+    ("--in-process", Kind::Switch),
 ];
 
 const DEFAULT_BOOTSTRAP: &str = "127.0.0.1:9092";
@@ -280,6 +281,16 @@ pub fn offset_commit(args: &[String]) -> Result<(), CliError> {
 /// Runs `sluice bench group-load <args>`.
 pub fn group_load(args: &[String]) -> Result<(), CliError> {
     let flags = Flags::parse(args, FLAGS)?;
+    if flags.has("--in-process") {
+        let groups: usize = flags.number("--groups", 1_000)?;
+        let partitions: i32 = flags.number("--partitions", 100)?;
+        if groups == 0 || partitions <= 0 {
+            return Err(CliError::Usage(
+                "--groups and --partitions must be positive".into(),
+            ));
+        }
+        return super::group_load::run(groups, partitions);
+    }
     let bootstrap = bootstrap(&flags)?;
     let topic = flags
         .value("--topic")

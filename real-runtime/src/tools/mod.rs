@@ -18,6 +18,7 @@ pub mod consume;
 pub mod flags;
 pub mod group_bench;
 mod group_consume;
+mod group_load;
 pub mod groups;
 pub mod perf;
 pub mod produce;
