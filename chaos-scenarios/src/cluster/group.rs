@@ -26,6 +26,7 @@ use sluice_core::client::{GroupConsumer, GroupConsumerOutput};
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
 use sluice_jepsen::{History, OpId};
+use sluice_sim::NodeId;
 
 /// One member of a consumer group, as the workload drives it.
 pub struct GroupMember {
@@ -108,9 +109,6 @@ impl GroupMember {
         match output {
             GroupConsumerOutput::Request { to, id, request } => {
                 self.request_sent(process, history, id, &request);
-                if matches!(request, Request::Group(GroupRequest::OffsetCommit(_))) {
-                    marks.push("commit-sent");
-                }
                 return Some(MemberNews::Request { to, id, request });
             }
             GroupConsumerOutput::Consumed(output) => return Some(MemberNews::Consumed(output)),
@@ -250,16 +248,24 @@ impl GroupMember {
     }
 
     /// The answer to request `id` came (or its connection dropped): records what it says.
+    /// `deposed`: it came from a broker that no longer leads the group's offsets partition
+    /// (see [`super::Cluster::deposed_coordinator`]).
     pub fn answered(
         &mut self,
         history: &mut History,
         id: u64,
         answer: &Result<Response, sluice_core::api::Disconnected>,
+        deposed: bool,
     ) {
         if let Some(op) = self.commits.remove(&id) {
             record_commit(history, op, answer, &self.topic);
         } else if let Some(op) = self.fetches.remove(&id) {
-            record_read(history, op, answer, &self.group, &self.topic);
+            match deposed {
+                true => history.fail(op).expect("a pending read"),
+                false => {
+                    record_read(history, op, answer, &self.group, &self.topic);
+                }
+            }
         } else if let Some((op, generation)) = self.syncs.remove(&id) {
             match answer {
                 Ok(Response::Group(GroupResponse::SyncGroup(sync)))
@@ -392,6 +398,11 @@ impl OffsetReader {
         }
     }
 
+    /// The group it reads.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
     /// Gives up an answer that took too long.
     pub fn handle_timeout(&mut self, now: Instant, history: &mut History) {
         if let Some((_, awaiting, deadline)) = self.in_flight {
@@ -459,6 +470,7 @@ impl OffsetReader {
         id: u64,
         answer: &Result<Response, sluice_core::api::Disconnected>,
         history: &mut History,
+        deposed: bool,
     ) {
         let Some((expected, awaiting, _)) = self.in_flight else {
             return;
@@ -484,6 +496,10 @@ impl OffsetReader {
                     self.next_at = now;
                 }
             }
+            Awaiting::Offsets(op) if deposed => {
+                history.fail(op).expect("a pending read");
+                self.coordinator = None;
+            }
             Awaiting::Offsets(op) => {
                 if record_read(history, op, answer, &self.group, &self.topic) {
                     self.reads_ok += 1;
@@ -505,6 +521,23 @@ impl OffsetReader {
 
 
 impl super::Cluster {
+    /// Whether broker `from` no longer leads `group`'s `__consumer_offsets` partition, as the
+    /// most advanced image says. Its committed offsets may be stale: a coordinator cut from
+    /// the controllers serves reads from memory until it learns it was deposed (Kafka's
+    /// classic coordinator does not fence OffsetFetch), so its answers are not judged.
+    pub fn deposed_coordinator(&self, from: NodeId, group: &str) -> bool {
+        let Some(image) = self.latest_image() else {
+            return false;
+        };
+        let Some(topic) = image.topic_by_name(sluice_core::group::OFFSETS_TOPIC) else {
+            return false;
+        };
+        let count = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
+        let index = sluice_core::group::partition_for_group(group, count);
+        let leader = topic.partitions.get(index as usize).map(|p| p.leader);
+        leader != Some(from.0 as i32)
+    }
+
     /// Adds a member of `group` subscribed to the workload's topic, and starts it.
     pub fn add_group_member(
         &mut self,

@@ -294,6 +294,12 @@ impl Cluster {
             }
         };
         let mut deleted = false;
+        let group = match &self.clients[index].role {
+            Role::GroupMember(member) => Some(member.group.clone()),
+            Role::OffsetReader(reader) => Some(reader.group().to_string()),
+            _ => None,
+        };
+        let deposed = group.is_some_and(|group| self.deposed_coordinator(from, &group));
         for (id, answer) in answers {
             if let Ok(api::Response::Fetch(fetch)) = &answer {
                 self.note_fetch(fetch);
@@ -310,12 +316,12 @@ impl Cluster {
                         self.kernel.record(format_args!("{from}->{to} {error:?}"));
                     }
                     let history = &mut self.workload.as_mut().expect("a workload").history;
-                    member.answered(history, id, &answer);
+                    member.answered(history, id, &answer, deposed);
                     member.consumer.handle_response(now, id, answer);
                 }
                 Role::OffsetReader(reader) => {
                     let history = &mut self.workload.as_mut().expect("a workload").history;
-                    reader.handle_response(now, &mut self.rng, id, &answer, history);
+                    reader.handle_response(now, &mut self.rng, id, &answer, history, deposed);
                 }
                 Role::Gone => {}
                 Role::Admin(admin) => {
