@@ -54,6 +54,9 @@ pub struct GroupMember {
     pub previous_incarnation_generation: Option<i32>,
     /// Closing (LeaveGroup): it goes once `Closed`.
     pub closing: bool,
+    /// It failed for good (FENCED_INSTANCE_ID, …): its application exits, and a supervisor
+    /// starts another.
+    pub failed: bool,
 }
 
 /// What a group member's output came to, for the driver.
@@ -90,6 +93,7 @@ impl GroupMember {
             last_generation: -1,
             previous_incarnation_generation: None,
             closing: false,
+            failed: false,
         }
     }
 
@@ -166,7 +170,11 @@ impl GroupMember {
                     }
                 }
             }
-            GroupConsumerOutput::Error(_) | GroupConsumerOutput::Failed(_) => {}
+            GroupConsumerOutput::Failed(_) => {
+                marks.push("member-failed");
+                self.failed = true;
+            }
+            GroupConsumerOutput::Error(_) => {}
             GroupConsumerOutput::Closed => marks.push("member-left"),
         }
         Some(MemberNews::Marks(marks, note))

@@ -73,6 +73,7 @@ const REBALANCE_MARKS: &[&str] = &[
     "partitions-lost",
     "commit-refused-illegal-generation",
     "group-stable-after-heal",
+    "member-failed",
 ];
 const FAILOVER_MARKS: &[&str] = &[
     "combined-nodes",
@@ -86,6 +87,7 @@ const FAILOVER_MARKS: &[&str] = &[
     "machine-crash",
     "resumed-from-committed-offset",
     "group-stable-after-heal",
+    "member-failed",
 ];
 const RESUME_MARKS: &[&str] = &[
     "combined-nodes",
@@ -97,6 +99,7 @@ const RESUME_MARKS: &[&str] = &[
     "static-member-restarted",
     "static-member-rejoined-without-rebalance",
     "group-stable-after-heal",
+    "member-failed",
 ];
 
 const FAULTS: &[FaultSpec] = &[

@@ -28,6 +28,8 @@ pub const VERDICT: u32 = 3;
 const HEAL_LINKS: u32 = 4;
 const CRASH_COORDINATOR: u32 = 5;
 const LIVENESS: u32 = 6;
+/// Restart every member that failed for good, every second.
+const SUPERVISE: u32 = 8;
 /// Start the members once the workload's topic exists.
 pub const START_MEMBERS: u32 = 7;
 /// Restart the member of slot `step - RESTART_SLOT`.
@@ -137,6 +139,12 @@ impl GroupScript {
             CRASH_COORDINATOR => self.crash_coordinator(cluster),
             HEAL => self.heal(cluster),
             LIVENESS => self.liveness(cluster),
+            SUPERVISE => {
+                self.supervise(cluster);
+                cluster
+                    .kernel
+                    .schedule_after(Duration::from_secs(1), Event::Script(SUPERVISE));
+            }
             START_MEMBERS => {
                 // Members start once every broker sees every broker active: a coordinator
                 // asked earlier creates __consumer_offsets with as many replicas as it sees
@@ -156,6 +164,9 @@ impl GroupScript {
                         let reader = OffsetReader::new(GROUP, TOPIC, PARTITIONS, brokers);
                         cluster.add_client(Role::OffsetReader(reader));
                         self.start_members(cluster);
+                        cluster
+                            .kernel
+                            .schedule_after(Duration::from_secs(1), Event::Script(SUPERVISE));
                     }
                     false => {
                         let later = Duration::from_millis(250);
@@ -181,6 +192,23 @@ impl GroupScript {
                 self.resume_slot(cluster, slot);
             }
             _ => unreachable!("unknown step {step}"),
+        }
+    }
+
+    /// A member that failed for good (a static member fenced by FENCED_INSTANCE_ID, as
+    /// Kafka's coordinator fences one whose member id a failover's reloaded group does not
+    /// know) is an application that exits: its supervisor starts another in its slot.
+    fn supervise(&mut self, cluster: &mut Cluster) {
+        for slot in 0..self.slots.len() {
+            let Some(index) = self.slots[slot].client else {
+                continue;
+            };
+            if cluster.group_member(index).is_some_and(|member| member.failed) {
+                cluster.crash_client(index);
+                self.slots[slot].client = None;
+                self.slots[slot].paused = false;
+                self.start_slot(cluster, slot);
+            }
         }
     }
 
