@@ -348,7 +348,12 @@ fn record_read(
     let Some(answer) = found else {
         return refused(history);
     };
-    let mine = || answer.partitions.iter().filter(|p| p.partition.topic == topic);
+    let mine = || {
+        answer
+            .partitions
+            .iter()
+            .filter(|p| p.partition.topic == topic)
+    };
     if answer.error != ErrorCode::None || mine().any(|p| p.error != ErrorCode::None) {
         return refused(history);
     }
@@ -527,7 +532,6 @@ impl OffsetReader {
     }
 }
 
-
 impl super::Cluster {
     /// Whether broker `from` no longer leads `group`'s `__consumer_offsets` partition, as the
     /// most advanced image says. Its committed offsets may be stale: a coordinator cut from
@@ -561,8 +565,10 @@ impl super::Cluster {
         let mut member = GroupMember::new(consumer, &group, &topic);
         member.previous_incarnation_generation = previous_generation;
         let index = self.add_client(super::Role::GroupMember(Box::new(member)));
-        self.kernel
-            .record(format_args!("{} joins group {group}", self.clients[index].net_id));
+        self.kernel.record(format_args!(
+            "{} joins group {group}",
+            self.clients[index].net_id
+        ));
         index
     }
 
@@ -611,7 +617,8 @@ impl super::Cluster {
         }
         client.paused = false;
         self.net.resume(client.net_id);
-        self.kernel.record(format_args!("{} resumed", client.net_id));
+        self.kernel
+            .record(format_args!("{} resumed", client.net_id));
         self.poke_client(index);
     }
 
@@ -624,7 +631,8 @@ impl super::Cluster {
         };
         member.closing = true;
         member.consumer.close(now);
-        self.kernel.record(format_args!("{} leaves its group", client.net_id));
+        self.kernel
+            .record(format_args!("{} leaves its group", client.net_id));
         self.poke_client(index);
     }
 }

@@ -22,9 +22,9 @@ mod workload;
 
 pub use admin::{AdminClient, AdminOp};
 pub use audit::AUDIT_EVERY;
+pub use group::{GroupMember, OffsetReader};
 pub use process::Process;
 pub use topology::Topology;
-pub use group::{GroupMember, OffsetReader};
 pub use workload::{Role, SimClient, Workload};
 
 use sluice_core::broker::{NodeConfig, NodeMessage, NodeOutput, ProcessRoles, SyncToken};

@@ -110,7 +110,11 @@ impl Server {
         // Who sent it, as the real runtime fills it in: the header's client id and the
         // client's address (10.0.x.y from its network id).
         let client_id = header.client_id.as_ref().map(|id| id.to_string());
-        identify_client(&mut converted.request, client_id.as_deref(), address_of(client));
+        identify_client(
+            &mut converted.request,
+            client_id.as_deref(),
+            address_of(client),
+        );
         let token = self.next_token;
         self.next_token += 1;
         if expects_response(&request.body) {

@@ -467,7 +467,8 @@ impl Cluster {
             Role::OffsetReader(reader) => {
                 let process = client.process;
                 let history = &mut self.workload.as_mut().expect("a workload").history;
-                let (to, id, request) = reader.poll_request(now, &mut self.rng, process, history)?;
+                let (to, id, request) =
+                    reader.poll_request(now, &mut self.rng, process, history)?;
                 Some(Some(Outgoing { to, id, request }))
             }
             Role::Gone => None,
@@ -482,86 +483,82 @@ impl Cluster {
     fn record_consumed(&mut self, index: usize, output: ConsumerOutput, reset: OffsetResetPolicy) {
         let client = &mut self.clients[index];
         match output {
-                ConsumerOutput::Records {
-                    partition,
-                    records,
-                    high_watermark,
-                    log_start_offset,
-                } => {
-                    let p = partition.partition;
-                    let reads: Vec<(i64, u64)> = records
-                        .iter()
-                        .filter_map(|r| value_of(r).map(|v| (r.offset, v)))
-                        .collect();
-                    if let Some(last) = records.last() {
-                        client.reached.insert(p, last.offset + 1);
-                    }
-                    let fresh = client.seeked.remove(&p);
-                    let high_watermarks = fenced_watermark(&client.conns, p, high_watermark);
-                    let log_starts = observed_start(p, log_start_offset);
+            ConsumerOutput::Records {
+                partition,
+                records,
+                high_watermark,
+                log_start_offset,
+            } => {
+                let p = partition.partition;
+                let reads: Vec<(i64, u64)> = records
+                    .iter()
+                    .filter_map(|r| value_of(r).map(|v| (r.offset, v)))
+                    .collect();
+                if let Some(last) = records.last() {
+                    client.reached.insert(p, last.offset + 1);
+                }
+                let fresh = client.seeked.remove(&p);
+                let high_watermarks = fenced_watermark(&client.conns, p, high_watermark);
+                let log_starts = observed_start(p, log_start_offset);
+                let history = &mut self.workload.as_mut().expect("a workload").history;
+                let op = history.invoke_poll(client.process);
+                history
+                    .ok_poll_observed(op, vec![(p, reads)], high_watermarks, log_starts, fresh)
+                    .expect("a well-formed poll");
+            }
+            ConsumerOutput::Caught {
+                partition,
+                high_watermark,
+                log_start_offset,
+            } => {
+                // An answer without records enters the history too, with its watermark: one
+                // that goes back on an empty answer is an anomaly like any other.
+                let p = partition.partition;
+                let high_watermarks = fenced_watermark(&client.conns, p, high_watermark);
+                let log_starts = observed_start(p, log_start_offset);
+                if !high_watermarks.is_empty() || !log_starts.is_empty() {
                     let history = &mut self.workload.as_mut().expect("a workload").history;
                     let op = history.invoke_poll(client.process);
                     history
-                        .ok_poll_observed(op, vec![(p, reads)], high_watermarks, log_starts, fresh)
+                        .ok_poll_observed(
+                            op,
+                            vec![(p, Vec::new())],
+                            high_watermarks,
+                            log_starts,
+                            false,
+                        )
                         .expect("a well-formed poll");
-                    
                 }
-                ConsumerOutput::Caught {
-                    partition,
-                    high_watermark,
-                    log_start_offset,
-                } => {
-                    // An answer without records enters the history too, with its watermark: one
-                    // that goes back on an empty answer is an anomaly like any other.
-                    let p = partition.partition;
-                    let high_watermarks = fenced_watermark(&client.conns, p, high_watermark);
-                    let log_starts = observed_start(p, log_start_offset);
-                    if !high_watermarks.is_empty() || !log_starts.is_empty() {
-                        let history = &mut self.workload.as_mut().expect("a workload").history;
-                        let op = history.invoke_poll(client.process);
-                        history
-                            .ok_poll_observed(
-                                op,
-                                vec![(p, Vec::new())],
-                                high_watermarks,
-                                log_starts,
-                                false,
-                            )
-                            .expect("a well-formed poll");
-                    }
-                    
-                }
-                ConsumerOutput::Reset {
-                    partition, offset, ..
-                } => {
-                    // The ListOffsets answer that set the position enters the history: the
-                    // log start offset (earliest), or the high watermark (latest) when the
-                    // request named the leader's epoch.
-                    let p = partition.partition;
-                    client.seeked.insert(p);
-                    client.reached.insert(p, offset);
-                    let (high_watermarks, log_starts) = match reset {
-                        OffsetResetPolicy::Earliest => (Vec::new(), vec![(p, offset)]),
-                        OffsetResetPolicy::Latest if client.conns.lists_with_leader_epochs() => {
-                            if self.marks.declares("reset-to-latest-watermark") {
-                                self.marks.hit("reset-to-latest-watermark");
-                            }
-                            (vec![(p, offset)], Vec::new())
+            }
+            ConsumerOutput::Reset {
+                partition, offset, ..
+            } => {
+                // The ListOffsets answer that set the position enters the history: the
+                // log start offset (earliest), or the high watermark (latest) when the
+                // request named the leader's epoch.
+                let p = partition.partition;
+                client.seeked.insert(p);
+                client.reached.insert(p, offset);
+                let (high_watermarks, log_starts) = match reset {
+                    OffsetResetPolicy::Earliest => (Vec::new(), vec![(p, offset)]),
+                    OffsetResetPolicy::Latest if client.conns.lists_with_leader_epochs() => {
+                        if self.marks.declares("reset-to-latest-watermark") {
+                            self.marks.hit("reset-to-latest-watermark");
                         }
-                        _ => return,
-                    };
-                    let history = &mut self.workload.as_mut().expect("a workload").history;
-                    let op = history.invoke_poll(client.process);
-                    history
-                        .ok_poll_observed(op, Vec::new(), high_watermarks, log_starts, false)
-                        .expect("a well-formed answer");
-                    
-                }
-                ConsumerOutput::Truncated { partition, .. } => {
-                    client.seeked.insert(partition.partition);
-                    
-                }
-                ConsumerOutput::Error { .. } | ConsumerOutput::Request { .. } => {}
+                        (vec![(p, offset)], Vec::new())
+                    }
+                    _ => return,
+                };
+                let history = &mut self.workload.as_mut().expect("a workload").history;
+                let op = history.invoke_poll(client.process);
+                history
+                    .ok_poll_observed(op, Vec::new(), high_watermarks, log_starts, false)
+                    .expect("a well-formed answer");
+            }
+            ConsumerOutput::Truncated { partition, .. } => {
+                client.seeked.insert(partition.partition);
+            }
+            ConsumerOutput::Error { .. } | ConsumerOutput::Request { .. } => {}
         }
     }
 

@@ -211,7 +211,9 @@ fn run_story(story: Story, name: &'static str, seed: u64, options: &RunOptions) 
     }
     let statics = mix.enabled("static-members");
     let mut script = GroupScript::new(story, mix, member_settings, members, statics);
-    cluster.kernel.schedule_after(Duration::ZERO, Event::Script(START_MEMBERS));
+    cluster
+        .kernel
+        .schedule_after(Duration::ZERO, Event::Script(START_MEMBERS));
     let start = Duration::from_secs(8);
     cluster.kernel.schedule_after(start, Event::Script(FAULT));
     cluster.kernel.schedule_after(start, Event::Audit);

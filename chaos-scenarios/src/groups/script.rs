@@ -203,7 +203,10 @@ impl GroupScript {
             let Some(index) = self.slots[slot].client else {
                 continue;
             };
-            if cluster.group_member(index).is_some_and(|member| member.failed) {
+            if cluster
+                .group_member(index)
+                .is_some_and(|member| member.failed)
+            {
                 cluster.crash_client(index);
                 self.slots[slot].client = None;
                 self.slots[slot].paused = false;
@@ -470,7 +473,10 @@ impl GroupScript {
     /// partition assigned to exactly one; or why not.
     fn group_settled(&self, cluster: &Cluster) -> Result<i32, String> {
         let (index, id) = coordinator_of(cluster).ok_or("no coordinator")?;
-        let node = cluster.procs[index].node.as_ref().ok_or("coordinator down")?;
+        let node = cluster.procs[index]
+            .node
+            .as_ref()
+            .ok_or("coordinator down")?;
         let (_, state, generation) = node
             .group_coordinator()
             .groups()
@@ -481,10 +487,13 @@ impl GroupScript {
                 .latest_image()
                 .and_then(|image| image.topic_by_name(OFFSETS_TOPIC))
                 .map(|topic| {
-                    let p = &topic.partitions[partition_for_group(GROUP, topic.partitions.len() as i32) as usize];
+                    let p = &topic.partitions
+                        [partition_for_group(GROUP, topic.partitions.len() as i32) as usize];
                     format!("replicas {:?} isr {:?}", p.replicas, p.isr)
                 });
-            return Err(format!("coordinator {id}: {state} in generation {generation}; {offsets:?}"));
+            return Err(format!(
+                "coordinator {id}: {state} in generation {generation}; {offsets:?}"
+            ));
         }
         let mut assigned = BTreeSet::new();
         for slot in &self.slots {

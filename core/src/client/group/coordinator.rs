@@ -106,7 +106,8 @@ impl GroupConsumer {
         let found = match response {
             // An answer before v4 names no key: its one coordinator is for the one key asked.
             Ok(GroupResponse::FindCoordinator(answer)) => answer.coordinators.iter().find(|c| {
-                c.key == self.config.group_id || (c.key.is_empty() && answer.coordinators.len() == 1)
+                c.key == self.config.group_id
+                    || (c.key.is_empty() && answer.coordinators.len() == 1)
             }),
             _ => None,
         };
