@@ -385,7 +385,7 @@ impl Cluster {
             if let Some(workload) = self.workload.as_mut() {
                 member.record_positions(&mut workload.history);
             }
-            if member.closing && !matches!(member.consumer.poll_timeout(), Some(_)) {
+            if member.closing && member.consumer.poll_timeout().is_none() {
                 self.clients[index].role = Role::Gone;
             }
         }
