@@ -54,6 +54,7 @@ macro_rules! story_scenario {
 
 // Scenario modules go here, one per story:
 pub mod admin_faults;
+pub mod groups;
 pub mod log_crash_recovery;
 pub mod metadata_quorum;
 pub mod replication;

@@ -30,6 +30,9 @@ pub fn scenarios() -> Vec<Box<dyn Scenario>> {
         Box::new(crate::replication::WholeClusterCrash),
         Box::new(crate::replication::StaleFollower),
         Box::new(crate::replication::IdempotentRetryFailover),
+        Box::new(crate::groups::GroupRebalance),
+        Box::new(crate::groups::CoordinatorFailover),
+        Box::new(crate::groups::OffsetResume),
     ];
     assert_unique_names(&registry);
     registry

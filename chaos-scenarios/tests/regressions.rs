@@ -172,6 +172,16 @@ const REGRESSIONS: &[(&str, u64, &str)] = &[
          old checkpoint trusting a segment the cut had shortened, and reads stalled (fixed: the \
          files change only once the lowered checkpoint is durable)",
     ),
+    // Found by the consumer-group scenarios.
+    (
+        "group-rebalance",
+        1,
+        "a group member speaking FindCoordinator v0-v3 never found its coordinator (the answer \
+         names no key, and the GroupConsumer looked for its group id), and one speaking \
+         OffsetFetch v0-v7 never resumed its partitions (the answer names no group): fixed by \
+         taking a keyless answer's one coordinator, and an unnamed answer's one group, as the \
+         one asked for",
+    ),
 ];
 
 #[test]

@@ -49,6 +49,13 @@ pub(crate) fn workload_values(
     })
 }
 
+/// The id of the group coordinator's `__consumer_offsets` topic in `node`'s image: its
+/// partitions hold group records, not the workload's, and are not audited as the workload's.
+fn offsets_topic_id(node: &sluice_core::broker::Node) -> Option<Uuid> {
+    let name = sluice_core::group::OFFSETS_TOPIC;
+    node.image().topic_by_name(name).map(|topic| topic.topic_id)
+}
+
 impl Cluster {
     /// The image of the running node that applied the most.
     pub fn latest_image(&self) -> Option<&MetadataImage> {
@@ -67,9 +74,11 @@ impl Cluster {
             let Some(node) = process.node.as_mut() else {
                 continue;
             };
+            let internal = offsets_topic_id(node);
             let partitions: Vec<(PartitionKey, i64, i64)> = node
                 .replica_manager()
                 .partitions()
+                .filter(|(key, _)| Some(key.0) != internal)
                 .map(|(key, p)| (*key, p.high_watermark, p.log.log_start_offset()))
                 .collect();
             for (key, hw, start) in partitions {
@@ -104,9 +113,11 @@ impl Cluster {
             return;
         };
         let mut problems = Vec::new();
+        let internal = offsets_topic_id(node);
         let rows: Vec<(PartitionKey, i64, i64, Option<i32>)> = node
             .replica_manager()
             .partitions()
+            .filter(|(key, _)| Some(key.0) != internal)
             .map(|(key, p)| {
                 let epoch = p.leader().map(|state| state.leader_epoch);
                 (*key, p.high_watermark, p.log_end_offset(), epoch)

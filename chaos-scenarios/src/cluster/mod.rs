@@ -13,6 +13,7 @@ pub mod admin;
 mod audit;
 mod checks;
 mod conn;
+mod group;
 mod notes;
 mod process;
 mod server;
@@ -21,6 +22,7 @@ mod workload;
 
 pub use admin::{AdminClient, AdminOp};
 pub use audit::AUDIT_EVERY;
+pub use group::{GroupMember, OffsetReader};
 pub use process::Process;
 pub use topology::Topology;
 pub use workload::{Role, SimClient, Workload};
@@ -233,6 +235,9 @@ pub struct Cluster {
     /// A script step to run within half a millisecond after the next produce answer that
     /// acknowledges a write leaves a broker (once).
     pub strike_after_produce_answer: Option<u32>,
+    /// A script step to run within 3 ms after the next offset commit a group member sends
+    /// (once).
+    pub strike_after_group_commit: Option<u32>,
 }
 
 impl Cluster {
@@ -289,6 +294,7 @@ impl Cluster {
             retired: ReplicaStats::default(),
             retired_raft: Vec::new(),
             strike_after_produce_answer: None,
+            strike_after_group_commit: None,
         };
         cluster.mark(match cluster.topology.combined {
             true => "combined-nodes",

@@ -12,7 +12,9 @@ use bytes::Bytes;
 use sluice_core::api::{self, FileRange};
 use sluice_core::broker::Node;
 use sluice_core::disk::read_exact_at;
-use sluice_net::convert::{expects_response, fetch_from_core, from_core, to_core, ResponseContext};
+use sluice_net::convert::{
+    expects_response, fetch_from_core, from_core, identify_client, to_core, ResponseContext,
+};
 use sluice_net::fetch_frame::{encode_fetch_frame, FramePart};
 use sluice_net::frame::{parse_frame, FrameStatus, REQUEST_BYTES_MAX_DEFAULT};
 use sluice_net::header::RequestHeader;
@@ -98,13 +100,21 @@ impl Server {
             connection.slots.push_back(Slot::Frame(frame));
             return Ok(Accepted::Answered);
         }
-        let converted = to_core(&request.body, header.api_version).map_err(|error| {
+        let mut converted = to_core(&request.body, header.api_version).map_err(|error| {
             format!(
                 "{:?} v{}: {error}",
                 request.body.api_key(),
                 header.api_version
             )
         })?;
+        // Who sent it, as the real runtime fills it in: the header's client id and the
+        // client's address (10.0.x.y from its network id).
+        let client_id = header.client_id.as_ref().map(|id| id.to_string());
+        identify_client(
+            &mut converted.request,
+            client_id.as_deref(),
+            address_of(client),
+        );
         let token = self.next_token;
         self.next_token += 1;
         if expects_response(&request.body) {
@@ -241,6 +251,12 @@ impl Server {
     pub fn clients(&self) -> Vec<NodeId> {
         self.connections.keys().copied().collect()
     }
+}
+
+/// A simulated client's address: 10.0.x.y from its network id.
+fn address_of(client: NodeId) -> std::net::IpAddr {
+    let [_, _, x, y] = client.0.to_be_bytes();
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, x, y))
 }
 
 /// The frame `parts` make with each file slot read from `disk` now, as sendfile reads it when

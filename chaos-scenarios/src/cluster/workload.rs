@@ -22,6 +22,7 @@ use sluice_sim::{EventId, NodeId};
 use super::admin::{AdminClient, AdminOp, Settled};
 use super::audit::AuditState;
 use super::conn::Connections;
+use super::group::{GroupMember, MemberNews, OffsetReader};
 use super::{Cluster, Event, Packet, CLIENT_NET_BASE};
 
 /// The workload of a replication run: its topic, history and the replicas' audit.
@@ -68,6 +69,12 @@ pub enum Role {
     Consumer(Consumer),
     /// Creates, grows, alters and deletes topics.
     Admin(AdminClient),
+    /// A member of a consumer group, subscribed to the workload's topic.
+    GroupMember(Box<GroupMember>),
+    /// Reads a group's committed offsets every few hundred milliseconds.
+    OffsetReader(OffsetReader),
+    /// A client process that is gone (crashed, or closed): it does nothing more.
+    Gone,
 }
 
 /// One simulated client process.
@@ -79,7 +86,7 @@ pub struct SimClient {
     /// What it is.
     pub role: Role,
     conns: Connections,
-    timer: Option<EventId>,
+    pub(super) timer: Option<EventId>,
     /// Pending sends: token (the value) → its operation.
     sends: BTreeMap<u64, (i32, OpId)>,
     /// Partitions whose next read follows a reset or a truncation.
@@ -91,6 +98,8 @@ pub struct SimClient {
     pub reached: BTreeMap<i32, i64>,
     /// An admin's DeleteRecords in the history, while it is being tried.
     trim: Option<OpId>,
+    /// Stopped (a long GC pause): its timers wait and its messages are held.
+    pub paused: bool,
 }
 
 impl SimClient {
@@ -210,6 +219,7 @@ impl Cluster {
             next_send: None,
             reached: BTreeMap::new(),
             trim: None,
+            paused: false,
         };
         if let (Role::Consumer(consumer), Some(workload)) = (&mut client.role, &self.workload) {
             let all = (0..workload.partitions)
@@ -230,6 +240,9 @@ impl Cluster {
         let (now, wall) = (self.kernel.now(), self.kernel.wall_ms());
         let client = &mut self.clients[index];
         client.timer = None;
+        if client.paused {
+            return;
+        }
         match &mut client.role {
             Role::Producer(producer) => {
                 producer.handle_timeout(now);
@@ -251,6 +264,12 @@ impl Cluster {
             }
             Role::Consumer(consumer) => consumer.handle_timeout(now),
             Role::Admin(admin) => admin.handle_timeout(now, &mut self.rng),
+            Role::GroupMember(member) => member.consumer.handle_timeout(now),
+            Role::OffsetReader(reader) => {
+                let history = &mut self.workload.as_mut().expect("a workload").history;
+                reader.handle_timeout(now, history);
+            }
+            Role::Gone => {}
         }
         self.client_flush(index);
     }
@@ -275,6 +294,12 @@ impl Cluster {
             }
         };
         let mut deleted = false;
+        let group = match &self.clients[index].role {
+            Role::GroupMember(member) => Some(member.group.clone()),
+            Role::OffsetReader(reader) => Some(reader.group().to_string()),
+            _ => None,
+        };
+        let deposed = group.is_some_and(|group| self.deposed_coordinator(from, &group));
         for (id, answer) in answers {
             if let Ok(api::Response::Fetch(fetch)) = &answer {
                 self.note_fetch(fetch);
@@ -283,6 +308,22 @@ impl Cluster {
             match &mut client.role {
                 Role::Producer(producer) => producer.handle_response(now, id, answer),
                 Role::Consumer(consumer) => consumer.handle_response(now, id, answer),
+                Role::GroupMember(member) => {
+                    if let Ok(api::Response::Group(group)) = &answer {
+                        self.kernel.record(format_args!("{from}->{to} {group:?}"));
+                    }
+                    if let Err(error) = &answer {
+                        self.kernel.record(format_args!("{from}->{to} {error:?}"));
+                    }
+                    let history = &mut self.workload.as_mut().expect("a workload").history;
+                    member.answered(history, id, &answer, deposed);
+                    member.consumer.handle_response(now, id, answer);
+                }
+                Role::OffsetReader(reader) => {
+                    let history = &mut self.workload.as_mut().expect("a workload").history;
+                    reader.handle_response(now, &mut self.rng, id, &answer, history, deposed);
+                }
+                Role::Gone => {}
                 Role::Admin(admin) => {
                     if let Some((op, settled, tries)) = admin.handle_response(now, id, answer) {
                         self.kernel
@@ -340,6 +381,14 @@ impl Cluster {
                 Err(error) => return self.fail("unencodable-request", error),
             }
         }
+        if let Role::GroupMember(member) = &mut self.clients[index].role {
+            if let Some(workload) = self.workload.as_mut() {
+                member.record_positions(&mut workload.history);
+            }
+            if member.closing && member.consumer.poll_timeout().is_none() {
+                self.clients[index].role = Role::Gone;
+            }
+        }
         self.arm_client_timer(index);
     }
 
@@ -369,95 +418,147 @@ impl Cluster {
                     Some(None)
                 }
             },
-            Role::Consumer(consumer) => match consumer.poll_output()? {
-                ConsumerOutput::Request { to, id, request } => {
-                    Some(Some(Outgoing { to, id, request }))
-                }
-                ConsumerOutput::Records {
-                    partition,
-                    records,
-                    high_watermark,
-                    log_start_offset,
-                } => {
-                    let p = partition.partition;
-                    let reads: Vec<(i64, u64)> = records
-                        .iter()
-                        .filter_map(|r| value_of(r).map(|v| (r.offset, v)))
-                        .collect();
-                    if let Some(last) = records.last() {
-                        client.reached.insert(p, last.offset + 1);
+            Role::Consumer(consumer) => {
+                let reset = consumer.config().auto_offset_reset;
+                match consumer.poll_output()? {
+                    ConsumerOutput::Request { to, id, request } => {
+                        Some(Some(Outgoing { to, id, request }))
                     }
-                    let fresh = client.seeked.remove(&p);
-                    let high_watermarks = fenced_watermark(&client.conns, p, high_watermark);
-                    let log_starts = observed_start(p, log_start_offset);
-                    let history = &mut self.workload.as_mut().expect("a workload").history;
-                    let op = history.invoke_poll(client.process);
-                    history
-                        .ok_poll_observed(op, vec![(p, reads)], high_watermarks, log_starts, fresh)
-                        .expect("a well-formed poll");
-                    Some(None)
-                }
-                ConsumerOutput::Caught {
-                    partition,
-                    high_watermark,
-                    log_start_offset,
-                } => {
-                    // An answer without records enters the history too, with its watermark: one
-                    // that goes back on an empty answer is an anomaly like any other.
-                    let p = partition.partition;
-                    let high_watermarks = fenced_watermark(&client.conns, p, high_watermark);
-                    let log_starts = observed_start(p, log_start_offset);
-                    if !high_watermarks.is_empty() || !log_starts.is_empty() {
-                        let history = &mut self.workload.as_mut().expect("a workload").history;
-                        let op = history.invoke_poll(client.process);
-                        history
-                            .ok_poll_observed(
-                                op,
-                                vec![(p, Vec::new())],
-                                high_watermarks,
-                                log_starts,
-                                false,
-                            )
-                            .expect("a well-formed poll");
+                    output => {
+                        self.record_consumed(index, output, reset);
+                        Some(None)
                     }
-                    Some(None)
                 }
-                ConsumerOutput::Reset {
-                    partition, offset, ..
-                } => {
-                    // The ListOffsets answer that set the position enters the history: the
-                    // log start offset (earliest), or the high watermark (latest) when the
-                    // request named the leader's epoch.
-                    let p = partition.partition;
-                    client.seeked.insert(p);
-                    client.reached.insert(p, offset);
-                    let (high_watermarks, log_starts) = match consumer.config().auto_offset_reset {
-                        OffsetResetPolicy::Earliest => (Vec::new(), vec![(p, offset)]),
-                        OffsetResetPolicy::Latest if client.conns.lists_with_leader_epochs() => {
-                            if self.marks.declares("reset-to-latest-watermark") {
-                                self.marks.hit("reset-to-latest-watermark");
+            }
+            Role::GroupMember(member) => {
+                let reset = member.consumer.config().consumer.auto_offset_reset;
+                let process = client.process;
+                let history = &mut self.workload.as_mut().expect("a workload").history;
+                match member.poll(process, history)? {
+                    MemberNews::Request { to, id, request } => {
+                        if matches!(
+                            request,
+                            api::Request::Group(api::GroupRequest::OffsetCommit(_))
+                        ) {
+                            if let Some(step) = self.strike_after_group_commit.take() {
+                                let delay = Duration::from_micros(self.rng.below(3_000));
+                                self.kernel.schedule_after(delay, Event::Script(step));
                             }
-                            (vec![(p, offset)], Vec::new())
                         }
-                        _ => return Some(None),
-                    };
-                    let history = &mut self.workload.as_mut().expect("a workload").history;
-                    let op = history.invoke_poll(client.process);
-                    history
-                        .ok_poll_observed(op, Vec::new(), high_watermarks, log_starts, false)
-                        .expect("a well-formed answer");
-                    Some(None)
+                        Some(Some(Outgoing { to, id, request }))
+                    }
+                    MemberNews::Consumed(ConsumerOutput::Request { .. }) => {
+                        unreachable!("a member's requests come as its own")
+                    }
+                    MemberNews::Consumed(output) => {
+                        self.record_consumed(index, output, reset);
+                        Some(None)
+                    }
+                    MemberNews::Marks(marks, note) => {
+                        let id = client.net_id;
+                        self.kernel.record(format_args!("{id} {note}"));
+                        for mark in marks {
+                            self.mark(mark);
+                        }
+                        Some(None)
+                    }
                 }
-                ConsumerOutput::Truncated { partition, .. } => {
-                    client.seeked.insert(partition.partition);
-                    Some(None)
-                }
-                ConsumerOutput::Error { .. } => Some(None),
-            },
+            }
+            Role::OffsetReader(reader) => {
+                let process = client.process;
+                let history = &mut self.workload.as_mut().expect("a workload").history;
+                let (to, id, request) =
+                    reader.poll_request(now, &mut self.rng, process, history)?;
+                Some(Some(Outgoing { to, id, request }))
+            }
+            Role::Gone => None,
             Role::Admin(admin) => {
                 let (to, id, request) = admin.poll_request(now)?;
                 Some(Some(Outgoing { to, id, request }))
             }
+        }
+    }
+
+    /// Records what a consumer's fetching reported: polls, resets, truncations.
+    fn record_consumed(&mut self, index: usize, output: ConsumerOutput, reset: OffsetResetPolicy) {
+        let client = &mut self.clients[index];
+        match output {
+            ConsumerOutput::Records {
+                partition,
+                records,
+                high_watermark,
+                log_start_offset,
+            } => {
+                let p = partition.partition;
+                let reads: Vec<(i64, u64)> = records
+                    .iter()
+                    .filter_map(|r| value_of(r).map(|v| (r.offset, v)))
+                    .collect();
+                if let Some(last) = records.last() {
+                    client.reached.insert(p, last.offset + 1);
+                }
+                let fresh = client.seeked.remove(&p);
+                let high_watermarks = fenced_watermark(&client.conns, p, high_watermark);
+                let log_starts = observed_start(p, log_start_offset);
+                let history = &mut self.workload.as_mut().expect("a workload").history;
+                let op = history.invoke_poll(client.process);
+                history
+                    .ok_poll_observed(op, vec![(p, reads)], high_watermarks, log_starts, fresh)
+                    .expect("a well-formed poll");
+            }
+            ConsumerOutput::Caught {
+                partition,
+                high_watermark,
+                log_start_offset,
+            } => {
+                // An answer without records enters the history too, with its watermark: one
+                // that goes back on an empty answer is an anomaly like any other.
+                let p = partition.partition;
+                let high_watermarks = fenced_watermark(&client.conns, p, high_watermark);
+                let log_starts = observed_start(p, log_start_offset);
+                if !high_watermarks.is_empty() || !log_starts.is_empty() {
+                    let history = &mut self.workload.as_mut().expect("a workload").history;
+                    let op = history.invoke_poll(client.process);
+                    history
+                        .ok_poll_observed(
+                            op,
+                            vec![(p, Vec::new())],
+                            high_watermarks,
+                            log_starts,
+                            false,
+                        )
+                        .expect("a well-formed poll");
+                }
+            }
+            ConsumerOutput::Reset {
+                partition, offset, ..
+            } => {
+                // The ListOffsets answer that set the position enters the history: the
+                // log start offset (earliest), or the high watermark (latest) when the
+                // request named the leader's epoch.
+                let p = partition.partition;
+                client.seeked.insert(p);
+                client.reached.insert(p, offset);
+                let (high_watermarks, log_starts) = match reset {
+                    OffsetResetPolicy::Earliest => (Vec::new(), vec![(p, offset)]),
+                    OffsetResetPolicy::Latest if client.conns.lists_with_leader_epochs() => {
+                        if self.marks.declares("reset-to-latest-watermark") {
+                            self.marks.hit("reset-to-latest-watermark");
+                        }
+                        (vec![(p, offset)], Vec::new())
+                    }
+                    _ => return,
+                };
+                let history = &mut self.workload.as_mut().expect("a workload").history;
+                let op = history.invoke_poll(client.process);
+                history
+                    .ok_poll_observed(op, Vec::new(), high_watermarks, log_starts, false)
+                    .expect("a well-formed answer");
+            }
+            ConsumerOutput::Truncated { partition, .. } => {
+                client.seeked.insert(partition.partition);
+            }
+            ConsumerOutput::Error { .. } | ConsumerOutput::Request { .. } => {}
         }
     }
 
@@ -471,6 +572,9 @@ impl Cluster {
             Role::Producer(producer) => producer.poll_timeout(),
             Role::Consumer(consumer) => consumer.poll_timeout(),
             Role::Admin(admin) => admin.poll_timeout(),
+            Role::GroupMember(member) => member.consumer.poll_timeout(),
+            Role::OffsetReader(reader) => reader.poll_timeout(),
+            Role::Gone => None,
         };
         let Some(at) = own.into_iter().chain(client.next_send).min() else {
             return;

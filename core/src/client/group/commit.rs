@@ -384,10 +384,11 @@ impl GroupConsumer {
         let (_, asked) = self.committed_fetch.in_flight.take().expect("checked");
         let retry_at = now + self.backoff();
         let group = match response {
-            Ok(GroupResponse::OffsetFetch(answer)) => answer
-                .groups
-                .iter()
-                .find(|g| g.group_id == self.config.group_id),
+            // An answer before v8 names no group: its one group is the one asked for.
+            Ok(GroupResponse::OffsetFetch(answer)) => answer.groups.iter().find(|g| {
+                g.group_id == self.config.group_id
+                    || (g.group_id.is_empty() && answer.groups.len() == 1)
+            }),
             _ => None,
         };
         let Some(group) = group else {

@@ -104,10 +104,11 @@ impl GroupConsumer {
         }
         self.coordinator.finding = None;
         let found = match response {
-            Ok(GroupResponse::FindCoordinator(answer)) => answer
-                .coordinators
-                .iter()
-                .find(|c| c.key == self.config.group_id),
+            // An answer before v4 names no key: its one coordinator is for the one key asked.
+            Ok(GroupResponse::FindCoordinator(answer)) => answer.coordinators.iter().find(|c| {
+                c.key == self.config.group_id
+                    || (c.key.is_empty() && answer.coordinators.len() == 1)
+            }),
             _ => None,
         };
         match found {
