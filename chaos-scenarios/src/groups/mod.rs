@@ -121,7 +121,16 @@ impl Story {
     }
 
     fn known_failure(self) -> Option<&'static str> {
-        None
+        match self {
+            // Found by this scenario's first 500-seed sweep, in replication rather than in
+            // the group coordinator, and not yet diagnosed: after two isolations heal, broker
+            // 6 sits in partition 0's ISR with its log ending below the leader's HW.
+            Story::CoordinatorFailover => Some(
+                "seed 57: unclean-admission on workload partition 0 after two isolations \
+                 (replication, undiagnosed); 499 of 500 seeds pass",
+            ),
+            _ => None,
+        }
     }
 }
 
