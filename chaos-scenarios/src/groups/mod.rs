@@ -127,7 +127,7 @@ impl Story {
             // 6 sits in partition 0's ISR with its log ending below the leader's HW.
             Story::CoordinatorFailover => Some(
                 "seed 57: unclean-admission on workload partition 0 after two isolations \
-                 (replication, undiagnosed); 499 of 500 seeds pass",
+                 (replication, undiagnosed); test.sh sweeps the other 499 seeds",
             ),
             _ => None,
         }
