@@ -318,7 +318,7 @@ impl GroupCoordinator {
                 });
             }
             GroupRequest::OffsetCommit(request) => {
-                self.commit(now, wall_ms, rng, image, token, request)
+                self.commit(now, wall_ms, image, token, request)
             }
             GroupRequest::OffsetFetch(request) => {
                 let response = self.fetch_offsets(&request);
@@ -702,14 +702,12 @@ impl GroupCoordinator {
                 {
                     return;
                 }
-                let refused = |error| GroupResponse::SyncGroup(SyncGroupResponse::error(error));
                 let config = self.config.clone();
                 let Some(found) = self
                     .partitions
                     .get_mut(&partition)
                     .and_then(|p| p.groups.get_mut(&group))
                 else {
-                    let _ = refused;
                     return;
                 };
                 let mut fx = Effects {

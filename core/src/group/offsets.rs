@@ -12,7 +12,6 @@ use crate::api::{
     ADMIN_GENERATION,
 };
 use crate::controller::MetadataImage;
-use crate::rng::Rng;
 use crate::time::Instant;
 
 /// A record to write: key and value (`None` = tombstone).
@@ -25,7 +24,6 @@ impl GroupCoordinator {
         &mut self,
         now: Instant,
         wall_ms: i64,
-        _rng: &mut dyn Rng,
         image: &MetadataImage,
         token: u64,
         request: OffsetCommitRequest,
