@@ -317,9 +317,7 @@ impl GroupCoordinator {
                         .push(Effect::Answer(token, GroupResponse::LeaveGroup(response)));
                 });
             }
-            GroupRequest::OffsetCommit(request) => {
-                self.commit(now, wall_ms, image, token, request)
-            }
+            GroupRequest::OffsetCommit(request) => self.commit(now, wall_ms, image, token, request),
             GroupRequest::OffsetFetch(request) => {
                 let response = self.fetch_offsets(&request);
                 self.answer(token, GroupResponse::OffsetFetch(response), None);
