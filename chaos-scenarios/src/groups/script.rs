@@ -32,6 +32,10 @@ const LIVENESS: u32 = 6;
 const SUPERVISE: u32 = 8;
 /// Start the members once the workload's topic exists.
 pub const START_MEMBERS: u32 = 7;
+/// Look for the coordinator that took over from a struck one while a follower is cut.
+const WATCH_SUCCESSOR: u32 = 9;
+/// Crash the successor found loading, and heal the cut follower.
+const STRIKE_SUCCESSOR: u32 = 10;
 /// Restart the member of slot `step - RESTART_SLOT`.
 const RESTART_SLOT: u32 = 100;
 /// Resume the paused member of slot `step - RESUME_SLOT`.
@@ -67,7 +71,23 @@ pub struct GroupScript {
     coordinator: Option<i32>,
     /// The coordinator's process to crash at CRASH_COORDINATOR, and whether by machine.
     crash_next: Option<(&'static str, bool)>,
+    /// A successor strike under way.
+    successor: Option<SuccessorWatch>,
     settled: bool,
+}
+
+/// A successor strike: a follower of the group's offsets partition is cut from the other
+/// brokers, the coordinator crashes, and whoever takes over is watched.
+#[derive(Clone, Copy, Debug)]
+struct SuccessorWatch {
+    /// The broker the strike crashed (or will crash).
+    struck: i32,
+    /// The cut follower.
+    cut: i32,
+    /// When the watch gives up and heals the cut.
+    until: Instant,
+    /// The successor was found loading: it is crashed at STRIKE_SUCCESSOR.
+    found: bool,
 }
 
 impl GroupScript {
@@ -95,6 +115,7 @@ impl GroupScript {
             final_reader: None,
             coordinator: None,
             crash_next: None,
+            successor: None,
             settled: false,
         }
     }
@@ -137,6 +158,8 @@ impl GroupScript {
                 cluster.kernel.record("links healed");
             }
             CRASH_COORDINATOR => self.crash_coordinator(cluster),
+            WATCH_SUCCESSOR => self.watch_successor(cluster),
+            STRIKE_SUCCESSOR => self.strike_successor(cluster),
             HEAL => self.heal(cluster),
             LIVENESS => self.liveness(cluster),
             SUPERVISE => {
@@ -360,8 +383,9 @@ impl GroupScript {
     }
 
     /// The coordinator crashes right after a member sends a commit, or right after the
-    /// membership changed (mid-rebalance), or is cut from the other brokers and the
-    /// controllers for a while (its clients still reach it).
+    /// membership changed (mid-rebalance), or after a follower of its offsets partition was
+    /// cut (and then its successor is struck while it loads), or is cut from the other
+    /// brokers and the controllers for a while (its clients still reach it).
     fn strike_coordinator(&mut self, cluster: &mut Cluster) -> Duration {
         let next = Duration::from_millis(5_000 + cluster.rng.below(4_000));
         let Some((index, _)) = coordinator_of(cluster) else {
@@ -369,7 +393,7 @@ impl GroupScript {
         };
         let durable = cluster.procs[index].config.replica.durability == Durability::Fsync;
         let machine = durable && cluster.rng.chance(1, 2);
-        match cluster.rng.below(3) {
+        match cluster.rng.below(4) {
             0 => {
                 self.crash_next = Some(("coordinator-crashed-mid-commit", machine));
                 cluster.strike_after_group_commit = Some(CRASH_COORDINATOR);
@@ -382,6 +406,7 @@ impl GroupScript {
                     .kernel
                     .schedule_after(delay, Event::Script(CRASH_COORDINATOR));
             }
+            2 => return self.cut_follower_and_strike(cluster, index, machine),
             _ => {
                 cluster.mark("coordinator-isolated");
                 isolate(cluster, index);
@@ -396,6 +421,112 @@ impl GroupScript {
             }
         }
         next
+    }
+
+    /// A follower of the group's offsets partition is cut from the other brokers: it stays
+    /// registered and in the ISR (until the leader's lag check drops it), so the group's
+    /// later writes are appended by the others but not committed. The coordinator crashes
+    /// 1 to 3 s later; the replica that takes over holds that tail above its high watermark,
+    /// and must not serve before its high watermark reaches the end it loaded. It is watched
+    /// and struck in turn while it loads, and the cut follower, which lacks the tail, is
+    /// healed and may lead: whatever the struck successor served from the tail is gone.
+    fn cut_follower_and_strike(
+        &mut self,
+        cluster: &mut Cluster,
+        index: usize,
+        machine: bool,
+    ) -> Duration {
+        let leader = cluster.procs[index].net_id.0 as i32;
+        let followers: Vec<i32> = offsets_partition_isr(cluster)
+            .into_iter()
+            .filter(|b| *b != leader)
+            .collect();
+        if followers.is_empty() {
+            return Duration::from_secs(1);
+        }
+        let cut = followers[cluster.rng.below(followers.len() as u64) as usize];
+        let Some(cut_index) = cluster.proc_index(NodeId(cut as u32)) else {
+            return Duration::from_secs(1);
+        };
+        let me = cluster.procs[cut_index].net_id;
+        for other in cluster.broker_indexes() {
+            if other != cut_index {
+                let id = cluster.procs[other].net_id;
+                cluster.net.partition(me, id);
+            }
+        }
+        cluster
+            .kernel
+            .record(format_args!("{me} cut from the other brokers"));
+        self.crash_next = Some(("coordinator-crashed-follower-cut", machine));
+        let crash = Duration::from_millis(1_000 + cluster.rng.below(2_000));
+        cluster
+            .kernel
+            .schedule_after(crash, Event::Script(CRASH_COORDINATOR));
+        let watch = Duration::from_secs(12);
+        self.successor = Some(SuccessorWatch {
+            struck: leader,
+            cut,
+            until: cluster.kernel.now() + crash + watch,
+            found: false,
+        });
+        cluster
+            .kernel
+            .schedule_after(crash, Event::Script(WATCH_SUCCESSOR));
+        crash + watch + Duration::from_secs(2)
+    }
+
+    /// Every 100 ms: has a broker other than the struck one and the cut one taken up the
+    /// group's offsets partition, and is it still loading? Then it is struck soon.
+    fn watch_successor(&mut self, cluster: &mut Cluster) {
+        let Some(mut watch) = self.successor else {
+            return;
+        };
+        let now = cluster.kernel.now();
+        if watch.found {
+            return;
+        }
+        if now >= watch.until {
+            self.successor = None;
+            cluster.net.heal();
+            cluster.kernel.record("links healed");
+            return;
+        }
+        let loading = coordinator_of(cluster).filter(|(index, id)| {
+            *id != watch.struck && *id != watch.cut && successor_loading(cluster, *index)
+        });
+        if loading.is_some() {
+            watch.found = true;
+            self.successor = Some(watch);
+            let serve = Duration::from_millis(300 + cluster.rng.below(1_500));
+            cluster
+                .kernel
+                .schedule_after(serve, Event::Script(STRIKE_SUCCESSOR));
+            return;
+        }
+        cluster
+            .kernel
+            .schedule_after(Duration::from_millis(100), Event::Script(WATCH_SUCCESSOR));
+    }
+
+    /// The successor found loading crashes (it restarts 1 to 6 s later), and the cut
+    /// follower is healed.
+    fn strike_successor(&mut self, cluster: &mut Cluster) {
+        let Some(watch) = self.successor.take() else {
+            return;
+        };
+        let now = cluster.kernel.now();
+        if let Some((index, id)) = coordinator_of(cluster) {
+            if id != watch.struck && id != watch.cut && cluster.procs[index].is_up() {
+                cluster.mark("successor-struck-while-loading");
+                cluster.crash(index, CrashKind::Process);
+                let down = Duration::from_millis(1_000 + cluster.rng.below(5_000));
+                let until = (now + down).min(Instant::ZERO + SAFETY_PHASE).max(now);
+                cluster.kernel.schedule_at(until, Event::Start(index));
+            }
+        }
+        cluster.net.heal();
+        cluster.kernel.record("links healed");
     }
 
     /// Crashes the group's coordinator now; it restarts 1 to 6 s later (before the heal).
@@ -421,6 +552,7 @@ impl GroupScript {
     fn heal(&mut self, cluster: &mut Cluster) {
         cluster.strike_after_group_commit = None;
         self.crash_next = None;
+        self.successor = None;
         cluster.net.heal();
         cluster.kernel.record("links healed");
         for index in 0..cluster.procs.len() {
@@ -569,6 +701,33 @@ fn coordinator_of(cluster: &Cluster) -> Option<(usize, i32)> {
     let leader = topic.partitions.get(partition as usize)?.leader;
     let index = cluster.proc_index(NodeId(u32::try_from(leader).ok()?))?;
     Some((index, leader))
+}
+
+/// The ISR of the group's offsets partition, as the most advanced image says.
+fn offsets_partition_isr(cluster: &Cluster) -> Vec<i32> {
+    let Some(image) = cluster.latest_image() else {
+        return Vec::new();
+    };
+    let Some(topic) = image.topic_by_name(OFFSETS_TOPIC) else {
+        return Vec::new();
+    };
+    let partition = partition_for_group(GROUP, topic.partitions.len() as i32);
+    topic
+        .partitions
+        .get(partition as usize)
+        .map(|p| p.isr.clone())
+        .unwrap_or_default()
+}
+
+/// Whether the process at `index` leads the group's offsets partition and has not loaded it.
+fn successor_loading(cluster: &Cluster, index: usize) -> bool {
+    let Some(node) = cluster.procs[index].node.as_ref() else {
+        return false;
+    };
+    let coordinator = node.group_coordinator();
+    let partitions = coordinator.config().offsets_topic_num_partitions;
+    let partition = partition_for_group(GROUP, partitions);
+    coordinator.led().any(|(p, _)| p == partition) && !coordinator.is_ready(partition)
 }
 
 /// Cuts a broker from every other process (brokers and controllers); clients still reach it.

@@ -514,6 +514,7 @@ fn note_replica_stats(cluster: &mut Cluster) {
         (totals.epoch_truncations > 0, "follower-truncated-by-epoch"),
         (totals.isr_shrinks_asked > 0, "isr-shrink"),
         (totals.isr_expands_asked > 0, "isr-expand"),
+        (totals.isr_changes_in_doubt > 0, "isr-change-in-doubt"),
         (totals.not_enough_replicas > 0, "not-enough-replicas"),
         (totals.fenced_follower_fetches > 0, "fenced-follower-fetch"),
         (totals.duplicate_batches > 0, "duplicate-retry-absorbed"),

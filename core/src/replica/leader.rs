@@ -28,6 +28,11 @@ pub struct PendingIsr {
     pub isr: Vec<BrokerId>,
     /// The AlterPartition request's id.
     pub request_id: u64,
+    /// Its fate is unknown: the request was lost, or a controller refused it for a reason
+    /// that does not rule out an earlier send having been applied. The change stays in the
+    /// maximal ISR and is sent again, until an answer or the metadata settles it (Kafka keeps
+    /// its pending state the same way).
+    pub in_doubt: bool,
 }
 
 /// The leader's view of one partition for one leader epoch.
@@ -153,6 +158,13 @@ impl LeaderState {
             hw = hw.min(end);
         }
         Some(hw)
+    }
+
+    /// The change to send again: the one in doubt, once the backoff after its failure passed.
+    pub fn in_doubt_resend_due(&self, now: Instant) -> Option<Vec<BrokerId>> {
+        let pending = self.pending.as_ref().filter(|p| p.in_doubt)?;
+        let waiting = self.retry_isr_at.is_some_and(|at| at > now);
+        (!waiting).then(|| pending.isr.clone())
     }
 
     /// The ISR to ask for when no change is in flight: followers that fell behind for longer

@@ -106,6 +106,9 @@ pub struct ReplicaStats {
     pub isr_shrinks_asked: u64,
     /// ISR expansions asked for.
     pub isr_expands_asked: u64,
+    /// ISR changes whose AlterPartition was lost or refused before the controller checked
+    /// the partition epoch, kept in the maximal ISR until settled.
+    pub isr_changes_in_doubt: u64,
     /// acks=all produces refused with NOT_ENOUGH_REPLICAS.
     pub not_enough_replicas: u64,
     /// acks=all produces answered NOT_ENOUGH_REPLICAS_AFTER_APPEND.
@@ -465,21 +468,35 @@ impl ReplicaManager {
         let Some(state) = self.partitions.get_mut(&key).and_then(|p| p.leader_mut()) else {
             return;
         };
-        if state.pending.as_ref().is_none_or(|p| p.request_id != id) {
+        let Some(pending) = state.pending.as_mut().filter(|p| p.request_id == id) else {
             return;
-        }
-        state.pending = None;
+        };
         match answer {
             Ok(reply) => {
+                state.pending = None;
                 let newer = reply.partition_epoch > state.partition_epoch;
                 if reply.leader_epoch == state.leader_epoch && newer {
                     state.partition_epoch = reply.partition_epoch;
                     state.isr = reply.isr;
                 }
             }
-            // Asking again at once would repeat the refusal on every follower fetch: wait as a
+            // These refusals come after the controller checked the partition epoch: it is the
+            // leader's, so neither this request nor an earlier one changed the ISR. Asking
+            // again at once would repeat the refusal on every follower fetch: wait as a
             // follower waits after a failed fetch.
-            Err(_) => state.retry_isr_at = now.checked_add(backoff),
+            Err(ControllerError::IneligibleReplica | ControllerError::InvalidRequest) => {
+                state.pending = None;
+                state.retry_isr_at = now.checked_add(backoff);
+            }
+            // Lost, timed out, or refused before the epoch check (a newer partition epoch, a
+            // deposed controller): an earlier send of this change may have been committed, so
+            // its member keeps holding the high watermark back until the metadata or an
+            // answer tells (KIP-497's maximal ISR; Kafka keeps the pending state likewise).
+            Err(_) => {
+                pending.in_doubt = true;
+                self.stats.isr_changes_in_doubt += 1;
+                state.retry_isr_at = now.checked_add(backoff);
+            }
         }
         // A smaller ISR can move the high watermark.
         self.on_progress(key);
@@ -498,18 +515,26 @@ impl ReplicaManager {
         let Some(state) = partition.leader_mut() else {
             return;
         };
-        let eligible = |b: BrokerId| image.is_active_broker(b);
-        let Some(isr) = state.wanted_isr(me, end, hw, now, lag_max, &eligible) else {
-            return;
+        let resend = state.in_doubt_resend_due(now);
+        let isr = match resend {
+            Some(isr) => isr,
+            None => {
+                let eligible = |b: BrokerId| image.is_active_broker(b);
+                let Some(isr) = state.wanted_isr(me, end, hw, now, lag_max, &eligible) else {
+                    return;
+                };
+                if isr.len() < state.isr.len() {
+                    self.stats.isr_shrinks_asked += 1;
+                } else {
+                    self.stats.isr_expands_asked += 1;
+                }
+                isr
+            }
         };
-        if isr.len() < state.isr.len() {
-            self.stats.isr_shrinks_asked += 1;
-        } else {
-            self.stats.isr_expands_asked += 1;
-        }
         state.pending = Some(super::leader::PendingIsr {
             isr: isr.clone(),
             request_id: id,
+            in_doubt: false,
         });
         let request = AlterPartitionRequest {
             broker_id: me,
@@ -680,6 +705,7 @@ impl ReplicaStats {
         self.epoch_truncations += other.epoch_truncations;
         self.isr_shrinks_asked += other.isr_shrinks_asked;
         self.isr_expands_asked += other.isr_expands_asked;
+        self.isr_changes_in_doubt += other.isr_changes_in_doubt;
         self.not_enough_replicas += other.not_enough_replicas;
         self.not_enough_replicas_after_append += other.not_enough_replicas_after_append;
         self.produce_timeouts += other.produce_timeouts;

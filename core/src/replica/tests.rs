@@ -41,6 +41,9 @@ struct Cluster {
     /// When false, no node's timeout runs: whatever an input sets in motion must come out of
     /// that input.
     timers: bool,
+    /// When set, an AlterPartition the controller applies reaches the leader neither as an
+    /// answer nor as metadata (the leader is cut from the controller after sending it).
+    alter_answers_lost: bool,
 }
 
 /// A memory disk that can be made full (creating files and writing then fail with ENOSPC)
@@ -164,6 +167,7 @@ impl Cluster {
             afters: Vec::new(),
             held_syncs: None,
             timers: true,
+            alter_answers_lost: false,
         };
         cluster.push_roles();
         cluster
@@ -268,6 +272,12 @@ impl Cluster {
     }
 
     fn change(&mut self, leader: BrokerId, isr: Vec<BrokerId>) {
+        self.commit_change(leader, isr);
+        self.push_roles();
+    }
+
+    /// Applies a partition change to the image without telling the brokers.
+    fn commit_change(&mut self, leader: BrokerId, isr: Vec<BrokerId>) {
         let state = self.state();
         let leader_epoch = state.leader_epoch + i32::from(leader != state.leader);
         self.image
@@ -282,7 +292,6 @@ impl Cluster {
                 leader_recovery: LeaderRecoveryState::Recovered,
                 unclean: false,
             }));
-        self.push_roles();
     }
 
     fn request(&mut self, to: BrokerId, request: Request) -> u64 {
@@ -384,6 +393,10 @@ impl Cluster {
             } => self.wire.push((from, to, id, request)),
             ReplicaOutput::AlterPartition { id, request } => {
                 let state = self.state();
+                if self.alter_answers_lost && request.partition_epoch == state.partition_epoch {
+                    self.commit_change(state.leader, request.new_isr.clone());
+                    return;
+                }
                 let reply = if request.partition_epoch == state.partition_epoch {
                     self.change(state.leader, request.new_isr.clone());
                     let state = self.state();
@@ -499,6 +512,55 @@ fn a_stalled_follower_leaves_the_isr_and_returns_once_caught_up() {
     cluster.run(3_000);
     assert_eq!(cluster.state().isr, vec![0, 1, 2]);
     assert_eq!(cluster.values(2), ["a"]);
+}
+
+/// Found by coordinator-failover seed 57: the controller committed an ISR expansion whose
+/// answer the leader never got; the leader gave up on it, went back to its smaller ISR, and
+/// advanced its high watermark past the log of a member the controller holds in the ISR.
+#[test]
+fn an_isr_expansion_whose_answer_was_lost_holds_the_high_watermark_back() {
+    let mut cluster = Cluster::new(3, 2);
+    cluster.nodes[2].cut = true;
+    cluster.run(20_000);
+    assert_eq!(cluster.state().isr, vec![0, 1]);
+    cluster.nodes[2].cut = false;
+    cluster.alter_answers_lost = true;
+    cluster.run(3_000);
+    assert_eq!(
+        cluster.state().isr,
+        vec![0, 1, 2],
+        "the expansion committed"
+    );
+    // Broker 2 stalls again; the leader waits out the lost request and is refused when it
+    // asks again (its partition epoch is stale), with no metadata to settle it.
+    cluster.nodes[2].cut = true;
+    cluster.alter_answers_lost = false;
+    let client = cluster.produce(0, -1, &["x"]);
+    cluster.run(40_000);
+    let end = |c: &Cluster, b: BrokerId| {
+        c.nodes[b as usize].manager.partitions[&(TOPIC_ID, 0)].log_end_offset()
+    };
+    for member in cluster.state().isr {
+        assert!(
+            end(&cluster, member) >= cluster.hw(0),
+            "ISR member {member} ends at {} below the high watermark {}",
+            end(&cluster, member),
+            cluster.hw(0)
+        );
+    }
+    assert_eq!(
+        cluster.produce_error(client),
+        Some(ErrorCode::RequestTimedOut),
+        "not committed without broker 2"
+    );
+    assert!(cluster.nodes[0].manager.stats().isr_changes_in_doubt > 0);
+    // The metadata arrives: the leader learns the ISR, drops the stalled member, commits.
+    cluster.push_roles();
+    cluster.run(20_000);
+    assert_eq!(cluster.state().isr, vec![0, 1]);
+    let client = cluster.produce(0, -1, &["y"]);
+    cluster.run(1_000);
+    assert_eq!(cluster.produce_error(client), Some(ErrorCode::None));
 }
 
 #[test]
