@@ -42,8 +42,10 @@
 //!   covers o (reads that partition at or below and at or above o) without returning v there.
 //! - `zombie-commit` \[16\]: an OK commit of generation g ≥ 0 invoked after an assignment of a
 //!   newer generation of its group completed; or an OK commit by member M in generation g of a
-//!   partition that M's OK assignments of g did not give it (when the history has one). A
-//!   partition the commit's answer refused is not committed.
+//!   partition that M's OK assignments of g did not give it (when the history has one), unless
+//!   M is revoking it cooperatively (KIP-429: M's latest earlier assignment gave it, and no
+//!   other member's assignment of g does). A partition the commit's answer refused is not
+//!   committed.
 //! - `committed-offset-regression` \[16\]: an OK committed-offset read (OffsetFetch) returning,
 //!   for a partition, less than (or no offset where there was) an offset that an OK commit
 //!   committed, or an OK read returned, before the read was invoked; unless an explicit reset

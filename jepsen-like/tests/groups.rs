@@ -125,6 +125,28 @@ fn zombie_commit_of_a_partition_not_owned() {
     assert_clean(&check(&foreign_commit(false)));
 }
 
+/// KIP-429: generation 2 takes partition 1 from member a (cooperative-sticky), and a commits
+/// it in generation 2 as it revokes it. That is allowed while no one holds partition 1 in
+/// generation 2; with the fault, b was given it in generation 2 already.
+fn cooperative_revocation(fault: bool) -> History {
+    let mut history = History::new();
+    assign(&mut history, 1, "a", 1, vec![0, 1]);
+    assign(&mut history, 2, "b", 1, vec![]);
+    assign(&mut history, 1, "a", 2, vec![0]);
+    let b = if fault { vec![1] } else { vec![] };
+    assign(&mut history, 2, "b", 2, b);
+    commit(&mut history, 1, "a", 2, vec![(0, 3), (1, 4)]);
+    history
+}
+
+#[test]
+fn a_revoking_member_commits_what_no_one_else_holds_yet() {
+    let report = check(&cooperative_revocation(true));
+    let needle = "partitions [1] are not the member's in generation 2";
+    assert_flags(&report, anomaly::ZOMBIE_COMMIT, needle);
+    assert_clean(&check(&cooperative_revocation(false)));
+}
+
 #[test]
 fn a_foreign_partition_refused_or_an_unknown_assignment_is_not_judged() {
     let mut history = foreign_commit(false);

@@ -22,6 +22,7 @@ use sluice_core::api::{
     ErrorCode, FindCoordinatorRequest, GroupRequest, GroupResponse, OffsetFetchGroup,
     OffsetFetchRequest, Request, Response, TopicPartition,
 };
+use sluice_core::client::assignor::Assignor;
 use sluice_core::client::{GroupConsumer, GroupConsumerOutput};
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
@@ -153,6 +154,10 @@ impl GroupMember {
                 }
             }
             GroupConsumerOutput::Revoked { partitions } => {
+                let strategy = &self.consumer.config().partition_assignment_strategy;
+                if strategy.iter().all(|a| *a == Assignor::CooperativeSticky) {
+                    marks.push("partitions-revoked-cooperatively");
+                }
                 self.revoke(process, history, &partitions);
             }
             GroupConsumerOutput::Lost { partitions } => {

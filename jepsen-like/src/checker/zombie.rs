@@ -11,7 +11,10 @@
 //!   assignment of g (every OK assignment of M in g, when the history has one) did not give it.
 //!   Kafka's classic coordinator does not track which member owns which partition, so this one
 //!   catches a client that commits partitions it does not own rather than a coordinator that
-//!   accepts them.
+//!   accepts them. One exception is KIP-429's cooperative revocation: a member commits the
+//!   partitions generation g takes from it in g (Kafka's `onPartitionsRevoked`), before it
+//!   rejoins. So a partition that M's latest earlier assignment gave it, and that no other
+//!   member's assignment of g gives, is M's to commit in g.
 //!
 //! Commits from outside the group (generation −1, resets included) are not judged here.
 
@@ -117,10 +120,11 @@ fn non_owner(
     let Some((op, partitions)) = owned.get(&key) else {
         return;
     };
+    let revoking = revoked_in(commit, owned);
     let foreign: Vec<&i32> = commit
         .offsets
         .keys()
-        .filter(|partition| !partitions.contains(partition))
+        .filter(|partition| !partitions.contains(partition) && !revoking.contains(partition))
         .collect();
     if foreign.is_empty() {
         return;
@@ -133,6 +137,32 @@ fn non_owner(
         partition_list(partitions.iter())
     );
     anomalies.push(anomaly::ZOMBIE_COMMIT, example);
+}
+
+/// The partitions the commit's member may still commit in its generation g as their
+/// cooperative revoker: those its latest assignment of an earlier generation gave it, less
+/// those another member's assignment of g gives.
+fn revoked_in(
+    commit: &Commit<'_>,
+    owned: &BTreeMap<(&str, &str, i32), (OpId, BTreeSet<i32>)>,
+) -> BTreeSet<i32> {
+    let earlier = owned
+        .range(
+            (commit.group, commit.member, i32::MIN)
+                ..(commit.group, commit.member, commit.generation),
+        )
+        .next_back();
+    let Some((_, (_, held))) = earlier else {
+        return BTreeSet::new();
+    };
+    let others: BTreeSet<i32> = owned
+        .iter()
+        .filter(|((group, member, generation), _)| {
+            *group == commit.group && *member != commit.member && *generation == commit.generation
+        })
+        .flat_map(|(_, (_, partitions))| partitions.iter().copied())
+        .collect();
+    held.difference(&others).copied().collect()
 }
 
 /// Names a commit: `group g: op 9 (member m-1, generation 1) committing partition 0 offset 5`.
