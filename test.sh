@@ -56,8 +56,6 @@ step "sweep: 500 seeds of every scenario not marked known to fail"
 # The scenarios marked known to fail fail at one seed each (see `sluice-chaos list`): every
 # other seed of the 500 must still pass.
 step "sweep: the known-failing scenarios' other seeds"
-"$chaos" sweep idempotent-retry-failover --seeds 451
-"$chaos" sweep idempotent-retry-failover --start 452 --seeds 48
 "$chaos" sweep coordinator-failover --seeds 57
 "$chaos" sweep coordinator-failover --start 58 --seeds 442
 step "done"
