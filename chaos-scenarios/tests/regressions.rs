@@ -193,6 +193,16 @@ const REGRESSIONS: &[(&str, u64, &str)] = &[
          Kafka does; unit test \
          replica::tests::an_isr_expansion_whose_answer_was_lost_holds_the_high_watermark_back",
     ),
+    (
+        "idempotent-retry-failover",
+        451,
+        "a producer's retry was appended twice (partition 0 value 686 at offsets 147 and 149): \
+         DeleteRecords had moved the log start past the producer's last batch, and replicas \
+         rebuilt their producer state from the log start, on a follower's truncation and on a \
+         restarted broker's open, so the producer was unknown to the next leader, which took \
+         the retry at any sequence (fixed: the rebuild scans every stored batch, also those \
+         below the log start, and a truncation keeps what it knew of deleted segments)",
+    ),
 ];
 
 #[test]

@@ -259,16 +259,7 @@ impl Story {
     }
 
     fn known_failure(self) -> Option<&'static str> {
-        match self {
-            // The consumer-group work changed which run each seed draws, and this seed's new
-            // run finds a duplicate: an idempotence bug the old seeds never reached. Not yet
-            // diagnosed; ./test.sh sweeps every other seed of the 500.
-            Story::IdempotentRetryFailover => Some(
-                "seed 451: duplicate (partition 0 value 686 at offsets 147 and 149), \
-                 undiagnosed; test.sh sweeps the other 499 seeds",
-            ),
-            _ => None,
-        }
+        None
     }
 
     /// Whether brokers run in fsync mode: drawn per seed, except that a lossy machine crash

@@ -142,6 +142,16 @@ impl Log {
         self.log_start_offset
     }
 
+    /// The first offset the log still stores: the base of its first segment, below the log
+    /// start offset when DeleteRecords or retention moved that inside the segment (see
+    /// [`Log::read_stored`]).
+    pub fn first_stored_offset(&self) -> i64 {
+        let first = self.segments.keys().next().copied();
+        first.map_or(self.log_start_offset, |base| {
+            base.min(self.log_start_offset)
+        })
+    }
+
     /// The offset the next appended record gets (Kafka's LEO).
     pub fn log_end_offset(&self) -> i64 {
         self.log_end_offset

@@ -72,7 +72,33 @@ impl Log {
         max_bytes: usize,
         max_offset: Option<i64>,
     ) -> Result<ReadSlice, LogError> {
-        let span = self.span(disk, offset, max_bytes, max_offset)?;
+        let floor = self.log_start_offset;
+        self.read_from(disk, offset, floor, max_bytes, max_offset)
+    }
+
+    /// [`Log::read`] from any batch the log still stores, also one below the log start offset
+    /// in a segment that is not yet deleted (DeleteRecords and retention remove whole segments
+    /// only, as in Kafka): for state its owner derives from every stored batch, never for
+    /// readers.
+    pub fn read_stored<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<ReadSlice, LogError> {
+        let floor = self.first_stored_offset();
+        self.read_from(disk, offset, floor, max_bytes, None)
+    }
+
+    fn read_from<D: Disk + ?Sized>(
+        &mut self,
+        disk: &mut D,
+        offset: i64,
+        floor: i64,
+        max_bytes: usize,
+        max_offset: Option<i64>,
+    ) -> Result<ReadSlice, LogError> {
+        let span = self.span(disk, offset, floor, max_bytes, max_offset)?;
         if span.start == span.end {
             return Ok(span.into_slice(Vec::new()));
         }
@@ -108,7 +134,8 @@ impl Log {
         max_bytes: usize,
         max_offset: Option<i64>,
     ) -> Result<ReadRange, LogError> {
-        let span = self.span(disk, offset, max_bytes, max_offset)?;
+        let floor = self.log_start_offset;
+        let span = self.span(disk, offset, floor, max_bytes, max_offset)?;
         Ok(ReadRange {
             len: span.end - span.start,
             path: span.path,
@@ -123,11 +150,12 @@ impl Log {
         &mut self,
         disk: &mut D,
         offset: i64,
+        floor: i64,
         max_bytes: usize,
         max_offset: Option<i64>,
     ) -> Result<Span, LogError> {
         self.check_usable()?;
-        if offset < self.log_start_offset || offset > self.log_end_offset {
+        if offset < floor || offset > self.log_end_offset {
             return Err(self.out_of_range(offset));
         }
         let upper = max_offset.map_or(self.log_end_offset, |max| max.min(self.log_end_offset));

@@ -149,23 +149,35 @@ impl Partition {
         Ok(partition)
     }
 
-    /// Rebuilds the producers' state from every batch header in the log (see
-    /// [`super::producer_state`] for why a scan and not a snapshot). A log that cannot be read
-    /// through leaves every producer unknown: their next batches are taken at any sequence,
-    /// which loses duplicate detection for them but never refuses a good batch; the read
-    /// error itself surfaces when the records are next served.
-    fn rebuild_producers(&mut self, disk: &mut dyn Disk) {
-        if self.scan_producers(disk).is_err() {
-            self.producers.clear();
+    /// Rebuilds the producers' state from every batch header the log stores (see
+    /// [`super::producer_state`] for why a scan and not a snapshot), from the first stored
+    /// batch and not from the log start offset: DeleteRecords moves that past batches whose
+    /// producers may still retry them, and a replica that forgot them would take such a retry
+    /// from an unknown producer and append it a second time. A log that cannot be read
+    /// through there is scanned from its log start; one that cannot be read through at all
+    /// leaves every producer unknown: their next batches are taken at any sequence, which
+    /// loses duplicate detection for them but never refuses a good batch; the read error
+    /// itself surfaces when the records are next served.
+    /// Returns the offset the scan started from, `None` when it failed.
+    fn rebuild_producers(&mut self, disk: &mut dyn Disk) -> Option<i64> {
+        let stored = self.log.first_stored_offset();
+        if self.scan_producers(disk, stored).is_ok() {
+            return Some(stored);
         }
+        let start = self.log.log_start_offset();
+        if stored != start && self.scan_producers(disk, start).is_ok() {
+            return Some(start);
+        }
+        self.producers.clear();
+        None
     }
 
-    fn scan_producers(&mut self, disk: &mut dyn Disk) -> Result<(), LogError> {
+    fn scan_producers(&mut self, disk: &mut dyn Disk, from: i64) -> Result<(), LogError> {
         self.producers.clear();
         let end = self.log.log_end_offset();
-        let mut offset = self.log.log_start_offset();
+        let mut offset = from;
         while offset < end {
-            let slice = self.log.read(disk, offset, 1 << 20, None)?;
+            let slice = self.log.read_stored(disk, offset, 1 << 20)?;
             let mut at = 0;
             while let Ok(header) = BatchHeader::parse(&slice.bytes[at..]) {
                 self.producers.record(&header);
@@ -619,8 +631,13 @@ impl Partition {
             self.flush_epochs(i64::MAX);
         }
         self.high_watermark = self.high_watermark.min(self.log.log_end_offset());
-        // The removed batches may have been any producer's latest: start over from the log.
-        self.rebuild_producers(disk);
+        // The removed batches may have been any producer's latest: start over from the log,
+        // keeping what was known of the batches whose segments are gone (Kafka's producer
+        // snapshots keep it likewise).
+        let earlier = self.producers.clone();
+        if let Some(scanned_from) = self.rebuild_producers(disk) {
+            self.producers.keep_below(&earlier, scanned_from);
+        }
         Ok(())
     }
 

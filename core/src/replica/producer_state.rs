@@ -21,10 +21,12 @@
 //!
 //! Followers record every batch they append, so a replica that becomes leader already holds
 //! the state its log implies and needs no rebuild. Kafka keeps this state in producer
-//! snapshots taken at segment rolls; Sluice rebuilds it by scanning the batch headers of the
-//! whole log when a replica opens and after every truncation: correct, and slow for large logs
-//! until snapshots come. Producers whose batches retention removed are kept until they
-//! expire, as in Kafka, but a reopen forgets them (Kafka's snapshots would keep them); such a
+//! snapshots taken at segment rolls; Sluice rebuilds it by scanning the batch headers of
+//! every stored batch when a replica opens and after every truncation, from the first segment
+//! and not from the log start offset (DeleteRecords moves that past batches a producer may
+//! still retry): correct, and slow for large logs until snapshots come. Producers whose
+//! segments retention or DeleteRecords removed are kept until they expire, as in Kafka, also
+//! across a truncation, but a reopen forgets them (Kafka's snapshots would keep them); such a
 //! producer then counts as unknown, whose next batch is taken at any sequence.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -203,6 +205,41 @@ impl ProducerStates {
         entry.last_timestamp = header.max_timestamp;
         assert!(entry.batches.len() <= BATCHES_RETAINED);
         assert!(!entry.batches.is_empty());
+    }
+
+    /// Takes back from `earlier`, this replica's state before a rebuild that scanned the log
+    /// from `floor`, what the scan could not see: each producer's batches that end below
+    /// `floor`, whose segments are gone. A producer the scan found in another epoch keeps
+    /// only what the scan found; one it found in the same epoch gets them before its scanned
+    /// batches, up to [`BATCHES_RETAINED`] in all.
+    pub fn keep_below(&mut self, earlier: &ProducerStates, floor: i64) {
+        for (&producer_id, old) in &earlier.producers {
+            let below = old.batches.iter().filter(|b| b.last_offset < floor);
+            let mut batches: VecDeque<BatchMetadata> = below.copied().collect();
+            if batches.is_empty() {
+                continue;
+            }
+            match self.producers.get_mut(&producer_id) {
+                None => {
+                    self.producers.insert(
+                        producer_id,
+                        ProducerEntry {
+                            epoch: old.epoch,
+                            batches,
+                            last_timestamp: old.last_timestamp,
+                        },
+                    );
+                }
+                Some(entry) if entry.epoch == old.epoch => {
+                    batches.extend(entry.batches.iter().filter(|b| b.first_offset >= floor));
+                    while batches.len() > BATCHES_RETAINED {
+                        batches.pop_front();
+                    }
+                    entry.batches = batches;
+                }
+                Some(_) => {}
+            }
+        }
     }
 
     /// Forgets every producer.

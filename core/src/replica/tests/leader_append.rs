@@ -122,3 +122,64 @@ fn bad_batches_get_the_codes_they_always_got_and_change_nothing() {
         assert!(partition.offline.is_none(), "{what}");
     }
 }
+
+/// Carries out the log's and the epoch checkpoint's replaces.
+fn carry_out_io(disk: &mut MemDisk, partition: &mut Partition) {
+    let dir = partition.log.dir().to_string();
+    for (io, name, bytes) in partition.take_io() {
+        let result = crate::disk::replace_file(disk, &dir, name, &bytes);
+        partition.io_done(disk, io, result).unwrap();
+    }
+}
+
+#[test]
+fn a_retry_of_a_batch_below_the_log_start_stays_a_duplicate_after_a_truncation_or_a_reopen() {
+    // Seed 451 of idempotent-retry-failover: DeleteRecords moved the log start past a
+    // producer's last batch, whose answer was lost. A follower's truncation, and a restarted
+    // replica's open, rebuilt the producers from the log start: the producer was unknown,
+    // and the replica, once leader, appended its retry a second time.
+    let mut disk = MemDisk::default();
+    let mut partition = leader(&mut disk, LogConfig::default());
+    let lost = built(
+        RecordBatchBuilder::new(Compression::None).producer(9, 0, 72),
+        &["686"],
+    );
+    let other = built(
+        RecordBatchBuilder::new(Compression::None).producer(8, 0, 75),
+        &["687"],
+    );
+    for batch in [&lost, &other] {
+        partition
+            .append_as_leader(&mut disk, batch, NOW_MS)
+            .unwrap();
+    }
+    partition.raise_high_watermark(2);
+    assert_eq!(partition.delete_records_before(1).unwrap().0, 1);
+    carry_out_io(&mut disk, &mut partition);
+    let retried = |partition: &mut Partition, disk: &mut MemDisk| {
+        let retry = partition.append_as_leader(disk, &lost, NOW_MS).unwrap();
+        assert!(retry.duplicate);
+        assert_eq!(retry.info.base_offset, 0);
+        assert_eq!(partition.log_end_offset(), 2);
+    };
+    retried(&mut partition, &mut disk);
+    // A truncation that removes nothing still rebuilds the producers.
+    partition.truncate_to(&mut disk, 2, NOW_MS).unwrap();
+    carry_out_io(&mut disk, &mut partition);
+    retried(&mut partition, &mut disk);
+    // So does a truncation that removes the other producer's batch.
+    partition.truncate_to(&mut disk, 1, NOW_MS).unwrap();
+    carry_out_io(&mut disk, &mut partition);
+    assert!(partition.producers.producer(8).is_none());
+    partition
+        .append_as_leader(&mut disk, &other, NOW_MS)
+        .unwrap();
+    retried(&mut partition, &mut disk);
+    // And a reopen.
+    partition.log.flush(&mut disk, NOW_MS).unwrap();
+    carry_out_io(&mut disk, &mut partition);
+    drop(partition);
+    let mut partition = leader(&mut disk, LogConfig::default());
+    assert_eq!(partition.log.log_start_offset(), 1);
+    retried(&mut partition, &mut disk);
+}
