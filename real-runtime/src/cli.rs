@@ -61,7 +61,10 @@ commands:
       to acknowledgement (avg, p50, p99, p99.9, max). Defaults: 127.0.0.1:9092, topic
       sluice-bench, 1000000 records of 1024 bytes, no cap, acks all, 256 KiB batches.
   bench consume [--bootstrap-server HOST:PORT] [--topic T] [--num-records N] [--timeout-ms MS]
-      kafka-consumer-perf-test: reads N records from the beginning; records/s and MB/s.
+                [--group G]
+      kafka-consumer-perf-test: reads N records from the beginning; records/s and MB/s. With
+      --group, as one member of group G from its committed offsets (earliest without), adding
+      the time to the first assignment (rebalance.time.ms) and the fetch rate after it.
   bench end-to-end [--bootstrap-server HOST:PORT] [--topic T] [--num-records N]
                    [--record-size BYTES] [--throughput RECORDS_PER_S] [--acks all|-1|0|1]
       A producer at a fixed rate (default 5000/s, 200-byte records, acks 1) and a consumer

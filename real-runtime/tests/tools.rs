@@ -35,7 +35,8 @@ fn stdout(output: &Output) -> String {
 #[test]
 fn tools_produce_consume_and_describe() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, address) = start_node(dir.path(), "num.partitions=2\n");
+    let config = "num.partitions=2\ngroup.initial.rebalance.delay.ms=0\n";
+    let (mut server, address) = start_node(dir.path(), config);
     let b = address.as_str();
 
     tool(
@@ -185,6 +186,46 @@ fn tools_produce_consume_and_describe() {
         "",
     ));
     assert!(consumed.starts_with("2000 records read in "), "{consumed}");
+    // In a group: it reads from the group's committed offsets (none: the beginning), reports
+    // its first assignment, and commits what it read on close.
+    let in_group = stdout(&tool(
+        &[
+            "bench",
+            "consume",
+            "--bootstrap-server",
+            b,
+            "--num-records",
+            "2000",
+            "--group",
+            "perf",
+        ],
+        "",
+    ));
+    assert!(in_group.starts_with("2000 records read in "), "{in_group}");
+    assert!(in_group.contains("rebalance.time.ms "), "{in_group}");
+    let described = stdout(&tool(
+        &[
+            "groups",
+            "--bootstrap-server",
+            b,
+            "describe",
+            "--group",
+            "perf",
+        ],
+        "",
+    ));
+    let committed: i64 = described
+        .lines()
+        .filter(|line| line.starts_with("perf "))
+        .map(|line| {
+            line.split_whitespace()
+                .nth(3)
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(committed, 2000, "{described}");
 
     server.kill().unwrap();
     server.wait().unwrap();

@@ -118,7 +118,7 @@ async fn consume(session: &mut GroupSession, options: &Options) -> Result<(), Cl
 }
 
 /// Closes the member: its close commit, then LeaveGroup, waiting at most [`CLOSE_WAIT`].
-async fn close(session: &mut GroupSession) {
+pub(super) async fn close(session: &mut GroupSession) {
     session.close();
     let closed = async {
         loop {

@@ -19,6 +19,7 @@ pub mod flags;
 pub mod group_bench;
 mod group_consume;
 mod group_load;
+mod group_perf;
 pub mod groups;
 pub mod perf;
 pub mod produce;

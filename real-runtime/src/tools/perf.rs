@@ -29,6 +29,7 @@ const CONSUME_FLAGS: &[(&str, Kind)] = &[
     ("--topic", Kind::Value),
     ("--num-records", Kind::Value),
     ("--timeout-ms", Kind::Value),
+    ("--group", Kind::Value),
 ];
 
 const END_TO_END_FLAGS: &[(&str, Kind)] = &[
@@ -133,6 +134,9 @@ pub fn consume(args: &[String]) -> Result<(), CliError> {
     let topic = flags.value("--topic").unwrap_or(DEFAULT_TOPIC).to_string();
     let records: u64 = flags.number("--num-records", 1_000_000)?;
     let idle = Duration::from_millis(flags.number("--timeout-ms", 10_000)?);
+    if let Some(group) = flags.value("--group") {
+        return super::group_perf::consume(bootstrap, topic, group.to_string(), records, idle);
+    }
     admin::runtime()?.block_on(async move {
         let partitions = partitions_of(&bootstrap, &topic).await?;
         let config = ConsumerConfig {
