@@ -308,12 +308,7 @@ impl Script {
             "controller-split" => {
                 let controllers = cluster.controller_indexes();
                 let lone = controllers[cluster.rng.below(controllers.len() as u64) as usize];
-                let me = cluster.procs[lone].net_id;
-                for other in (0..cluster.procs.len()).filter(|o| *o != lone) {
-                    let id = cluster.procs[other].net_id;
-                    cluster.net.partition(me, id);
-                }
-                cluster.kernel.record(format_args!("{me} isolated"));
+                cluster.cut_off(lone, "isolated", |_| true);
                 cluster
                     .kernel
                     .schedule_after(heal_after, Event::Script(HEAL));

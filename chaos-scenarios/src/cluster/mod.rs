@@ -884,6 +884,19 @@ impl Cluster {
         self.kernel.schedule_after(down, Event::Start(index));
     }
 
+    /// Cuts process `index` from every other process `cut` picks, both ways, and records it
+    /// as `"{net id} {what}"` (clients still reach it).
+    pub fn cut_off(&mut self, index: usize, what: &str, cut: impl Fn(&Process) -> bool) {
+        let me = self.procs[index].net_id;
+        for other in 0..self.procs.len() {
+            if other != index && cut(&self.procs[other]) {
+                let id = self.procs[other].net_id;
+                self.net.partition(me, id);
+            }
+        }
+        self.kernel.record(format_args!("{me} {what}"));
+    }
+
     /// Heals every partition and puts every link between processes and clients back to a
     /// plain LAN (lossy or slow links were faults).
     pub fn heal_network(&mut self) {

@@ -448,16 +448,9 @@ impl GroupScript {
         let Some(cut_index) = cluster.proc_index(NodeId(cut as u32)) else {
             return Duration::from_secs(1);
         };
-        let me = cluster.procs[cut_index].net_id;
-        for other in cluster.broker_indexes() {
-            if other != cut_index {
-                let id = cluster.procs[other].net_id;
-                cluster.net.partition(me, id);
-            }
-        }
-        cluster
-            .kernel
-            .record(format_args!("{me} cut from the other brokers"));
+        cluster.cut_off(cut_index, "cut from the other brokers", |peer| {
+            peer.is_broker()
+        });
         self.crash_next = Some(("coordinator-crashed-follower-cut", machine));
         let crash = Duration::from_millis(1_000 + cluster.rng.below(2_000));
         cluster
@@ -732,12 +725,5 @@ fn successor_loading(cluster: &Cluster, index: usize) -> bool {
 
 /// Cuts a broker from every other process (brokers and controllers); clients still reach it.
 fn isolate(cluster: &mut Cluster, index: usize) {
-    let me = cluster.procs[index].net_id;
-    for other in 0..cluster.procs.len() {
-        if other != index {
-            let id = cluster.procs[other].net_id;
-            cluster.net.partition(me, id);
-        }
-    }
-    cluster.kernel.record(format_args!("{me} isolated"));
+    cluster.cut_off(index, "isolated", |_| true);
 }

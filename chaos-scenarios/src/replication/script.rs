@@ -595,30 +595,16 @@ fn back_in_sync(cluster: &Cluster, index: usize) -> bool {
 /// Cuts a broker off from the other brokers, and from the controllers too when
 /// `controllers` (a combined node is both: it is cut from every other node).
 fn isolate(cluster: &mut Cluster, index: usize, controllers: bool) {
-    let me = cluster.procs[index].net_id;
-    for other in 0..cluster.procs.len() {
-        let peer = &cluster.procs[other];
-        let cut = peer.is_broker() || (controllers && peer.is_controller());
-        if other != index && cut {
-            let id = peer.net_id;
-            cluster.net.partition(me, id);
-        }
-    }
-    cluster.kernel.record(format_args!("{me} isolated"));
+    cluster.cut_off(index, "isolated", |peer| {
+        peer.is_broker() || (controllers && peer.is_controller())
+    });
 }
 
 /// Cuts a broker off from the controllers only: its metadata goes stale.
 fn cut_from_controllers(cluster: &mut Cluster, index: usize) {
-    let me = cluster.procs[index].net_id;
-    for other in cluster.controller_indexes() {
-        if other != index {
-            let id = cluster.procs[other].net_id;
-            cluster.net.partition(me, id);
-        }
-    }
-    cluster
-        .kernel
-        .record(format_args!("{me} cut from the controllers"));
+    cluster.cut_off(index, "cut from the controllers", |peer| {
+        peer.is_controller()
+    });
 }
 
 /// Gives a broker's disk a slow device: fsyncs of 5 to 50 ms, and one in fifty a hundred

@@ -11,6 +11,7 @@ use sluice_core::client::{GroupConsumerConfig, OffsetResetPolicy};
 
 use super::admin;
 use super::group_consume::close;
+use super::perf::payload_bytes;
 use crate::cli::CliError;
 use crate::client::{Consumed, GroupEvent, GroupSession};
 
@@ -50,13 +51,7 @@ pub fn consume(
                     }
                     GroupEvent::Consumed(Consumed::Records(_, batch)) => {
                         read += batch.len() as u64;
-                        bytes += batch
-                            .iter()
-                            .map(|record| {
-                                record.value.as_ref().map_or(0, Vec::len)
-                                    + record.key.as_ref().map_or(0, Vec::len)
-                            })
-                            .sum::<usize>();
+                        bytes += payload_bytes(&batch);
                         last = Instant::now();
                     }
                     GroupEvent::Consumed(Consumed::Error(partition, error)) => {

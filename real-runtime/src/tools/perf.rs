@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use sluice_core::client::{ConsumerConfig, OffsetResetPolicy, ProducerConfig, SendOutcome};
+use sluice_core::client::{
+    ConsumedRecord, ConsumerConfig, OffsetResetPolicy, ProducerConfig, SendOutcome,
+};
 
 use super::admin;
 use super::consume::partitions_of;
@@ -160,13 +162,7 @@ pub fn consume(args: &[String]) -> Result<(), CliError> {
                 match consumed {
                     Consumed::Records(_, batch) => {
                         read += batch.len() as u64;
-                        bytes += batch
-                            .iter()
-                            .map(|record| {
-                                record.value.as_ref().map_or(0, Vec::len)
-                                    + record.key.as_ref().map_or(0, Vec::len)
-                            })
-                            .sum::<usize>();
+                        bytes += payload_bytes(&batch);
                     }
                     Consumed::Error(partition, error) => {
                         return Err(CliError::Failed(format!(
@@ -297,6 +293,14 @@ fn bootstrap_or_default(flags: &Flags) -> Result<Vec<(String, u16)>, CliError> {
             .value("--bootstrap-server")
             .unwrap_or(DEFAULT_BOOTSTRAP),
     )
+}
+
+/// The key and value bytes of `records`, which kafka-consumer-perf-test's MB count.
+pub(super) fn payload_bytes(records: &[ConsumedRecord]) -> usize {
+    let payload = |record: &ConsumedRecord| {
+        record.value.as_ref().map_or(0, Vec::len) + record.key.as_ref().map_or(0, Vec::len)
+    };
+    records.iter().map(payload).sum()
 }
 
 fn report(records: u64, size: usize, elapsed: Duration) {
