@@ -10,10 +10,10 @@
 //! produced, and a member started again begins every partition exactly at the offset the
 //! client's own API reads as committed and reads on to the end.
 //!
-//! On three nodes, the node coordinating the group (as FindCoordinator names it) is killed
-//! with `kill -9` while a confluent-kafka consumer commits after every record: every commit
-//! the client saw acknowledged is at or below the committed offset read after the fail-over,
-//! and the consumer, and a consumer started afterwards, skip nothing.
+//! On three nodes, for each client, the node coordinating the group (as FindCoordinator
+//! names it) is killed with `kill -9` while a consumer commits after every record: every
+//! commit the client saw acknowledged is at or below the committed offset read after the
+//! fail-over, and the consumer, and a consumer started afterwards, skip nothing.
 //!
 //! At-least-once is checked exactly: per partition the union of the offsets handed to the
 //! application must be contiguous from 0 to the end offset (a record may come twice across a
@@ -566,12 +566,30 @@ fn acknowledged_commits(committer: &Member) -> Vec<i64> {
     highest
 }
 
-/// Kills the node coordinating the group with `kill -9` while a confluent-kafka consumer
-/// commits synchronously after every record: no acknowledged commit is lost, and nothing is
-/// skipped, neither by that consumer nor by one started afterwards from the committed offsets.
+#[test]
+fn kafka_python_commits_survive_a_coordinator_kill_9() {
+    commits_survive_a_coordinator_kill_9("kafka-python");
+}
+
 #[test]
 fn confluent_kafka_commits_survive_a_coordinator_kill_9() {
-    let client = "confluent-kafka";
+    commits_survive_a_coordinator_kill_9("confluent-kafka");
+}
+
+#[test]
+fn aiokafka_commits_survive_a_coordinator_kill_9() {
+    commits_survive_a_coordinator_kill_9("aiokafka");
+}
+
+#[test]
+fn kafkajs_commits_survive_a_coordinator_kill_9() {
+    commits_survive_a_coordinator_kill_9("kafkajs");
+}
+
+/// Kills the node coordinating the group with `kill -9` while a consumer of `client`
+/// commits synchronously after every record: no acknowledged commit is lost, and nothing is
+/// skipped, neither by that consumer nor by one started afterwards from the committed offsets.
+fn commits_survive_a_coordinator_kill_9(client: &str) {
     let mut cluster = Cluster::start();
     let (topic, group) = ("payments", "ledger");
     let zeros = vec![0; PARTITIONS];

@@ -7,6 +7,8 @@
 //              "revoked" when a rebalance starts, and "record P OFFSET" per record handed to
 //              eachMessage. When stdin closes it disconnects (committing what it resolved,
 //              auto-commit being on by default) and prints "closed".
+//   committer  the same, but with autoCommit off and a commitOffsets after every record (20 ms
+//              apart), printing "commit-ok P NEXT" only once the coordinator acknowledged it.
 //   committed  prints "committed P OFFSET" (-1 for none) for every partition, as
 //              admin.fetchOffsets reads them, and exits.
 //
@@ -47,8 +49,22 @@ async function member () {
   consumer.on(consumer.events.CRASH, ({ payload }) => process.stderr.write(`crash: ${payload.error}\n`))
   await consumer.connect()
   await consumer.subscribe({ topics: [topic], fromBeginning: true })
+  const committer = mode === 'committer'
   await consumer.run({
-    eachMessage: async ({ partition, message }) => say(`record ${partition} ${message.offset}`)
+    autoCommit: !committer,
+    eachMessage: async ({ partition, message }) => {
+      say(`record ${partition} ${message.offset}`)
+      if (!committer) return
+      // Paced, so that the test's kill lands while commits are still going.
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      const next = (BigInt(message.offset) + 1n).toString()
+      try {
+        await consumer.commitOffsets([{ topic, partition, offset: next }])
+        say(`commit-ok ${partition} ${next}`)
+      } catch (error) {
+        process.stderr.write(`commit: ${error}\n`)
+      }
+    }
   })
   process.stdin.on('end', async () => {
     await consumer.disconnect()

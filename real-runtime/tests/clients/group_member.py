@@ -10,8 +10,8 @@ or aiokafka. Every line on stdout is one fact the test reads:
              it closes the consumer (which commits, auto-commit being on by default) and
              prints "closed".
   committer  the same, but with enable.auto.commit=false and a synchronous commit after every
-             record (20 ms apart), printing "commit-ok P NEXT" only once the coordinator acknowledged it
-             (confluent-kafka and kafka-python).
+             record (20 ms apart), printing "commit-ok P NEXT" only once the coordinator
+             acknowledged it.
   committed  prints "committed P OFFSET" (-1 for none) for partitions 0..PARTITIONS-1 as the
              client's own API reads them, and exits.
 
@@ -136,6 +136,7 @@ def aiokafka():
     import asyncio
 
     from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+    from aiokafka.errors import KafkaError
 
     settings = {"bootstrap_servers": bootstrap, "group_id": group, "auto_offset_reset": "earliest"}
 
@@ -157,6 +158,8 @@ def aiokafka():
             finally:
                 await consumer.stop()
             return
+        if mode == "committer":
+            settings["enable_auto_commit"] = False
         consumer = AIOKafkaConsumer(**settings)
         await consumer.start()
         try:
@@ -166,6 +169,14 @@ def aiokafka():
                 for tp, messages in batches.items():
                     for message in messages:
                         say("record %d %d" % (message.partition, message.offset))
+                        if mode != "committer":
+                            continue
+                        await asyncio.sleep(COMMIT_SPACING_SECONDS)
+                        try:
+                            await consumer.commit({tp: message.offset + 1})
+                            say("commit-ok %d %d" % (tp.partition, message.offset + 1))
+                        except KafkaError as error:
+                            warn("commit: %r" % error)
         finally:
             await consumer.stop()
         say("closed")
