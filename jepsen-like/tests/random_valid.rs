@@ -12,35 +12,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use sluice_jepsen::{
     anomaly, check, History, OpId, PartitionHighWatermark, PartitionReads, Report,
 };
+use support::Prng;
 
 const PARTITIONS: i32 = 3;
 const PRODUCERS: u64 = 3;
 const CONSUMERS: u64 = 3;
 const STEPS: usize = 300;
 const SEEDS: u64 = 500;
-
-/// SplitMix64: a small deterministic generator, so the test needs no dependency.
-struct Prng(u64);
-
-impl Prng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..bound`.
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
-
-    /// True with probability `percent` / 100.
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 /// One consumer: its position per partition, and whether it just sought.
 struct Consumer {

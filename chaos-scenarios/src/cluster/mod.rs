@@ -30,7 +30,7 @@ pub use workload::{Role, SimClient, Workload};
 use sluice_core::broker::{NodeConfig, NodeMessage, NodeOutput, ProcessRoles, SyncToken};
 use sluice_core::disk::{replace_file, Disk};
 use sluice_core::raft::Message;
-use sluice_core::replica::ReplicaStats;
+use sluice_core::replica::{Durability, ReplicaConfig, ReplicaStats};
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
 use sluice_sim::{CrashKind, Kernel, NodeId, SimDisk, SimNetwork, SimRng, SyncTicket};
@@ -170,6 +170,24 @@ impl Settings {
             crash_after_append_per_mille: 0,
             node,
         }
+    }
+
+    /// The defaults for stories that keep each partition on three replicas and produce with
+    /// acks=all: a write needs two in-sync replicas, and a follower leaves the ISR after 10 s
+    /// without catching up. The controller chooses eligible leaders by the same
+    /// min.insync.replicas.
+    pub fn replicated(durability: Durability) -> Settings {
+        let mut settings = Settings::new();
+        settings.node.replica = ReplicaConfig {
+            durability,
+            min_insync_replicas: 2,
+            replica_lag_time_max_ms: 10_000,
+            replica_fetch_backoff_ms: 200,
+            replica_socket_timeout_ms: 5_000,
+            ..settings.node.replica.clone()
+        };
+        settings.node.controller.min_insync_replicas = 2;
+        settings
     }
 
     fn node_config(

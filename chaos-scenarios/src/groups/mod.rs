@@ -22,7 +22,7 @@ mod script;
 use sluice_core::client::assignor::Assignor;
 use sluice_core::client::{ConsumerConfig, GroupConsumerConfig, OffsetResetPolicy};
 use sluice_core::group::GroupConfig;
-use sluice_core::replica::{Durability, ReplicaConfig};
+use sluice_core::replica::Durability;
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
 
@@ -177,19 +177,11 @@ fn run_story(story: Story, name: &'static str, seed: u64, options: &RunOptions) 
     if fault_rng.chance(1, 3) {
         member_settings.assignors = vec![Assignor::CooperativeSticky];
     }
-    let mut settings = Settings::new();
-    settings.node.replica = ReplicaConfig {
-        durability: match mix.enabled("fsync") {
-            true => Durability::Fsync,
-            false => Durability::PageCache,
-        },
-        min_insync_replicas: 2,
-        replica_lag_time_max_ms: 10_000,
-        replica_fetch_backoff_ms: 200,
-        replica_socket_timeout_ms: 5_000,
-        ..settings.node.replica.clone()
+    let durability = match mix.enabled("fsync") {
+        true => Durability::Fsync,
+        false => Durability::PageCache,
     };
-    settings.node.controller.min_insync_replicas = 2;
+    let mut settings = Settings::replicated(durability);
     settings.node.group = GroupConfig {
         offsets_topic_num_partitions: 3,
         offsets_topic_replication_factor: 3,

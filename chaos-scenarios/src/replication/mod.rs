@@ -12,7 +12,7 @@
 mod script;
 
 use sluice_core::client::OffsetResetPolicy;
-use sluice_core::replica::{Durability, ReplicaConfig};
+use sluice_core::replica::Durability;
 use sluice_core::rng::Rng;
 use sluice_core::time::{Duration, Instant};
 
@@ -313,17 +313,7 @@ fn run_story_with(
             })
             .collect();
     }
-    let mut settings = Settings::new();
-    settings.node.replica = ReplicaConfig {
-        durability: story.durability(&mix),
-        min_insync_replicas: 2,
-        replica_lag_time_max_ms: 10_000,
-        replica_fetch_backoff_ms: 200,
-        replica_socket_timeout_ms: 5_000,
-        ..settings.node.replica.clone()
-    };
-    // The controller keeps eligible leader replicas by the same min.insync.replicas.
-    settings.node.controller.min_insync_replicas = 2;
+    let mut settings = Settings::replicated(story.durability(&mix));
     if mix.enabled("delete-records") {
         // Below Kafka's 1 MiB floor for segment.bytes, which the broker's config parser
         // enforces: the simulator's records are a few bytes, and segments must roll and be

@@ -69,3 +69,26 @@ pub fn assert_clean(report: &Report) {
     assert!(report.is_valid(), "{report}");
     assert!(report.anomalies.is_empty(), "{report}");
 }
+
+/// SplitMix64: a small deterministic generator, so the random tests need no dependency.
+pub struct Prng(pub u64);
+
+impl Prng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..bound`.
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+
+    /// True with probability `percent` / 100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}

@@ -130,6 +130,34 @@ fn by_topic(partitions: Vec<api::FetchedOffset>, version: i16) -> Vec<(TopicName
         .collect()
 }
 
+/// The topics of an answer, built from `by_topic`'s rows. v1–7 and v8 give a partition the same
+/// fields but in different structs (`OffsetFetchResponseTopic`/`Partition` beside the group
+/// batch's `OffsetFetchResponseTopics`/`Partitions`) with no trait in common, so one macro
+/// fills either pair.
+macro_rules! answer_topics {
+    ($topics:expr, $topic:ident, $partition:ident) => {
+        $topics
+            .into_iter()
+            .map(|(name, rows)| {
+                let partitions = rows
+                    .into_iter()
+                    .map(|row: Row| {
+                        offset_fetch_response::$partition::default()
+                            .with_partition_index(row.index)
+                            .with_committed_offset(row.offset)
+                            .with_committed_leader_epoch(row.leader_epoch)
+                            .with_metadata(Some(row.metadata))
+                            .with_error_code(row.error)
+                    })
+                    .collect();
+                offset_fetch_response::$topic::default()
+                    .with_name(name)
+                    .with_partitions(partitions)
+            })
+            .collect()
+    };
+}
+
 /// The answer at the request's version.
 pub(super) fn response(
     response: api::OffsetFetchResponse,
@@ -164,25 +192,11 @@ pub(super) fn response(
             .collect(),
         false => group.partitions,
     };
-    let topics = by_topic(partitions, version)
-        .into_iter()
-        .map(|(name, rows)| {
-            let partitions = rows
-                .into_iter()
-                .map(|row| {
-                    offset_fetch_response::OffsetFetchResponsePartition::default()
-                        .with_partition_index(row.index)
-                        .with_committed_offset(row.offset)
-                        .with_committed_leader_epoch(row.leader_epoch)
-                        .with_metadata(Some(row.metadata))
-                        .with_error_code(row.error)
-                })
-                .collect();
-            offset_fetch_response::OffsetFetchResponseTopic::default()
-                .with_name(name)
-                .with_partitions(partitions)
-        })
-        .collect();
+    let topics = answer_topics!(
+        by_topic(partitions, version),
+        OffsetFetchResponseTopic,
+        OffsetFetchResponsePartition
+    );
     let body = OffsetFetchResponse::default().with_topics(topics);
     match version >= GROUP_ERROR_FROM {
         true => body.with_error_code(group.error.code()),
@@ -194,25 +208,11 @@ fn batched_group(
     group: api::FetchedGroupOffsets,
     version: i16,
 ) -> offset_fetch_response::OffsetFetchResponseGroup {
-    let topics = by_topic(group.partitions, version)
-        .into_iter()
-        .map(|(name, rows)| {
-            let partitions = rows
-                .into_iter()
-                .map(|row| {
-                    offset_fetch_response::OffsetFetchResponsePartitions::default()
-                        .with_partition_index(row.index)
-                        .with_committed_offset(row.offset)
-                        .with_committed_leader_epoch(row.leader_epoch)
-                        .with_metadata(Some(row.metadata))
-                        .with_error_code(row.error)
-                })
-                .collect();
-            offset_fetch_response::OffsetFetchResponseTopics::default()
-                .with_name(name)
-                .with_partitions(partitions)
-        })
-        .collect();
+    let topics = answer_topics!(
+        by_topic(group.partitions, version),
+        OffsetFetchResponseTopics,
+        OffsetFetchResponsePartitions
+    );
     offset_fetch_response::OffsetFetchResponseGroup::default()
         .with_group_id(GroupId(StrBytes::from_string(group.group_id)))
         .with_topics(topics)

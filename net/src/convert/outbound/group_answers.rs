@@ -141,17 +141,27 @@ pub(super) fn leave_group(body: LeaveGroupResponse) -> Answer {
     }))
 }
 
-pub(super) fn offset_commit(body: OffsetCommitResponse) -> Answer {
-    let partitions = body
-        .topics
-        .iter()
-        .flat_map(|topic| {
-            topic
-                .partitions
-                .iter()
-                .map(|p| (tp(&topic.name, p.partition_index), error(p.error_code)))
+/// Each partition's error, from the topics of an OffsetCommit or OffsetDelete answer: the two
+/// give a partition the same index and error in different structs, which `fields` reads.
+fn partition_errors<'a, P: 'a>(
+    topics: impl IntoIterator<Item = (&'a TopicName, &'a Vec<P>)>,
+    fields: impl Fn(&P) -> (i32, i16),
+) -> Vec<(api::TopicPartition, ErrorCode)> {
+    topics
+        .into_iter()
+        .flat_map(|(name, partitions)| {
+            partitions.iter().map(|p| {
+                let (index, code) = fields(p);
+                (tp(name, index), error(code))
+            })
         })
-        .collect();
+        .collect()
+}
+
+pub(super) fn offset_commit(body: OffsetCommitResponse) -> Answer {
+    let partitions = partition_errors(body.topics.iter().map(|t| (&t.name, &t.partitions)), |p| {
+        (p.partition_index, p.error_code)
+    });
     plain(GroupResponse::OffsetCommit(api::OffsetCommitResponse {
         partitions,
     }))
@@ -273,16 +283,9 @@ pub(super) fn delete_groups(body: DeleteGroupsResponse) -> Answer {
 }
 
 pub(super) fn offset_delete(body: OffsetDeleteResponse) -> Answer {
-    let partitions = body
-        .topics
-        .iter()
-        .flat_map(|topic| {
-            topic
-                .partitions
-                .iter()
-                .map(|p| (tp(&topic.name, p.partition_index), error(p.error_code)))
-        })
-        .collect();
+    let partitions = partition_errors(body.topics.iter().map(|t| (&t.name, &t.partitions)), |p| {
+        (p.partition_index, p.error_code)
+    });
     plain(GroupResponse::OffsetDelete(api::OffsetDeleteResponse {
         error: error(body.error_code),
         partitions,
