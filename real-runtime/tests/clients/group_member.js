@@ -62,7 +62,10 @@ async function member () {
         await consumer.commitOffsets([{ topic, partition, offset: next }])
         say(`commit-ok ${partition} ${next}`)
       } catch (error) {
+        // kafkajs keeps the coordinator it joined through and finds no other until the
+        // consumer restarts: rethrown, the error restarts it (and this message comes again).
         process.stderr.write(`commit: ${error}\n`)
+        throw error
       }
     }
   })
