@@ -287,6 +287,7 @@ fn node_config(config: &ServerConfig, advertised: &[Endpoint]) -> NodeConfig {
     replica.log.flush_messages =
         i64::try_from(config.log_flush_interval_messages).unwrap_or(i64::MAX);
     replica.retention_check_interval_ms = config.log_retention_check_interval_ms;
+    replica.log.cleanup_policy = config.log_cleanup_policy;
     // No value means forever, as Kafka's -1.
     replica.log.retention_ms = config
         .log_retention_ms

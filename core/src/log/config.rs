@@ -29,6 +29,52 @@ pub struct LogConfig {
     /// `log.flush.offset.checkpoint.interval.ms`: how often a flush also rewrites the
     /// recovery-point checkpoint (rolls and clean closes always do).
     pub recovery_point_checkpoint_interval_ms: i64,
+    /// `cleanup.policy` (`log.cleanup.policy`): whether retention deletes old segments, and
+    /// whether the topic is compacted (every record then needs a key).
+    pub cleanup_policy: CleanupPolicy,
+}
+
+/// Kafka's `cleanup.policy`: `delete`, `compact`, or both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CleanupPolicy {
+    /// Retention (`retention.ms`, `retention.bytes`) deletes old segments.
+    pub delete: bool,
+    /// The log keeps each key's latest record; records without a key are refused.
+    pub compact: bool,
+}
+
+impl CleanupPolicy {
+    /// Kafka's default.
+    pub const DELETE: CleanupPolicy = CleanupPolicy {
+        delete: true,
+        compact: false,
+    };
+
+    /// Reads Kafka's list form: `delete`, `compact`, or both in either order, spaces allowed;
+    /// `None` for anything else.
+    pub fn parse(text: &str) -> Option<CleanupPolicy> {
+        let mut policy = CleanupPolicy {
+            delete: false,
+            compact: false,
+        };
+        for part in text.split(',').map(str::trim) {
+            match part {
+                "delete" => policy.delete = true,
+                "compact" => policy.compact = true,
+                _ => return None,
+            }
+        }
+        Some(policy)
+    }
+
+    /// The list as Kafka writes it.
+    pub fn name(self) -> &'static str {
+        match (self.compact, self.delete) {
+            (true, true) => "compact,delete",
+            (true, false) => "compact",
+            _ => "delete",
+        }
+    }
 }
 
 /// The smallest `segment.bytes` Kafka accepts is 14; a v2 batch needs at least its header.
@@ -49,6 +95,7 @@ impl Default for LogConfig {
             flush_ms: i64::MAX,
             max_message_bytes: 1024 * 1024 + 12,
             recovery_point_checkpoint_interval_ms: 60_000,
+            cleanup_policy: CleanupPolicy::DELETE,
         }
     }
 }

@@ -30,7 +30,7 @@ mod verify;
 
 use std::collections::BTreeMap;
 
-pub use config::LogConfig;
+pub use config::{CleanupPolicy, LogConfig};
 pub use error::LogError;
 pub use io::LogIo;
 pub use read::{ReadRange, ReadSlice};

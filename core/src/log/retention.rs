@@ -39,7 +39,12 @@ impl Log {
         upper: i64,
     ) -> Result<Vec<i64>, LogError> {
         let bases: Vec<i64> = self.segments.keys().copied().collect();
+        // A log whose cleanup policy lacks `delete` keeps every segment whatever its age or
+        // size, as in Kafka: only compaction may remove its records. `__consumer_offsets` is
+        // such a log, and deleting its old segments would lose the commits they hold.
+        let retained = self.config.cleanup_policy.delete;
         let mut over_size = match self.config.retention_bytes {
+            _ if !retained => None,
             -1 => None,
             limit => Some(self.size_bytes() as i64 - limit),
         };
@@ -52,7 +57,7 @@ impl Log {
             }
             let below_start = !is_active && self.segment_next_offset(base) <= self.log_start_offset;
             let by_size = over_size.is_some_and(|over| over - size >= 0);
-            let by_time = self.config.retention_ms >= 0 && {
+            let by_time = retained && self.config.retention_ms >= 0 && {
                 self.ensure_indexes(disk, base)?;
                 let newest = self.segments[&base].max_timestamp();
                 now_ms.saturating_sub(newest) > self.config.retention_ms

@@ -264,6 +264,30 @@ fn delete_records_and_retention_remove_whole_segments() {
     assert_eq!(log.log_end_offset(), 90);
 }
 
+/// `cleanup.policy=compact` without `delete`: neither age nor size deletes a segment (only
+/// compaction may remove records). The log itself still moves its start when told to; the
+/// replica refuses DeleteRecords for such a topic.
+#[test]
+fn a_compacted_log_without_delete_keeps_its_segments_whatever_their_age_or_size() {
+    let mut disk = MemDisk::default();
+    let config = LogConfig {
+        retention_bytes: 3000,
+        cleanup_policy: super::CleanupPolicy::parse("compact").unwrap(),
+        ..small_config()
+    };
+    let (mut log, _) = open(&mut disk, config);
+    fill(&mut log, &mut disk, 30);
+    let segments = log.segment_count();
+    let week_later = NOW + 8 * 24 * 60 * 60 * 1000;
+    assert_eq!(
+        log.maintain(&mut disk, week_later).unwrap(),
+        Vec::<i64>::new()
+    );
+    assert_eq!((log.segment_count(), log.log_start_offset()), (segments, 0));
+    assert_eq!(log.delete_records_before(&mut disk, 40, NOW).unwrap(), 40);
+    assert!(log.segment_count() < segments);
+}
+
 /// A replica's retention stops below its high watermark: segments holding offsets at or
 /// above it stay, however old.
 #[test]

@@ -103,6 +103,16 @@ impl<'a> RecordBatch<'a> {
         self.for_each_record(DECOMPRESSED_BYTES_MAX, |_, _, _, _| {})
     }
 
+    /// [`RecordBatch::validate_records`] in the same pass, answering whether every record has a
+    /// key (a compacted topic refuses a batch with a keyless record).
+    pub fn validate_keyed_records(&self) -> Result<bool, BatchError> {
+        let mut keyed = true;
+        self.for_each_record(DECOMPRESSED_BYTES_MAX, |_, _, record, _| {
+            keyed &= record.key.is_some();
+        })?;
+        Ok(keyed)
+    }
+
     fn record_count(&self) -> usize {
         usize::try_from(self.header().record_count).expect("parse rejects negative counts")
     }

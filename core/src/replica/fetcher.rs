@@ -378,7 +378,7 @@ impl ReplicaManager {
                     // replica has them committed.
                     let start = answer.log_start_offset.min(partition.high_watermark);
                     if start > partition.log.log_start_offset() {
-                        let _ = partition.delete_records_before(start);
+                        let _ = partition.raise_log_start(start);
                     }
                 }
                 Err(ErrorCode::OffsetOutOfRange)

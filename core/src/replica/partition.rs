@@ -264,13 +264,18 @@ impl Partition {
     ) -> Result<LeaderAppend, ErrorCode> {
         self.usable()?;
         // The one CRC computation of the append: the log takes the header as proof of it.
-        let checked = RecordBatch::parse(batch)
+        let (checked, keyed) = RecordBatch::parse(batch)
             .and_then(|parsed| {
                 parsed
-                    .validate_records()
-                    .map(|()| parsed.validated_header())
+                    .validate_keyed_records()
+                    .map(|keyed| (parsed.validated_header(), keyed))
             })
             .map_err(|_| ErrorCode::CorruptMessage)?;
+        // Kafka's LogValidator: compaction keeps each key's latest record, so a record without
+        // a key could never be kept or removed by it.
+        if !keyed && self.log.config().cleanup_policy.compact {
+            return Err(ErrorCode::InvalidRecord);
+        }
         let header = *checked.header();
         self.producers.maybe_expire(now_ms);
         if let SequenceCheck::Duplicate(original) = self.producers.check(&header)? {
@@ -503,10 +508,22 @@ impl Partition {
         }
     }
 
-    /// DeleteRecords, and a follower taking up its leader's log start offset: moves the log
-    /// start offset up to `offset` and drops the epochs below it. Returns the new start and
-    /// the log's checkpoint replace that makes it durable, if one was needed.
+    /// DeleteRecords: [`Partition::raise_log_start`], refused with POLICY_VIOLATION for a
+    /// topic whose cleanup policy lacks `delete`.
     pub fn delete_records_before(&mut self, offset: i64) -> Result<(i64, Option<u64>), ErrorCode> {
+        self.usable()?;
+        // As Kafka's ReplicaManager: records of a topic whose cleanup policy lacks `delete`
+        // are removed by compaction only.
+        if !self.log.config().cleanup_policy.delete {
+            return Err(ErrorCode::PolicyViolation);
+        }
+        self.raise_log_start(offset)
+    }
+
+    /// Moves the log start offset up to `offset` and drops the epochs below it (a follower
+    /// takes up its leader's this way, whatever the cleanup policy). Returns the new start and
+    /// the log's checkpoint replace that makes it durable, if one was needed.
+    pub fn raise_log_start(&mut self, offset: i64) -> Result<(i64, Option<u64>), ErrorCode> {
         self.usable()?;
         let (start, seq) = match self.log.delete_records_before_unsynced(offset) {
             Ok(moved) => moved,

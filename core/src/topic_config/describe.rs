@@ -19,7 +19,7 @@ pub struct BrokerDefaults {
 impl BrokerDefaults {
     /// The defaults a broker with these settings gives its topics.
     pub fn new(log: &LogConfig, min_insync_replicas: usize, unclean: bool) -> BrokerDefaults {
-        let candidates: [(&'static str, &'static str, String); 11] = [
+        let candidates: [(&'static str, &'static str, String); 12] = [
             (
                 "segment.bytes",
                 "log.segment.bytes",
@@ -65,6 +65,11 @@ impl BrokerDefaults {
                 "min.insync.replicas",
                 "min.insync.replicas",
                 min_insync_replicas.to_string(),
+            ),
+            (
+                "cleanup.policy",
+                "log.cleanup.policy",
+                log.cleanup_policy.name().to_string(),
             ),
             (
                 "unclean.leader.election.enable",

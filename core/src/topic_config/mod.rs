@@ -13,7 +13,7 @@ pub use defs::{Domain, TopicConfigDef, TOPIC_CONFIGS};
 pub use describe::{describe_topic, BrokerDefaults};
 
 use crate::api::ConfigType;
-use crate::log::LogConfig;
+use crate::log::{CleanupPolicy, LogConfig};
 
 /// The definition of `name`, if Kafka defines such a topic config.
 pub fn definition(name: &str) -> Option<&'static TopicConfigDef> {
@@ -163,13 +163,11 @@ pub fn log_config(base: &LogConfig, overrides: &BTreeMap<String, String>) -> Log
         // Kafka treats every negative limit as none.
         config.retention_bytes = v.max(-1);
     }
-    // A topic whose `cleanup.policy` lacks `delete` keeps every segment whatever its age or
-    // size, as in Kafka: only compaction may remove its records. `__consumer_offsets` is
-    // such a topic, and deleting its old segments would lose the commits they hold.
-    let policy = overrides.get("cleanup.policy");
-    if policy.is_some_and(|p| !p.split(',').any(|part| part.trim() == "delete")) {
-        config.retention_ms = -1;
-        config.retention_bytes = -1;
+    if let Some(policy) = overrides
+        .get("cleanup.policy")
+        .and_then(|v| CleanupPolicy::parse(v))
+    {
+        config.cleanup_policy = policy;
     }
     if let Some(v) = long("flush.messages") {
         config.flush_messages = v;

@@ -140,7 +140,7 @@ fn a_compact_only_topic_is_never_deleted_by_age_or_size() {
         &base,
         &overrides(&[("cleanup.policy", "compact"), ("retention.ms", "1000")]),
     );
-    assert_eq!((compact.retention_ms, compact.retention_bytes), (-1, -1));
+    assert!(compact.cleanup_policy.compact && !compact.cleanup_policy.delete);
     let both = log_config(
         &base,
         &overrides(&[
@@ -149,6 +149,7 @@ fn a_compact_only_topic_is_never_deleted_by_age_or_size() {
         ]),
     );
     assert_eq!(both.retention_ms, 1000);
+    assert!(both.cleanup_policy.compact && both.cleanup_policy.delete);
     let delete = log_config(&base, &overrides(&[("retention.bytes", "5")]));
     assert_eq!(delete.retention_bytes, 5);
 }

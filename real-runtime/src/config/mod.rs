@@ -30,6 +30,7 @@ mod groups;
 mod properties;
 mod values;
 
+use sluice_core::log::CleanupPolicy;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -66,6 +67,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "log.retention.minutes",
     "log.retention.hours",
     "log.retention.check.interval.ms",
+    "log.cleanup.policy",
     "replica.lag.time.max.ms",
     "replica.fetch.wait.max.ms",
     "replica.fetch.max.bytes",
@@ -130,6 +132,9 @@ pub struct ServerConfig {
     /// `log.retention.check.interval.ms`: how often retention runs, at least 1. Default
     /// 300000 (Kafka).
     pub log_retention_check_interval_ms: u64,
+    /// `log.cleanup.policy`: the default `cleanup.policy` of topics: `delete`, `compact` or
+    /// both. Default `delete` (Kafka).
+    pub log_cleanup_policy: CleanupPolicy,
     /// `replica.lag.time.max.ms`: default 30000 (Kafka).
     pub replica_lag_time_max_ms: u64,
     /// `replica.fetch.wait.max.ms`: default 500 (Kafka); at most `replica.lag.time.max.ms`.
@@ -262,6 +267,10 @@ impl ServerConfig {
                 300_000,
                 |k, v| long_at_least(k, v, 1).map(|ms| ms.unsigned_abs()),
             )?,
+            log_cleanup_policy: read(p, "log.cleanup.policy", CleanupPolicy::DELETE, |k, v| {
+                CleanupPolicy::parse(v)
+                    .ok_or_else(|| ConfigError::value(k, v, "a list of delete and compact"))
+            })?,
             replica_lag_time_max_ms: read(p, "replica.lag.time.max.ms", 30_000, |k, v| {
                 long_at_least(k, v, 0).map(|ms| ms.unsigned_abs())
             })?,

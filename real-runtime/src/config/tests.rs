@@ -1,4 +1,5 @@
 use super::*;
+use sluice_core::log::CleanupPolicy;
 
 fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
     ServerConfig::from_properties(&Properties::parse(text).unwrap())
@@ -342,6 +343,20 @@ fn retention_prefers_ms_then_minutes_then_hours_and_negative_is_forever() {
     );
     assert_eq!(retention("log.retention.ms=-1"), None);
     assert_eq!(retention("log.retention.hours=-1"), None);
+}
+
+#[test]
+fn log_cleanup_policy_is_a_list_of_delete_and_compact() {
+    let policy = |text: &str| parse(text).map(|c| c.log_cleanup_policy);
+    assert_eq!(policy("").unwrap(), CleanupPolicy::DELETE);
+    let compact = policy("log.cleanup.policy=compact").unwrap();
+    assert_eq!((compact.compact, compact.delete), (true, false));
+    let both = policy("log.cleanup.policy=delete, compact").unwrap();
+    assert_eq!((both.compact, both.delete), (true, true));
+    assert_eq!(
+        policy("log.cleanup.policy=shred").unwrap_err().to_string(),
+        "log.cleanup.policy: invalid value \"shred\": expected a list of delete and compact"
+    );
 }
 
 #[test]

@@ -183,3 +183,41 @@ fn a_retry_of_a_batch_below_the_log_start_stays_a_duplicate_after_a_truncation_o
     assert_eq!(partition.log.log_start_offset(), 1);
     retried(&mut partition, &mut disk);
 }
+
+/// Kafka's LogValidator: a compacted topic refuses a batch with a record that has no key
+/// (INVALID_RECORD), compressed or not, and stores nothing of it; keyed batches, tombstones
+/// included, go in. A topic that is not compacted takes keyless records.
+#[test]
+fn a_compacted_topic_refuses_a_batch_with_a_keyless_record() {
+    let mut disk = MemDisk::default();
+    let compacted = LogConfig {
+        cleanup_policy: crate::log::CleanupPolicy::parse("compact").unwrap(),
+        ..LogConfig::default()
+    };
+    let mut partition = leader(&mut disk, compacted);
+    let mut keyed = RecordBatchBuilder::new(Compression::None);
+    keyed.append(NOW_MS, Some(b"k1"), Some(b"v1"), &[]);
+    keyed.append(NOW_MS, Some(b"k2"), None, &[]);
+    let keyed = keyed.build();
+    let appended = partition.append_as_leader(&mut disk, &keyed, NOW_MS);
+    assert_eq!(appended.map(|a| a.info.base_offset), Ok(0));
+    let stored = disk.contents(SEGMENT).map(<[u8]>::to_vec);
+    for compression in [Compression::None, Compression::Gzip] {
+        let mut mixed = RecordBatchBuilder::new(compression);
+        mixed.append(NOW_MS, Some(b"k3"), Some(b"v3"), &[]);
+        mixed.append(NOW_MS, None, Some(b"no key"), &[]);
+        let refused = partition.append_as_leader(&mut disk, &mixed.build(), NOW_MS);
+        assert_eq!(
+            refused.err(),
+            Some(ErrorCode::InvalidRecord),
+            "{compression:?}"
+        );
+    }
+    assert_eq!(disk.contents(SEGMENT).map(<[u8]>::to_vec), stored);
+    assert_eq!(partition.log_end_offset(), 2);
+
+    let mut disk = MemDisk::default();
+    let mut plain = leader(&mut disk, LogConfig::default());
+    let keyless = built(RecordBatchBuilder::new(Compression::None), &["a"]);
+    assert!(plain.append_as_leader(&mut disk, &keyless, NOW_MS).is_ok());
+}
