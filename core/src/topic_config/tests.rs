@@ -121,6 +121,21 @@ fn describe_names_every_config_and_its_source() {
         (Some("delete"), ConfigSource::Default)
     );
     assert!(cleanup.documentation.is_some());
+    let compacting = LogConfig {
+        cleanup_policy: crate::log::CleanupPolicy::parse("compact").unwrap(),
+        ..LogConfig::default()
+    };
+    let defaults_compact = BrokerDefaults::new(&compacting, 1, false);
+    let described = describe_topic(&BTreeMap::new(), &defaults_compact, None, true, false);
+    let cleanup = described
+        .iter()
+        .find(|c| c.name == "cleanup.policy")
+        .unwrap();
+    assert_eq!(
+        (cleanup.value.as_deref(), cleanup.source),
+        (Some("compact"), ConfigSource::StaticBroker)
+    );
+    assert_eq!(cleanup.synonyms[0].name, "log.cleanup.policy");
     let keys = ["min.insync.replicas".to_string(), "bogus".to_string()];
     let some = describe_topic(&overrides, &defaults, Some(&keys), false, false);
     assert_eq!(some.len(), 1);
