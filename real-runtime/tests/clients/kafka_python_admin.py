@@ -119,10 +119,12 @@ expect("shrinking is INVALID_PARTITIONS",
        raises(Errors.InvalidPartitionsError, lambda: admin.create_partitions({TOPIC: NewPartitions(2)})),
        "accepted")
 
-# Acks=1 without idempotence: Sluice does not serve InitProducerId yet.
+# Acks=1 without idempotence: Sluice does not serve InitProducerId yet. The topic is
+# compacted since the APPEND above (delete,compact), so its records need keys.
 producer = KafkaProducer(bootstrap_servers=address, acks=1, enable_idempotence=False)
 for i in range(10):
-    producer.send(TOPIC, value=b"v%d" % i, partition=0).get(timeout=common.WAIT_SECONDS)
+    sent = producer.send(TOPIC, key=b"k%d" % i, value=b"v%d" % i, partition=0)
+    sent.get(timeout=common.WAIT_SECONDS)
 producer.close()
 partition = TopicPartition(TOPIC, 0)
 deleted = admin.delete_records({partition: 4})
