@@ -56,6 +56,17 @@ async function member () {
   // never goes back.
   const acked = new Map()
   const highest = (partition) => (acked.has(partition) ? acked.get(partition) : -1n)
+  // commitOffsets also resolves, sending nothing, while the consumer is not running (as when
+  // it restarts): only this event, emitted once the coordinator answered, proves a commit.
+  consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => {
+    for (const { partitions: committed } of payload.topics) {
+      for (const { partition, offset } of committed) {
+        const next = BigInt(offset.toString())
+        if (next > highest(partition)) acked.set(partition, next)
+        say(`commit-ok ${partition} ${next}`)
+      }
+    }
+  })
   let previous = Promise.resolve()
   const oneAtATime = (work) => {
     const run = previous.then(work, work)
@@ -74,8 +85,6 @@ async function member () {
         if (next <= highest(partition)) return
         try {
           await consumer.commitOffsets([{ topic, partition, offset: next.toString() }])
-          acked.set(partition, next)
-          say(`commit-ok ${partition} ${next}`)
         } catch (error) {
           // kafkajs keeps the coordinator it joined through and finds no other until the
           // consumer restarts: rethrown, the error restarts it (and this message comes again).
